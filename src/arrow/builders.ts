@@ -1,0 +1,378 @@
+import {
+  Binary, Bool, DataType, DateDay, Decimal, Field, Float32, Float64, Int16, Int32, Int64, Int8, List,
+  TimeMicrosecond, TimestampMicrosecond, Uint16, Uint32, Uint64, Uint8, Utf8, makeData, type Data,
+} from 'apache-arrow';
+import type { ColumnSpec, TextDialect } from '../source/columns.js';
+import {
+  NOT_REPRESENTABLE, decodePgHex, latin1, parseBigInt, parseDatePart, parseDecimal, parseSmallInt, parseTime, parseTimestamp,
+} from './text.js';
+import { parsePgArray } from './pg-array.js';
+
+/**
+ * One builder per column: it takes each value as the bytes of the engine's text format and
+ * appends it to typed arrays (no per-value objects), then hands the batch to Arrow as Data.
+ * Values a type cannot hold (MySQL zero dates, infinities, NaN in a DECIMAL) become NULL and
+ * are counted, never silently changed into something else.
+ */
+export interface ColumnBuilder {
+  readonly spec: ColumnSpec;
+  readonly type: DataType;
+  readonly length: number;
+  append(buf: Buffer, start: number, end: number): void;
+  appendNull(): void;
+  /** The values appended since the last flush, as Arrow Data; the builder starts empty again. */
+  flush(): Data;
+  readonly counters: ValueCounters;
+}
+
+export interface ValueCounters {
+  /** MySQL zero dates (0000-00-00, or a zero month/day) written as NULL. */
+  zeroDates: number;
+  /** Other values the Parquet type cannot hold (infinity dates, NaN decimals, TIME beyond 24h) written as NULL. */
+  notRepresentable: number;
+}
+
+class Validity {
+  bits: Uint8Array;
+  nullCount = 0;
+  constructor(cap: number) { this.bits = new Uint8Array((cap + 7) >> 3); }
+  grow(cap: number): void {
+    const need = (cap + 7) >> 3;
+    if (need <= this.bits.length) return;
+    const next = new Uint8Array(Math.max(need, this.bits.length * 2));
+    next.set(this.bits);
+    this.bits = next;
+  }
+  set(i: number, valid: boolean): void {
+    if (valid) this.bits[i >> 3]! |= 1 << (i & 7);
+    else this.nullCount++;
+  }
+  take(length: number): { nullCount: number; nullBitmap: Uint8Array | undefined } {
+    const out = { nullCount: this.nullCount, nullBitmap: this.nullCount ? this.bits.slice(0, (length + 7) >> 3) : undefined };
+    this.bits.fill(0, 0, (length + 7) >> 3);
+    this.nullCount = 0;
+    return out;
+  }
+}
+
+type Ctor<T> = { new (n: number): T };
+type Fixed = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+
+type Writer = (b: FixedBuilder, i: number, buf: Buffer, s: number, e: number) => void;
+
+abstract class BaseBuilder implements ColumnBuilder {
+  length = 0;
+  cap: number;
+  readonly validity: Validity;
+  private readonly ownCounters: ValueCounters = { zeroDates: 0, notRepresentable: 0 };
+  get counters(): ValueCounters { return this.ownCounters; }
+  constructor(readonly spec: ColumnSpec, readonly type: DataType, capacity: number) {
+    this.cap = Math.max(16, capacity);
+    this.validity = new Validity(this.cap);
+  }
+  protected ensure(): void {
+    if (this.length < this.cap) return;
+    this.cap *= 2;
+    this.validity.grow(this.cap);
+    this.growValues(this.cap);
+  }
+  protected abstract growValues(cap: number): void;
+  abstract append(buf: Buffer, start: number, end: number): void;
+  abstract flush(): Data;
+  appendNull(): void {
+    this.ensure();
+    this.validity.set(this.length, false);
+    this.writeNull(this.length);
+    this.length++;
+  }
+  protected writeNull(_i: number): void {}
+  protected nullFor(reason: 'zero' | typeof NOT_REPRESENTABLE): void {
+    if (reason === 'zero') this.ownCounters.zeroDates++;
+    else this.ownCounters.notRepresentable++;
+    this.appendNull();
+  }
+  protected valueError(buf: Buffer, start: number, end: number, cause: unknown): Error {
+    const shown = latin1(buf, start, Math.min(end, start + 60));
+    return new Error(`column "${this.spec.name}" (${this.spec.dbType}): cannot read value "${shown}": ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+class FixedBuilder<T extends Fixed = Fixed> extends BaseBuilder {
+  values: T;
+  constructor(spec: ColumnSpec, type: DataType, capacity: number, private readonly ArrayType: Ctor<T>,
+    private readonly write: Writer,
+    /** array slots per value: 4 for a 128-bit decimal */
+    private readonly stride = 1) {
+    super(spec, type, capacity);
+    this.values = new ArrayType(this.cap * stride);
+  }
+  protected growValues(cap: number): void {
+    const next = new this.ArrayType(cap * this.stride);
+    next.set(this.values as never);
+    this.values = next;
+  }
+  append(buf: Buffer, start: number, end: number): void {
+    this.ensure();
+    const i = this.length;
+    try { this.write(this, i, buf, start, end); } catch (e) { throw this.valueError(buf, start, end, e); }
+    if (this.length === i) { this.validity.set(i, true); this.length++; }
+  }
+  private view?: Int32Array;
+  private viewOf?: T;
+  /** The 64-bit values as int32 pairs, to write safe numbers without BigInt. */
+  int32View(): Int32Array {
+    if (this.viewOf !== this.values) {
+      this.view = new Int32Array(this.values.buffer, this.values.byteOffset, this.values.byteLength >> 2);
+      this.viewOf = this.values;
+    }
+    return this.view!;
+  }
+  /** Called by a writer that decided the value is NULL (it appends the null itself). */
+  nullInstead(reason: 'zero' | typeof NOT_REPRESENTABLE): void { this.nullFor(reason); }
+  flush(): Data {
+    const length = this.length;
+    const { nullCount, nullBitmap } = this.validity.take(length);
+    // hand the array to Arrow and start a fresh one: no copy, and NULL slots stay zero so equal rows give equal bytes
+    const data = this.values.subarray(0, length * this.stride);
+    this.values = new this.ArrayType(this.cap * this.stride);
+    this.length = 0;
+    return makeData({ type: this.type as never, length, nullCount, nullBitmap, data } as never) as Data;
+  }
+}
+
+/** Writes a 64-bit integer held as a safe JS number without going through BigInt. */
+function setInt64(b: FixedBuilder, i: number, v: number | bigint): void {
+  if (typeof v === 'bigint') { (b.values as BigInt64Array)[i] = v; return; }
+  const i32 = b.int32View();
+  const hi = Math.floor(v / 4294967296);
+  i32[2 * i] = (v - hi * 4294967296) | 0;
+  i32[2 * i + 1] = hi | 0;
+}
+
+function int64Writer(b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void {
+  const small = parseSmallInt(buf, s, e);
+  setInt64(b, i, small ?? parseBigInt(buf, s, e));
+}
+
+function intWriter(min: number, max: number) {
+  return (b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void => {
+    const v = parseSmallInt(buf, s, e);
+    if (v === undefined || v < min || v > max) throw new RangeError(`not an integer in [${min}, ${max}]`);
+    (b.values as Int32Array)[i] = v;
+  };
+}
+
+function floatWriter(b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void {
+  const text = latin1(buf, s, e);
+  const v = Number(text);
+  if (Number.isNaN(v) && !/^[+-]?nan$/i.test(text)) throw new SyntaxError('not a number');
+  (b.values as Float64Array)[i] = v;
+}
+
+function dateWriter(b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void {
+  const d = parseDatePart(buf, s, e);
+  if (d === 'zero' || d === NOT_REPRESENTABLE) { b.nullInstead(d); return; }
+  (b.values as Int32Array)[i] = d.days;
+}
+
+function timeWriter(b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void {
+  const t = parseTime(buf, s, e);
+  if (t === NOT_REPRESENTABLE) { b.nullInstead(t); return; }
+  setInt64(b, i, t);
+}
+
+function timestampWriter(b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void {
+  const t = parseTimestamp(buf, s, e);
+  if (t === 'zero' || t === NOT_REPRESENTABLE) { b.nullInstead(t); return; }
+  setInt64(b, i, t);
+}
+
+function decimalWriter(scale: number) {
+  return (b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void => {
+    const v = parseDecimal(buf, s, e, scale);
+    if (v === NOT_REPRESENTABLE) { b.nullInstead(v); return; }
+    const o = i * 4;
+    const w = b.values as Uint32Array;
+    if (typeof v === 'number') {
+      const hi = Math.floor(v / 4294967296);
+      w[o] = v - hi * 4294967296;
+      w[o + 1] = hi >>> 0;
+      const ext = v < 0 ? 0xffffffff : 0;
+      w[o + 2] = ext;
+      w[o + 3] = ext;
+      return;
+    }
+    let u = BigInt.asUintN(128, v);
+    for (let k = 0; k < 4; k++) { w[o + k] = Number(u & 0xffffffffn); u >>= 32n; }
+  };
+}
+
+class BoolBuilder extends BaseBuilder {
+  bits: Uint8Array;
+  constructor(spec: ColumnSpec, capacity: number) {
+    super(spec, new Bool(), capacity);
+    this.bits = new Uint8Array((this.cap + 7) >> 3);
+  }
+  protected growValues(cap: number): void {
+    const next = new Uint8Array((cap + 7) >> 3);
+    next.set(this.bits);
+    this.bits = next;
+  }
+  append(buf: Buffer, start: number, end: number): void {
+    this.ensure();
+    const c = buf[start];
+    let v: boolean;
+    if (c === 0x74 || c === 0x54) v = true; // t, true
+    else if (c === 0x66 || c === 0x46) v = false; // f, false
+    else {
+      const n = parseSmallInt(buf, start, end);
+      if (n === undefined) throw this.valueError(buf, start, end, 'not a boolean');
+      v = n !== 0;
+    }
+    if (v) this.bits[this.length >> 3]! |= 1 << (this.length & 7);
+    this.validity.set(this.length, true);
+    this.length++;
+  }
+  flush(): Data {
+    const length = this.length;
+    const { nullCount, nullBitmap } = this.validity.take(length);
+    const data = this.bits.subarray(0, (length + 7) >> 3);
+    this.bits = new Uint8Array((this.cap + 7) >> 3);
+    this.length = 0;
+    return makeData({ type: new Bool(), length, nullCount, nullBitmap, data });
+  }
+}
+
+/** Strings, JSON and binary: int32 offsets and one byte buffer. */
+class VarBuilder extends BaseBuilder {
+  offsets: Int32Array;
+  bytes: Uint8Array;
+  used = 0;
+  constructor(spec: ColumnSpec, type: Utf8 | Binary, capacity: number, private readonly pgHex: boolean) {
+    super(spec, type, capacity);
+    this.offsets = new Int32Array(this.cap + 1);
+    this.bytes = new Uint8Array(this.cap * 16);
+  }
+  protected growValues(cap: number): void {
+    const next = new Int32Array(cap + 1);
+    next.set(this.offsets);
+    this.offsets = next;
+  }
+  private reserve(n: number): void {
+    if (this.used + n <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < this.used + n) size *= 2;
+    if (size > 0x7fffffff) throw new RangeError(`column "${this.spec.name}": more than 2 GiB of values in one batch; lower --batch-rows`);
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, this.used));
+    this.bytes = next;
+  }
+  append(buf: Buffer, start: number, end: number): void {
+    this.ensure();
+    if (this.pgHex) {
+      let decoded: Buffer;
+      try { decoded = decodePgHex(buf, start, end); } catch (e) { throw this.valueError(buf, start, end, e); }
+      buf = decoded; start = 0; end = decoded.length;
+    }
+    const n = end - start;
+    this.reserve(n);
+    this.bytes.set(buf.subarray(start, end), this.used);
+    this.used += n;
+    this.validity.set(this.length, true);
+    this.length++;
+    this.offsets[this.length] = this.used;
+  }
+  protected override writeNull(i: number): void { this.offsets[i + 1] = this.used; }
+  flush(): Data {
+    const length = this.length;
+    const { nullCount, nullBitmap } = this.validity.take(length);
+    const valueOffsets = this.offsets.slice(0, length + 1);
+    const data = this.bytes.slice(0, this.used);
+    this.length = 0;
+    this.used = 0;
+    this.offsets[0] = 0;
+    return makeData({ type: this.type as Utf8, length, nullCount, nullBitmap, valueOffsets, data });
+  }
+}
+
+/** PostgreSQL one-dimensional arrays: `{a,b,NULL}` parsed into a child builder. */
+class ListBuilder extends BaseBuilder {
+  offsets: Int32Array;
+  constructor(spec: ColumnSpec, type: List, readonly child: ColumnBuilder, capacity: number) {
+    super(spec, type, capacity);
+    this.offsets = new Int32Array(this.cap + 1);
+  }
+  override get counters(): ValueCounters { return this.child.counters; }
+  protected growValues(cap: number): void {
+    const next = new Int32Array(cap + 1);
+    next.set(this.offsets);
+    this.offsets = next;
+  }
+  append(buf: Buffer, start: number, end: number): void {
+    this.ensure();
+    try { parsePgArray(buf, start, end, this.child); } catch (e) { throw this.valueError(buf, start, end, e); }
+    this.validity.set(this.length, true);
+    this.length++;
+    this.offsets[this.length] = this.child.length;
+  }
+  protected override writeNull(i: number): void { this.offsets[i + 1] = this.child.length; }
+  flush(): Data {
+    const length = this.length;
+    const { nullCount, nullBitmap } = this.validity.take(length);
+    const valueOffsets = this.offsets.slice(0, length + 1);
+    const child = this.child.flush();
+    this.length = 0;
+    this.offsets[0] = 0;
+    return makeData({ type: this.type as List, length, nullCount, nullBitmap, valueOffsets, child });
+  }
+}
+
+export function arrowType(spec: ColumnSpec): DataType {
+  switch (spec.kind) {
+    case 'bool': return new Bool();
+    case 'int8': return new Int8();
+    case 'int16': return new Int16();
+    case 'int32': return new Int32();
+    case 'int64': return new Int64();
+    case 'uint8': return new Uint8();
+    case 'uint16': return new Uint16();
+    case 'uint32': return new Uint32();
+    case 'uint64': return new Uint64();
+    case 'float32': return new Float32();
+    case 'float64': return new Float64();
+    case 'decimal': return new Decimal(spec.scale ?? 0, spec.precision ?? 38, 128);
+    case 'string': case 'json': return new Utf8();
+    case 'binary': return new Binary();
+    case 'date': return new DateDay();
+    case 'time': return new TimeMicrosecond();
+    case 'timestamp': return new TimestampMicrosecond();
+    case 'timestamptz': return new TimestampMicrosecond('UTC');
+    case 'list': return new List(new Field('element', arrowType(spec.element!), true));
+  }
+}
+
+export function createBuilder(spec: ColumnSpec, dialect: TextDialect, capacity: number): ColumnBuilder {
+  const type = arrowType(spec);
+  const F = <T extends Fixed>(A: Ctor<T>, w: (b: FixedBuilder, i: number, buf: Buffer, s: number, e: number) => void) =>
+    new FixedBuilder<T>(spec, type, capacity, A, w);
+  switch (spec.kind) {
+    case 'bool': return new BoolBuilder(spec, capacity);
+    case 'int8': return F(Int8Array, intWriter(-128, 127));
+    case 'int16': return F(Int16Array, intWriter(-32768, 32767));
+    case 'int32': return F(Int32Array, intWriter(-2147483648, 2147483647));
+    case 'uint8': return F(Uint8Array, intWriter(0, 255));
+    case 'uint16': return F(Uint16Array, intWriter(0, 65535));
+    case 'uint32': return F(Uint32Array, intWriter(0, 4294967295));
+    case 'int64': return F(BigInt64Array, int64Writer);
+    case 'uint64': return F(BigUint64Array, int64Writer);
+    case 'float32': return F(Float32Array, floatWriter);
+    case 'float64': return F(Float64Array, floatWriter);
+    case 'decimal': return new FixedBuilder(spec, type, capacity, Uint32Array, decimalWriter(spec.scale ?? 0), 4);
+    case 'string': case 'json': return new VarBuilder(spec, type as Utf8, capacity, false);
+    case 'binary': return new VarBuilder(spec, type as Binary, capacity, dialect === 'postgres');
+    case 'date': return F(Int32Array, dateWriter);
+    case 'time': return F(BigInt64Array, timeWriter);
+    case 'timestamp': case 'timestamptz': return F(BigInt64Array, timestampWriter);
+    case 'list': return new ListBuilder(spec, type as List, createBuilder(spec.element!, dialect, capacity * 4), capacity);
+  }
+}

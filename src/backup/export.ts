@@ -1,0 +1,223 @@
+import { DeleteObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { RecordBatch } from 'apache-arrow';
+import { BatchAssembler } from '../arrow/batch.js';
+import { inputError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { PeakMemory } from '../memory/peak.js';
+import { encodeParquet, type CompressionName, COMPRESSIONS } from '../parquet/encode.js';
+import { createS3Client, type S3Options } from '../s3/client.js';
+import { s3Error } from '../s3/errors.js';
+import { joinKey, parseS3Url } from '../s3/location.js';
+import { DEFAULT_UPLOADER_OPTIONS, Uploader, type UploaderOptions } from '../s3/uploader.js';
+import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from '../source/columns.js';
+import { openSource } from '../source/open.js';
+import type { ReadStats, Source } from '../source/source.js';
+import { VERSION } from '../version.js';
+import { splitIntoFiles } from './split.js';
+
+export interface ExportOptions {
+  /** postgres://… or mysql://… */
+  source: string;
+  /** `table` or `schema.table` (for MySQL the schema is the database). */
+  table: string;
+  /** s3://bucket/prefix; objects go under `<prefix>/<schema>.<table>/`. */
+  dest: string;
+  compression?: CompressionName;
+  /** Rows read per batch (one keyset page). Default 50,000. */
+  batchRows?: number;
+  /** Rows per Parquet object; a larger table becomes several objects. Default 1,000,000. */
+  fileMaxRows?: number;
+  /** Rows per Parquet row group. Default 100,000 (at most fileMaxRows). */
+  rowGroupRows?: number;
+  s3?: S3Options;
+  upload?: Partial<UploaderOptions>;
+}
+
+export interface ExportedFile { key: string; rows: number; bytes: number; sha256: string }
+
+export interface ExportSummary {
+  table: string;
+  rows: number;
+  bytes: number;
+  files: ExportedFile[];
+  manifestKey: string;
+  durationMs: number;
+  peakRssBytes: number;
+  /** Per column: MySQL zero dates written as NULL. */
+  zeroDates: Record<string, number>;
+  warnings: string[];
+}
+
+export interface ExportDeps { logger?: Logger }
+
+export const EXPORT_DEFAULTS = { compression: 'zstd' as CompressionName, batchRows: 50_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000 };
+
+export const MANIFEST_NAME = '_manifest.json';
+export const MANIFEST_FORMAT = 'tablevault.export.v1';
+
+function positiveInt(name: string, v: number | undefined, dflt: number, max = 100_000_000): number {
+  const n = v ?? dflt;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw inputError('OPTION', `${name} must be a whole number from 1 to ${max}; got ${String(v)}`);
+  return n;
+}
+
+export function partName(index: number): string {
+  return `part-${String(index).padStart(5, '0')}.parquet`;
+}
+
+const PART_RE = /\/part-\d{5,}\.parquet$/;
+
+interface Manifest {
+  format: string;
+  tablevaultVersion: string;
+  source: { engine: string; schema: string; table: string };
+  columns: ColumnSpec[];
+  primaryKey: string[];
+  compression: CompressionName;
+  rows: number;
+  files: Array<{ name: string; rows: number; bytes: number; sha256: string }>;
+  completedAt: string;
+}
+
+/**
+ * Exports one table, whole, as Parquet objects under `<dest>/<schema>.<table>/`:
+ * `part-00000.parquet`, … in primary-key order, then `_manifest.json`. The manifest is
+ * removed first and written last, so a prefix with a manifest is a complete export and one
+ * without is not; on failure the objects this run wrote are deleted again.
+ */
+export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): Promise<ExportSummary> {
+  const log = deps.logger ?? silentLogger();
+  const started = Date.now();
+  const peak = new PeakMemory().start();
+  const compression = opts.compression ?? EXPORT_DEFAULTS.compression;
+  if (!COMPRESSIONS.includes(compression)) throw inputError('OPTION', `--compression must be one of ${COMPRESSIONS.join(', ')}; got "${compression}"`);
+  const batchRows = positiveInt('--batch-rows', opts.batchRows, EXPORT_DEFAULTS.batchRows, 10_000_000);
+  const fileMaxRows = positiveInt('--file-max-rows', opts.fileMaxRows, EXPORT_DEFAULTS.fileMaxRows, 1_000_000_000);
+  const rowGroupRows = Math.min(positiveInt('--row-group-rows', opts.rowGroupRows, EXPORT_DEFAULTS.rowGroupRows, 100_000_000), fileMaxRows);
+  let ref;
+  try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`); }
+  const dest = parseS3Url(opts.dest);
+  const source = openSource(opts.source);
+  const { client, endpoint } = createS3Client(opts.s3);
+  const uploader = new Uploader(client, dest.bucket, { ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
+  try {
+    try {
+      await client.send(new HeadBucketCommand({ Bucket: dest.bucket }));
+    } catch (e) {
+      throw s3Error(e, { bucket: dest.bucket, endpoint, action: 'check bucket' });
+    }
+    const table = await source.describe(ref);
+    const warnings = table.columns.filter((c) => c.unknownType)
+      .map((c) => `column "${c.name}" has type ${c.dbType}, which tablevault does not map; exported as ${c.kind === 'binary' ? 'its raw bytes' : 'its text form'}`);
+    for (const w of warnings) log.warn(w);
+    log.info({ table: qualifiedName(table), columns: table.columns.length, primaryKey: table.primaryKey, estimatedRows: table.estimatedRows }, 'exporting');
+    const result = await writeExport(table, source, client, uploader, {
+      tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, batchRows, fileMaxRows, rowGroupRows, peak, log, endpoint,
+    });
+    for (const c of result.stats.counters) {
+      if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);
+      if (c.notRepresentable) warnings.push(`column "${c.column}": ${c.notRepresentable} value(s) Parquet cannot hold (infinite date, NaN decimal, TIME outside 00:00-24:00) exported as NULL`);
+    }
+    peak.stop();
+    return {
+      table: qualifiedName(table),
+      rows: result.files.reduce((n, f) => n + f.rows, 0),
+      bytes: result.files.reduce((n, f) => n + f.bytes, 0),
+      files: result.files,
+      manifestKey: result.manifestKey,
+      durationMs: Date.now() - started,
+      peakRssBytes: peak.rss,
+      zeroDates: Object.fromEntries(result.stats.counters.filter((c) => c.zeroDates).map((c) => [c.column, c.zeroDates])),
+      warnings,
+    };
+  } finally {
+    peak.stop();
+    await source.close().catch(() => {});
+    client.destroy();
+  }
+}
+
+interface WriteContext {
+  tablePrefix: string;
+  compression: CompressionName;
+  batchRows: number;
+  fileMaxRows: number;
+  rowGroupRows: number;
+  peak: PeakMemory;
+  log: Logger;
+  endpoint: string | undefined;
+}
+
+async function writeExport(table: SourceTable, source: Source, client: S3Client, uploader: Uploader, ctx: WriteContext) {
+  const bucket = uploader.bucket;
+  const manifestKey = joinKey(ctx.tablePrefix, MANIFEST_NAME);
+  const s3 = async <T>(action: string, f: () => Promise<T>): Promise<T> => {
+    try { return await f(); } catch (e) { throw s3Error(e, { bucket, endpoint: ctx.endpoint, action }); }
+  };
+  // from here until the new manifest is written, the prefix must not look like a finished export
+  await s3('delete old manifest', () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey })));
+  const stats: ReadStats = { counters: [] };
+  const files: ExportedFile[] = [];
+  const written: string[] = [];
+  try {
+    const batches = source.read(table, { batchRows: ctx.batchRows, stats });
+    const fileMeta = {
+      'tablevault.version': VERSION,
+      'tablevault.source': JSON.stringify({ engine: table.engine, schema: table.schema, table: table.name }),
+    };
+    let index = 0;
+    for await (const fileBatches of splitIntoFiles(batches, ctx.fileMaxRows, () => new BatchAssembler(table.columns, table.engine, 1).flush())) {
+      const key = joinKey(ctx.tablePrefix, partName(index));
+      let rows = 0;
+      const counted = (async function* (): AsyncGenerator<RecordBatch> {
+        for await (const b of fileBatches) { rows += b.numRows; ctx.peak.sample(); yield b; }
+      })();
+      const body = encodeParquet(counted, { compression: ctx.compression, rowGroupRows: ctx.rowGroupRows, metadata: fileMeta });
+      written.push(key); // before the upload: a failed multipart is aborted, a finished one must be removed
+      const res = await s3(`upload ${key}`, () => uploader.upload({ key, body, contentType: 'application/vnd.apache.parquet' }));
+      files.push({ key, rows, bytes: res.bytes, sha256: res.sha256 });
+      ctx.log.info({ key, rows, bytes: res.bytes, method: res.method }, 'uploaded');
+      index++;
+    }
+    await removeStaleParts(client, bucket, ctx.tablePrefix, new Set(written), ctx);
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      tablevaultVersion: VERSION,
+      source: { engine: table.engine, schema: table.schema, table: table.name },
+      columns: table.columns,
+      primaryKey: table.primaryKey,
+      compression: ctx.compression,
+      rows: files.reduce((n, f) => n + f.rows, 0),
+      files: files.map((f) => ({ name: f.key.slice(ctx.tablePrefix.length + 1), rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+      completedAt: new Date().toISOString(),
+    };
+    await s3('write manifest', () => uploader.upload({
+      key: manifestKey, contentType: 'application/json',
+      body: (async function* () { yield Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`); })(),
+    }));
+    return { files, manifestKey, stats };
+  } catch (e) {
+    if (written.length) {
+      ctx.log.warn({ objects: written.length }, 'export failed; removing the objects this run wrote');
+      await uploader.deleteKeys(written).catch((de) => ctx.log.error({ err: (de as Error).message }, `could not remove ${written.length} object(s) under ${ctx.tablePrefix}/; delete them by hand`));
+    }
+    throw e;
+  }
+}
+
+/** Part files of an earlier, larger export of the same table would otherwise be read as current rows. */
+async function removeStaleParts(client: S3Client, bucket: string, prefix: string, keep: Set<string>, ctx: WriteContext): Promise<void> {
+  const stale: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key && PART_RE.test(o.Key) && !keep.has(o.Key)) stale.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  if (stale.length) {
+    ctx.log.info({ objects: stale.length }, 'removing part files left by an earlier export of this table');
+    const uploader = new Uploader(client, bucket);
+    await uploader.deleteKeys(stale);
+  }
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { exportCommand } from './cli/export.js';
+import { processContext } from './cli/context.js';
+import { errorMessage, isTablevaultError } from './errors.js';
+import { redactText } from './redact.js';
+import { VERSION } from './version.js';
+
+/**
+ * Exit codes: 0 success, 1 runtime failure, 2 bad input or configuration.
+ * Errors are one line on stderr, without a stack (set TABLEVAULT_DEBUG=1 for the stack).
+ */
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('tablevault')
+    .description('Streaming PostgreSQL/MySQL table backups to Parquet in S3')
+    .version(VERSION)
+    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const ctx = processContext({ get logLevel() { return program.opts<{ logLevel: string }>().logLevel; } });
+  program.addCommand(exportCommand(ctx).exitOverride());
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2; // commander has already printed what was wrong with the command line
+    }
+    if (isTablevaultError(e)) {
+      process.stderr.write(`tablevault: ${redactText(e.message)}\n`);
+      if (process.env.TABLEVAULT_DEBUG) process.stderr.write(`${redactText(String(e.stack))}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`tablevault: ${redactText(errorMessage(e))}\n`);
+    if (process.env.TABLEVAULT_DEBUG && e instanceof Error) process.stderr.write(`${redactText(String(e.stack))}\n`);
+    return 1;
+  }
+}
+
+// The AWS SDK warns on every start that its 2027 releases will need Node 22; it says nothing actionable for a run.
+process.removeAllListeners('warning');
+process.on('warning', (w) => { if (w.name !== 'NodeVersionSupportWarning') process.stderr.write(`${w.name}: ${w.message}\n`); });
+
+// `tablevault … | head` closes stdout early: that is not an error
+process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+
+main(process.argv).then((code) => { process.exitCode = code; }, (e) => {
+  process.stderr.write(`tablevault: ${redactText(errorMessage(e))}\n`);
+  process.exitCode = 1;
+});

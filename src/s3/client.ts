@@ -1,0 +1,52 @@
+import http from 'node:http';
+import https from 'node:https';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export interface S3Options {
+  /** Custom endpoint (MinIO, Ceph, s3rver…); also read from AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL. */
+  endpoint?: string;
+  /** Region; also AWS_REGION / AWS_DEFAULT_REGION; defaults to us-east-1 with a custom endpoint. */
+  region?: string;
+  /** Sockets kept alive in the pool: at least objects in flight × parts in flight. */
+  maxSockets?: number;
+  /** Attempts per request, with the SDK's adaptive retry mode. */
+  maxAttempts?: number;
+}
+
+export interface ResolvedS3 {
+  client: S3Client;
+  endpoint: string | undefined;
+  region: string | undefined;
+}
+
+export function resolveEndpoint(opt?: string): string | undefined {
+  return opt || process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+}
+
+/**
+ * One client per destination, over a keep-alive agent. With a custom endpoint: path-style
+ * addressing, and checksums only where the API requires them (S3-compatible stores reject the
+ * SDK's newer default of checksumming every request, e.g. Ceph answers 411 to aws-chunked).
+ */
+export function createS3Client(opts: S3Options = {}): ResolvedS3 {
+  const endpoint = resolveEndpoint(opts.endpoint);
+  const region = opts.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined);
+  const maxSockets = opts.maxSockets ?? 64;
+  const agentOpts = { keepAlive: true, maxSockets, keepAliveMsecs: 1000 };
+  const client = new S3Client({
+    ...(region ? { region } : {}),
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    retryMode: 'adaptive',
+    maxAttempts: opts.maxAttempts ?? 5,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent(agentOpts),
+      httpsAgent: new https.Agent(agentOpts),
+      connectionTimeout: 10_000,
+      requestTimeout: 120_000,
+    }),
+  });
+  return { client, endpoint, region };
+}

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { inputError, runtimeError } from '../errors.js';
+
+export const MiB = 1024 * 1024;
+
+/** S3 refuses parts below 5 MiB (except the last) and more than 10,000 parts. */
+export const MIN_PART_SIZE = 5 * MiB;
+
+/** Object metadata key holding the SHA-256 of the object's bytes (hex). */
+export const SHA256_META = 'tablevault-sha256';
+
+export interface UploaderOptions {
+  /** Objects of at most this many bytes go up with one PutObject. Default 16 MiB. */
+  multipartThreshold: number;
+  /** Part size of multipart uploads; at least 5 MiB. Default 16 MiB. */
+  partSize: number;
+  /**
+   * Parts of one object uploaded at once. Memory per object in flight is at most
+   * `multipartThreshold + partConcurrency × partSize` (the buffered head, then the parts).
+   */
+  partConcurrency: number;
+}
+
+export const DEFAULT_UPLOADER_OPTIONS: UploaderOptions = { multipartThreshold: 16 * MiB, partSize: 16 * MiB, partConcurrency: 4 };
+
+export function validateUploaderOptions(o: UploaderOptions): UploaderOptions {
+  if (!Number.isInteger(o.partSize) || o.partSize < MIN_PART_SIZE) throw inputError('OPTION', `--part-size must be at least 5 MiB (${MIN_PART_SIZE} bytes); got ${o.partSize}`);
+  if (!Number.isInteger(o.multipartThreshold) || o.multipartThreshold < 1) throw inputError('OPTION', `--multipart-threshold must be a positive number of bytes; got ${o.multipartThreshold}`);
+  if (!Number.isInteger(o.partConcurrency) || o.partConcurrency < 1 || o.partConcurrency > 64) throw inputError('OPTION', `--part-concurrency must be between 1 and 64; got ${o.partConcurrency}`);
+  return o;
+}
+
+export interface UploadResult {
+  key: string;
+  bytes: number;
+  sha256: string;
+  method: 'put' | 'multipart';
+}
+
+export interface UploadParams {
+  key: string;
+  body: AsyncIterable<Uint8Array>;
+  contentType?: string;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Moves a byte stream into one S3 object, choosing by size: the head of the stream is
+ * buffered up to the threshold; if the stream ends there, one PutObject (with Content-MD5, so
+ * the server checks the bytes); otherwise a multipart upload (lib-storage) that is aborted if
+ * any part or the stream itself fails, so a failed upload never leaves an object or parts behind.
+ */
+export class Uploader {
+  constructor(private readonly client: S3Client, readonly bucket: string, private readonly opts: UploaderOptions = DEFAULT_UPLOADER_OPTIONS) {
+    validateUploaderOptions(opts);
+  }
+
+  async upload(p: UploadParams): Promise<UploadResult> {
+    const sha = createHash('sha256');
+    const it = p.body[Symbol.asyncIterator]();
+    const head: Uint8Array[] = [];
+    let headBytes = 0;
+    let ended = false;
+    while (headBytes <= this.opts.multipartThreshold) {
+      const n = await it.next();
+      if (n.done) { ended = true; break; }
+      sha.update(n.value);
+      head.push(n.value);
+      headBytes += n.value.length;
+    }
+    if (ended) {
+      const body = Buffer.concat(head);
+      const sha256 = sha.digest('hex');
+      await this.client.send(new PutObjectCommand({
+        Bucket: this.bucket, Key: p.key, Body: body, ContentLength: body.length,
+        ContentMD5: createHash('md5').update(body).digest('base64'),
+        ContentType: p.contentType, Metadata: { ...p.metadata, [SHA256_META]: sha256 },
+      }));
+      return { key: p.key, bytes: body.length, sha256, method: 'put' };
+    }
+    let total = headBytes;
+    async function* rest(): AsyncGenerator<Uint8Array> {
+      yield* head.splice(0);
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        sha.update(n.value);
+        total += n.value.length;
+        yield n.value;
+      }
+    }
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: p.key, Body: Readable.from(rest(), { objectMode: false }), ContentType: p.contentType, Metadata: p.metadata },
+      partSize: this.opts.partSize,
+      queueSize: this.opts.partConcurrency,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } finally {
+      await it.return?.();
+    }
+    // do not trust CompleteMultipartUpload's answer alone (some stores return an empty ETag): check what is stored
+    const headRes = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: p.key }));
+    if (headRes.ContentLength !== total) {
+      await this.deleteKeys([p.key]);
+      throw runtimeError('S3_INCOMPLETE', `s3://${this.bucket}/${p.key}: stored ${headRes.ContentLength} bytes, sent ${total}; the object was removed, rerun the export`);
+    }
+    return { key: p.key, bytes: total, sha256: sha.digest('hex'), method: 'multipart' };
+  }
+
+  /** Deletes keys in batches of 1000; missing keys are not an error. */
+  async deleteKeys(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const res = await this.client.send(new DeleteObjectsCommand({
+        Bucket: this.bucket,
+        Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+      }));
+      if (res.Errors?.length) throw runtimeError('S3_DELETE', `could not delete ${res.Errors.length} object(s), first ${res.Errors[0]!.Key}: ${res.Errors[0]!.Message}`);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The engine-neutral description of a source column: what Arrow/Parquet type it becomes.
+ * Readers produce the column's value as the bytes of the database's text format; the
+ * builder for `kind` parses them (see src/arrow/builders.ts).
+ */
+export type ScalarKind =
+  | 'bool'
+  | 'int8' | 'int16' | 'int32' | 'int64'
+  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
+  | 'float32' | 'float64'
+  | 'decimal'
+  | 'string'
+  | 'json'
+  | 'binary'
+  | 'date'
+  | 'time'
+  | 'timestamp'
+  | 'timestamptz';
+
+export type ColumnKind = ScalarKind | 'list';
+
+/** How a column's raw value is spelled by its engine, where engines differ. */
+export type TextDialect = 'postgres' | 'mysql';
+
+export interface ColumnSpec {
+  name: string;
+  /** The type as the database names it, e.g. `numeric(12,2)` or `tinyint(1) unsigned`. */
+  dbType: string;
+  nullable: boolean;
+  kind: ColumnKind;
+  /** decimal only */
+  precision?: number;
+  scale?: number;
+  /** list only: the element column (its name is "element"). */
+  element?: ColumnSpec;
+  /** Set when the type is not one tablevault knows: exported as its text form. */
+  unknownType?: boolean;
+}
+
+export interface TableRef {
+  schema?: string;
+  name: string;
+}
+
+export interface SourceTable {
+  engine: TextDialect;
+  schema: string;
+  name: string;
+  columns: ColumnSpec[];
+  /** Primary key column names in key order; empty when the table has none. */
+  primaryKey: string[];
+  /** The planner's row estimate, for progress only; may be wrong or 0. */
+  estimatedRows: number;
+}
+
+export function qualifiedName(t: { schema: string; name: string }): string {
+  return `${t.schema}.${t.name}`;
+}
+
+/** `schema.table` or `table`, split on the first unquoted dot. */
+export function parseTableRef(text: string): TableRef {
+  const trimmed = text.trim();
+  if (!trimmed) throw new Error('empty table name');
+  const parts: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < trimmed.length; i++) {
+    const ch = trimmed[i]!;
+    if (ch === '"' || ch === '`') {
+      if (quoted && trimmed[i + 1] === ch) { cur += ch; i++; continue; }
+      quoted = !quoted;
+      continue;
+    }
+    if (ch === '.' && !quoted) { parts.push(cur); cur = ''; continue; }
+    cur += ch;
+  }
+  parts.push(cur);
+  if (quoted || parts.length > 2 || parts.some((p) => p === '')) throw new Error(`"${text}" is not a table name: use table or schema.table`);
+  return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : { name: parts[0]! };
+}

@@ -1,0 +1,140 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import type { RecordBatch } from 'apache-arrow';
+import { BatchAssembler } from '../../arrow/batch.js';
+import { inputError } from '../../errors.js';
+import { describeDbUrl } from '../../redact.js';
+import type { SourceTable, TableRef } from '../columns.js';
+import type { ReadOptions, Source } from '../source.js';
+import { CopyTextDecoder } from './copy-text.js';
+import { mapPgColumn, type PgColumnRow } from './types.js';
+import { pgConnectError } from './errors.js';
+
+export function quotePgIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Settings that make the text format unambiguous: UTC instants, ISO dates, hex bytea, UTF-8. */
+const SESSION_SETTINGS = [
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'iso_8601'",
+  'SET extra_float_digits = 1',
+  "SET bytea_output = 'hex'",
+  "SET client_encoding = 'UTF8'",
+  'SET standard_conforming_strings = on',
+];
+
+export class PostgresSource implements Source {
+  readonly engine = 'postgres' as const;
+  readonly label: string;
+  private readonly pool: pg.Pool;
+  private readonly db: Kysely<unknown>;
+
+  constructor(private readonly url: string) {
+    this.label = describeDbUrl(url);
+    this.pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'tablevault', connectionTimeoutMillis: 15_000 });
+    this.pool.on('error', () => {}); // an idle client's error surfaces on its next use
+    this.db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: this.pool }) });
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      throw pgConnectError(e, this.label);
+    }
+  }
+
+  async describe(ref: TableRef): Promise<SourceTable> {
+    const client = await this.connect(); // fail early, with a clear message, before kysely hides the cause
+    client.release();
+    const target = ref.schema ? `${quotePgIdent(ref.schema)}.${quotePgIdent(ref.name)}` : quotePgIdent(ref.name);
+    const found = await sql<{ oid: number; schema: string; name: string; estimate: number; kind: string }>`
+      SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, GREATEST(c.reltuples, 0)::float8 AS estimate, c.relkind::text AS kind
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.oid = to_regclass(${target})`.execute(this.db);
+    const rel = found.rows[0];
+    if (!rel || !['r', 'p', 'v', 'm', 'f'].includes(rel.kind)) {
+      throw inputError('TABLE_NOT_FOUND', `table ${ref.schema ? `${ref.schema}.` : ''}${ref.name} does not exist in ${this.label}; check --table (use schema.table for a schema outside the search_path)`);
+    }
+    const cols = await sql<PgColumnRow>`
+      SELECT a.attname AS name, a.attnotnull AS notnull,
+             bt.typname AS typname, bt.typtype::text AS typtype,
+             format_type(a.atttypid, a.atttypmod) AS formatted,
+             CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
+             et.typname AS elemtypname, et.typtype::text AS elemtyptype, a.attndims AS ndims
+      FROM pg_attribute a
+      JOIN pg_type t ON t.oid = a.atttypid
+      JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+      LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
+      WHERE a.attrelid = ${rel.oid} AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`.execute(this.db);
+    const pk = await sql<{ name: string }>`
+      SELECT a.attname AS name
+      FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+      WHERE i.indrelid = ${rel.oid} AND i.indisprimary
+      ORDER BY k.ord`.execute(this.db);
+    return {
+      engine: 'postgres', schema: rel.schema, name: rel.name,
+      columns: cols.rows.map(mapPgColumn),
+      primaryKey: pk.rows.map((r) => r.name),
+      estimatedRows: Math.round(rel.estimate),
+    };
+  }
+
+  /**
+   * One REPEATABLE READ snapshot for the whole table. With a primary key: keyset pages, each
+   * `COPY (SELECT … WHERE (pk) > (last) ORDER BY pk LIMIT n)`, so a page is one batch and no
+   * statement runs long. Without one: a single COPY, cut into batches as it streams.
+   */
+  async *read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch> {
+    const client = await this.connect();
+    let clean = false;
+    let asmRef: BatchAssembler | undefined;
+    try {
+      for (const s of SESSION_SETTINGS) await client.query(s);
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
+      const select = `SELECT ${table.columns.map((c) => quotePgIdent(c.name)).join(', ')} FROM ${from}`;
+      const asm = new BatchAssembler(table.columns, 'postgres', opts.batchRows);
+      asmRef = asm;
+      const keyIdx = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
+      if (keyIdx.length && keyIdx.every((i) => i >= 0)) {
+        const keyList = table.primaryKey.map(quotePgIdent).join(', ');
+        const keyTypes = keyIdx.map((i) => table.columns[i]!.dbType);
+        let last: string[] | undefined;
+        for (;;) {
+          const where = last ? ` WHERE (${keyList}) > (${last.map((v, i) => `${client.escapeLiteral(v)}::${keyTypes[i]}`).join(', ')})` : '';
+          const decoder = new CopyTextDecoder(asm, keyIdx);
+          for await (const chunk of client.query(copyStreams.to(`COPY (${select}${where} ORDER BY ${keyList} LIMIT ${opts.batchRows}) TO STDOUT`))) {
+            decoder.push(chunk as Buffer);
+          }
+          decoder.end();
+          if (decoder.rows > 0) { last = decoder.lastKey; yield asm.flush(); }
+          if (decoder.rows < opts.batchRows) break;
+        }
+      } else {
+        const decoder = new CopyTextDecoder(asm, []);
+        for await (const chunk of client.query(copyStreams.to(`COPY (${select}) TO STDOUT`))) {
+          decoder.push(chunk as Buffer);
+          if (asm.rows >= opts.batchRows) yield asm.flush();
+        }
+        decoder.end();
+        if (asm.rows > 0) yield asm.flush();
+      }
+      await client.query('COMMIT');
+      clean = true;
+    } finally {
+      if (opts.stats && asmRef) opts.stats.counters = asmRef.counters();
+      // a COPY abandoned mid-stream leaves the connection unusable: destroy it instead of reusing it
+      client.release(clean ? undefined : new Error('read abandoned'));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
