@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { exportCommand } from './cli/export.js';
 import { processContext } from './cli/context.js';
 import { errorMessage, isTablevaultError } from './errors.js';
+import { quietKnownWarnings } from './process-setup.js';
 import { redactText } from './redact.js';
 import { VERSION } from './version.js';
 
@@ -38,9 +39,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// The AWS SDK warns on every start that its 2027 releases will need Node 22; it says nothing actionable for a run.
-process.removeAllListeners('warning');
-process.on('warning', (w) => { if (w.name !== 'NodeVersionSupportWarning') process.stderr.write(`${w.name}: ${w.message}\n`); });
+quietKnownWarnings();
 
 // `tablevault … | head` closes stdout early: that is not an error
 process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });

@@ -106,7 +106,8 @@ export class MysqlSource implements Source {
       await run(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
       await run(conn, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
       const from = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
-      const select = `SELECT ${table.columns.map((c) => quoteMysqlIdent(c.name)).join(', ')} FROM ${from}`;
+      // FLOAT prints with ~6 significant digits, too few to get the stored float32 back; as DOUBLE it is exact
+      const select = `SELECT ${table.columns.map((c) => (c.kind === 'float32' ? `CAST(${quoteMysqlIdent(c.name)} AS DOUBLE)` : quoteMysqlIdent(c.name))).join(', ')} FROM ${from}`;
       const asm = new BatchAssembler(table.columns, 'mysql', opts.batchRows);
       asmRef = asm;
       const builders = asm.builders;

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+
+export const PG_URL = process.env.TABLEVAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const MYSQL_URL = process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+
+export function fixturePath(name: string): string {
+  return fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
+}
+
+/** Runs `fn` with a PostgreSQL client on the test database (session in UTC), closing it afterwards. */
+export async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query("SET TimeZone = 'UTC'");
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export async function withMysql<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
+  const u = new URL(MYSQL_URL);
+  const c = await mysql.createConnection({
+    host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1), multipleStatements: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: true, dateStrings: true,
+    charset: 'utf8mb4',
+  });
+  try {
+    await c.query("SET time_zone = '+00:00'");
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export async function loadPgFixture(name: string): Promise<void> {
+  const text = readFileSync(fixturePath(name), 'utf8');
+  await withPg((c) => c.query(text));
+}
+
+export async function loadMysqlFixture(name: string): Promise<void> {
+  const text = readFileSync(fixturePath(name), 'utf8');
+  await withMysql((c) => c.query(text));
+}

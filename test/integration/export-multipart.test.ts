@@ -1,0 +1,54 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jsonSummary, runCli } from '../helpers/cli.js';
+import { PG_URL, withPg } from '../helpers/db.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { createBucket, listKeys, listMultipartUploads, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
+
+/**
+ * An object above the multipart threshold whose part fails (after the SDK's retries) must
+ * abort its multipart upload and fail the export with exit code 1, leaving nothing that looks
+ * like an export. Run against every S3 server the tests have (s3rver, and Ceph RGW in CI).
+ */
+beforeAll(async () => {
+  // ~12 MiB of incompressible bytes, so the single Parquet object needs three 5 MiB parts
+  await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_big; CREATE TABLE tv_big (id int PRIMARY KEY, payload bytea);
+    INSERT INTO tv_big SELECT g, decode(string_agg(md5(g::text || '-' || i::text), ''), 'hex')
+    FROM generate_series(1, 12000) g, generate_series(1, 64) i GROUP BY g;`));
+});
+
+describe.each(s3Targets().map((t) => [t.name, t] as const))('export: multipart upload failure (%s)', (_name, target) => {
+  const args = (bucket: string) => ['export', '--source', PG_URL, '--table', 'tv_big', '--dest', `s3://${bucket}/mp`,
+    '--compression', 'none', '--multipart-threshold', '5MiB', '--part-size', '5MiB', '--part-concurrency', '2', '--file-max-rows', '100000'];
+
+  it('a failing part aborts the upload, leaves no object, and exits 1; a clean rerun succeeds', async () => {
+    const client = makeS3Client(target);
+    const bucket = await createBucket(client);
+    const proxy = await startFaultProxy(target.endpoint, [{
+      match: (r) => r.method === 'PUT' && r.query.get('partNumber') === '2' && r.query.has('uploadId'),
+      action: { kind: 'status', status: 500, code: 'InternalError' },
+    }]);
+    try {
+      const failed = await runCli(args(bucket), { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint });
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/tablevault: S3 upload mp\/public\.tv_big\/part-00000\.parquet failed/);
+      const parts = proxy.requests.filter((r) => r.method === 'PUT' && /partNumber=2/.test(r.query));
+      expect(parts.length).toBeGreaterThan(1); // retried before giving up
+      const aborts = proxy.requests.filter((r) => r.method === 'DELETE' && /uploadId=/.test(r.query));
+      expect(aborts.map((r) => r.status)).toEqual([204]);
+      expect(await listKeys(client, bucket)).toEqual([]);
+      if (target.supportsListMultipartUploads) expect(await listMultipartUploads(client, bucket)).toEqual([]);
+
+      proxy.setRules([]);
+      const ok = jsonSummary<{ rows: number; files: Array<{ key: string; bytes: number }> }>(
+        await runCli([...args(bucket), '--json'], { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint }),
+      );
+      expect(ok.rows).toBe(12000);
+      expect(ok.files[0]!.bytes).toBeGreaterThan(10 * 1024 * 1024);
+      expect(proxy.requests.some((r) => r.method === 'POST' && /uploads/.test(r.query) && r.status === 200)).toBe(true);
+      expect(await listKeys(client, bucket)).toEqual(['mp/public.tv_big/_manifest.json', 'mp/public.tv_big/part-00000.parquet']);
+      if (target.supportsListMultipartUploads) expect(await listMultipartUploads(client, bucket)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
