@@ -1,0 +1,10 @@
+/** The library API: what the CLI uses is what a program can use. */
+export { exportTable, EXPORT_DEFAULTS, MANIFEST_NAME, type ExportOptions, type ExportSummary, type ExportedFile } from './backup/export.js';
+export { TablevaultError, isTablevaultError } from './errors.js';
+export { createLogger, type Logger } from './log.js';
+export { createS3Client, type S3Options } from './s3/client.js';
+export { Uploader, DEFAULT_UPLOADER_OPTIONS, type UploaderOptions, type UploadResult } from './s3/uploader.js';
+export { openSource } from './source/open.js';
+export type { Source, ReadOptions } from './source/source.js';
+export type { ColumnSpec, ColumnKind, SourceTable, TableRef } from './source/columns.js';
+export { COMPRESSIONS, encodeParquet, type CompressionName, type ParquetOptions } from './parquet/encode.js';

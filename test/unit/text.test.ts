@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { NOT_REPRESENTABLE, daysFromCivil, parseDatePart, parseDecimal, parseTime, parseTimestamp } from '../../src/arrow/text.js';
+
+const b = (s: string) => Buffer.from(s, 'latin1');
+const ts = (s: string) => parseTimestamp(b(s), 0, s.length);
+const dec = (s: string, scale: number) => parseDecimal(b(s), 0, s.length, scale);
+const micros = (iso: string) => BigInt(Date.parse(iso)) * 1000n;
+
+describe('text parsers', () => {
+  it('days from civil dates, including before 1970 and year 1', () => {
+    expect(daysFromCivil(1970, 1, 1)).toBe(0);
+    expect(daysFromCivil(1969, 12, 31)).toBe(-1);
+    expect(daysFromCivil(2000, 2, 29)).toBe(Date.UTC(2000, 1, 29) / 86400000);
+    expect(daysFromCivil(1, 1, 1)).toBe(-719162);
+  });
+
+  it('dates: BC, infinity, MySQL zero dates', () => {
+    expect(parseDatePart(b('0001-01-01 BC'), 0, 13)).toMatchObject({ days: daysFromCivil(0, 1, 1) });
+    expect(parseDatePart(b('infinity'), 0, 8)).toBe(NOT_REPRESENTABLE);
+    expect(parseDatePart(b('-infinity'), 0, 9)).toBe(NOT_REPRESENTABLE);
+    expect(parseDatePart(b('0000-00-00'), 0, 10)).toBe('zero');
+    expect(parseDatePart(b('2020-00-15'), 0, 10)).toBe('zero');
+  });
+
+  it('timestamps at microsecond precision, with and without offsets', () => {
+    expect(ts('1970-01-01 00:00:00')).toBe(0);
+    expect(ts('1969-12-31 23:59:59.999999')).toBe(-1);
+    expect(ts('2020-01-01 12:00:00.5+00')).toBe(Number(micros('2020-01-01T12:00:00.5Z')));
+    expect(ts('2020-01-01 12:00:00+05:30')).toBe(Number(micros('2020-01-01T06:30:00Z')));
+    expect(ts('1901-12-13 20:45:52.123456+02:30')).toBe(Number(micros('1901-12-13T18:15:52.123Z')) + 456);
+    // beyond 2^53 microseconds the value is a bigint, exact
+    expect(ts('9999-12-31 23:59:59.999999')).toBe(micros('9999-12-31T23:59:59.999Z') + 999n);
+    expect(ts('0001-01-01 00:00:00')).toBe(micros('0001-01-01T00:00:00Z'));
+    expect(ts('0000-00-00 00:00:00')).toBe('zero');
+  });
+
+  it('times of day; MySQL durations outside a day are not representable', () => {
+    expect(parseTime(b('23:59:59.999999'), 0, 15)).toBe(86_399_999_999);
+    expect(parseTime(b('24:00:00'), 0, 8)).toBe(86_400_000_000);
+    expect(parseTime(b('-01:00:00'), 0, 9)).toBe(NOT_REPRESENTABLE);
+    expect(parseTime(b('838:59:59'), 0, 9)).toBe(NOT_REPRESENTABLE);
+  });
+
+  it('decimals become exact unscaled integers', () => {
+    expect(dec('-12.5', 2)).toBe(-1250);
+    expect(dec('0.01', 2)).toBe(1);
+    expect(dec('123', 3)).toBe(123000);
+    expect(dec('9999999999999999999999999999.9999999999', 10)).toBe(99999999999999999999999999999999999999n);
+    expect(dec('-0.0000000001', 10)).toBe(-1);
+    expect(dec('1.500', 1)).toBe(15); // trailing zeros beyond the scale are harmless
+    expect(dec('1.55', 1)).toBe(NOT_REPRESENTABLE);
+    expect(dec('NaN', 2)).toBe(NOT_REPRESENTABLE);
+  });
+});
