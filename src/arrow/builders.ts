@@ -276,7 +276,10 @@ class VarBuilder extends BaseBuilder {
     }
     const n = end - start;
     this.reserve(n);
-    this.bytes.set(buf.subarray(start, end), this.used);
+    const out = this.bytes;
+    let o = this.used;
+    if (n < 48) for (let i = start; i < end; i++) out[o++] = buf[i]!; // cheaper than a native call for short values
+    else buf.copy(out, o, start, end);
     this.used += n;
     this.validity.set(this.length, true);
     this.length++;

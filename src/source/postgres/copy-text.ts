@@ -33,6 +33,7 @@ export class CopyTextDecoder {
     const builders = this.asm.builders;
     const ncols = builders.length;
     let pos = 0;
+    let lastRowStart = -1;
     let nextBs = buf.indexOf(BACKSLASH, 0);
     if (nextBs < 0 || nextBs > lastNl) nextBs = Infinity;
     while (pos <= lastNl) {
@@ -55,12 +56,13 @@ export class CopyTextDecoder {
       if (s !== nl + 1) throw new Error(`COPY row has more than ${ncols} fields`);
       this.asm.endRow();
       this.rows++;
-      if (this.keyIndexes.length) this.rememberKey(buf, pos, nl);
+      lastRowStart = pos;
       pos = nl + 1;
     }
+    if (this.keyIndexes.length && lastRowStart >= 0) this.rememberKey(buf, lastRowStart, lastNl);
   }
 
-  /** Re-splits the final row of a page for its key columns (once per page, not per row). */
+  /** Re-splits the final row of a chunk for its key columns (once per chunk, not per row). */
   private rememberKey(buf: Buffer, start: number, end: number): void {
     const fields: Buffer[] = [];
     let s = start;
