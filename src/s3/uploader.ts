@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { inputError, runtimeError } from '../errors.js';
 
@@ -97,10 +97,14 @@ export class Uploader {
       params: { Bucket: this.bucket, Key: p.key, Body: Readable.from(rest(), { objectMode: false }), ContentType: p.contentType, Metadata: p.metadata },
       partSize: this.opts.partSize,
       queueSize: this.opts.partConcurrency,
-      leavePartsOnError: false,
+      // we abort ourselves: lib-storage would throw the abort's error in place of the failure that caused it
+      leavePartsOnError: true,
     });
     try {
       await upload.done();
+    } catch (e) {
+      if (upload.uploadId) await this.abort(p.key, upload.uploadId, e);
+      throw e;
     } finally {
       await it.return?.();
     }
@@ -111,6 +115,21 @@ export class Uploader {
       throw runtimeError('S3_INCOMPLETE', `s3://${this.bucket}/${p.key}: stored ${headRes.ContentLength} bytes, sent ${total}; the object was removed, rerun the export`);
     }
     return { key: p.key, bytes: total, sha256: sha.digest('hex'), method: 'multipart' };
+  }
+
+  /**
+   * Aborts a failed multipart upload so its parts do not linger (invisible, and billed). If the
+   * store refuses, the original failure still propagates, with what to do about the parts.
+   */
+  private async abort(key: string, uploadId: string, cause: unknown): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+    } catch (abortError) {
+      if (cause instanceof Error) {
+        const why = (abortError as { name?: string }).name ?? String(abortError);
+        cause.message += ` (the multipart upload ${uploadId} could not be aborted: ${why}; a bucket lifecycle rule with AbortIncompleteMultipartUpload removes its parts)`;
+      }
+    }
   }
 
   /** Deletes keys in batches of 1000; missing keys are not an error. */

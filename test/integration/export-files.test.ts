@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { readParquetRows } from '../helpers/duckdb.js';
-import { createBucket, getObjectBytes, listKeys, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
+import { createBucket, getObjectBytes, listKeys, makeS3Client, s3EnvFor, s3Targets, type S3Target } from '../helpers/s3.js';
 
 interface Summary { rows: number; bytes: number; files: Array<{ key: string; rows: number; bytes: number; sha256: string }>; manifestKey: string }
 
@@ -15,12 +15,12 @@ afterAll(() => { rmSync(work, { recursive: true, force: true }); });
 
 const target = () => s3Targets()[0]!;
 
-async function exportJson(args: string[]): Promise<Summary> {
-  return jsonSummary<Summary>(await runCli(['export', ...args, '--json'], s3EnvFor(target())));
+async function exportJson(args: string[], t: S3Target = target()): Promise<Summary> {
+  return jsonSummary<Summary>(await runCli(['export', ...args, '--json'], s3EnvFor(t)));
 }
 
-async function readAll(bucket: string, keys: string[]): Promise<Array<Record<string, unknown>>> {
-  const client = makeS3Client(target());
+async function readAll(bucket: string, keys: string[], t: S3Target = target()): Promise<Array<Record<string, unknown>>> {
+  const client = makeS3Client(t);
   const files: string[] = [];
   for (const k of keys) {
     const f = join(work, `${bucket}-${k.replace(/\//g, '_')}`);
@@ -56,26 +56,9 @@ describe('export: a table larger than --file-max-rows', () => {
     expect(s.files.map((f) => f.rows)).toEqual([1000, 1000, 500]);
     expect(s.files.map((f) => f.key)).toEqual(['part-00000', 'part-00001', 'part-00002'].map((p) => `exp/public.tv_many/${p}.parquet`));
     const rows = sortById(await readAll(bucket, s.files.map((f) => f.key)), 'id');
-    const source = await withPg(async (c) => (await c.query('SELECT id::text, name, amount::text FROM tv_many ORDER BY id')).rows as Array<{ id: string; name: string; amount: string }>);
+    const source = await withPg(async (c) => (await c.query('SELECT id::text AS id, name, amount::text AS amount FROM tv_many ORDER BY tv_many.id')).rows as Array<{ id: string; name: string; amount: string }>);
     expect(rows.map((r) => [String(r.id), r.name, r.amount])).toEqual(source.map((r) => [r.id, r.name, r.amount]));
     expect(await listKeys(makeS3Client(target()), bucket)).toEqual([...s.files.map((f) => f.key), 'exp/public.tv_many/_manifest.json'].sort());
-  });
-
-  it('PostgreSQL: a rerun writes the same keys and bytes; a rerun with larger files removes the stale part', async () => {
-    const client = makeS3Client(target());
-    const bucket = await createBucket(client);
-    const args = ['--source', PG_URL, '--table', 'tv_many', '--dest', `s3://${bucket}/exp`, '--batch-rows', '700'];
-    const first = await exportJson([...args, '--file-max-rows', '1000']);
-    const again = await exportJson([...args, '--file-max-rows', '1000']);
-    expect(again.files).toEqual(first.files);
-    const bigger = await exportJson([...args, '--file-max-rows', '2000']);
-    expect(bigger.files.map((f) => f.rows)).toEqual([2000, 500]);
-    const keys = await listKeys(client, bucket);
-    expect(keys).toEqual(['exp/public.tv_many/_manifest.json', 'exp/public.tv_many/part-00000.parquet', 'exp/public.tv_many/part-00001.parquet']);
-    const manifest = JSON.parse(Buffer.from(await getObjectBytes(client, bucket, 'exp/public.tv_many/_manifest.json')).toString('utf8'));
-    expect(manifest).toMatchObject({ format: 'tablevault.export.v1', rows: 2500, primaryKey: ['id'], source: { engine: 'postgres', schema: 'public', table: 'tv_many' } });
-    expect(manifest.files.map((f: { name: string; rows: number }) => [f.name, f.rows])).toEqual([['part-00000.parquet', 2000], ['part-00001.parquet', 500]]);
-    expect(new Set((await readAll(bucket, bigger.files.map((f) => f.key))).map((r) => String(r.id))).size).toBe(2500);
   });
 
   it('PostgreSQL without a primary key: streamed in one snapshot, split the same way', async () => {
@@ -97,5 +80,22 @@ describe('export: a table larger than --file-max-rows', () => {
     expect(new Set(got).size).toBe(2500);
     const source = await withMysql(async (c) => (await c.query('SELECT a, b, CAST(v AS CHAR) AS v FROM tv_many2'))[0] as Array<{ a: number; b: string; v: string }>);
     expect(got.sort()).toEqual(source.map((r) => `${r.a}|${r.b}|${r.v}`).sort());
+  });
+
+  it.each(s3Targets().map((t) => [t.name, t] as const))('PostgreSQL: a rerun writes the same keys and bytes; a rerun with larger files removes the stale part (%s)', async (_name, t) => {
+    const client = makeS3Client(t);
+    const bucket = await createBucket(client);
+    const args = ['--source', PG_URL, '--table', 'tv_many', '--dest', `s3://${bucket}/exp`, '--batch-rows', '700'];
+    const first = await exportJson([...args, '--file-max-rows', '1000'], t);
+    const again = await exportJson([...args, '--file-max-rows', '1000'], t);
+    expect(again.files).toEqual(first.files);
+    const bigger = await exportJson([...args, '--file-max-rows', '2000'], t);
+    expect(bigger.files.map((f) => f.rows)).toEqual([2000, 500]);
+    const keys = await listKeys(client, bucket);
+    expect(keys).toEqual(['exp/public.tv_many/_manifest.json', 'exp/public.tv_many/part-00000.parquet', 'exp/public.tv_many/part-00001.parquet']);
+    const manifest = JSON.parse(Buffer.from(await getObjectBytes(client, bucket, 'exp/public.tv_many/_manifest.json')).toString('utf8'));
+    expect(manifest).toMatchObject({ format: 'tablevault.export.v1', rows: 2500, primaryKey: ['id'], source: { engine: 'postgres', schema: 'public', table: 'tv_many' } });
+    expect(manifest.files.map((f: { name: string; rows: number }) => [f.name, f.rows])).toEqual([['part-00000.parquet', 2000], ['part-00001.parquet', 500]]);
+    expect(new Set((await readAll(bucket, bigger.files.map((f) => f.key), t)).map((r) => String(r.id))).size).toBe(2500);
   });
 });

@@ -34,7 +34,10 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('export: multipart u
       const parts = proxy.requests.filter((r) => r.method === 'PUT' && /partNumber=2/.test(r.query));
       expect(parts.length).toBeGreaterThan(1); // retried before giving up
       const aborts = proxy.requests.filter((r) => r.method === 'DELETE' && /uploadId=/.test(r.query));
-      expect(aborts.map((r) => r.status)).toEqual([204]);
+      expect(aborts).toHaveLength(1);
+      if (target.name === 'rgw') expect(aborts[0]!.status).toBe(204);
+      // s3rver answers AbortMultipartUpload with 405: the failure is still reported, with what to do about the parts
+      else expect(failed.stderr).toMatch(/could not be aborted: .*AbortIncompleteMultipartUpload/);
       expect(await listKeys(client, bucket)).toEqual([]);
       if (target.supportsListMultipartUploads) expect(await listMultipartUploads(client, bucket)).toEqual([]);
 

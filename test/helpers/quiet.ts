@@ -1,0 +1,3 @@
+import { quietKnownWarnings } from '../../src/process-setup.js';
+
+quietKnownWarnings();

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // one s3rver for the whole run (endpoint via inject('s3rverEndpoint') / TABLEVAULT_TEST_S3RVER_ENDPOINT)
+    globalSetup: ['test/helpers/global-setup.ts'],
+    setupFiles: ['test/helpers/quiet.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // test files share the real PostgreSQL/MariaDB databases (same table names): one file at a time
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
