@@ -1,4 +1,3 @@
-import { DeleteObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler } from '../arrow/batch.js';
 import { inputError } from '../errors.js';
@@ -6,10 +5,11 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { PeakMemory } from '../memory/peak.js';
 import { encodeParquet, type CompressionName, COMPRESSIONS } from '../parquet/encode.js';
-import { createS3Client, type S3Options } from '../s3/client.js';
-import { s3Error } from '../s3/errors.js';
-import { joinKey, parseS3Url } from '../s3/location.js';
-import { DEFAULT_UPLOADER_OPTIONS, Uploader, type UploaderOptions } from '../s3/uploader.js';
+import type { S3Options } from '../s3/client.js';
+import { joinKey } from '../s3/location.js';
+import { DEFAULT_UPLOADER_OPTIONS, validateUploaderOptions, type UploaderOptions } from '../s3/uploader.js';
+import { openDestination } from '../store/open.js';
+import type { ObjectStore } from '../store/store.js';
 import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import type { ReadStats, Source } from '../source/source.js';
@@ -21,7 +21,7 @@ export interface ExportOptions {
   source: string;
   /** `table` or `schema.table` (for MySQL the schema is the database). */
   table: string;
-  /** s3://bucket/prefix; objects go under `<prefix>/<schema>.<table>/`. */
+  /** s3://bucket/prefix (or file:///dir); objects go under `<prefix>/<schema>.<table>/`. */
   dest: string;
   compression?: CompressionName;
   /** Rows read per batch (one keyset page). Default 50,000. */
@@ -97,23 +97,18 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
   const rowGroupRows = Math.min(positiveInt('--row-group-rows', opts.rowGroupRows, EXPORT_DEFAULTS.rowGroupRows, 100_000_000), fileMaxRows);
   let ref;
   try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`); }
-  const dest = parseS3Url(opts.dest);
+  const upload = validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
+  const dest = openDestination(opts.dest, opts.s3 ?? {}, upload);
   const source = openSource(opts.source);
-  const { client, endpoint } = createS3Client(opts.s3);
-  const uploader = new Uploader(client, dest.bucket, { ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
   try {
-    try {
-      await client.send(new HeadBucketCommand({ Bucket: dest.bucket }));
-    } catch (e) {
-      throw s3Error(e, { bucket: dest.bucket, endpoint, action: 'check bucket' });
-    }
+    await dest.store.check();
     const table = await source.describe(ref);
     const warnings = table.columns.filter((c) => c.unknownType)
       .map((c) => `column "${c.name}" has type ${c.dbType}, which tablevault does not map; exported as ${c.kind === 'binary' ? 'its raw bytes' : 'its text form'}`);
     for (const w of warnings) log.warn(w);
     log.info({ table: qualifiedName(table), columns: table.columns.length, primaryKey: table.primaryKey, estimatedRows: table.estimatedRows }, 'exporting');
-    const result = await writeExport(table, source, client, uploader, {
-      tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, batchRows, fileMaxRows, rowGroupRows, peak, log, endpoint,
+    const result = await writeExport(table, source, dest.store, {
+      tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, batchRows, fileMaxRows, rowGroupRows, peak, log,
     });
     for (const c of result.stats.counters) {
       if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);
@@ -134,7 +129,7 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
   } finally {
     peak.stop();
     await source.close().catch(() => {});
-    client.destroy();
+    dest.store.close();
   }
 }
 
@@ -146,17 +141,12 @@ interface WriteContext {
   rowGroupRows: number;
   peak: PeakMemory;
   log: Logger;
-  endpoint: string | undefined;
 }
 
-async function writeExport(table: SourceTable, source: Source, client: S3Client, uploader: Uploader, ctx: WriteContext) {
-  const bucket = uploader.bucket;
+async function writeExport(table: SourceTable, source: Source, store: ObjectStore, ctx: WriteContext) {
   const manifestKey = joinKey(ctx.tablePrefix, MANIFEST_NAME);
-  const s3 = async <T>(action: string, f: () => Promise<T>): Promise<T> => {
-    try { return await f(); } catch (e) { throw s3Error(e, { bucket, endpoint: ctx.endpoint, action }); }
-  };
   // from here until the new manifest is written, the prefix must not look like a finished export
-  await s3('delete old manifest', () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey })));
+  await store.delete([manifestKey]);
   const stats: ReadStats = { counters: [] };
   const files: ExportedFile[] = [];
   const written: string[] = [];
@@ -175,12 +165,12 @@ async function writeExport(table: SourceTable, source: Source, client: S3Client,
       })();
       const body = encodeParquet(counted, { compression: ctx.compression, rowGroupRows: ctx.rowGroupRows, metadata: fileMeta });
       written.push(key); // before the upload: a failed multipart is aborted, a finished one must be removed
-      const res = await s3(`upload ${key}`, () => uploader.upload({ key, body, contentType: 'application/vnd.apache.parquet' }));
+      const res = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
       files.push({ key, rows, bytes: res.bytes, sha256: res.sha256 });
       ctx.log.info({ key, rows, bytes: res.bytes, method: res.method }, 'uploaded');
       index++;
     }
-    await removeStaleParts(client, bucket, ctx.tablePrefix, new Set(written), ctx);
+    await removeStaleParts(store, ctx.tablePrefix, new Set(written), ctx.log);
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       tablevaultVersion: VERSION,
@@ -192,32 +182,26 @@ async function writeExport(table: SourceTable, source: Source, client: S3Client,
       files: files.map((f) => ({ name: f.key.slice(ctx.tablePrefix.length + 1), rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
       completedAt: new Date().toISOString(),
     };
-    await s3('write manifest', () => uploader.upload({
+    await store.put({
       key: manifestKey, contentType: 'application/json',
       body: (async function* () { yield Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`); })(),
-    }));
+    });
     return { files, manifestKey, stats };
   } catch (e) {
     if (written.length) {
       ctx.log.warn({ objects: written.length }, 'export failed; removing the objects this run wrote');
-      await uploader.deleteKeys(written).catch((de) => ctx.log.error({ err: (de as Error).message }, `could not remove ${written.length} object(s) under ${ctx.tablePrefix}/; delete them by hand`));
+      await store.delete(written).catch((de) => ctx.log.error({ err: (de as Error).message }, `could not remove ${written.length} object(s) under ${ctx.tablePrefix}/; delete them by hand`));
     }
     throw e;
   }
 }
 
 /** Part files of an earlier, larger export of the same table would otherwise be read as current rows. */
-async function removeStaleParts(client: S3Client, bucket: string, prefix: string, keep: Set<string>, ctx: WriteContext): Promise<void> {
+async function removeStaleParts(store: ObjectStore, prefix: string, keep: Set<string>, log: Logger): Promise<void> {
   const stale: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) if (o.Key && PART_RE.test(o.Key) && !keep.has(o.Key)) stale.push(o.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  for await (const key of store.list(`${prefix}/`)) if (PART_RE.test(key) && !keep.has(key)) stale.push(key);
   if (stale.length) {
-    ctx.log.info({ objects: stale.length }, 'removing part files left by an earlier export of this table');
-    const uploader = new Uploader(client, bucket);
-    await uploader.deleteKeys(stale);
+    log.info({ objects: stale.length }, 'removing part files left by an earlier export of this table');
+    await store.delete(stale);
   }
 }

@@ -27,7 +27,7 @@ export function exportCommand(ctx: CliContext): Command {
     .description('export one table, whole, to Parquet objects in S3')
     .requiredOption('--source <url>', 'database URL: postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db')
     .requiredOption('--table <[schema.]table>', 'the table to export (for MySQL the schema is the database)')
-    .requiredOption('--dest <s3://bucket/prefix>', 'where objects go: <prefix>/<schema>.<table>/part-NNNNN.parquet and _manifest.json')
+    .requiredOption('--dest <s3://bucket/prefix>', 'where objects go: <prefix>/<schema>.<table>/part-NNNNN.parquet and _manifest.json; file:///dir writes to a local directory')
     .addOption(new Option('--compression <codec>', 'Parquet compression').choices(COMPRESSIONS).default(EXPORT_DEFAULTS.compression))
     .option('--batch-rows <n>', 'rows read per batch (one keyset page)', wholeNumber, EXPORT_DEFAULTS.batchRows)
     .option('--file-max-rows <n>', 'rows per Parquet object; a larger table becomes several objects', wholeNumber, EXPORT_DEFAULTS.fileMaxRows)

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,5 +98,19 @@ describe('export: a table larger than --file-max-rows', () => {
     expect(manifest).toMatchObject({ format: 'tablevault.export.v1', rows: 2500, primaryKey: ['id'], source: { engine: 'postgres', schema: 'public', table: 'tv_many' } });
     expect(manifest.files.map((f: { name: string; rows: number }) => [f.name, f.rows])).toEqual([['part-00000.parquet', 2000], ['part-00001.parquet', 500]]);
     expect(new Set((await readAll(bucket, bigger.files.map((f) => f.key), t)).map((r) => String(r.id))).size).toBe(2500);
+  });
+
+  it('--dest file:// writes the same layout to a local directory', async () => {
+    const dir = join(work, 'local-dest');
+    mkdirSync(dir);
+    const r = await runCli(['export', '--source', PG_URL, '--table', 'tv_many', '--dest', pathToFileURL(dir).href, '--file-max-rows', '2000', '--json']);
+    const s = jsonSummary<Summary>(r);
+    expect(s.files.map((f) => f.key)).toEqual(['public.tv_many/part-00000.parquet', 'public.tv_many/part-00001.parquet']);
+    expect(readdirSync(join(dir, 'public.tv_many')).sort()).toEqual(['_manifest.json', 'part-00000.parquet', 'part-00001.parquet']);
+    const rows = await readParquetRows(join(dir, 'public.tv_many', '*.parquet'));
+    expect(rows).toHaveLength(2500);
+    const missing = await runCli(['export', '--source', PG_URL, '--table', 'tv_many', '--dest', pathToFileURL(join(dir, 'nope')).href]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope is not a directory; create it first/);
   });
 });

@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { inputError } from '../errors.js';
+import type { UploadParams, UploadResult } from '../s3/uploader.js';
+import type { ObjectStore } from './store.js';
+
+/**
+ * A local directory as a store (`--dest file:///path`): for exports to a mounted volume, and
+ * for measuring the export path without an S3 server. Objects are written to a temporary file
+ * and renamed into place, so a reader never sees half an object.
+ */
+export class LocalStore implements ObjectStore {
+  readonly label: string;
+  constructor(readonly root: string) { this.label = `file://${root}`; }
+
+  private path(key: string): string {
+    const p = join(this.root, ...key.split('/'));
+    if (relative(this.root, p).startsWith('..')) throw inputError('DEST_URL', `key ${key} escapes ${this.root}`);
+    return p;
+  }
+
+  async check(): Promise<void> {
+    const s = await stat(this.root).catch(() => undefined);
+    if (!s?.isDirectory()) throw inputError('DEST_DIR', `${this.root} is not a directory; create it first or fix --dest`);
+  }
+
+  async put(p: UploadParams): Promise<UploadResult> {
+    const target = this.path(p.key);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = `${target}.tmp-${process.pid}`;
+    const sha = createHash('sha256');
+    let bytes = 0;
+    const out = createWriteStream(tmp);
+    try {
+      for await (const chunk of p.body) {
+        sha.update(chunk);
+        bytes += chunk.length;
+        if (!out.write(chunk)) await new Promise<void>((resolve, reject) => { out.once('drain', resolve); out.once('error', reject); });
+      }
+      out.end();
+      await finished(out);
+      await rename(tmp, target);
+    } catch (e) {
+      out.destroy();
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    return { key: p.key, bytes, sha256: sha.digest('hex'), method: 'put' };
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const k of keys) await rm(this.path(k), { force: true });
+  }
+
+  async *list(prefix: string): AsyncGenerator<string> {
+    const dir = this.path(prefix.replace(/\/+$/, ''));
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isFile() || e.name.includes('.tmp-')) continue;
+      const full = join((e as unknown as { parentPath?: string; path: string }).parentPath ?? (e as unknown as { path: string }).path, e.name);
+      yield relative(this.root, full).split(sep).join('/');
+    }
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,47 @@
+import { HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createS3Client, type S3Options } from '../s3/client.js';
+import { s3Error } from '../s3/errors.js';
+import { Uploader, type UploadParams, type UploadResult, type UploaderOptions } from '../s3/uploader.js';
+import type { ObjectStore } from './store.js';
+
+export class S3Store implements ObjectStore {
+  readonly label: string;
+  private readonly s3;
+  private readonly uploader: Uploader;
+
+  constructor(readonly bucket: string, s3: S3Options, upload: UploaderOptions) {
+    this.label = `s3://${bucket}`;
+    this.s3 = createS3Client(s3);
+    this.uploader = new Uploader(this.s3.client, bucket, upload);
+  }
+
+  private fail(e: unknown, action: string): never {
+    throw s3Error(e, { bucket: this.bucket, endpoint: this.s3.endpoint, action });
+  }
+
+  async check(): Promise<void> {
+    try { await this.s3.client.send(new HeadBucketCommand({ Bucket: this.bucket })); } catch (e) { this.fail(e, 'check bucket'); }
+  }
+
+  async put(p: UploadParams): Promise<UploadResult> {
+    try { return await this.uploader.upload(p); } catch (e) { this.fail(e, `upload ${p.key}`); }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    try { await this.uploader.deleteKeys(keys); } catch (e) { this.fail(e, 'delete'); }
+  }
+
+  async *list(prefix: string): AsyncGenerator<string> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.s3.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      } catch (e) { this.fail(e, 'list'); }
+      for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  close(): void { this.s3.client.destroy(); }
+}

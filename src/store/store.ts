@@ -1,0 +1,19 @@
+import type { UploadParams, UploadResult } from '../s3/uploader.js';
+
+/**
+ * Where exported objects go. Every store makes an object appear whole or not at all: S3 by
+ * PutObject / a completed multipart upload, a local directory by writing a temporary file and
+ * renaming it into place.
+ */
+export interface ObjectStore {
+  /** e.g. `s3://bucket` or `file:///var/backups`, for messages. */
+  readonly label: string;
+  /** Fails with an input error (exit 2) when the destination does not exist or cannot be reached. */
+  check(): Promise<void>;
+  put(p: UploadParams): Promise<UploadResult>;
+  /** Deletes keys; missing keys are not an error. */
+  delete(keys: string[]): Promise<void>;
+  /** Keys under a prefix, in no particular order. */
+  list(prefix: string): AsyncGenerator<string>;
+  close(): void;
+}
