@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// A smaller young generation than V8's default: batches die young, and collecting them sooner
+// keeps peak RSS near 256 MB at a few percent of CPU (see README, Memory).
 import { Command, CommanderError, Option } from 'commander';
 import { exportCommand } from './cli/export.js';
 import { processContext } from './cli/context.js';

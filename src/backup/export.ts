@@ -4,7 +4,7 @@ import { inputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { PeakMemory } from '../memory/peak.js';
-import { encodeParquet, type CompressionName, COMPRESSIONS } from '../parquet/encode.js';
+import { ParquetEncoder, type CompressionName, COMPRESSIONS } from '../parquet/encode.js';
 import type { S3Options } from '../s3/client.js';
 import { joinKey } from '../s3/location.js';
 import { DEFAULT_UPLOADER_OPTIONS, validateUploaderOptions, type UploaderOptions } from '../s3/uploader.js';
@@ -24,7 +24,7 @@ export interface ExportOptions {
   /** s3://bucket/prefix (or file:///dir); objects go under `<prefix>/<schema>.<table>/`. */
   dest: string;
   compression?: CompressionName;
-  /** Rows read per batch (one keyset page). Default 50,000. */
+  /** Rows read per batch (one keyset page). Default 20,000. */
   batchRows?: number;
   /** Rows per Parquet object; a larger table becomes several objects. Default 1,000,000. */
   fileMaxRows?: number;
@@ -51,7 +51,7 @@ export interface ExportSummary {
 
 export interface ExportDeps { logger?: Logger }
 
-export const EXPORT_DEFAULTS = { compression: 'zstd' as CompressionName, batchRows: 50_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000 };
+export const EXPORT_DEFAULTS = { compression: 'zstd' as CompressionName, batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000 };
 
 export const MANIFEST_NAME = '_manifest.json';
 export const MANIFEST_FORMAT = 'tablevault.export.v1';
@@ -150,6 +150,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
   const stats: ReadStats = { counters: [] };
   const files: ExportedFile[] = [];
   const written: string[] = [];
+  const encoder = new ParquetEncoder();
   try {
     const batches = source.read(table, { batchRows: ctx.batchRows, stats });
     const fileMeta = {
@@ -161,9 +162,13 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
       const key = joinKey(ctx.tablePrefix, partName(index));
       let rows = 0;
       const counted = (async function* (): AsyncGenerator<RecordBatch> {
-        for await (const b of fileBatches) { rows += b.numRows; ctx.peak.sample(); yield b; }
+        for await (const b of fileBatches) {
+          rows += b.numRows;
+          ctx.peak.sample();
+          yield b;
+        }
       })();
-      const body = encodeParquet(counted, { compression: ctx.compression, rowGroupRows: ctx.rowGroupRows, metadata: fileMeta });
+      const body = encoder.encode(counted, { compression: ctx.compression, rowGroupRows: ctx.rowGroupRows, metadata: fileMeta });
       written.push(key); // before the upload: a failed multipart is aborted, a finished one must be removed
       const res = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
       files.push({ key, rows, bytes: res.bytes, sha256: res.sha256 });
@@ -193,6 +198,8 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
       await store.delete(written).catch((de) => ctx.log.error({ err: (de as Error).message }, `could not remove ${written.length} object(s) under ${ctx.tablePrefix}/; delete them by hand`));
     }
     throw e;
+  } finally {
+    await encoder.close();
   }
 }
 

@@ -1,74 +1,111 @@
-import { tableToIPC, Table as ArrowTable, type RecordBatch } from 'apache-arrow';
-import * as wasm from 'parquet-wasm';
+import { Worker } from 'node:worker_threads';
+import { Table as ArrowTable, tableToIPC, type RecordBatch } from 'apache-arrow';
+import type { ParquetOptions } from './properties.js';
 
-export type CompressionName = 'zstd' | 'snappy' | 'gzip' | 'none';
+export { COMPRESSIONS, type CompressionName, type ParquetOptions } from './properties.js';
 
-export const COMPRESSIONS: readonly CompressionName[] = ['zstd', 'snappy', 'gzip', 'none'];
+/** Batches handed to the worker and not yet taken by its writer. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+/** Encoded bytes waiting for the consumer (the uploader) before reading pauses. */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
-export interface ParquetOptions {
-  compression: CompressionName;
-  /** Rows per row group: the encoder holds about one row group in memory. */
-  rowGroupRows: number;
-  /** Key-value metadata written into the file footer. */
-  metadata?: Record<string, string>;
-}
-
-const CODECS: Record<CompressionName, wasm.Compression> = {
-  zstd: wasm.Compression.ZSTD,
-  snappy: wasm.Compression.SNAPPY,
-  gzip: wasm.Compression.GZIP,
-  none: wasm.Compression.UNCOMPRESSED,
-};
-
-function writerProperties(opts: ParquetOptions): wasm.WriterProperties {
-  let b = new wasm.WriterPropertiesBuilder()
-    .setCompression(CODECS[opts.compression])
-    .setMaxRowGroupSize(opts.rowGroupRows)
-    .setCreatedBy('tablevault');
-  if (opts.metadata) b = b.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
-  return b.build();
-}
-
-/** Moves one JS Arrow batch into WASM memory (via Arrow IPC; parquet-wasm has no other door). */
-function toWasmBatches(batch: RecordBatch): wasm.RecordBatch[] {
-  const ipc = tableToIPC(new ArrowTable([batch]), 'stream');
-  const table = wasm.Table.fromIPCStream(ipc);
-  try { return table.recordBatches(); } finally { table.free(); }
-}
+type FromWorker = { type: 'ack' } | { type: 'chunk'; data: Uint8Array } | { type: 'done' } | { type: 'error'; message: string };
 
 /**
- * Streams Arrow batches into one Parquet file and yields its bytes as they are produced.
- * The Rust writer flushes each row group as it fills, so memory holds one row group and the
- * batch in hand, not the file. Pulls the next batch only when the consumer wants more bytes.
+ * Encodes Arrow batches to Parquet on a worker thread (parquet-wasm's streaming writer), so
+ * reading and decoding on the main thread overlap with encoding on the other core. One file at
+ * a time per encoder; reuse the encoder across files and `close()` it at the end.
+ *
+ * Memory: at most MAX_BATCHES_IN_FLIGHT batches in the worker, one row group inside the writer,
+ * and MAX_PENDING_BYTES of encoded bytes waiting for the consumer; past that the reader waits.
  */
-export async function* encodeParquet(batches: AsyncIterable<RecordBatch>, opts: ParquetOptions): AsyncGenerator<Uint8Array> {
-  const it = batches[Symbol.asyncIterator]();
-  let pending: wasm.RecordBatch[] = [];
-  let sent = 0;
-  const source = new ReadableStream<wasm.RecordBatch>({
-    async pull(controller) {
-      while (pending.length === 0) {
-        const next = await it.next();
-        if (next.done) { controller.close(); return; }
-        // an empty batch only when it is all there is: the file then still carries the schema
-        if (next.value.numRows > 0 || sent === 0) pending = toWasmBatches(next.value);
-      }
-      sent++;
-      controller.enqueue(pending.shift()!);
-    },
-    async cancel() { await it.return?.(); },
-  }, { highWaterMark: 0 });
-  const out = await wasm.transformParquetStream(source, writerProperties(opts));
-  const reader = (out as ReadableStream<Uint8Array>).getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-    await out.cancel().catch(() => {});
-    for (const b of pending) b.free();
+export class ParquetEncoder {
+  private worker: Worker | undefined;
+  private busy = false;
+
+  private spawn(): Worker {
+    const w = new Worker(new URL('./encode-worker.js', import.meta.url));
+    w.unref();
+    return w;
   }
+
+  async *encode(batches: AsyncIterable<RecordBatch>, opts: ParquetOptions): AsyncGenerator<Uint8Array> {
+    if (this.busy) throw new Error('ParquetEncoder encodes one file at a time');
+    this.busy = true;
+    const worker = (this.worker ??= this.spawn());
+    let inflight = 0;
+    let pendingBytes = 0;
+    const out: Uint8Array[] = [];
+    let finished = false;
+    let failure: unknown;
+    let stop = false;
+    let signal!: () => void;
+    let changed = new Promise<void>((r) => { signal = r; });
+    const notify = () => { const s = signal; changed = new Promise<void>((r) => { signal = r; }); s(); };
+    const onMessage = (m: FromWorker) => {
+      if (m.type === 'ack') inflight--;
+      else if (m.type === 'chunk') { out.push(m.data); pendingBytes += m.data.length; }
+      else if (m.type === 'done') finished = true;
+      else failure ??= new Error(`Parquet encoding failed: ${m.message}`);
+      notify();
+    };
+    const onError = (e: Error) => { failure ??= e; notify(); };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.postMessage({ type: 'open', opts });
+    const feeding = (async () => {
+      let sent = 0;
+      for await (const b of batches) {
+        // an empty batch only when it is all there is: the file then still carries the schema
+        if (b.numRows === 0 && sent > 0) continue;
+        while (!stop && failure === undefined && (inflight >= MAX_BATCHES_IN_FLIGHT || pendingBytes > MAX_PENDING_BYTES)) await changed;
+        if (stop || failure !== undefined) return;
+        const ipc = tableToIPC(new ArrowTable([b]), 'stream');
+        inflight++;
+        sent++;
+        worker.postMessage({ type: 'batch', ipc }, [ipc.buffer as ArrayBuffer]);
+      }
+      worker.postMessage({ type: 'end' });
+    })().catch((e: unknown) => { failure ??= e; notify(); });
+    try {
+      for (;;) {
+        if (out.length) {
+          const c = out.shift()!;
+          pendingBytes -= c.length;
+          notify();
+          yield c;
+          continue;
+        }
+        if (failure !== undefined) throw failure;
+        if (finished) break;
+        await changed;
+      }
+      await feeding;
+      if (failure !== undefined) throw failure;
+    } finally {
+      stop = true;
+      notify();
+      await feeding; // lets the reader's finally run (its connection is released) before we go on
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      if (!finished) {
+        // abandoned or failed mid-file: the worker's writer is in an unknown state
+        this.worker = undefined;
+        await worker.terminate();
+      }
+      this.busy = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+}
+
+/** Encodes one file on a worker of its own. */
+export async function* encodeParquet(batches: AsyncIterable<RecordBatch>, opts: ParquetOptions): AsyncGenerator<Uint8Array> {
+  const encoder = new ParquetEncoder();
+  try { yield* encoder.encode(batches, opts); } finally { await encoder.close(); }
 }

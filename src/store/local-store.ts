@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -38,7 +39,7 @@ export class LocalStore implements ObjectStore {
       for await (const chunk of p.body) {
         sha.update(chunk);
         bytes += chunk.length;
-        if (!out.write(chunk)) await new Promise<void>((resolve, reject) => { out.once('drain', resolve); out.once('error', reject); });
+        if (!out.write(chunk)) await once(out, 'drain');
       }
       out.end();
       await finished(out);

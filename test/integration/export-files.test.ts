@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
-import { readParquetRows } from '../helpers/duckdb.js';
+import { describeParquet, readParquetRows } from '../helpers/duckdb.js';
 import { createBucket, getObjectBytes, listKeys, makeS3Client, s3EnvFor, s3Targets, type S3Target } from '../helpers/s3.js';
 
 interface Summary { rows: number; bytes: number; files: Array<{ key: string; rows: number; bytes: number; sha256: string }>; manifestKey: string }
@@ -112,5 +112,17 @@ describe('export: a table larger than --file-max-rows', () => {
     const missing = await runCli(['export', '--source', PG_URL, '--table', 'tv_many', '--dest', pathToFileURL(join(dir, 'nope')).href]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope is not a directory; create it first/);
+  });
+
+  it('an empty table becomes one Parquet object with the schema and no rows', async () => {
+    await withPg((c) => c.query('DROP TABLE IF EXISTS tv_empty; CREATE TABLE tv_empty (id int8 PRIMARY KEY, name text, at timestamptz)'));
+    const dir = join(work, 'empty-dest');
+    mkdirSync(dir);
+    const s = jsonSummary<Summary>(await runCli(['export', '--source', PG_URL, '--table', 'tv_empty', '--dest', pathToFileURL(dir).href, '--json']));
+    expect(s.rows).toBe(0);
+    expect(s.files.map((f) => f.rows)).toEqual([0]);
+    const file = join(dir, 'public.tv_empty', 'part-00000.parquet');
+    expect(await readParquetRows(file)).toEqual([]);
+    expect((await describeParquet(file)).map((c) => `${c.name} ${c.type}`)).toEqual(['id BIGINT', 'name VARCHAR', 'at TIMESTAMP WITH TIME ZONE']);
   });
 });

@@ -17,24 +17,32 @@ export class CopyTextDecoder {
   constructor(private readonly asm: BatchAssembler, private readonly keyIndexes: number[]) {}
 
   push(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.carry) { buf = Buffer.concat([this.carry, chunk]); this.carry = undefined; }
-    const lastNl = buf.lastIndexOf(NL);
-    if (lastNl < 0) { this.carry = Buffer.from(buf); return; }
-    this.parseLines(buf, lastNl);
-    if (lastNl + 1 < buf.length) this.carry = Buffer.from(buf.subarray(lastNl + 1));
+    let start = 0;
+    if (this.carry) {
+      // join only the row cut by the chunk boundary, not the whole chunk
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) { this.carry = Buffer.concat([this.carry, chunk]); return; }
+      const row = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      this.carry = undefined;
+      this.parseLines(row, row.length - 1);
+      start = nl + 1;
+    }
+    const lastNl = chunk.lastIndexOf(NL);
+    if (lastNl < start) { if (start < chunk.length) this.carry = Buffer.from(chunk.subarray(start)); return; }
+    this.parseLines(chunk, lastNl, start);
+    if (lastNl + 1 < chunk.length) this.carry = Buffer.from(chunk.subarray(lastNl + 1));
   }
 
   end(): void {
     if (this.carry && this.carry.length > 0) throw new Error('COPY output ended in the middle of a row');
   }
 
-  private parseLines(buf: Buffer, lastNl: number): void {
+  private parseLines(buf: Buffer, lastNl: number, from = 0): void {
     const builders = this.asm.builders;
     const ncols = builders.length;
-    let pos = 0;
+    let pos = from;
     let lastRowStart = -1;
-    let nextBs = buf.indexOf(BACKSLASH, 0);
+    let nextBs = buf.indexOf(BACKSLASH, from);
     if (nextBs < 0 || nextBs > lastNl) nextBs = Infinity;
     while (pos <= lastNl) {
       const nl = buf.indexOf(NL, pos);

@@ -1,0 +1,172 @@
+/**
+ * `npm run bench`: tablevault's export against what users do today and against the database's
+ * own read speed, side by side in one run, on the same tables. Prints a table and writes the
+ * same as JSON to bench/results/. It never passes or fails.
+ *
+ *   npm run bench -- [--rows 1000000] [--repeat 3] [--engines pg,mysql] [--out bench/results]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { measure, median, type Measurement } from './measure.js';
+import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const CLI = join(root, 'dist', 'cli.js');
+
+interface Args { rows: number; repeat: number; engines: string[]; out: string }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { rows: 1_000_000, repeat: 3, engines: ['pg', 'mysql'], out: join(root, 'bench', 'results') };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    switch (argv[i]) {
+      case '--rows': a.rows = Number(v); i++; break;
+      case '--repeat': a.repeat = Number(v); i++; break;
+      case '--engines': a.engines = v!.split(','); i++; break;
+      case '--out': a.out = resolve(v!); i++; break;
+      default: throw new Error(`unknown argument ${argv[i]}; use --rows N --repeat N --engines pg,mysql --out DIR`);
+    }
+  }
+  if (!Number.isInteger(a.rows) || a.rows < 1 || !Number.isInteger(a.repeat) || a.repeat < 1) throw new Error('--rows and --repeat take whole numbers');
+  return a;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** s3rver in its own process, so the S3 side does not share tablevault's event loop. */
+async function startS3(dir: string): Promise<{ endpoint: string; stop: () => void }> {
+  const script = `import S3rver from 's3rver';
+    const s = new S3rver({ address: '127.0.0.1', port: 0, directory: ${JSON.stringify(dir)}, silent: true });
+    const { port } = await s.run(); process.stdout.write(port + '\\n');`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((res, rej) => {
+    child.stdout.once('data', (d: Buffer) => res(d.toString().trim()));
+    child.once('exit', (c) => rej(new Error(`s3rver exited ${c}`)));
+  });
+  return { endpoint: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+interface Case { engine: string; name: string; label: string; command: string; bytes: (m: Measurement) => number; env?: NodeJS.ProcessEnv }
+
+function pgCases(url: string, table: string, work: string, s3env: NodeJS.ProcessEnv, bucket: string): Case[] {
+  const u = new URL(url);
+  const conn = `-h ${u.hostname} -p ${u.port || 5432} -U ${decodeURIComponent(u.username) || 'postgres'} -d ${u.pathname.slice(1)}`;
+  const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
+  const dump = join(work, 'pg.sql.gz');
+  return [
+    { engine: 'pg', name: 'read', label: 'psql COPY TO STDOUT > /dev/null', command: `psql ${conn} -c ${sh(`COPY ${table} TO STDOUT`)} > /dev/null`, bytes: () => 0, env },
+    { engine: 'pg', name: 'dump_gzip', label: 'pg_dump -t | gzip -1', command: `pg_dump ${conn} -t ${table} | gzip -1 > ${dump}`, bytes: () => statSync(dump).size, env },
+    ...tvCases('pg', url, table, work, s3env, bucket),
+  ];
+}
+
+function mysqlCases(url: string, table: string, work: string, s3env: NodeJS.ProcessEnv, bucket: string): Case[] {
+  const u = new URL(url);
+  const conn = `-h ${u.hostname} -P ${u.port || 3306} -u ${decodeURIComponent(u.username)}`;
+  const env = { ...process.env, MYSQL_PWD: decodeURIComponent(u.password) };
+  const db = u.pathname.slice(1);
+  const dump = join(work, 'mysql.sql.gz');
+  return [
+    { engine: 'mysql', name: 'read', label: 'mysql --quick SELECT * > /dev/null', command: `mysql ${conn} --quick -D ${db} -e ${sh(`SELECT * FROM ${table}`)} > /dev/null`, bytes: () => 0, env },
+    { engine: 'mysql', name: 'dump_gzip', label: 'mysqldump --single-transaction | gzip -1', command: `mysqldump ${conn} --single-transaction ${db} ${table} | gzip -1 > ${dump}`, bytes: () => statSync(dump).size, env },
+    ...tvCases('mysql', url, table, work, s3env, bucket),
+  ];
+}
+
+function tvCases(engine: string, url: string, table: string, work: string, s3env: NodeJS.ProcessEnv, bucket: string): Case[] {
+  const local = join(work, `local-${engine}`);
+  mkdirSync(local, { recursive: true });
+  // the bin itself (not `node dist/cli.js`), so its shebang flags apply as they do for users
+  const tv = (dest: string) => `${CLI} --log-level warn export --source ${sh(url)} --table ${table} --dest ${sh(dest)} --json`;
+  const bytes = (m: Measurement) => (JSON.parse(m.stdout) as { bytes: number }).bytes;
+  return [
+    { engine, name: 'tv_local', label: 'tablevault export → local dir', command: tv(pathToFileURL(local).href), bytes },
+    { engine, name: 'tv_s3', label: 'tablevault export → s3rver', command: tv(`s3://${bucket}/${engine}`), bytes, env: { ...process.env, ...s3env } },
+  ];
+}
+
+interface Result { engine: string; name: string; label: string; runs: Array<{ wallMs: number; cpuMs: number; peakRssBytes: number; bytes: number }>; wallMs: number; cpuMs: number; peakRssBytes: number; bytes: number; rowsPerSec: number }
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const pgUrl = process.env.TABLEVAULT_BENCH_PG_URL ?? process.env.TABLEVAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const mysqlUrl = process.env.TABLEVAULT_BENCH_MYSQL_URL ?? process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+  const table = benchTableName(args.rows);
+  if (args.engines.includes('pg')) await ensurePgTable(pgUrl, args.rows, log);
+  if (args.engines.includes('mysql')) await ensureMysqlTable(mysqlUrl, args.rows, log);
+
+  const work = mkdtempSync(join(os.tmpdir(), 'tv-bench-'));
+  const s3 = await startS3(join(work, 's3'));
+  const bucket = 'bench';
+  const s3env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: s3.endpoint };
+  mkdirSync(join(work, 's3'), { recursive: true });
+  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  client.destroy();
+
+  const cases = [
+    ...(args.engines.includes('pg') ? pgCases(pgUrl, table, work, s3env, bucket) : []),
+    ...(args.engines.includes('mysql') ? mysqlCases(mysqlUrl, table, work, s3env, bucket) : []),
+  ];
+  const runs = new Map<Case, Result['runs']>(cases.map((c) => [c, []]));
+  try {
+    // round-robin, so a noisy moment on the shared machine hits every case rather than one
+    for (let r = 0; r < args.repeat; r++) {
+      for (const c of cases) {
+        log(`[${r + 1}/${args.repeat}] ${c.engine} ${c.label}`);
+        const m = await measure(c.command, c.env);
+        runs.get(c)!.push({ wallMs: m.wallMs, cpuMs: m.cpuMs, peakRssBytes: m.peakRssBytes, bytes: c.bytes(m) });
+      }
+    }
+  } finally {
+    s3.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const results: Result[] = cases.map((c) => {
+    const rs = runs.get(c)!;
+    const wallMs = median(rs.map((x) => x.wallMs));
+    return {
+      engine: c.engine, name: c.name, label: c.label, runs: rs, wallMs,
+      cpuMs: median(rs.map((x) => x.cpuMs)), peakRssBytes: Math.max(...rs.map((x) => x.peakRssBytes)),
+      bytes: median(rs.map((x) => x.bytes)), rowsPerSec: Math.round(args.rows / (wallMs / 1000)),
+    };
+  });
+  const ratios = ['pg', 'mysql'].filter((e) => args.engines.includes(e)).flatMap((engine) => {
+    const get = (n: string) => results.find((x) => x.engine === engine && x.name === n)!;
+    return ['tv_local', 'tv_s3'].map((n) => ({
+      engine, case: n,
+      wallVsRead: get(n).wallMs / get('read').wallMs,
+      wallVsDumpGzip: get(n).wallMs / get('dump_gzip').wallMs,
+      bytesVsDumpGzip: get(n).bytes / get('dump_gzip').bytes,
+      peakRssBytes: get(n).peakRssBytes,
+    }));
+  });
+
+  const mb = (b: number) => (b / 1e6).toFixed(1);
+  const lines = [`rows ${args.rows}, median of ${args.repeat} runs, ${os.cpus().length} cores, node ${process.version}`, ''];
+  const header = ['engine', 'case', 'wall s', 'cpu s', 'rows/s', 'MB out', 'peak RSS MB'];
+  const body = results.map((x) => [x.engine, x.label, (x.wallMs / 1000).toFixed(2), (x.cpuMs / 1000).toFixed(2), String(x.rowsPerSec), x.bytes ? mb(x.bytes) : '-', mb(x.peakRssBytes)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  for (const row of [header, ...body]) lines.push(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  lines.push('', 'ratios (tablevault / baseline; targets: wall ≤ 2.0× read (pg), ≤ 1.0× dump|gzip, bytes ≤ 1.0× dump|gzip, RSS ≤ 256 MB):');
+  for (const r of ratios) {
+    lines.push(`  ${r.engine} ${r.case}: wall ${r.wallVsRead.toFixed(2)}× read, ${r.wallVsDumpGzip.toFixed(2)}× dump|gzip; bytes ${r.bytesVsDumpGzip.toFixed(2)}× dump|gzip; peak RSS ${mb(r.peakRssBytes)} MB`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  mkdirSync(args.out, { recursive: true });
+  const file = join(args.out, `export-${args.rows}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), rows: args.rows, repeat: args.repeat, cores: os.cpus().length, node: process.version, results, ratios }, null, 2)}\n`);
+  log(`results: ${file}`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,63 @@
+/**
+ * Worker thread: turns Arrow IPC batches into one Parquet file at a time with parquet-wasm's
+ * streaming writer, so encoding runs on the second core while the main thread reads.
+ *
+ * Protocol (main → worker): open {opts}, batch {ipc} (transferred), end.
+ * (worker → main): ack (a batch was taken by the writer), chunk {data} (transferred), done, error {message}.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as wasm from 'parquet-wasm';
+import { writerProperties, type ParquetOptions } from './properties.js';
+
+type In = { type: 'open'; opts: ParquetOptions } | { type: 'batch'; ipc: Uint8Array } | { type: 'end' };
+
+const port = parentPort!;
+let queue: Array<wasm.RecordBatch | null> = [];
+let wake: (() => void) | undefined;
+
+function push(item: wasm.RecordBatch | null): void {
+  queue.push(item);
+  wake?.();
+}
+
+async function encode(opts: ParquetOptions): Promise<void> {
+  queue = [];
+  const source = new ReadableStream<wasm.RecordBatch>({
+    async pull(controller) {
+      while (queue.length === 0) await new Promise<void>((r) => { wake = r; });
+      wake = undefined;
+      const next = queue.shift()!;
+      if (next === null) controller.close();
+      else { controller.enqueue(next); port.postMessage({ type: 'ack' }); }
+    },
+  }, { highWaterMark: 0 });
+  const out = await wasm.transformParquetStream(source, writerProperties(opts));
+  for await (const chunk of out as unknown as AsyncIterable<Uint8Array>) {
+    // never transfer a view of WASM memory: that would detach it
+    const own = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer !== wasm.wasmMemory().buffer ? chunk : chunk.slice();
+    port.postMessage({ type: 'chunk', data: own }, [own.buffer as ArrayBuffer]);
+  }
+  port.postMessage({ type: 'done' });
+}
+
+port.on('message', (m: In) => {
+  switch (m.type) {
+    case 'open':
+      encode(m.opts).catch((e: unknown) => port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+      break;
+    case 'batch': {
+      const table = wasm.Table.fromIPCStream(m.ipc);
+      const batches = table.recordBatches();
+      table.free();
+      if (batches.length === 0) port.postMessage({ type: 'ack' });
+      for (const [i, b] of batches.entries()) {
+        push(b);
+        if (i > 0) port.postMessage({ type: 'ack' }); // one ack per batch sent; extra pieces ack among themselves
+      }
+      break;
+    }
+    case 'end':
+      push(null);
+      break;
+  }
+});

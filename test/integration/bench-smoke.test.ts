@@ -1,0 +1,32 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+/** Keeps `npm run bench` working: a 10k-row run of every case. It checks shape, never speed. */
+describe('bench harness (smoke)', () => {
+  it('runs every baseline and tablevault case and writes the JSON results', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tv-bench-smoke-'));
+    try {
+      const main = fileURLToPath(new URL('../../dist-bench/main.js', import.meta.url));
+      const { stdout } = await promisify(execFile)(process.execPath, [main, '--rows', '10000', '--repeat', '1', '--out', out]);
+      expect(stdout).toMatch(/ratios \(tablevault \/ baseline/);
+      const [file] = readdirSync(out);
+      const json = JSON.parse(readFileSync(join(out, file!), 'utf8')) as { rows: number; results: Array<{ engine: string; name: string; wallMs: number; bytes: number; peakRssBytes: number }> };
+      expect(json.rows).toBe(10000);
+      expect(json.results.map((r) => `${r.engine}:${r.name}`)).toEqual(
+        ['pg:read', 'pg:dump_gzip', 'pg:tv_local', 'pg:tv_s3', 'mysql:read', 'mysql:dump_gzip', 'mysql:tv_local', 'mysql:tv_s3'],
+      );
+      for (const r of json.results) {
+        expect(r.wallMs).toBeGreaterThan(0);
+        expect(r.peakRssBytes).toBeGreaterThan(0);
+        if (r.name !== 'read') expect(r.bytes).toBeGreaterThan(0);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
