@@ -18,9 +18,6 @@ function run(conn: Conn, sqlText: string, values?: unknown[]): Promise<unknown> 
   return new Promise((resolve, reject) => conn.query(sqlText, values, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
-/** Raw bytes of every value: the builders parse MySQL's text format themselves, once. */
-const rawTypeCast = (field: { buffer(): Buffer | null }): Buffer | null => field.buffer();
-
 export function mysqlConnectError(e: unknown, label: string): TablevaultError {
   const err = e as { code?: string; errno?: number; message?: string };
   const msg = err.message ?? String(e);
@@ -112,8 +109,10 @@ export class MysqlSource implements Source {
       asmRef = asm;
       const builders = asm.builders;
       const keyIdx = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
+      // typeCast false: every value arrives as the raw bytes of the text protocol (no per-field
+      // wrapper or conversion); the builders parse MySQL's text format themselves, once
       const stream = (sqlText: string, values: unknown[]) =>
-        conn.query({ sql: sqlText, values, rowsAsArray: true, typeCast: rawTypeCast as never }).stream({ highWaterMark: 1024 });
+        conn.query({ sql: sqlText, values, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 1024 });
       const addRow = (row: Array<Buffer | null>): void => {
         for (let i = 0; i < builders.length; i++) {
           const v = row[i];
