@@ -2,6 +2,7 @@
 // A smaller young generation than V8's default: batches die young, and collecting them sooner
 // keeps peak RSS near 256 MB at a few percent of CPU (see README, Memory).
 import { Command, CommanderError, Option } from 'commander';
+import { backupCommand, migrateCommand, statusCommand } from './cli/backup.js';
 import { exportCommand } from './cli/export.js';
 import { processContext } from './cli/context.js';
 import { errorMessage, isTablevaultError } from './errors.js';
@@ -21,10 +22,14 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const ctx = processContext({ get logLevel() { return program.opts<{ logLevel: string }>().logLevel; } });
+  let exitCode = 0;
   program.addCommand(exportCommand(ctx).exitOverride());
+  program.addCommand(backupCommand(ctx, (c) => { exitCode = c; }).exitOverride());
+  program.addCommand(statusCommand(ctx).exitOverride());
+  program.addCommand(migrateCommand(ctx).exitOverride());
   try {
     await program.parseAsync(argv);
-    return 0;
+    return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;

@@ -4,12 +4,28 @@ import type { SourceTable, TableRef } from './columns.js';
 export interface ReadOptions {
   /** Rows per Arrow batch; also the LIMIT of each keyset page. */
   batchRows: number;
+  /**
+   * Columns of the keyset, compared as a tuple and read in that order. Default: the primary key
+   * (and, without one, a single unordered streamed read). An incremental backup passes
+   * (cursor, primary key…).
+   */
+  keyColumns?: string[];
+  /** Start strictly after this key tuple, in the engine's text form (a stored watermark). */
+  after?: string[];
+  /** Stop after this many rows (the last page is shortened to fit). */
+  maxRows?: number;
+  /** An SQL condition every row must meet (a strategy's `where`), in the source's dialect. */
+  where?: string;
   /** Filled in as the read goes: values written as NULL because Parquet cannot hold them. */
   stats?: ReadStats;
 }
 
 export interface ReadStats {
   counters: Array<{ column: string; zeroDates: number; notRepresentable: number }>;
+  /** Rows read so far. */
+  rows?: number;
+  /** Key tuple (text form) of the last row read, when reading by a keyset. */
+  lastKey?: string[];
 }
 
 /**

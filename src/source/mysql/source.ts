@@ -53,7 +53,7 @@ export class MysqlSource implements Source {
       host: u.hostname, port: u.port ? Number(u.port) : 3306,
       user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
       database: this.database || undefined,
-      charset: 'utf8mb4', timezone: 'Z', connectionLimit: 2, connectTimeout: 15_000,
+      charset: 'utf8mb4', timezone: 'Z', connectionLimit: 6, connectTimeout: 15_000,
       supportBigNumbers: true, bigNumberStrings: true, dateStrings: true,
     });
     this.db = new Kysely<unknown>({ dialect: new MysqlDialect({ pool: this.pool }) });
@@ -108,7 +108,9 @@ export class MysqlSource implements Source {
       const asm = new BatchAssembler(table.columns, 'mysql', opts.batchRows);
       asmRef = asm;
       const builders = asm.builders;
-      const keyIdx = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
+      const keyCols = opts.keyColumns ?? table.primaryKey;
+      const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
+      if (keyIdx.some((i) => i < 0)) throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
       // typeCast false: every value arrives as the raw bytes of the text protocol (no per-field
       // wrapper or conversion); the builders parse MySQL's text format themselves, once
       const stream = (sqlText: string, values: unknown[]) =>
@@ -121,37 +123,50 @@ export class MysqlSource implements Source {
         }
         asm.endRow();
       };
-      if (keyIdx.length && keyIdx.every((i) => i >= 0)) {
+      const filter = opts.where ? `(${opts.where})` : '';
+      const maxRows = opts.maxRows ?? Infinity;
+      let total = 0;
+      if (keyIdx.length) {
         const keys = keyIdx.map((i) => table.columns[i]!);
         const order = keys.map((c) => quoteMysqlIdent(c.name)).join(', ');
-        let last: Buffer[] | undefined;
-        for (;;) {
-          let where = '';
+        let last: Buffer[] | undefined = opts.after?.map((v) => Buffer.from(v, 'utf8'));
+        while (total < maxRows) {
+          const conds: string[] = filter ? [filter] : [];
           const values: unknown[] = [];
           if (last) {
             // expanded form: MariaDB does not use an index for row-constructor comparisons
             const params = keys.map((c, i) => keyParam(c, last![i]!));
             const ors: string[] = [];
             for (let i = 0; i < keys.length; i++) {
-              const ands = keys.slice(0, i).map((c, j) => { values.push(...(params[j]!.value !== undefined ? [params[j]!.value] : [])); return `${quoteMysqlIdent(c.name)} = ${params[j]!.sql}`; });
+              const ands: string[] = [];
+              for (let j = 0; j < i; j++) {
+                if (params[j]!.value !== undefined) values.push(params[j]!.value);
+                ands.push(`${quoteMysqlIdent(keys[j]!.name)} = ${params[j]!.sql}`);
+              }
               if (params[i]!.value !== undefined) values.push(params[i]!.value);
               ands.push(`${quoteMysqlIdent(keys[i]!.name)} > ${params[i]!.sql}`);
               ors.push(`(${ands.join(' AND ')})`);
             }
-            where = ` WHERE ${ors.join(' OR ')}`;
+            conds.push(`(${ors.join(' OR ')})`);
           }
+          const limit = Math.min(opts.batchRows, maxRows - total);
           let rows = 0;
           let lastRow: Array<Buffer | null> | undefined;
-          for await (const row of stream(`${select}${where} ORDER BY ${order} LIMIT ${opts.batchRows}`, values)) {
+          for await (const row of stream(`${select}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ${limit}`, values)) {
             addRow(row as Array<Buffer | null>);
             lastRow = row as Array<Buffer | null>;
             rows++;
           }
-          if (rows > 0) { last = keyIdx.map((i) => Buffer.from(lastRow![i]!)); yield asm.flush(); }
-          if (rows < opts.batchRows) break;
+          total += rows;
+          if (rows > 0) {
+            last = keyIdx.map((i) => Buffer.from(lastRow![i]!));
+            if (opts.stats) { opts.stats.lastKey = last.map((b) => b.toString('utf8')); opts.stats.rows = total; }
+            yield asm.flush();
+          }
+          if (rows < limit) break;
         }
       } else {
-        for await (const row of stream(select, [])) {
+        for await (const row of stream(`${select}${filter ? ` WHERE ${filter}` : ''}`, [])) {
           addRow(row as Array<Buffer | null>);
           if (asm.rows >= opts.batchRows) yield asm.flush();
         }

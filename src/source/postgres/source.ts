@@ -34,7 +34,7 @@ export class PostgresSource implements Source {
 
   constructor(private readonly url: string) {
     this.label = describeDbUrl(url);
-    this.pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'tablevault', connectionTimeoutMillis: 15_000 });
+    this.pool = new pg.Pool({ connectionString: url, max: 6, application_name: 'tablevault', connectionTimeoutMillis: 15_000 });
     this.pool.on('error', () => {}); // an idle client's error surfaces on its next use
     this.db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: this.pool }) });
   }
@@ -101,24 +101,34 @@ export class PostgresSource implements Source {
       const select = `SELECT ${table.columns.map((c) => quotePgIdent(c.name)).join(', ')} FROM ${from}`;
       const asm = new BatchAssembler(table.columns, 'postgres', opts.batchRows);
       asmRef = asm;
-      const keyIdx = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
-      if (keyIdx.length && keyIdx.every((i) => i >= 0)) {
-        const keyList = table.primaryKey.map(quotePgIdent).join(', ');
+      const keyCols = opts.keyColumns ?? table.primaryKey;
+      const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
+      if (keyIdx.some((i) => i < 0)) throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
+      const filter = opts.where ? `(${opts.where})` : '';
+      const maxRows = opts.maxRows ?? Infinity;
+      let total = 0;
+      if (keyIdx.length) {
+        const keyList = keyCols.map(quotePgIdent).join(', ');
         const keyTypes = keyIdx.map((i) => table.columns[i]!.dbType);
-        let last: string[] | undefined;
-        for (;;) {
-          const where = last ? ` WHERE (${keyList}) > (${last.map((v, i) => `${client.escapeLiteral(v)}::${keyTypes[i]}`).join(', ')})` : '';
+        let last = opts.after;
+        while (total < maxRows) {
+          const conds = [filter, last ? `(${keyList}) > (${last.map((v, i) => `${client.escapeLiteral(v)}::${keyTypes[i]}`).join(', ')})` : ''].filter(Boolean);
+          const limit = Math.min(opts.batchRows, maxRows - total);
           const decoder = new CopyTextDecoder(asm, keyIdx);
-          for await (const chunk of client.query(copyStreams.to(`COPY (${select}${where} ORDER BY ${keyList} LIMIT ${opts.batchRows}) TO STDOUT`))) {
-            decoder.push(chunk as Buffer);
-          }
+          const sqlText = `COPY (${select}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${keyList} LIMIT ${limit}) TO STDOUT`;
+          for await (const chunk of client.query(copyStreams.to(sqlText))) decoder.push(chunk as Buffer);
           decoder.end();
-          if (decoder.rows > 0) { last = decoder.lastKey; yield asm.flush(); }
-          if (decoder.rows < opts.batchRows) break;
+          total += decoder.rows;
+          if (decoder.rows > 0) {
+            last = decoder.lastKey;
+            if (opts.stats) { opts.stats.lastKey = last; opts.stats.rows = total; }
+            yield asm.flush();
+          }
+          if (decoder.rows < limit) break;
         }
       } else {
         const decoder = new CopyTextDecoder(asm, []);
-        for await (const chunk of client.query(copyStreams.to(`COPY (${select}) TO STDOUT`))) {
+        for await (const chunk of client.query(copyStreams.to(`COPY (${select}${filter ? ` WHERE ${filter}` : ''}) TO STDOUT`))) {
           decoder.push(chunk as Buffer);
           if (asm.rows >= opts.batchRows) yield asm.flush();
         }

@@ -1,0 +1,207 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { RecordBatch } from 'apache-arrow';
+import { sql } from 'kysely';
+import { inputError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { ParquetEncoder } from '../parquet/encode.js';
+import { joinKey } from '../s3/location.js';
+import type { ColumnSpec, SourceTable } from '../source/columns.js';
+import { quoteMysqlIdent } from '../source/mysql/source.js';
+import { quotePgIdent } from '../source/postgres/source.js';
+import type { ReadStats, Source } from '../source/source.js';
+import type { StateDb } from '../state/db.js';
+import type { ObjectStore } from '../store/store.js';
+import type { StrategyTable } from '../config/strategy.js';
+import { VERSION } from '../version.js';
+
+export const INCREMENTAL_MANIFEST_FORMAT = 'tablevault.incremental.v1';
+
+export interface TablePlan {
+  table: SourceTable;
+  /** The columns written (all, or the strategy's list plus the key columns). */
+  columns: ColumnSpec[];
+  /** (cursor, primary key…): the keyset and the watermark's shape. */
+  keyColumns: string[];
+  where?: string;
+  tableKey: string;
+  tablePrefix: string;
+}
+
+const ORDERABLE = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'decimal', 'string', 'date', 'timestamp', 'timestamptz', 'float32', 'float64', 'time']);
+
+/**
+ * Checks a strategy table against the live schema, before anything is read, and works out what
+ * will be read: the columns, the keyset (cursor, primary key…) and the filter.
+ */
+export function planIncremental(file: string, t: StrategyTable, table: SourceTable, destPrefix: string, destination: string): TablePlan {
+  const where = `${file}: table ${t.table}`;
+  const byName = new Map(table.columns.map((c) => [c.name, c]));
+  const cursor = byName.get(t.cursor!);
+  if (!cursor) throw inputError('STRATEGY', `${where}: cursor: column "${t.cursor}" does not exist in ${table.schema}.${table.name}`);
+  if (!ORDERABLE.has(cursor.kind)) throw inputError('STRATEGY', `${where}: cursor: column "${t.cursor}" has type ${cursor.dbType}, which cannot order rows; use a timestamp or an ever-growing number`);
+  if (cursor.nullable && !t.null_cursor) {
+    throw inputError('STRATEGY', `${where}: cursor: column "${t.cursor}" is nullable; add null_cursor: skip (rows with a NULL cursor are not backed up) or null_cursor: fail, or make the column NOT NULL`);
+  }
+  const pk = t.primary_key ?? table.primaryKey;
+  if (pk.length === 0) throw inputError('STRATEGY', `${where}: ${table.schema}.${table.name} has no primary key; set primary_key: [columns that identify a row]`);
+  for (const k of pk) if (!byName.has(k)) throw inputError('STRATEGY', `${where}: primary_key: column "${k}" does not exist`);
+  for (const c of t.columns ?? []) if (!byName.has(c)) throw inputError('STRATEGY', `${where}: columns: column "${c}" does not exist in ${table.schema}.${table.name}`);
+  const keyColumns = [t.cursor!, ...pk.filter((k) => k !== t.cursor)];
+  const wanted = t.columns ? new Set([...t.columns, ...keyColumns]) : undefined;
+  const columns = wanted ? table.columns.filter((c) => wanted.has(c.name)) : table.columns;
+  const q = table.engine === 'postgres' ? quotePgIdent : quoteMysqlIdent;
+  const conds = [t.where ? `(${t.where})` : '', cursor.nullable && t.null_cursor === 'skip' ? `${q(cursor.name)} IS NOT NULL` : ''].filter(Boolean);
+  const qualified = `${table.schema}.${table.name}`;
+  return {
+    table: { ...table, columns }, columns, keyColumns, where: conds.length ? conds.join(' AND ') : undefined,
+    tableKey: `${qualified.slice(0, 200)}@${createHash('sha1').update(destination).digest('hex').slice(0, 16)}`,
+    tablePrefix: joinKey(destPrefix, qualified),
+  };
+}
+
+export function incrementalObjectName(seq: number): string {
+  return `incr-${String(seq).padStart(8, '0')}.parquet`;
+}
+
+export interface IncrementalResult {
+  rows: number;
+  files: number;
+  bytes: number;
+  watermarkBefore: string[] | null;
+  watermarkAfter: string[] | null;
+  counters: ReadStats['counters'];
+}
+
+export interface IncrementalContext {
+  store: ObjectStore;
+  state: StateDb;
+  source: Source;
+  log: Logger;
+  runId: string;
+  settings: { batchRows: number; fileMaxRows: number; rowGroupRows: number; compression: 'zstd' | 'snappy' | 'gzip' | 'none' };
+  nullCursor?: 'fail' | 'skip';
+  /** Test hook: awaited at named points (after-upload, after-commit) so tests can kill or pause the process there. */
+  hook?: (point: string) => void | Promise<void>;
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * Backs up the rows past the watermark, one object at a time. Each object's key is fixed by its
+ * sequence number, and the sequence number and the watermark advance together, in one state-store
+ * transaction, only after the object is durable: a run killed anywhere and run again writes the
+ * same key from the same watermark, replacing whatever a half-finished attempt left.
+ */
+export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext): Promise<IncrementalResult> {
+  const { state, store, log } = ctx;
+  const db = state.db;
+  await db.insertInto('tablevault_tables')
+    .values({ table_key: plan.tableKey, destination: store.label, source_table: `${plan.table.schema}.${plan.table.name}`, watermark: null, files: 0, rows: 0, bytes: 0, columns_json: null, last_run_id: null, updated_at: now() })
+    .$call((qb) => (state.engine === 'postgres' ? qb.onConflict((oc) => oc.column('table_key').doNothing()) : qb.ignore()))
+    .execute();
+  const row = await db.selectFrom('tablevault_tables').selectAll().where('table_key', '=', plan.tableKey).executeTakeFirstOrThrow();
+  const before: string[] | null = row.watermark ? (JSON.parse(row.watermark) as string[]) : null;
+  let watermark = before;
+  let seq = row.files;
+  if (ctx.nullCursor === 'fail') await failOnNullCursor(plan, ctx);
+  const encoder = new ParquetEncoder();
+  const result: IncrementalResult = { rows: 0, files: 0, bytes: 0, watermarkBefore: before, watermarkAfter: before, counters: [] };
+  try {
+    for (;;) {
+      const stats: ReadStats = { counters: [] };
+      const batches = ctx.source.read(plan.table, {
+        batchRows: ctx.settings.batchRows, keyColumns: plan.keyColumns, after: watermark ?? undefined,
+        maxRows: ctx.settings.fileMaxRows, where: plan.where, stats,
+      });
+      const it = batches[Symbol.asyncIterator]();
+      const first = await it.next();
+      if (first.done) break;
+      const key = joinKey(plan.tablePrefix, incrementalObjectName(seq));
+      let rows = 0;
+      const counted = (async function* (): AsyncGenerator<RecordBatch> {
+        let n: IteratorResult<RecordBatch> = first;
+        while (!n.done) { rows += n.value.numRows; yield n.value; n = await it.next(); }
+      })();
+      const body = encoder.encode(counted, {
+        compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows,
+        metadata: {
+          'tablevault.version': VERSION,
+          'tablevault.source': JSON.stringify({ engine: plan.table.engine, schema: plan.table.schema, table: plan.table.name }),
+          'tablevault.after': JSON.stringify(watermark),
+        },
+      });
+      const put = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
+      await ctx.hook?.('after-upload');
+      const lastKey = stats.lastKey!;
+      await db.transaction().execute(async (tx) => {
+        await tx.insertInto('tablevault_files').values({
+          table_key: plan.tableKey, seq, object_key: key, rows, bytes: put.bytes, sha256: put.sha256,
+          key_from: watermark ? JSON.stringify(watermark) : null, key_to: JSON.stringify(lastKey), run_id: ctx.runId, created_at: now(),
+        }).execute();
+        const upd = await tx.updateTable('tablevault_tables')
+          .set({
+            watermark: JSON.stringify(lastKey), files: seq + 1,
+            rows: sql`rows + ${rows}`, bytes: sql`bytes + ${put.bytes}`,
+            columns_json: JSON.stringify(plan.columns), last_run_id: ctx.runId, updated_at: now(),
+          })
+          .where('table_key', '=', plan.tableKey).where('files', '=', seq)
+          .executeTakeFirst();
+        if (Number(upd.numUpdatedRows) !== 1) throw new Error(`state of ${plan.tableKey} changed under this run (another backup?); rerun`);
+      });
+      await ctx.hook?.('after-commit');
+      log.info({ key, rows, bytes: put.bytes, watermark: lastKey }, 'committed');
+      watermark = lastKey;
+      seq++;
+      result.rows += rows;
+      result.files++;
+      result.bytes += put.bytes;
+      result.watermarkAfter = watermark;
+      for (const c of stats.counters) {
+        const prev = result.counters.find((p) => p.column === c.column);
+        if (prev) { prev.zeroDates += c.zeroDates; prev.notRepresentable += c.notRepresentable; } else result.counters.push({ ...c });
+      }
+      if (rows < ctx.settings.fileMaxRows) break;
+    }
+  } finally {
+    await encoder.close();
+  }
+  await writeIncrementalManifest(plan, ctx);
+  return result;
+}
+
+async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promise<void> {
+  const cursor = plan.keyColumns[0]!;
+  const q = plan.table.engine === 'postgres' ? quotePgIdent : quoteMysqlIdent;
+  const rows = ctx.source.read({ ...plan.table, columns: plan.columns.filter((c) => c.name === cursor), primaryKey: [] }, {
+    batchRows: 1, maxRows: 1, where: `${q(cursor)} IS NULL`, keyColumns: [],
+  });
+  for await (const b of rows) {
+    if (b.numRows > 0) throw inputError('NULL_CURSOR', `${plan.table.schema}.${plan.table.name}: rows have a NULL ${cursor} and null_cursor is fail; fix the rows or set null_cursor: skip`);
+  }
+}
+
+/** The table's manifest, from the state store: everything needed to read the backup from the bucket alone. */
+export async function writeIncrementalManifest(plan: TablePlan, ctx: { store: ObjectStore; state: StateDb }): Promise<void> {
+  const t = await ctx.state.db.selectFrom('tablevault_tables').selectAll().where('table_key', '=', plan.tableKey).executeTakeFirstOrThrow();
+  const files = await ctx.state.db.selectFrom('tablevault_files').selectAll().where('table_key', '=', plan.tableKey).orderBy('seq').execute();
+  const manifest = {
+    format: INCREMENTAL_MANIFEST_FORMAT,
+    tablevaultVersion: VERSION,
+    source: { engine: plan.table.engine, schema: plan.table.schema, table: plan.table.name },
+    columns: plan.columns,
+    keyColumns: plan.keyColumns,
+    watermark: t.watermark ? JSON.parse(t.watermark) as string[] : null,
+    rows: Number(t.rows),
+    files: files.map((f) => ({
+      name: f.object_key.slice(plan.tablePrefix.length + 1), rows: Number(f.rows), bytes: Number(f.bytes), sha256: f.sha256,
+      after: f.key_from ? JSON.parse(f.key_from) as string[] : null, through: JSON.parse(f.key_to) as string[], runId: f.run_id,
+    })),
+    updatedAt: now(),
+  };
+  await ctx.store.put({
+    key: joinKey(plan.tablePrefix, '_manifest.json'), contentType: 'application/json',
+    body: (async function* () { yield Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`); })(),
+  });
+}
+
+export function newRunId(): string { return randomUUID(); }

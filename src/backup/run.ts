@@ -1,0 +1,207 @@
+import { exportTable } from './export.js';
+import { backupIncremental, newRunId, planIncremental, type TablePlan } from './incremental.js';
+import { loadStrategy, type Strategy } from '../config/strategy.js';
+import { errorMessage, inputError, isTablevaultError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { DEFAULT_UPLOADER_OPTIONS } from '../s3/uploader.js';
+import { parseTableRef } from '../source/columns.js';
+import { openSource } from '../source/open.js';
+import type { Source } from '../source/source.js';
+import { migrateState, openStateDb, withLock, type StateDb } from '../state/db.js';
+import { openDestination } from '../store/open.js';
+
+export interface BackupOptions {
+  /** Path of the strategy file. */
+  strategy: string;
+  /** Back up only these tables (as named in the file). */
+  only?: string[];
+  /** Check everything and print the plan; read and write nothing. */
+  dryRun?: boolean;
+  /** State store URL; overrides `state:` in the file; default: the source database. */
+  state?: string;
+  /** Tables backed up at once. Default 1. */
+  parallel?: number;
+  /** Test hook, see IncrementalContext. */
+  hook?: (point: string) => void | Promise<void>;
+}
+
+export type TableStatus = 'ok' | 'failed' | 'busy' | 'planned';
+
+export interface TableResult {
+  table: string;
+  strategy: 'incremental' | 'full';
+  status: TableStatus;
+  rows: number;
+  files: number;
+  bytes: number;
+  watermarkBefore: string[] | null;
+  watermarkAfter: string[] | null;
+  durationMs: number;
+  error?: string;
+  warnings: string[];
+}
+
+export interface BackupSummary { strategy: string; tables: TableResult[] }
+
+const now = () => new Date().toISOString();
+
+/** Each table in flight holds a lock connection and a read connection; the pools are sized for this. */
+export const MAX_PARALLEL = 4;
+
+export function selectTables(s: Strategy, only?: string[]): Strategy['tables'] {
+  if (!only?.length) return s.tables;
+  const unknown = only.filter((o) => !s.tables.some((t) => t.table === o));
+  if (unknown.length) throw inputError('ONLY', `--only ${unknown.join(', ')}: not in ${s.file}; it lists ${s.tables.map((t) => t.table).join(', ')}`);
+  return s.tables.filter((t) => only.includes(t.table));
+}
+
+/**
+ * Runs a strategy: every table (or --only some) is validated against the live schema first, then
+ * backed up, one after another (or --parallel N), each under a lock in the state store so two
+ * runs never back up the same table at once (the second reports it busy).
+ */
+export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } = {}): Promise<BackupSummary> {
+  const log = deps.logger ?? silentLogger();
+  const strategy = loadStrategy(opts.strategy);
+  const tables = selectTables(strategy, opts.only);
+  const parallel = opts.parallel ?? 1;
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw inputError('OPTION', `--parallel must be from 1 to ${MAX_PARALLEL}; got ${parallel}`);
+  const source = openSource(strategy.source);
+  const state = openStateDb(opts.state ?? strategy.state ?? strategy.source);
+  const dest = openDestination(strategy.destination, strategy.s3, DEFAULT_UPLOADER_OPTIONS);
+  try {
+    await dest.store.check();
+    // every table is checked before any is read: a typo in the file fails the run up front
+    const plans = new Map<string, TablePlan | undefined>();
+    for (const t of tables) {
+      let ref;
+      try { ref = parseTableRef(t.table); } catch (e) { throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${errorMessage(e)}`); }
+      const described = await source.describe(ref);
+      plans.set(t.table, t.strategy === 'incremental' ? planIncremental(strategy.file, t, described, dest.prefix, strategy.destination) : undefined);
+    }
+    if (!opts.dryRun) await migrateState(state);
+    const results: TableResult[] = [];
+    const queue = [...tables];
+    const worker = async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        results.push(await backupTable(t, plans.get(t.table), { strategy, source, state, dest, log, opts }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, tables.length) }, worker));
+    results.sort((a, b) => tables.findIndex((t) => t.table === a.table) - tables.findIndex((t) => t.table === b.table));
+    return { strategy: strategy.file, tables: results };
+  } finally {
+    await source.close().catch(() => {});
+    await state.db.destroy().catch(() => {});
+    dest.store.close();
+  }
+}
+
+interface RunContext {
+  strategy: Strategy;
+  source: Source;
+  state: StateDb;
+  dest: ReturnType<typeof openDestination>;
+  log: Logger;
+  opts: BackupOptions;
+}
+
+async function backupTable(t: Strategy['tables'][number], plan: TablePlan | undefined, ctx: RunContext): Promise<TableResult> {
+  const started = Date.now();
+  const base: TableResult = { table: t.table, strategy: t.strategy, status: 'ok', rows: 0, files: 0, bytes: 0, watermarkBefore: null, watermarkAfter: null, durationMs: 0, warnings: [] };
+  const log = ctx.log.child({ table: t.table });
+  if (ctx.opts.dryRun) {
+    const row = plan ? await ctx.state.db.selectFrom('tablevault_tables').select('watermark').where('table_key', '=', plan.tableKey).executeTakeFirst().catch(() => undefined) : undefined;
+    const wm = row?.watermark ? (JSON.parse(row.watermark) as string[]) : null;
+    return { ...base, status: 'planned', watermarkBefore: wm, watermarkAfter: wm };
+  }
+  const lockName = plan?.tableKey ?? `full:${t.table}@${ctx.strategy.destination}`;
+  const runId = newRunId();
+  try {
+    const outcome = await withLock(ctx.state, lockName, async () => {
+      await ctx.state.db.insertInto('tablevault_runs').values({
+        id: runId, table_key: lockName, started_at: now(), finished_at: null, status: 'running', rows: 0, files: 0, bytes: 0, watermark_before: null, watermark_after: null, error: null,
+      }).execute();
+      let r: TableResult;
+      try {
+        if (plan) {
+          const inc = await backupIncremental(plan, {
+            store: ctx.dest.store, state: ctx.state, source: ctx.source, log, runId, hook: ctx.opts.hook, nullCursor: t.null_cursor,
+            settings: { batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows), compression: t.compression },
+          });
+          const warnings = inc.counters.flatMap((c) => [
+            ...(c.zeroDates ? [`column "${c.column}": ${c.zeroDates} MySQL zero date(s) backed up as NULL`] : []),
+            ...(c.notRepresentable ? [`column "${c.column}": ${c.notRepresentable} value(s) Parquet cannot hold backed up as NULL`] : []),
+          ]);
+          r = { ...base, rows: inc.rows, files: inc.files, bytes: inc.bytes, watermarkBefore: inc.watermarkBefore, watermarkAfter: inc.watermarkAfter, warnings, durationMs: Date.now() - started };
+        } else {
+          const ex = await exportTable({
+            source: ctx.strategy.source, table: t.table, dest: ctx.strategy.destination, compression: t.compression,
+            batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: t.row_group_rows, s3: ctx.strategy.s3,
+          }, { logger: log });
+          r = { ...base, rows: ex.rows, files: ex.files.length, bytes: ex.bytes, warnings: ex.warnings, durationMs: Date.now() - started };
+        }
+      } catch (e) {
+        await ctx.state.db.updateTable('tablevault_runs').set({ finished_at: now(), status: 'failed', error: errorMessage(e) }).where('id', '=', runId).execute().catch(() => {});
+        throw e;
+      }
+      await ctx.state.db.updateTable('tablevault_runs').set({
+        finished_at: now(), status: 'ok', rows: r.rows, files: r.files, bytes: r.bytes,
+        watermark_before: r.watermarkBefore ? JSON.stringify(r.watermarkBefore) : null, watermark_after: r.watermarkAfter ? JSON.stringify(r.watermarkAfter) : null,
+      }).where('id', '=', runId).execute();
+      return r;
+    });
+    if (outcome === 'busy') {
+      log.warn('another backup holds this table; skipped');
+      return { ...base, status: 'busy', durationMs: Date.now() - started, warnings: ['skipped: another backup run holds this table'] };
+    }
+    return outcome;
+  } catch (e) {
+    if (isTablevaultError(e) && e.exitCode === 2 && e.code !== 'NULL_CURSOR') throw e;
+    log.error({ err: errorMessage(e) }, 'table failed');
+    return { ...base, status: 'failed', error: errorMessage(e), durationMs: Date.now() - started };
+  }
+}
+
+export interface StatusRow {
+  table: string;
+  strategy: 'incremental' | 'full';
+  watermark: string[] | null;
+  files: number;
+  rows: number;
+  bytes: number;
+  lastRun: { status: string; startedAt: string; finishedAt: string | null; rows: number; error: string | null } | null;
+}
+
+/** Watermark, last run, rows/files/bytes per table, from the state store. */
+export async function backupStatus(opts: { strategy: string; state?: string }): Promise<StatusRow[]> {
+  const strategy = loadStrategy(opts.strategy);
+  const state = openStateDb(opts.state ?? strategy.state ?? strategy.source);
+  const source = openSource(strategy.source);
+  const dest = openDestination(strategy.destination, strategy.s3, DEFAULT_UPLOADER_OPTIONS);
+  try {
+    await migrateState(state);
+    const out: StatusRow[] = [];
+    for (const t of strategy.tables) {
+      let key = `full:${t.table}@${strategy.destination}`;
+      if (t.strategy === 'incremental') {
+        const described = await source.describe(parseTableRef(t.table));
+        key = planIncremental(strategy.file, t, described, dest.prefix, strategy.destination).tableKey;
+      }
+      const row = await state.db.selectFrom('tablevault_tables').selectAll().where('table_key', '=', key).executeTakeFirst();
+      const run = await state.db.selectFrom('tablevault_runs').selectAll().where('table_key', '=', key).orderBy('started_at', 'desc').limit(1).executeTakeFirst();
+      out.push({
+        table: t.table, strategy: t.strategy,
+        watermark: row?.watermark ? (JSON.parse(row.watermark) as string[]) : null,
+        files: row ? Number(row.files) : (run ? Number(run.files) : 0), rows: row ? Number(row.rows) : (run ? Number(run.rows) : 0), bytes: row ? Number(row.bytes) : (run ? Number(run.bytes) : 0),
+        lastRun: run ? { status: run.status, startedAt: run.started_at, finishedAt: run.finished_at, rows: Number(run.rows), error: run.error } : null,
+      });
+    }
+    return out;
+  } finally {
+    await source.close().catch(() => {});
+    await state.db.destroy().catch(() => {});
+    dest.store.close();
+  }
+}
+

@@ -1,0 +1,98 @@
+import { Command } from 'commander';
+import { backupStatus, runBackup, MAX_PARALLEL, type BackupSummary, type StatusRow } from '../backup/run.js';
+import { migrateState, openStateDb } from '../state/db.js';
+import { loadStrategy } from '../config/strategy.js';
+import { inputError } from '../errors.js';
+import { wholeNumber } from './parse.js';
+import { formatBytes, printTable } from './output.js';
+import type { CliContext } from './context.js';
+
+const wm = (w: string[] | null) => (w ? w.join(', ') : '-');
+
+/** Exit code of a backup: 0 all done (busy tables included), 1 all failed, 3 some failed. */
+export function backupExitCode(s: BackupSummary): number {
+  const failed = s.tables.filter((t) => t.status === 'failed').length;
+  if (failed === 0) return 0;
+  return failed === s.tables.length ? 1 : 3;
+}
+
+/**
+ * For the crash-safety tests only: TABLEVAULT_TEST_KILL_AT=<point>:<n> sends this process SIGKILL
+ * the n-th time the backup reaches <point> (after-upload, after-commit);
+ * TABLEVAULT_TEST_PAUSE_AT=<point>:<ms> waits there, so a test can run a second backup meanwhile.
+ */
+function testHook(): ((point: string) => Promise<void>) | undefined {
+  const kill = process.env.TABLEVAULT_TEST_KILL_AT?.split(':');
+  const pause = process.env.TABLEVAULT_TEST_PAUSE_AT?.split(':');
+  if (!kill && !pause) return undefined;
+  let seen = 0;
+  return async (point) => {
+    if (kill && point === kill[0] && ++seen === Number(kill[1] ?? 1)) process.kill(process.pid, 'SIGKILL');
+    if (pause && point === pause[0]) await new Promise((r) => setTimeout(r, Number(pause[1] ?? 1000)));
+  };
+}
+
+export function backupCommand(ctx: CliContext, setExit: (code: number) => void): Command {
+  return new Command('backup')
+    .description('back up the tables of a strategy file: incremental tables from their watermark, full tables whole')
+    .argument('<strategy.yaml>', 'the strategy file')
+    .option('--only <table...>', 'back up only these tables (as named in the file)')
+    .option('--dry-run', 'check the file against the databases and print the plan; read and write nothing')
+    .option('--state <url>', 'state store (postgres://… or mysql://…); default: state: in the file, else the source database')
+    .option('--parallel <n>', `tables backed up at once (1-${MAX_PARALLEL})`, wholeNumber, 1)
+    .option('--json', 'print one JSON summary on stdout')
+    .addHelpText('after', `
+Example:
+  SHOP_DB_URL=postgres://backup:…@db:5432/shop tablevault backup strategies/nightly-incremental.yaml
+
+Exit codes: 0 every table done (tables another run holds are reported busy), 1 every table failed,
+2 bad input (strategy file, options), 3 some tables failed and others were done.`)
+    .action(async (file: string, flags: { only?: string[]; dryRun?: boolean; state?: string; parallel: number; json?: boolean }) => {
+      const summary = await runBackup({ strategy: file, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, hook: testHook() }, { logger: ctx.logger() });
+      if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
+      else {
+        ctx.stdout(printTable(['table', 'strategy', 'status', 'rows', 'files', 'bytes', 'watermark', 'duration'],
+          summary.tables.map((t) => [t.table, t.strategy, t.status, String(t.rows), String(t.files), formatBytes(t.bytes), wm(t.watermarkAfter), `${(t.durationMs / 1000).toFixed(1)}s`])));
+        for (const t of summary.tables) {
+          if (t.error) ctx.stdout(`${t.table}: ${t.error}\n`);
+          for (const w of t.warnings) ctx.stdout(`${t.table}: warning: ${w}\n`);
+        }
+      }
+      setExit(backupExitCode(summary));
+    });
+}
+
+export function statusCommand(ctx: CliContext): Command {
+  return new Command('status')
+    .description('show each table of a strategy: watermark, last run, rows/files/bytes backed up')
+    .argument('<strategy.yaml>', 'the strategy file')
+    .option('--state <url>', 'state store URL (default: state: in the file, else the source database)')
+    .option('--json', 'print JSON on stdout')
+    .addHelpText('after', '\nExample:\n  tablevault status strategies/nightly-incremental.yaml --json')
+    .action(async (file: string, flags: { state?: string; json?: boolean }) => {
+      const rows: StatusRow[] = await backupStatus({ strategy: file, state: flags.state });
+      if (flags.json) ctx.stdout(`${JSON.stringify({ strategy: file, tables: rows })}\n`);
+      else ctx.stdout(printTable(['table', 'strategy', 'watermark', 'files', 'rows', 'bytes', 'last run'],
+        rows.map((r) => [r.table, r.strategy, wm(r.watermark), String(r.files), String(r.rows), formatBytes(r.bytes), r.lastRun ? `${r.lastRun.status} ${r.lastRun.finishedAt ?? r.lastRun.startedAt}` : 'never'])));
+    });
+}
+
+export function migrateCommand(ctx: CliContext): Command {
+  return new Command('migrate')
+    .description('create or upgrade the state store schema (backup and status do this too)')
+    .argument('[strategy.yaml]', 'take the state store from this strategy file')
+    .option('--state <url>', 'state store URL')
+    .addHelpText('after', '\nExamples:\n  tablevault migrate strategies/nightly-incremental.yaml\n  tablevault migrate --state postgres://tablevault@statedb:5432/tablevault')
+    .action(async (file: string | undefined, flags: { state?: string }) => {
+      let url = flags.state;
+      if (!url && file) { const s = loadStrategy(file); url = s.state ?? s.source; }
+      if (!url) throw inputError('STATE_URL', 'give a strategy file or --state <url>');
+      const state = openStateDb(url);
+      try {
+        const applied = await migrateState(state);
+        ctx.stdout(applied.length ? `applied: ${applied.join(', ')}\n` : `state store at ${state.label} is up to date\n`);
+      } finally {
+        await state.db.destroy();
+      }
+    });
+}

@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { inputError } from '../errors.js';
+import { COMPRESSIONS } from '../parquet/properties.js';
+
+/**
+ * A strategy file: what to back up, from where, to where. Validated once, up front; every error
+ * names the file, the table and the key. Secrets never live in the file: any string may use
+ * `${ENV_VAR}`, and `source`/`state` may be given as `{ env: NAME }`.
+ *
+ * ```yaml
+ * source: ${SHOP_DB_URL}
+ * destination: s3://backups/nightly
+ * defaults: { compression: zstd, file_max_rows: 1000000 }
+ * tables:
+ *   - table: public.orders
+ *     strategy: incremental
+ *     cursor: updated_at
+ *   - table: public.countries
+ *     strategy: full
+ * ```
+ */
+
+const positive = z.number().int().positive();
+
+const TableDefaults = z.object({
+  batch_rows: positive.optional(),
+  file_max_rows: positive.optional(),
+  row_group_rows: positive.optional(),
+  compression: z.enum(COMPRESSIONS as [string, ...string[]]).optional(),
+}).strict();
+
+const TableSchema = TableDefaults.extend({
+  table: z.string().min(1),
+  strategy: z.enum(['incremental', 'full']),
+  /** incremental: the column that grows with every insert and update (updated_at, or an ever-growing id). */
+  cursor: z.string().min(1).optional(),
+  /** Primary key columns; introspected when omitted. */
+  primary_key: z.array(z.string().min(1)).min(1).optional(),
+  /** What to do with rows whose cursor is NULL: `fail` (default) or `skip` them. */
+  null_cursor: z.enum(['fail', 'skip']).optional(),
+  columns: z.array(z.string().min(1)).min(1).optional(),
+  where: z.string().min(1).optional(),
+}).strict();
+
+const EnvRef = z.object({ env: z.string().min(1) }).strict();
+
+const StrategySchema = z.object({
+  source: z.union([z.string().min(1), EnvRef]),
+  destination: z.string().min(1),
+  state: z.union([z.string().min(1), EnvRef]).optional(),
+  s3: z.object({ endpoint: z.string().optional(), region: z.string().optional() }).strict().optional(),
+  defaults: TableDefaults.optional(),
+  tables: z.array(TableSchema).min(1),
+}).strict();
+
+export type StrategyTable = z.infer<typeof TableSchema>;
+
+export interface Strategy {
+  file: string;
+  source: string;
+  destination: string;
+  state?: string;
+  s3: { endpoint?: string; region?: string };
+  tables: Array<StrategyTable & { batch_rows: number; file_max_rows: number; row_group_rows: number; compression: (typeof COMPRESSIONS)[number] }>;
+}
+
+const DEFAULTS = { batch_rows: 20_000, file_max_rows: 1_000_000, row_group_rows: 100_000, compression: 'zstd' as const };
+
+function substituteEnv(value: unknown, file: string, path: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = process.env[name];
+      if (v === undefined) throw inputError('STRATEGY', `${file}: ${path} refers to \${${name}}, which is not set; export it before running`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, file, `${path}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, file, path ? `${path}.${k}` : k)]));
+  }
+  return value;
+}
+
+function describeIssue(file: string, doc: unknown, issue: z.ZodIssue): string {
+  const path = issue.path;
+  let where = file;
+  if (path[0] === 'tables' && typeof path[1] === 'number') {
+    const t = (doc as { tables?: Array<{ table?: unknown }> }).tables?.[path[1]];
+    where += `: table ${typeof t?.table === 'string' ? t.table : `#${path[1] + 1}`}`;
+    const rest = path.slice(2);
+    if (rest.length) where += `: ${rest.join('.')}`;
+  } else if (path.length) {
+    where += `: ${path.join('.')}`;
+  }
+  if (issue.code === 'unrecognized_keys') return `${where}: unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.received === 'undefined') return `${where}: is required`;
+  return `${where}: ${issue.message}`;
+}
+
+function resolveRef(v: string | { env: string } | undefined, file: string, key: string): string | undefined {
+  if (v === undefined || typeof v === 'string') return v;
+  const value = process.env[v.env];
+  if (!value) throw inputError('STRATEGY', `${file}: ${key} names the environment variable ${v.env}, which is not set`);
+  return value;
+}
+
+/** Reads and validates a strategy file. Checks against the database come later, before reading. */
+export function loadStrategy(file: string): Strategy {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) {
+    throw inputError('STRATEGY', `cannot read strategy file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let doc: unknown;
+  try { doc = parseYaml(text); } catch (e) {
+    throw inputError('STRATEGY', `${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const parsed = StrategySchema.safeParse(doc);
+  if (!parsed.success) throw inputError('STRATEGY', describeIssue(file, doc, parsed.error.issues[0]!));
+  const s = substituteEnv(parsed.data, file, '') as z.infer<typeof StrategySchema>;
+  const names = new Set<string>();
+  for (const t of s.tables) {
+    if (names.has(t.table)) throw inputError('STRATEGY', `${file}: table ${t.table} is listed twice`);
+    names.add(t.table);
+    if (t.strategy === 'incremental' && !t.cursor) throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is required for strategy incremental (e.g. cursor: updated_at)`);
+    if (t.strategy === 'full' && t.cursor) throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is only for strategy incremental`);
+  }
+  return {
+    file,
+    source: resolveRef(s.source, file, 'source')!,
+    destination: s.destination,
+    state: resolveRef(s.state, file, 'state'),
+    s3: s.s3 ?? {},
+    tables: s.tables.map((t) => ({ ...DEFAULTS, ...s.defaults, ...t }) as Strategy['tables'][number]),
+  };
+}
