@@ -141,7 +141,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
         const upd = await tx.updateTable('tablevault_tables')
           .set({
             watermark: JSON.stringify(lastKey), files: seq + 1,
-            rows: sql`rows + ${rows}`, bytes: sql`bytes + ${put.bytes}`,
+            rows: sql`${sql.ref('rows')} + ${rows}`, bytes: sql`${sql.ref('bytes')} + ${put.bytes}`,
             columns_json: JSON.stringify(plan.columns), last_run_id: ctx.runId, updated_at: now(),
           })
           .where('table_key', '=', plan.tableKey).where('files', '=', seq)

@@ -76,7 +76,13 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     for (const t of tables) {
       let ref;
       try { ref = parseTableRef(t.table); } catch (e) { throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${errorMessage(e)}`); }
-      const described = await source.describe(ref);
+      let described;
+      try {
+        described = await source.describe(ref);
+      } catch (e) {
+        if (isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND') throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${e.message}`);
+        throw e;
+      }
       plans.set(t.table, t.strategy === 'incremental' ? planIncremental(strategy.file, t, described, dest.prefix, strategy.destination) : undefined);
     }
     if (!opts.dryRun) await migrateState(state);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { inputError } from '../errors.js';
 import type { UploadParams, UploadResult } from '../s3/uploader.js';
@@ -31,6 +31,9 @@ export class LocalStore implements ObjectStore {
   async put(p: UploadParams): Promise<UploadResult> {
     const target = this.path(p.key);
     await mkdir(dirname(target), { recursive: true });
+    // temporary files of an earlier attempt at this key (a process killed mid-write) go first
+    const base = basename(target);
+    for (const f of await readdir(dirname(target))) if (f.startsWith(`${base}.tmp-`)) await rm(join(dirname(target), f), { force: true });
     const tmp = `${target}.tmp-${process.pid}`;
     const sha = createHash('sha256');
     let bytes = 0;

@@ -1,0 +1,45 @@
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runCli, type CliResult } from './cli.js';
+import { readParquetRows } from './duckdb.js';
+import { withMysql, withPg } from './db.js';
+
+/** A throwaway local destination and a strategy file pointing at it. */
+export function strategyFile(yaml: (dest: string) => string): { file: string; dir: string } {
+  const root = mkdtempSync(join(tmpdir(), 'tv-backup-'));
+  const dir = join(root, 'dest');
+  mkdirSync(dir);
+  const file = join(root, 'strategy.yaml');
+  writeFileSync(file, yaml(pathToFileURL(dir).href));
+  return { file, dir };
+}
+
+export function backup(file: string, args: string[] = [], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(['backup', file, ...args], env);
+}
+
+/** Every row of every incremental object of a table, as DuckDB reads them. */
+export async function backedUpRows(dir: string, table: string): Promise<Array<Record<string, unknown>>> {
+  const tdir = join(dir, table);
+  const files = readdirSync(tdir).filter((f) => /^incr-\d{8}\.parquet$/.test(f)).map((f) => join(tdir, f));
+  return files.length ? readParquetRows(files) : [];
+}
+
+/** The latest version per primary key across all objects (highest cursor wins). */
+export function latestPerKey(rows: Array<Record<string, unknown>>, pk: string, cursor: string): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const r of rows) {
+    const k = String(r[pk]);
+    const prev = out.get(k);
+    if (!prev || String(r[cursor]) > String(prev[cursor])) out.set(k, r);
+  }
+  return out;
+}
+
+export async function resetState(engine: 'pg' | 'mysql'): Promise<void> {
+  const drop = 'DROP TABLE IF EXISTS tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
+  if (engine === 'pg') await withPg((c) => c.query(drop));
+  else await withMysql((c) => c.query(drop));
+}
