@@ -8,7 +8,7 @@ import { joinKey } from '../s3/location.js';
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
 import { quoteMysqlIdent } from '../source/mysql/source.js';
 import { quotePgIdent } from '../source/postgres/source.js';
-import type { ReadStats, Source } from '../source/source.js';
+import type { Lag, ReadStats, Source } from '../source/source.js';
 import type { StateDb } from '../state/db.js';
 import type { ObjectStore } from '../store/store.js';
 import type { StrategyTable } from '../config/strategy.js';
@@ -23,8 +23,24 @@ export interface TablePlan {
   /** (cursor, primary key…): the keyset and the watermark's shape. */
   keyColumns: string[];
   where?: string;
+  /** Re-read window for rows committed late (strategy `lag`). */
+  lag?: Lag;
   tableKey: string;
   tablePrefix: string;
+}
+
+const TEMPORAL = new Set(['date', 'timestamp', 'timestamptz']);
+const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+function parseLag(where: string, lag: string | number | undefined, cursor: ColumnSpec): Lag | undefined {
+  if (lag === undefined) return undefined;
+  if (TEMPORAL.has(cursor.kind)) {
+    const m = typeof lag === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(lag) : null;
+    if (!m) throw inputError('STRATEGY', `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a duration such as 15m or 2h`);
+    return { seconds: Number(m[1]) * UNITS[m[2]!]! };
+  }
+  if (typeof lag !== 'number') throw inputError('STRATEGY', `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a number of cursor units`);
+  return { amount: lag };
 }
 
 const ORDERABLE = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'decimal', 'string', 'date', 'timestamp', 'timestamptz', 'float32', 'float64', 'time']);
@@ -47,13 +63,14 @@ export function planIncremental(file: string, t: StrategyTable, table: SourceTab
   for (const k of pk) if (!byName.has(k)) throw inputError('STRATEGY', `${where}: primary_key: column "${k}" does not exist`);
   for (const c of t.columns ?? []) if (!byName.has(c)) throw inputError('STRATEGY', `${where}: columns: column "${c}" does not exist in ${table.schema}.${table.name}`);
   const keyColumns = [t.cursor!, ...pk.filter((k) => k !== t.cursor)];
+  const lag = parseLag(where, t.lag, cursor);
   const wanted = t.columns ? new Set([...t.columns, ...keyColumns]) : undefined;
   const columns = wanted ? table.columns.filter((c) => wanted.has(c.name)) : table.columns;
   const q = table.engine === 'postgres' ? quotePgIdent : quoteMysqlIdent;
   const conds = [t.where ? `(${t.where})` : '', cursor.nullable && t.null_cursor === 'skip' ? `${q(cursor.name)} IS NOT NULL` : ''].filter(Boolean);
   const qualified = `${table.schema}.${table.name}`;
   return {
-    table: { ...table, columns }, columns, keyColumns, where: conds.length ? conds.join(' AND ') : undefined,
+    table: { ...table, columns }, columns, keyColumns, where: conds.length ? conds.join(' AND ') : undefined, lag,
     tableKey: `${qualified.slice(0, 200)}@${createHash('sha1').update(destination).digest('hex').slice(0, 16)}`,
     tablePrefix: joinKey(destPrefix, qualified),
   };
@@ -106,67 +123,137 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
   if (ctx.nullCursor === 'fail') await failOnNullCursor(plan, ctx);
   const encoder = new ParquetEncoder();
   const result: IncrementalResult = { rows: 0, files: 0, bytes: 0, watermarkBefore: before, watermarkAfter: before, counters: [] };
-  try {
-    for (;;) {
-      const stats: ReadStats = { counters: [] };
-      const batches = ctx.source.read(plan.table, {
-        batchRows: ctx.settings.batchRows, keyColumns: plan.keyColumns, after: watermark ?? undefined,
-        maxRows: ctx.settings.fileMaxRows, where: plan.where, stats,
-      });
-      const it = batches[Symbol.asyncIterator]();
-      const first = await it.next();
-      if (first.done) break;
-      const key = joinKey(plan.tablePrefix, incrementalObjectName(seq));
-      let rows = 0;
-      const counted = (async function* (): AsyncGenerator<RecordBatch> {
-        let n: IteratorResult<RecordBatch> = first;
-        while (!n.done) { rows += n.value.numRows; yield n.value; n = await it.next(); }
-      })();
-      const body = encoder.encode(counted, {
-        compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows,
-        metadata: {
-          'tablevault.version': VERSION,
-          'tablevault.source': JSON.stringify({ engine: plan.table.engine, schema: plan.table.schema, table: plan.table.name }),
-          'tablevault.after': JSON.stringify(watermark),
-        },
-      });
-      const put = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
-      await ctx.hook?.('after-upload');
-      const lastKey = stats.lastKey!;
-      await db.transaction().execute(async (tx) => {
-        await tx.insertInto('tablevault_files').values({
-          table_key: plan.tableKey, seq, object_key: key, rows, bytes: put.bytes, sha256: put.sha256,
-          key_from: watermark ? JSON.stringify(watermark) : null, key_to: JSON.stringify(lastKey), run_id: ctx.runId, created_at: now(),
-        }).execute();
-        const upd = await tx.updateTable('tablevault_tables')
-          .set({
-            watermark: JSON.stringify(lastKey), files: seq + 1,
-            rows: sql`${sql.ref('rows')} + ${rows}`, bytes: sql`${sql.ref('bytes')} + ${put.bytes}`,
-            columns_json: JSON.stringify(plan.columns), last_run_id: ctx.runId, updated_at: now(),
-          })
-          .where('table_key', '=', plan.tableKey).where('files', '=', seq)
-          .executeTakeFirst();
-        if (Number(upd.numUpdatedRows) !== 1) throw new Error(`state of ${plan.tableKey} changed under this run (another backup?); rerun`);
-      });
-      await ctx.hook?.('after-commit');
-      log.info({ key, rows, bytes: put.bytes, watermark: lastKey }, 'committed');
-      watermark = lastKey;
-      seq++;
-      result.rows += rows;
-      result.files++;
-      result.bytes += put.bytes;
-      result.watermarkAfter = watermark;
-      for (const c of stats.counters) {
-        const prev = result.counters.find((p) => p.column === c.column);
-        if (prev) { prev.zeroDates += c.zeroDates; prev.notRepresentable += c.notRepresentable; } else result.counters.push({ ...c });
+  const record = (rows: number, bytes: number, stats: ReadStats) => {
+    result.rows += rows;
+    result.files++;
+    result.bytes += bytes;
+    for (const c of stats.counters) {
+      const prev = result.counters.find((p) => p.column === c.column);
+      if (prev) { prev.zeroDates += c.zeroDates; prev.notRepresentable += c.notRepresentable; } else result.counters.push({ ...c });
+    }
+  };
+  /**
+   * Writes the rows of one read as object number `seq`, then commits it: the file row, the
+   * table's counters and watermark (`to`, or unchanged for late rows) and the recent versions,
+   * in one transaction, only after the object is durable. False when the read had no rows.
+   */
+  const writeAndCommit = async (read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][]): Promise<{ rows: number } | false> => {
+    const stats: ReadStats = { counters: [] };
+    const it = read(stats)[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) return false;
+    const key = joinKey(plan.tablePrefix, incrementalObjectName(seq));
+    let rows = 0;
+    const counted = (async function* (): AsyncGenerator<RecordBatch> {
+      let n: IteratorResult<RecordBatch> = first;
+      while (!n.done) { rows += n.value.numRows; yield n.value; n = await it.next(); }
+    })();
+    const body = encoder.encode(counted, {
+      compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows,
+      metadata: {
+        'tablevault.version': VERSION,
+        'tablevault.source': JSON.stringify({ engine: plan.table.engine, schema: plan.table.schema, table: plan.table.name }),
+        'tablevault.after': JSON.stringify(watermark),
+      },
+    });
+    const put = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
+    await ctx.hook?.('after-upload');
+    const through = to(stats);
+    const versions = recent(stats).map(versionHash);
+    await db.transaction().execute(async (tx) => {
+      await tx.insertInto('tablevault_files').values({
+        table_key: plan.tableKey, seq, object_key: key, rows, bytes: put.bytes, sha256: put.sha256,
+        key_from: watermark ? JSON.stringify(watermark) : null, key_to: JSON.stringify(through), run_id: ctx.runId, created_at: now(),
+      }).execute();
+      const upd = await tx.updateTable('tablevault_tables')
+        .set({
+          watermark: JSON.stringify(through), files: seq + 1,
+          rows: sql`${sql.ref('rows')} + ${rows}`, bytes: sql`${sql.ref('bytes')} + ${put.bytes}`,
+          columns_json: JSON.stringify(plan.columns), last_run_id: ctx.runId, updated_at: now(),
+        })
+        .where('table_key', '=', plan.tableKey).where('files', '=', seq)
+        .executeTakeFirst();
+      if (Number(upd.numUpdatedRows) !== 1) throw new Error(`state of ${plan.tableKey} changed under this run (another backup?); rerun`);
+      for (let i = 0; i < versions.length; i += 500) {
+        const chunk = versions.slice(i, i + 500).map((version) => ({ table_key: plan.tableKey, version }));
+        await tx.insertInto('tablevault_recent').values(chunk)
+          .$call((qb) => (state.engine === 'postgres' ? qb.onConflict((oc) => oc.doNothing()) : qb.ignore()))
+          .execute();
       }
-      if (rows < ctx.settings.fileMaxRows) break;
+    });
+    await ctx.hook?.('after-commit');
+    log.info({ key, rows, bytes: put.bytes, watermark: through }, 'committed');
+    seq++;
+    record(rows, put.bytes, stats);
+    return { rows };
+  };
+  try {
+    if (plan.lag && watermark) await backupLateRows(plan, plan.lag, watermark, ctx, writeAndCommit);
+    const cursor = plan.keyColumns[0]!;
+    const lag = plan.lag;
+    for (;;) {
+      const from = watermark;
+      const wrote = await writeAndCommit(
+        (stats) => ctx.source.read(plan.table, {
+          batchRows: ctx.settings.batchRows, keyColumns: plan.keyColumns, after: from ?? undefined,
+          maxRows: ctx.settings.fileMaxRows, where: plan.where, stats,
+          recordKeys: lag ? (last) => ctx.source.withinLagSql(plan.table, cursor, last[0]!, lag) : undefined,
+        }),
+        (stats) => stats.lastKey!,
+        (stats) => stats.keys ?? [],
+      );
+      if (!wrote) break;
+      watermark = result.watermarkAfter = (await currentWatermark(plan, state))!;
+      if (wrote.rows < ctx.settings.fileMaxRows) break;
     }
   } finally {
     await encoder.close();
   }
   await writeIncrementalManifest(plan, ctx);
   return result;
+}
+
+export function versionHash(key: string[]): string {
+  return createHash('sha1').update(JSON.stringify(key)).digest('hex');
+}
+
+async function currentWatermark(plan: TablePlan, state: StateDb): Promise<string[] | null> {
+  const row = await state.db.selectFrom('tablevault_tables').select('watermark').where('table_key', '=', plan.tableKey).executeTakeFirstOrThrow();
+  return row.watermark ? (JSON.parse(row.watermark) as string[]) : null;
+}
+
+/**
+ * The lag window (watermark.cursor − lag, watermark]: row versions there that no earlier object
+ * holds were committed late; they are written as objects of their own (the watermark stays).
+ * Recorded versions that left the window are pruned.
+ */
+async function backupLateRows(
+  plan: TablePlan, lag: Lag, watermark: string[], ctx: IncrementalContext,
+  writeAndCommit: (read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][]) => Promise<{ rows: number } | false>,
+): Promise<void> {
+  const { source, state } = ctx;
+  const t = plan.table;
+  const windowWhere = [plan.where ? `(${plan.where})` : '', `NOT ${source.tupleAfterSql(t, plan.keyColumns, watermark)}`, source.withinLagSql(t, plan.keyColumns[0]!, watermark[0]!, lag)].filter(Boolean).join(' AND ');
+  const window = await source.readKeys(t, plan.keyColumns, windowWhere);
+  const recorded = new Set((await state.db.selectFrom('tablevault_recent').select('version').where('table_key', '=', plan.tableKey).execute()).map((r) => r.version));
+  const hashes = window.map(versionHash);
+  const late = window.filter((_, i) => !recorded.has(hashes[i]!));
+  const inWindow = new Set(hashes);
+  const stale = [...recorded].filter((v) => !inWindow.has(v));
+  for (let i = 0; i < stale.length; i += 500) {
+    await state.db.deleteFrom('tablevault_recent').where('table_key', '=', plan.tableKey).where('version', 'in', stale.slice(i, i + 500)).execute();
+  }
+  if (late.length) ctx.log.info({ rows: late.length }, 'rows committed late, within the lag window');
+  const chunk = Math.min(1000, ctx.settings.fileMaxRows);
+  for (let i = 0; i < late.length; i += chunk) {
+    const keys = late.slice(i, i + chunk);
+    const where = [plan.where ? `(${plan.where})` : '', source.tupleInSql(t, plan.keyColumns, keys)].filter(Boolean).join(' AND ');
+    await writeAndCommit(
+      (stats) => source.read(t, { batchRows: ctx.settings.batchRows, keyColumns: plan.keyColumns, where, stats }),
+      () => watermark,
+      () => keys,
+    );
+  }
 }
 
 async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promise<void> {
@@ -195,6 +282,8 @@ export async function writeIncrementalManifest(plan: TablePlan, ctx: { store: Ob
     files: files.map((f) => ({
       name: f.object_key.slice(plan.tablePrefix.length + 1), rows: Number(f.rows), bytes: Number(f.bytes), sha256: f.sha256,
       after: f.key_from ? JSON.parse(f.key_from) as string[] : null, through: JSON.parse(f.key_to) as string[], runId: f.run_id,
+      // rows committed late, found in the lag window: their cursors are at or below `after`
+      late: f.key_from !== null && f.key_from === f.key_to,
     })),
     updatedAt: now(),
   };

@@ -38,6 +38,12 @@ const TableSchema = TableDefaults.extend({
   cursor: z.string().min(1).optional(),
   /** Primary key columns; introspected when omitted. */
   primary_key: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * Re-read this much of the recent past each run, for rows committed late with a cursor older
+   * than the watermark: a duration (`90s`, `15m`, `2h`, `1d`) for a temporal cursor, a number for
+   * a numeric one. Versions already written are not written again.
+   */
+  lag: z.union([z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration such as 90s, 15m, 2h or 1d'), z.number().positive()]).optional(),
   /** What to do with rows whose cursor is NULL: `fail` (default) or `skip` them. */
   null_cursor: z.enum(['fail', 'skip']).optional(),
   columns: z.array(z.string().min(1)).min(1).optional(),

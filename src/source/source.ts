@@ -16,6 +16,12 @@ export interface ReadOptions {
   maxRows?: number;
   /** An SQL condition every row must meet (a strategy's `where`), in the source's dialect. */
   where?: string;
+  /**
+   * After the rows, in the same snapshot: the key tuples of the rows just read that also meet
+   * the condition this returns (given the last key read), into `stats.keys`. Incremental backups
+   * with a lag window record which recent row versions they have written.
+   */
+  recordKeys?: (lastKey: string[]) => string;
   /** Filled in as the read goes: values written as NULL because Parquet cannot hold them. */
   stats?: ReadStats;
 }
@@ -26,7 +32,12 @@ export interface ReadStats {
   rows?: number;
   /** Key tuple (text form) of the last row read, when reading by a keyset. */
   lastKey?: string[];
+  /** See ReadOptions.recordKeys. */
+  keys?: string[][];
 }
+
+/** A lag window: a duration for temporal cursors, an amount for numeric ones. */
+export type Lag = { seconds: number } | { amount: number };
 
 /**
  * A database to export from. Each engine lives in its own folder behind this interface:
@@ -39,5 +50,13 @@ export interface Source {
   readonly label: string;
   describe(ref: TableRef): Promise<SourceTable>;
   read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch>;
+  /** Key tuples (text form) of the rows meeting `where`, in key order. */
+  readKeys(table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]>;
+  /** SQL, literals inlined: the key tuple is greater than `values`. */
+  tupleAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string;
+  /** SQL, literals inlined: the key tuple is one of `tuples`. */
+  tupleInSql(table: SourceTable, keyColumns: string[], tuples: string[][]): string;
+  /** SQL, literals inlined: `column` is later than `value` minus the lag. */
+  withinLagSql(table: SourceTable, column: string, value: string, lag: Lag): string;
   close(): Promise<void>;
 }

@@ -22,7 +22,8 @@ export interface RunsRow {
   id: string; table_key: string; started_at: string; finished_at: string | null; status: string;
   rows: string | number; files: number; bytes: string | number; watermark_before: string | null; watermark_after: string | null; error: string | null;
 }
-export interface StateSchema { tablevault_tables: TablesRow; tablevault_files: FilesRow; tablevault_runs: RunsRow }
+export interface RecentRow { table_key: string; version: string }
+export interface StateSchema { tablevault_tables: TablesRow; tablevault_files: FilesRow; tablevault_runs: RunsRow; tablevault_recent: RecentRow }
 
 export type Engine = 'postgres' | 'mysql';
 

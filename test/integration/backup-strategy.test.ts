@@ -24,6 +24,7 @@ describe('backup: strategy file errors', () => {
     ['a column list naming a missing column', (d) => `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: incremental\n    cursor: seen_at\n    columns: [id, nope]\n`, /: table tv_sb: columns: column "nope" does not exist/],
     ['a table that does not exist', (d) => `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: full\n  - table: no_such\n    strategy: full\n`, /table no_such does not exist/],
     ['an unset environment variable', (d) => `source: \${TV_TEST_UNSET_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: full\n`, /: source refers to \$\{TV_TEST_UNSET_URL\}, which is not set/],
+    ['a lag that does not fit the cursor', (d) => `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: incremental\n    cursor: id\n    lag: 15m\n`, /: table tv_sb: lag: cursor "id" is a integer; give lag as a number of cursor units/],
     ['not YAML', () => 'tables: [unclosed\n', /strategy\.yaml is not valid YAML/],
     ['a wrong type', (d) => `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: full\n    file_max_rows: lots\n`, /: table tv_sb: file_max_rows: Expected number, received string/],
   ];

@@ -5,7 +5,7 @@ import { BatchAssembler } from '../../arrow/batch.js';
 import { TablevaultError, inputError, runtimeError } from '../../errors.js';
 import { describeDbUrl } from '../../redact.js';
 import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
-import type { ReadOptions, Source } from '../source.js';
+import type { Lag, ReadOptions, Source } from '../source.js';
 import { mapMysqlColumn, type MysqlColumnRow } from './types.js';
 
 export function quoteMysqlIdent(name: string): string {
@@ -165,6 +165,11 @@ export class MysqlSource implements Source {
           }
           if (rows < limit) break;
         }
+        if (opts.recordKeys && last && opts.stats) {
+          const lastText = last.map((b) => b.toString('utf8'));
+          const conds = [filter, opts.after ? this.tupleAfterSql(table, keyCols, opts.after) : '', `NOT ${this.tupleAfterSql(table, keyCols, lastText)}`, `(${opts.recordKeys(lastText)})`].filter(Boolean);
+          opts.stats.keys = await this.keyQuery(conn, table, keyCols, conds.join(' AND '));
+        }
       } else {
         for await (const row of stream(`${select}${filter ? ` WHERE ${filter}` : ''}`, [])) {
           addRow(row as Array<Buffer | null>);
@@ -178,6 +183,54 @@ export class MysqlSource implements Source {
       if (opts.stats && asmRef) opts.stats.counters = asmRef.counters();
       if (clean) conn.release();
       else conn.destroy(); // a result stream abandoned mid-way leaves the connection unusable
+    }
+  }
+
+  private literal(table: SourceTable, column: string, value: string): string {
+    const col = table.columns.find((c) => c.name === column);
+    if (!col) throw new Error(`internal: no column ${column}`);
+    const p = keyParam(col, Buffer.from(value, 'utf8'));
+    return p.value === undefined ? p.sql : p.sql.replace('?', mysql.escape(p.value as string | Buffer));
+  }
+
+  /** Expanded form: MariaDB does not use an index for row-constructor comparisons. */
+  tupleAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string {
+    const lits = values.map((v, i) => this.literal(table, keyColumns[i]!, v));
+    const ors = keyColumns.map((_, i) => {
+      const ands = keyColumns.slice(0, i).map((c, j) => `${quoteMysqlIdent(c)} = ${lits[j]}`);
+      ands.push(`${quoteMysqlIdent(keyColumns[i]!)} > ${lits[i]}`);
+      return `(${ands.join(' AND ')})`;
+    });
+    return `(${ors.join(' OR ')})`;
+  }
+
+  tupleInSql(table: SourceTable, keyColumns: string[], tuples: string[][]): string {
+    if (tuples.length === 0) return 'FALSE';
+    return `(${keyColumns.map(quoteMysqlIdent).join(', ')}) IN (${tuples.map((t) => `(${t.map((v, i) => this.literal(table, keyColumns[i]!, v)).join(', ')})`).join(', ')})`;
+  }
+
+  withinLagSql(table: SourceTable, column: string, value: string, lag: Lag): string {
+    const lit = this.literal(table, column, value);
+    const bound = 'seconds' in lag ? `${lit} - INTERVAL ${Math.round(lag.seconds * 1e6)} MICROSECOND` : `${lit} - ${lag.amount}`;
+    return `${quoteMysqlIdent(column)} > ${bound}`;
+  }
+
+  private async keyQuery(conn: Conn, table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {
+    const from = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
+    const rows = await new Promise<Array<Array<Buffer | null>>>((resolve, reject) => conn.query({
+      sql: `SELECT ${keyColumns.map(quoteMysqlIdent).join(', ')} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyColumns.map(quoteMysqlIdent).join(', ')}`,
+      rowsAsArray: true, typeCast: false,
+    }, (err, res) => (err ? reject(err) : resolve(res as Array<Array<Buffer | null>>))));
+    return rows.map((r) => r.map((b) => (b === null ? '' : b.toString('utf8'))));
+  }
+
+  async readKeys(table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {
+    const conn = await this.connect();
+    try {
+      await run(conn, "SET SESSION time_zone = '+00:00'");
+      return await this.keyQuery(conn, table, keyColumns, where);
+    } finally {
+      conn.release();
     }
   }
 

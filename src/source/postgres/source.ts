@@ -6,7 +6,7 @@ import { BatchAssembler } from '../../arrow/batch.js';
 import { inputError } from '../../errors.js';
 import { describeDbUrl } from '../../redact.js';
 import type { SourceTable, TableRef } from '../columns.js';
-import type { ReadOptions, Source } from '../source.js';
+import type { Lag, ReadOptions, Source } from '../source.js';
 import { CopyTextDecoder } from './copy-text.js';
 import { mapPgColumn, type PgColumnRow } from './types.js';
 import { pgConnectError } from './errors.js';
@@ -126,6 +126,10 @@ export class PostgresSource implements Source {
           }
           if (decoder.rows < limit) break;
         }
+        if (opts.recordKeys && last && opts.stats) {
+          const conds = [filter, opts.after ? this.tupleAfterSql(table, keyCols, opts.after) : '', `NOT ${this.tupleAfterSql(table, keyCols, last)}`, `(${opts.recordKeys(last)})`].filter(Boolean);
+          opts.stats.keys = await this.keyQuery(client, table, keyCols, conds.join(' AND '));
+        }
       } else {
         const decoder = new CopyTextDecoder(asm, []);
         for await (const chunk of client.query(copyStreams.to(`COPY (${select}${filter ? ` WHERE ${filter}` : ''}) TO STDOUT`))) {
@@ -141,6 +145,43 @@ export class PostgresSource implements Source {
       if (opts.stats && asmRef) opts.stats.counters = asmRef.counters();
       // a COPY abandoned mid-stream leaves the connection unusable: destroy it instead of reusing it
       client.release(clean ? undefined : new Error('read abandoned'));
+    }
+  }
+
+  private literal(table: SourceTable, column: string, value: string): string {
+    const col = table.columns.find((c) => c.name === column);
+    if (!col) throw new Error(`internal: no column ${column}`);
+    return `${pg.Client.prototype.escapeLiteral(value)}::${col.dbType}`;
+  }
+
+  tupleAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string {
+    return `(${keyColumns.map(quotePgIdent).join(', ')}) > (${values.map((v, i) => this.literal(table, keyColumns[i]!, v)).join(', ')})`;
+  }
+
+  tupleInSql(table: SourceTable, keyColumns: string[], tuples: string[][]): string {
+    if (tuples.length === 0) return 'false';
+    return `(${keyColumns.map(quotePgIdent).join(', ')}) IN (${tuples.map((t) => `(${t.map((v, i) => this.literal(table, keyColumns[i]!, v)).join(', ')})`).join(', ')})`;
+  }
+
+  withinLagSql(table: SourceTable, column: string, value: string, lag: Lag): string {
+    const bound = 'seconds' in lag ? `${this.literal(table, column, value)} - interval '${lag.seconds} seconds'` : `${this.literal(table, column, value)} - ${lag.amount}`;
+    return `${quotePgIdent(column)} > ${bound}`;
+  }
+
+  private async keyQuery(client: pg.PoolClient, table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {
+    const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
+    const cols = keyColumns.map((k) => `${quotePgIdent(k)}::text`).join(', ');
+    const res = await client.query<string[]>({ text: `SELECT ${cols} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyColumns.map(quotePgIdent).join(', ')}`, rowMode: 'array' });
+    return res.rows;
+  }
+
+  async readKeys(table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {
+    const client = await this.connect();
+    try {
+      for (const s of SESSION_SETTINGS) await client.query(s);
+      return await this.keyQuery(client, table, keyColumns, where);
+    } finally {
+      client.release();
     }
   }
 
