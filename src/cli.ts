@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command('tablevault')
     .description('Streaming PostgreSQL/MySQL table backups to Parquet in S3')
     .version(VERSION)
-    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(process.env.TABLEVAULT_LOG_LEVEL ?? 'info').env('TABLEVAULT_LOG_LEVEL'))
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const ctx = processContext({ get logLevel() { return program.opts<{ logLevel: string }>().logLevel; } });

@@ -37,7 +37,8 @@ export interface UploadResult {
   key: string;
   bytes: number;
   sha256: string;
-  method: 'put' | 'multipart';
+  /** `skipped`: an object with the same size and SHA-256 (in its metadata) was already there. */
+  method: 'put' | 'multipart' | 'skipped';
 }
 
 export interface UploadParams {
@@ -74,6 +75,8 @@ export class Uploader {
     if (ended) {
       const body = Buffer.concat(head);
       const sha256 = sha.digest('hex');
+      // a rerun (after a crash, or of an unchanged export) finds the same bytes already stored
+      if (await this.storedMatches(p.key, body.length, sha256)) return { key: p.key, bytes: body.length, sha256, method: 'skipped' };
       await this.client.send(new PutObjectCommand({
         Bucket: this.bucket, Key: p.key, Body: body, ContentLength: body.length,
         ContentMD5: createHash('md5').update(body).digest('base64'),
@@ -115,6 +118,17 @@ export class Uploader {
       throw runtimeError('S3_INCOMPLETE', `s3://${this.bucket}/${p.key}: stored ${headRes.ContentLength} bytes, sent ${total}; the object was removed, rerun the export`);
     }
     return { key: p.key, bytes: total, sha256: sha.digest('hex'), method: 'multipart' };
+  }
+
+  private async storedMatches(key: string, bytes: number, sha256: string): Promise<boolean> {
+    try {
+      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return h.ContentLength === bytes && h.Metadata?.[SHA256_META] === sha256;
+    } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return false;
+      throw e;
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
@@ -88,8 +89,13 @@ describe('export: a table larger than --file-max-rows', () => {
     const bucket = await createBucket(client);
     const args = ['--source', PG_URL, '--table', 'tv_many', '--dest', `s3://${bucket}/exp`, '--batch-rows', '700'];
     const first = await exportJson([...args, '--file-max-rows', '1000'], t);
-    const again = await exportJson([...args, '--file-max-rows', '1000'], t);
+    const rerun = await runCli(['export', ...args, '--file-max-rows', '1000', '--json'], { ...s3EnvFor(t), TABLEVAULT_LOG_LEVEL: 'info' });
+    const again = jsonSummary<Summary>(rerun);
     expect(again.files).toEqual(first.files);
+    expect(rerun.stderr.match(/"method":"skipped"/g)).toHaveLength(first.files.length);
+    // the same bytes were already stored: not uploaded again
+    const heads = await Promise.all(first.files.map((f) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: f.key }))));
+    expect(heads.map((h) => h.Metadata?.['tablevault-sha256'])).toEqual(first.files.map((f) => f.sha256));
     const bigger = await exportJson([...args, '--file-max-rows', '2000'], t);
     expect(bigger.files.map((f) => f.rows)).toEqual([2000, 500]);
     const keys = await listKeys(client, bucket);
