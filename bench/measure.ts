@@ -31,14 +31,14 @@ function groupRss(pgid: number): number {
 /**
  * Runs a shell command in its own process group under /usr/bin/time: wall time from here, CPU
  * (user + system of the whole tree, as the shell waits for every pipeline member) from time(1),
- * and peak RSS of the tree by sampling /proc every 20 ms.
+ * and peak RSS of the tree by sampling /proc every 20 ms (never below time(1)'s largest process).
  */
 export function measure(command: string, env: NodeJS.ProcessEnv = process.env): Promise<Measurement> {
   const dir = mkdtempSync(join(tmpdir(), 'tv-bench-time-'));
   const timeFile = join(dir, 'time');
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, 'bash', '-o', 'pipefail', '-c', command], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, 'bash', '-o', 'pipefail', '-c', command], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -51,8 +51,10 @@ export function measure(command: string, env: NodeJS.ProcessEnv = process.env): 
       const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
       let cpuMs = NaN;
       try {
-        const [u, s] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+        const [u, s, maxKb] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
         cpuMs = (u! + s!) * 1000;
+        // a command shorter than the sampling interval: the largest single process is the floor
+        peak = Math.max(peak, maxKb! * 1024);
       } catch { /* time(1) wrote nothing */ }
       rmSync(dir, { recursive: true, force: true });
       if (code !== 0) {
