@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { backup, resetState, strategyFile } from '../helpers/backup.js';
+import { CLI, jsonSummary } from '../helpers/cli.js';
+import { PG_URL, withPg } from '../helpers/db.js';
+import { readParquetRows } from '../helpers/duckdb.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { createBucket, getObjectBytes, listKeys, listMultipartUploads, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
+
+/** A backup killed in the middle of a multipart upload, then run again: exact, and no object left looking complete. */
+describe.each(s3Targets().map((t) => [t.name, t] as const))('backup: SIGKILL mid-multipart (%s)', (_name, target) => {
+  it('the rerun writes the same key from the same watermark; the dead upload never shows as an object', async () => {
+    await resetState('pg');
+    // ~20 MiB of incompressible rows: one object, uploaded in two 16 MiB-threshold parts
+    await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_mpk; CREATE TABLE tv_mpk (id int PRIMARY KEY, payload bytea, at timestamptz NOT NULL DEFAULT timestamptz '2024-01-01 00:00:00+00');
+      INSERT INTO tv_mpk (id, payload) SELECT g, decode(string_agg(md5(g::text || '/' || i::text), ''), 'hex')
+      FROM generate_series(1, 20000) g, generate_series(1, 64) i GROUP BY g;`));
+    const client = makeS3Client(target);
+    const bucket = await createBucket(client);
+    const proxy = await startFaultProxy(target.endpoint, [{
+      match: (r) => r.method === 'PUT' && r.query.get('partNumber') === '2', action: { kind: 'delay', ms: 60_000 },
+    }]);
+    try {
+      const { file } = strategyFile(() => `source: ${PG_URL}\ndestination: s3://${bucket}/b\ntables:\n  - table: tv_mpk\n    strategy: incremental\n    cursor: at\n    compression: none\n    file_max_rows: 100000\n`);
+      const env = { ...process.env, ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint, TABLEVAULT_LOG_LEVEL: 'warn' };
+      const child = spawn(process.execPath, [CLI, 'backup', file], { env, stdio: 'ignore' });
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+      const deadline = Date.now() + 60_000;
+      while (!proxy.requests.some((r) => r.method === 'PUT' && /partNumber=2/.test(r.query))) {
+        if (Date.now() > deadline) throw new Error('part 2 never started');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // part 2 is in flight (held by the proxy): kill the backup there
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      expect(await listKeys(client, bucket)).toEqual([]);
+      const left = target.supportsListMultipartUploads ? await listMultipartUploads(client, bucket) : [];
+      if (target.supportsListMultipartUploads) expect(left).toHaveLength(1); // the kill did land mid-multipart
+
+      proxy.setRules([]);
+      const s = jsonSummary<{ tables: Array<{ rows: number; files: number }> }>(await backup(file, ['--json'], { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint }));
+      expect(s.tables[0]).toMatchObject({ rows: 20000, files: 1 });
+      expect(await listKeys(client, bucket)).toEqual(['b/public.tv_mpk/_manifest.json', 'b/public.tv_mpk/incr-00000000.parquet']);
+      const f = join(strategyFile(() => '').dir, 'o.parquet');
+      writeFileSync(f, await getObjectBytes(client, bucket, 'b/public.tv_mpk/incr-00000000.parquet'));
+      const ids = (await readParquetRows(f)).map((r) => Number(r.id));
+      expect(new Set(ids).size).toBe(20000);
+      // the killed run's upload is the only one left (a lifecycle rule removes it), the rerun's completed
+      if (target.supportsListMultipartUploads) expect((await listMultipartUploads(client, bucket)).length).toBe(left.length);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
