@@ -3,7 +3,8 @@ import { backupIncremental, newRunId, planIncremental, type TablePlan } from './
 import { loadStrategy, type Strategy } from '../config/strategy.js';
 import { errorMessage, inputError, isTablevaultError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { DEFAULT_UPLOADER_OPTIONS } from '../s3/uploader.js';
+import type { S3Options } from '../s3/client.js';
+import { DEFAULT_UPLOADER_OPTIONS, validateUploaderOptions, type UploaderOptions } from '../s3/uploader.js';
 import { parseTableRef } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import type { Source } from '../source/source.js';
@@ -45,6 +46,14 @@ export interface BackupSummary { strategy: string; tables: TableResult[] }
 
 const now = () => new Date().toISOString();
 
+function s3Options(s: Strategy): S3Options {
+  return { endpoint: s.s3.endpoint, region: s.s3.region, maxAttempts: s.s3.max_attempts };
+}
+
+function uploaderOptions(s: Strategy): UploaderOptions {
+  return validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, sse: s.s3.sse, sseKmsKeyId: s.s3.sse_kms_key_id, storageClass: s.s3.storage_class });
+}
+
 /** Each table in flight holds a lock connection and a read connection; the pools are sized for this. */
 export const MAX_PARALLEL = 4;
 
@@ -68,7 +77,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw inputError('OPTION', `--parallel must be from 1 to ${MAX_PARALLEL}; got ${parallel}`);
   const source = openSource(strategy.source);
   const state = openStateDb(opts.state ?? strategy.state ?? strategy.source);
-  const dest = openDestination(strategy.destination, strategy.s3, DEFAULT_UPLOADER_OPTIONS);
+  const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
   try {
     await dest.store.check();
     // every table is checked before any is read: a typo in the file fails the run up front
@@ -143,7 +152,8 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
         } else {
           const ex = await exportTable({
             source: ctx.strategy.source, table: t.table, dest: ctx.strategy.destination, compression: t.compression,
-            batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: t.row_group_rows, s3: ctx.strategy.s3,
+            batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: t.row_group_rows,
+            s3: s3Options(ctx.strategy), upload: uploaderOptions(ctx.strategy),
           }, { logger: log });
           r = { ...base, rows: ex.rows, files: ex.files.length, bytes: ex.bytes, warnings: ex.warnings, durationMs: Date.now() - started };
         }
@@ -184,7 +194,7 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
   const strategy = loadStrategy(opts.strategy);
   const state = openStateDb(opts.state ?? strategy.state ?? strategy.source);
   const source = openSource(strategy.source);
-  const dest = openDestination(strategy.destination, strategy.s3, DEFAULT_UPLOADER_OPTIONS);
+  const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
   try {
     await migrateState(state);
     const out: StatusRow[] = [];

@@ -19,6 +19,10 @@ interface ExportFlags {
   multipartThreshold: number;
   partSize: number;
   partConcurrency: number;
+  sse?: 'AES256' | 'aws:kms';
+  sseKmsKeyId?: string;
+  storageClass?: string;
+  maxAttempts: number;
   json?: boolean;
 }
 
@@ -37,6 +41,10 @@ export function exportCommand(ctx: CliContext): Command {
     .option('--multipart-threshold <size>', 'objects larger than this use a multipart upload', byteSize, DEFAULT_UPLOADER_OPTIONS.multipartThreshold)
     .option('--part-size <size>', 'multipart part size (at least 5MiB)', byteSize, DEFAULT_UPLOADER_OPTIONS.partSize)
     .option('--part-concurrency <n>', 'parts uploaded at once; memory ≤ threshold + concurrency × part size', wholeNumber, DEFAULT_UPLOADER_OPTIONS.partConcurrency)
+    .addOption(new Option('--sse <mode>', 'server-side encryption of every object').choices(['AES256', 'aws:kms']))
+    .option('--sse-kms-key-id <key>', 'KMS key for --sse aws:kms (default: the account\'s S3 key)')
+    .option('--storage-class <class>', 'storage class of every object, e.g. STANDARD_IA (default: the bucket\'s)')
+    .option('--max-attempts <n>', 'attempts per S3 request (adaptive retry mode)', wholeNumber, 5)
     .option('--json', 'print one JSON summary object on stdout')
     .addHelpText('after', `
 Example:
@@ -49,8 +57,11 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
       const summary = await exportTable({
         source: flags.source, table: flags.table, dest: flags.dest, compression: flags.compression,
         batchRows: flags.batchRows, fileMaxRows: flags.fileMaxRows, rowGroupRows: flags.rowGroupRows,
-        s3: { endpoint: flags.s3Endpoint, region: flags.s3Region },
-        upload: { multipartThreshold: flags.multipartThreshold, partSize: flags.partSize, partConcurrency: flags.partConcurrency },
+        s3: { endpoint: flags.s3Endpoint, region: flags.s3Region, maxAttempts: flags.maxAttempts, maxSockets: flags.partConcurrency + 4 },
+        upload: {
+          multipartThreshold: flags.multipartThreshold, partSize: flags.partSize, partConcurrency: flags.partConcurrency,
+          sse: flags.sse, sseKmsKeyId: flags.sseKmsKeyId, storageClass: flags.storageClass,
+        },
       }, { logger: ctx.logger() });
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else ctx.stdout(humanSummary(summary));

@@ -56,7 +56,10 @@ const StrategySchema = z.object({
   source: z.union([z.string().min(1), EnvRef]),
   destination: z.string().min(1),
   state: z.union([z.string().min(1), EnvRef]).optional(),
-  s3: z.object({ endpoint: z.string().optional(), region: z.string().optional() }).strict().optional(),
+  s3: z.object({
+    endpoint: z.string().optional(), region: z.string().optional(), max_attempts: positive.optional(),
+    sse: z.enum(['AES256', 'aws:kms']).optional(), sse_kms_key_id: z.string().optional(), storage_class: z.string().optional(),
+  }).strict().optional(),
   defaults: TableDefaults.optional(),
   tables: z.array(TableSchema).min(1),
 }).strict();
@@ -68,7 +71,7 @@ export interface Strategy {
   source: string;
   destination: string;
   state?: string;
-  s3: { endpoint?: string; region?: string };
+  s3: { endpoint?: string; region?: string; max_attempts?: number; sse?: 'AES256' | 'aws:kms'; sse_kms_key_id?: string; storage_class?: string };
   tables: Array<StrategyTable & { batch_rows: number; file_max_rows: number; row_group_rows: number; compression: (typeof COMPRESSIONS)[number] }>;
 }
 

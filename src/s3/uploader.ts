@@ -22,6 +22,12 @@ export interface UploaderOptions {
    * `multipartThreshold + partConcurrency × partSize` (the buffered head, then the parts).
    */
   partConcurrency: number;
+  /** Server-side encryption for every object: `AES256` (S3-managed keys) or `aws:kms`. */
+  sse?: 'AES256' | 'aws:kms';
+  /** KMS key for `aws:kms` (default: the bucket's or account's KMS key). */
+  sseKmsKeyId?: string;
+  /** Storage class for every object, e.g. STANDARD_IA, GLACIER_IR (default: the bucket's). */
+  storageClass?: string;
 }
 
 export const DEFAULT_UPLOADER_OPTIONS: UploaderOptions = { multipartThreshold: 16 * MiB, partSize: 16 * MiB, partConcurrency: 4 };
@@ -30,6 +36,9 @@ export function validateUploaderOptions(o: UploaderOptions): UploaderOptions {
   if (!Number.isInteger(o.partSize) || o.partSize < MIN_PART_SIZE) throw inputError('OPTION', `--part-size must be at least 5 MiB (${MIN_PART_SIZE} bytes); got ${o.partSize}`);
   if (!Number.isInteger(o.multipartThreshold) || o.multipartThreshold < 1) throw inputError('OPTION', `--multipart-threshold must be a positive number of bytes; got ${o.multipartThreshold}`);
   if (!Number.isInteger(o.partConcurrency) || o.partConcurrency < 1 || o.partConcurrency > 64) throw inputError('OPTION', `--part-concurrency must be between 1 and 64; got ${o.partConcurrency}`);
+  if (o.sse !== undefined && o.sse !== 'AES256' && o.sse !== 'aws:kms') throw inputError('OPTION', `--sse must be AES256 or aws:kms; got ${String(o.sse)}`);
+  if (o.sseKmsKeyId && o.sse !== 'aws:kms') throw inputError('OPTION', '--sse-kms-key-id needs --sse aws:kms');
+  if (o.storageClass !== undefined && !/^[A-Z_]+$/.test(o.storageClass)) throw inputError('OPTION', `--storage-class "${o.storageClass}" is not a storage class name (e.g. STANDARD_IA, GLACIER_IR)`);
   return o;
 }
 
@@ -59,6 +68,15 @@ export class Uploader {
     validateUploaderOptions(opts);
   }
 
+  /** Encryption and storage class, the same for every object and every upload path. */
+  private objectParams(): { ServerSideEncryption?: 'AES256' | 'aws:kms'; SSEKMSKeyId?: string; StorageClass?: never } {
+    return {
+      ...(this.opts.sse ? { ServerSideEncryption: this.opts.sse } : {}),
+      ...(this.opts.sseKmsKeyId ? { SSEKMSKeyId: this.opts.sseKmsKeyId } : {}),
+      ...(this.opts.storageClass ? { StorageClass: this.opts.storageClass as never } : {}),
+    };
+  }
+
   async upload(p: UploadParams): Promise<UploadResult> {
     const sha = createHash('sha256');
     const it = p.body[Symbol.asyncIterator]();
@@ -80,7 +98,7 @@ export class Uploader {
       await this.client.send(new PutObjectCommand({
         Bucket: this.bucket, Key: p.key, Body: body, ContentLength: body.length,
         ContentMD5: createHash('md5').update(body).digest('base64'),
-        ContentType: p.contentType, Metadata: { ...p.metadata, [SHA256_META]: sha256 },
+        ContentType: p.contentType, Metadata: { ...p.metadata, [SHA256_META]: sha256 }, ...this.objectParams(),
       }));
       return { key: p.key, bytes: body.length, sha256, method: 'put' };
     }
@@ -97,7 +115,7 @@ export class Uploader {
     }
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: p.key, Body: Readable.from(rest(), { objectMode: false }), ContentType: p.contentType, Metadata: p.metadata },
+      params: { Bucket: this.bucket, Key: p.key, Body: Readable.from(rest(), { objectMode: false }), ContentType: p.contentType, Metadata: p.metadata, ...this.objectParams() },
       partSize: this.opts.partSize,
       queueSize: this.opts.partConcurrency,
       // we abort ourselves: lib-storage would throw the abort's error in place of the failure that caused it

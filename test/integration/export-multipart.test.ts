@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../helpers/cli.js';
 import { PG_URL, withPg } from '../helpers/db.js';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { createBucket, listKeys, listMultipartUploads, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
+import { startFaultProxy, type FaultRequest, type FaultRule } from '../helpers/fault-proxy.js';
+import { createBucket, getObjectBytes, listKeys, listMultipartUploads, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
 
 /**
  * An object above the multipart threshold whose part fails (after the SDK's retries) must
@@ -52,6 +54,41 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('export: multipart u
       if (target.supportsListMultipartUploads) expect(await listMultipartUploads(client, bucket)).toEqual([]);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it.each([
+    ['a SlowDown burst', { match: (r: FaultRequest) => r.method === 'PUT', action: { kind: 'status', status: 503, code: 'SlowDown' }, times: 3 }],
+    ['dropped connections', { match: (r: FaultRequest) => r.method === 'PUT' && r.query.has('partNumber'), action: { kind: 'drop' }, times: 2 }],
+    ['slow parts', { match: (r: FaultRequest) => r.method === 'PUT' && r.query.has('partNumber'), action: { kind: 'delay', ms: 400 } }],
+  ] as Array<[string, FaultRule]>)('survives %s: the object is exact', async (_what, rule) => {
+    const client = makeS3Client(target);
+    const bucket = await createBucket(client);
+    const proxy = await startFaultProxy(target.endpoint, [rule]);
+    try {
+      const ok = jsonSummary<{ rows: number; files: Array<{ key: string; bytes: number; sha256: string }> }>(
+        await runCli([...args(bucket), '--json'], { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint }),
+      );
+      expect(ok.rows).toBe(12000);
+      const bytes = await getObjectBytes(client, bucket, ok.files[0]!.key);
+      expect(bytes.length).toBe(ok.files[0]!.bytes);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(ok.files[0]!.sha256);
+      expect(proxy.requests.some((r) => r.status >= 500 || r.status === 0)).toBe(rule.action.kind !== 'delay'); // the fault did happen (and was retried)
+      if (target.supportsListMultipartUploads) expect(await listMultipartUploads(client, bucket)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it.runIf(target.name === 'rgw')('--sse aws:kms reaches every object, single-part and multipart', async () => {
+    const client = makeS3Client(target);
+    const bucket = await createBucket(client);
+    const r = jsonSummary<{ files: Array<{ key: string }>; manifestKey: string }>(
+      await runCli([...args(bucket), '--sse', 'aws:kms', '--sse-kms-key-id', 'testkey-1', '--json'], s3EnvFor(target)),
+    );
+    for (const key of [r.files[0]!.key, r.manifestKey]) {
+      const h = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      expect([key, h.ServerSideEncryption, h.SSEKMSKeyId]).toEqual([key, 'aws:kms', 'testkey-1']);
     }
   });
 });
