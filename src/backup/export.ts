@@ -3,6 +3,7 @@ import { BatchAssembler } from '../arrow/batch.js';
 import { inputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
+import { DEFAULT_MEMORY_OPTIONS, MemoryManager, type MemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
 import { ParquetEncoder, type CompressionName, COMPRESSIONS } from '../parquet/encode.js';
 import type { S3Options } from '../s3/client.js';
@@ -32,6 +33,7 @@ export interface ExportOptions {
   rowGroupRows?: number;
   s3?: S3Options;
   upload?: Partial<UploaderOptions>;
+  memory?: Partial<MemoryOptions>;
 }
 
 export interface ExportedFile { key: string; rows: number; bytes: number; sha256: string }
@@ -44,6 +46,9 @@ export interface ExportSummary {
   manifestKey: string;
   durationMs: number;
   peakRssBytes: number;
+  peakHeapBytes: number;
+  /** Times the memory limit was exceeded (each time: drained, then smaller batches). */
+  memoryPressure: number;
   /** Per column: MySQL zero dates written as NULL. */
   zeroDates: Record<string, number>;
   warnings: string[];
@@ -60,6 +65,13 @@ function positiveInt(name: string, v: number | undefined, dflt: number, max = 10
   const n = v ?? dflt;
   if (!Number.isInteger(n) || n < 1 || n > max) throw inputError('OPTION', `${name} must be a whole number from 1 to ${max}; got ${String(v)}`);
   return n;
+}
+
+export function validateMemoryOptions(m: MemoryOptions): MemoryOptions {
+  if (!Number.isInteger(m.checkEvery) || m.checkEvery < 1) throw inputError('OPTION', `--memory-check-every must be a whole number of batches, at least 1; got ${m.checkEvery}`);
+  if (!Number.isInteger(m.gcEvery) || m.gcEvery < 0) throw inputError('OPTION', `--gc-every must be a whole number of batches (0: never); got ${m.gcEvery}`);
+  if (!(m.limitBytes >= 64 * 1024 * 1024)) throw inputError('OPTION', `--memory-limit must be at least 64MiB; got ${m.limitBytes}`);
+  return m;
 }
 
 export function partName(index: number): string {
@@ -107,8 +119,9 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
       .map((c) => `column "${c.name}" has type ${c.dbType}, which tablevault does not map; exported as ${c.kind === 'binary' ? 'its raw bytes' : 'its text form'}`);
     for (const w of warnings) log.warn(w);
     log.info({ table: qualifiedName(table), columns: table.columns.length, primaryKey: table.primaryKey, estimatedRows: table.estimatedRows }, 'exporting');
+    const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
     const result = await writeExport(table, source, dest.store, {
-      tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, batchRows, fileMaxRows, rowGroupRows, peak, log,
+      tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
     });
     for (const c of result.stats.counters) {
       if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);
@@ -123,6 +136,8 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
       manifestKey: result.manifestKey,
       durationMs: Date.now() - started,
       peakRssBytes: peak.rss,
+      peakHeapBytes: peak.heapUsed,
+      memoryPressure: memory.pressure,
       zeroDates: Object.fromEntries(result.stats.counters.filter((c) => c.zeroDates).map((c) => [c.column, c.zeroDates])),
       warnings,
     };
@@ -141,6 +156,7 @@ interface WriteContext {
   rowGroupRows: number;
   peak: PeakMemory;
   log: Logger;
+  memory: MemoryManager;
 }
 
 async function writeExport(table: SourceTable, source: Source, store: ObjectStore, ctx: WriteContext) {
@@ -152,7 +168,8 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
   const written: string[] = [];
   const encoder = new ParquetEncoder();
   try {
-    const batches = source.read(table, { batchRows: ctx.batchRows, stats });
+    const readOpts = { batchRows: ctx.batchRows, stats };
+    const batches = source.read(table, readOpts);
     const fileMeta = {
       'tablevault.version': VERSION,
       'tablevault.source': JSON.stringify({ engine: table.engine, schema: table.schema, table: table.name }),
@@ -164,7 +181,8 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
       const counted = (async function* (): AsyncGenerator<RecordBatch> {
         for await (const b of fileBatches) {
           rows += b.numRows;
-          ctx.peak.sample();
+          ctx.log.debug({ key, rows }, 'batch read');
+          await ctx.memory.afterBatch(readOpts, () => encoder.drained());
           yield b;
         }
       })();

@@ -3,6 +3,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { sql } from 'kysely';
 import { inputError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { MemoryManager } from '../memory/manager.js';
 import { ParquetEncoder } from '../parquet/encode.js';
 import { joinKey } from '../s3/location.js';
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
@@ -96,6 +97,7 @@ export interface IncrementalContext {
   log: Logger;
   runId: string;
   settings: { batchRows: number; fileMaxRows: number; rowGroupRows: number; compression: 'zstd' | 'snappy' | 'gzip' | 'none' };
+  memory: MemoryManager;
   nullCursor?: 'fail' | 'skip';
   /** Test hook: awaited at named points (after-upload, after-commit) so tests can kill or pause the process there. */
   hook?: (point: string) => void | Promise<void>;
@@ -137,6 +139,8 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
    * table's counters and watermark (`to`, or unchanged for late rows) and the recent versions,
    * in one transaction, only after the object is durable. False when the read had no rows.
    */
+  /** The live batch size: the memory manager may shrink it between pages. */
+  const live = { batchRows: ctx.settings.batchRows };
   const writeAndCommit = async (read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][]): Promise<{ rows: number } | false> => {
     const stats: ReadStats = { counters: [] };
     const it = read(stats)[Symbol.asyncIterator]();
@@ -146,7 +150,12 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     let rows = 0;
     const counted = (async function* (): AsyncGenerator<RecordBatch> {
       let n: IteratorResult<RecordBatch> = first;
-      while (!n.done) { rows += n.value.numRows; yield n.value; n = await it.next(); }
+      while (!n.done) {
+        rows += n.value.numRows;
+        await ctx.memory.afterBatch(live, () => encoder.drained());
+        yield n.value;
+        n = await it.next();
+      }
     })();
     const body = encoder.encode(counted, {
       compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows,
@@ -194,11 +203,12 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     for (;;) {
       const from = watermark;
       const wrote = await writeAndCommit(
-        (stats) => ctx.source.read(plan.table, {
-          batchRows: ctx.settings.batchRows, keyColumns: plan.keyColumns, after: from ?? undefined,
+        // the reader must see `live` itself: the memory manager shrinks its batchRows between pages
+        (stats) => ctx.source.read(plan.table, Object.assign(live, {
+          keyColumns: plan.keyColumns, after: from ?? undefined,
           maxRows: ctx.settings.fileMaxRows, where: plan.where, stats,
-          recordKeys: lag ? (last) => ctx.source.withinLagSql(plan.table, cursor, last[0]!, lag) : undefined,
-        }),
+          recordKeys: lag ? (last: string[]) => ctx.source.withinLagSql(plan.table, cursor, last[0]!, lag) : undefined,
+        })),
         (stats) => stats.lastKey!,
         (stats) => stats.keys ?? [],
       );

@@ -1,4 +1,6 @@
-import { exportTable } from './export.js';
+import { exportTable, validateMemoryOptions } from './export.js';
+import { DEFAULT_MEMORY_OPTIONS, MemoryManager, type MemoryOptions } from '../memory/manager.js';
+import { PeakMemory } from '../memory/peak.js';
 import { backupIncremental, newRunId, planIncremental, type TablePlan } from './incremental.js';
 import { loadStrategy, type Strategy } from '../config/strategy.js';
 import { errorMessage, inputError, isTablevaultError } from '../errors.js';
@@ -22,6 +24,8 @@ export interface BackupOptions {
   state?: string;
   /** Tables backed up at once. Default 1. */
   parallel?: number;
+  /** Memory budget per table (see MemoryManager). */
+  memory?: Partial<MemoryOptions>;
   /** Test hook, see IncrementalContext. */
   hook?: (point: string) => void | Promise<void>;
 }
@@ -42,7 +46,7 @@ export interface TableResult {
   warnings: string[];
 }
 
-export interface BackupSummary { strategy: string; tables: TableResult[] }
+export interface BackupSummary { strategy: string; tables: TableResult[]; peakRssBytes: number; peakHeapBytes: number }
 
 const now = () => new Date().toISOString();
 
@@ -78,6 +82,8 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const source = openSource(strategy.source);
   const state = openStateDb(opts.state ?? strategy.state ?? strategy.source);
   const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
+  const memory = validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory });
+  const peak = new PeakMemory().start();
   try {
     await dest.store.check();
     // every table is checked before any is read: a typo in the file fails the run up front
@@ -99,13 +105,15 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     const queue = [...tables];
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
-        results.push(await backupTable(t, plans.get(t.table), { strategy, source, state, dest, log, opts }));
+        results.push(await backupTable(t, plans.get(t.table), { strategy, source, state, dest, log, opts, memory, peak }));
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, tables.length) }, worker));
     results.sort((a, b) => tables.findIndex((t) => t.table === a.table) - tables.findIndex((t) => t.table === b.table));
-    return { strategy: strategy.file, tables: results };
+    peak.stop();
+    return { strategy: strategy.file, tables: results, peakRssBytes: peak.rss, peakHeapBytes: peak.heapUsed };
   } finally {
+    peak.stop();
     await source.close().catch(() => {});
     await state.db.destroy().catch(() => {});
     dest.store.close();
@@ -119,6 +127,8 @@ interface RunContext {
   dest: ReturnType<typeof openDestination>;
   log: Logger;
   opts: BackupOptions;
+  memory: MemoryOptions;
+  peak: PeakMemory;
 }
 
 async function backupTable(t: Strategy['tables'][number], plan: TablePlan | undefined, ctx: RunContext): Promise<TableResult> {
@@ -142,6 +152,7 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
         if (plan) {
           const inc = await backupIncremental(plan, {
             store: ctx.dest.store, state: ctx.state, source: ctx.source, log, runId, hook: ctx.opts.hook, nullCursor: t.null_cursor,
+            memory: new MemoryManager(ctx.memory, ctx.peak, log),
             settings: { batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows), compression: t.compression },
           });
           const warnings = inc.counters.flatMap((c) => [
@@ -153,7 +164,7 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
           const ex = await exportTable({
             source: ctx.strategy.source, table: t.table, dest: ctx.strategy.destination, compression: t.compression,
             batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: t.row_group_rows,
-            s3: s3Options(ctx.strategy), upload: uploaderOptions(ctx.strategy),
+            s3: s3Options(ctx.strategy), upload: uploaderOptions(ctx.strategy), memory: ctx.memory,
           }, { logger: log });
           r = { ...base, rows: ex.rows, files: ex.files.length, bytes: ex.bytes, warnings: ex.warnings, durationMs: Date.now() - started };
         }

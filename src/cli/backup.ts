@@ -4,6 +4,7 @@ import { migrateState, openStateDb } from '../state/db.js';
 import { loadStrategy } from '../config/strategy.js';
 import { inputError } from '../errors.js';
 import { wholeNumber } from './parse.js';
+import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
 
@@ -33,7 +34,7 @@ function testHook(): ((point: string) => Promise<void>) | undefined {
 }
 
 export function backupCommand(ctx: CliContext, setExit: (code: number) => void): Command {
-  return new Command('backup')
+  return addMemoryFlags(new Command('backup'))
     .description('back up the tables of a strategy file: incremental tables from their watermark, full tables whole')
     .argument('<strategy.yaml>', 'the strategy file')
     .option('--only <table...>', 'back up only these tables (as named in the file)')
@@ -47,8 +48,10 @@ Example:
 
 Exit codes: 0 every table done (tables another run holds are reported busy), 1 every table failed,
 2 bad input (strategy file, options), 3 some tables failed and others were done.`)
-    .action(async (file: string, flags: { only?: string[]; dryRun?: boolean; state?: string; parallel: number; json?: boolean }) => {
-      const summary = await runBackup({ strategy: file, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, hook: testHook() }, { logger: ctx.logger() });
+    .action(async (file: string, flags: MemoryFlags & { only?: string[]; dryRun?: boolean; state?: string; parallel: number; json?: boolean }) => {
+      const summary = await runBackup({
+        strategy: file, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, memory: memoryOptions(flags), hook: testHook(),
+      }, { logger: ctx.logger() });
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else {
         ctx.stdout(printTable(['table', 'strategy', 'status', 'rows', 'files', 'bytes', 'watermark', 'duration'],

@@ -3,10 +3,11 @@ import { exportTable, EXPORT_DEFAULTS, type ExportSummary } from '../backup/expo
 import { COMPRESSIONS, type CompressionName } from '../parquet/encode.js';
 import { DEFAULT_UPLOADER_OPTIONS, MiB } from '../s3/uploader.js';
 import { byteSize, wholeNumber } from './parse.js';
+import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
 
-interface ExportFlags {
+interface ExportFlags extends MemoryFlags {
   source: string;
   table: string;
   dest: string;
@@ -27,7 +28,7 @@ interface ExportFlags {
 }
 
 export function exportCommand(ctx: CliContext): Command {
-  return new Command('export')
+  return addMemoryFlags(new Command('export'))
     .description('export one table, whole, to Parquet objects in S3')
     .requiredOption('--source <url>', 'database URL: postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db')
     .requiredOption('--table <[schema.]table>', 'the table to export (for MySQL the schema is the database)')
@@ -62,6 +63,7 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
           multipartThreshold: flags.multipartThreshold, partSize: flags.partSize, partConcurrency: flags.partConcurrency,
           sse: flags.sse, sseKmsKeyId: flags.sseKmsKeyId, storageClass: flags.storageClass,
         },
+        memory: memoryOptions(flags),
       }, { logger: ctx.logger() });
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else ctx.stdout(humanSummary(summary));

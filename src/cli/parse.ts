@@ -16,3 +16,4 @@ export function byteSize(value: string): number {
   if (!m || unit === undefined) throw new InvalidArgumentError('expected a size such as 16MiB, 8M or 5242880');
   return Math.round(Number(m[1]) * unit);
 }
+

@@ -22,6 +22,20 @@ type FromWorker = { type: 'ack' } | { type: 'chunk'; data: Uint8Array } | { type
 export class ParquetEncoder {
   private worker: Worker | undefined;
   private busy = false;
+  private idle: () => boolean = () => true;
+  private waiters: Array<() => void> = [];
+
+  /** Resolves when no batch is waiting in the worker and no encoded byte waits for the consumer. */
+  drained(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  private checkDrained(): void {
+    if (!this.idle()) return;
+    const ws = this.waiters.splice(0);
+    for (const w of ws) w();
+  }
 
   private spawn(): Worker {
     const w = new Worker(new URL('./encode-worker.js', import.meta.url));
@@ -41,7 +55,8 @@ export class ParquetEncoder {
     let stop = false;
     let signal!: () => void;
     let changed = new Promise<void>((r) => { signal = r; });
-    const notify = () => { const s = signal; changed = new Promise<void>((r) => { signal = r; }); s(); };
+    const notify = () => { const s = signal; changed = new Promise<void>((r) => { signal = r; }); s(); this.checkDrained(); };
+    this.idle = () => inflight === 0 && out.length === 0;
     const onMessage = (m: FromWorker) => {
       if (m.type === 'ack') inflight--;
       else if (m.type === 'chunk') { out.push(m.data); pendingBytes += m.data.length; }
@@ -88,6 +103,8 @@ export class ParquetEncoder {
       await feeding; // lets the reader's finally run (its connection is released) before we go on
       worker.off('message', onMessage);
       worker.off('error', onError);
+      this.idle = () => true;
+      this.checkDrained();
       if (!finished) {
         // abandoned or failed mid-file: the worker's writer is in an unknown state
         this.worker = undefined;

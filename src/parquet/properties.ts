@@ -12,6 +12,9 @@ export interface ParquetOptions {
   metadata?: Record<string, string>;
 }
 
+/** Bytes of (encoded) data after which a row group is closed, whatever its row count. */
+export const MAX_ROW_GROUP_BYTES = 16 * 1024 * 1024;
+
 const CODECS: Record<CompressionName, wasm.Compression> = {
   zstd: wasm.Compression.ZSTD,
   snappy: wasm.Compression.SNAPPY,
@@ -23,6 +26,8 @@ export function writerProperties(opts: ParquetOptions): wasm.WriterProperties {
   let b = new wasm.WriterPropertiesBuilder()
     .setCompression(CODECS[opts.compression])
     .setMaxRowGroupSize(opts.rowGroupRows)
+    // wide rows: a row group is also cut at this size, so the writer never buffers more than this
+    .setMaxRowGroupBytes(MAX_ROW_GROUP_BYTES)
     .setCreatedBy('tablevault');
   if (opts.metadata) b = b.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
   return b.build();

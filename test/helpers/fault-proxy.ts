@@ -28,7 +28,8 @@ export type FaultRule = {
   times?: number;
 };
 
-export type RecordedRequest = { method: string; path: string; query: string; status: number };
+/** `doneAt`: Date.now() when the answer was fully sent (absent for dropped requests). */
+export type RecordedRequest = { method: string; path: string; query: string; status: number; doneAt?: number };
 
 export type FaultProxy = {
   /** http://127.0.0.1:<port> */
@@ -69,6 +70,7 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
     const method = req.method ?? 'GET';
     const rec: RecordedRequest = { method, path, query: rawQuery, status: 0 };
     requests.push(rec);
+    res.on('finish', () => { rec.doneAt = Date.now(); });
 
     const info: FaultRequest = { method, path, query: new URLSearchParams(rawQuery), headers: req.headers };
     const hit = active.find((a) => a.left > 0 && a.rule.match(info));

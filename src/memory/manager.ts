@@ -1,0 +1,73 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import type { Logger } from '../log.js';
+import type { PeakMemory } from './peak.js';
+
+export interface MemoryOptions {
+  /** Check memory every N batches. Default 10. */
+  checkEvery: number;
+  /** RSS (or heap) above this many bytes applies backpressure. Default 256 MiB. */
+  limitBytes: number;
+  /** Force a full GC every M batches (0: never). Default 0. */
+  gcEvery: number;
+}
+
+export const DEFAULT_MEMORY_OPTIONS: MemoryOptions = { checkEvery: 10, limitBytes: 256 * 1024 * 1024, gcEvery: 0 };
+
+/** Smallest batch the manager shrinks to. */
+const MIN_BATCH_ROWS = 1000;
+
+let gcFn: (() => void) | null | undefined;
+
+/** Node's gc(), also when the process was not started with --expose-gc; null if V8 refuses. */
+export function exposedGc(): (() => void) | null {
+  if (gcFn !== undefined) return gcFn;
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (typeof g === 'function') return (gcFn = g);
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    gcFn = vm.runInNewContext('gc') as () => void;
+  } catch {
+    gcFn = null;
+  }
+  return gcFn;
+}
+
+/**
+ * Keeps a run inside its memory budget. Called once per batch: every `checkEvery` batches it
+ * compares RSS and heap with the limit; when over, it collects garbage, waits for what is
+ * already in flight (encoder, uploads) to drain before the reader goes on, and halves the batch
+ * size for the pages still to read. Logs each time it does so.
+ */
+export class MemoryManager {
+  private batches = 0;
+  /** Times the limit was exceeded. */
+  pressure = 0;
+
+  constructor(
+    private readonly opts: MemoryOptions,
+    private readonly peak: PeakMemory,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * @param read the live read options: their batchRows is what the reader uses for its next page
+   * @param drained resolves when the encoder and uploads hold nothing more
+   */
+  async afterBatch(read: { batchRows: number }, drained: () => Promise<void>): Promise<void> {
+    this.batches++;
+    this.peak.sample();
+    if (this.opts.gcEvery > 0 && this.batches % this.opts.gcEvery === 0) exposedGc()?.();
+    if (this.batches % this.opts.checkEvery !== 0) return;
+    const m = process.memoryUsage();
+    if (m.rss <= this.opts.limitBytes && m.heapUsed <= this.opts.limitBytes) return;
+    this.pressure++;
+    const before = read.batchRows;
+    read.batchRows = Math.max(MIN_BATCH_ROWS, Math.floor(read.batchRows / 2));
+    this.log.warn({ rssBytes: m.rss, heapUsedBytes: m.heapUsed, limitBytes: this.opts.limitBytes, batchRows: read.batchRows, previousBatchRows: before },
+      'memory above the limit: waiting for encoding and uploads to drain, smaller batches from now on');
+    exposedGc()?.();
+    await drained();
+    this.peak.sample();
+  }
+}
