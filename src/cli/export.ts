@@ -1,13 +1,14 @@
 import { Command, Option } from 'commander';
 import { exportTable, EXPORT_DEFAULTS, type ExportSummary } from '../backup/export.js';
 import { COMPRESSIONS, type CompressionName } from '../parquet/encode.js';
-import { DEFAULT_UPLOADER_OPTIONS, MiB } from '../s3/uploader.js';
+import { DEFAULT_UPLOADER_OPTIONS, MiB, type UploaderOptions } from '../s3/uploader.js';
 import { byteSize, wholeNumber } from './parse.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
 
-interface ExportFlags extends MemoryFlags {
+/** commander names the uploader's flags as the uploader names its options */
+interface ExportFlags extends MemoryFlags, UploaderOptions {
   source: string;
   table: string;
   dest: string;
@@ -17,12 +18,6 @@ interface ExportFlags extends MemoryFlags {
   rowGroupRows: number;
   s3Endpoint?: string;
   s3Region?: string;
-  multipartThreshold: number;
-  partSize: number;
-  partConcurrency: number;
-  sse?: 'AES256' | 'aws:kms';
-  sseKmsKeyId?: string;
-  storageClass?: string;
   maxAttempts: number;
   json?: boolean;
 }
@@ -62,7 +57,7 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
         upload: {
           multipartThreshold: flags.multipartThreshold, partSize: flags.partSize, partConcurrency: flags.partConcurrency,
           sse: flags.sse, sseKmsKeyId: flags.sseKmsKeyId, storageClass: flags.storageClass,
-        },
+        } satisfies UploaderOptions,
         memory: memoryOptions(flags),
       }, { logger: ctx.logger() });
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
