@@ -6,13 +6,17 @@ import type { PeakMemory } from './peak.js';
 export interface MemoryOptions {
   /** Check memory every N batches. Default 10. */
   checkEvery: number;
-  /** RSS (or heap) above this many bytes applies backpressure. Default 256 MiB. */
+  /**
+   * RSS (or heap) above this many bytes applies backpressure. Default 512 MiB: a safety valve
+   * above the pipeline's working set (~300 MB with default settings), not a target; set below
+   * it, every check throttles the run.
+   */
   limitBytes: number;
   /** Force a full GC every M batches (0: never). Default 0. */
   gcEvery: number;
 }
 
-export const DEFAULT_MEMORY_OPTIONS: MemoryOptions = { checkEvery: 10, limitBytes: 256 * 1024 * 1024, gcEvery: 0 };
+export const DEFAULT_MEMORY_OPTIONS: MemoryOptions = { checkEvery: 10, limitBytes: 512 * 1024 * 1024, gcEvery: 0 };
 
 /** Smallest batch the manager shrinks to. */
 const MIN_BATCH_ROWS = 1000;
@@ -37,10 +41,13 @@ export function exposedGc(): (() => void) | null {
  * Keeps a run inside its memory budget. Called once per batch: every `checkEvery` batches it
  * compares RSS and heap with the limit; when over, it collects garbage, waits for what is
  * already in flight (encoder, uploads) to drain before the reader goes on, and halves the batch
- * size for the pages still to read. Logs each time it does so.
+ * size for the pages still to read; below 3/4 of the limit again, batches grow back. Logs each
+ * time it applies pressure.
  */
 export class MemoryManager {
   private batches = 0;
+  /** The batch size asked for: batches grow back towards it once memory is low again. */
+  private wanted: number | undefined;
   /** Times the limit was exceeded. */
   pressure = 0;
 
@@ -59,8 +66,13 @@ export class MemoryManager {
     this.peak.sample();
     if (this.opts.gcEvery > 0 && this.batches % this.opts.gcEvery === 0) exposedGc()?.();
     if (this.batches % this.opts.checkEvery !== 0) return;
+    this.wanted ??= read.batchRows;
     const m = process.memoryUsage();
-    if (m.rss <= this.opts.limitBytes && m.heapUsed <= this.opts.limitBytes) return;
+    if (m.rss <= this.opts.limitBytes && m.heapUsed <= this.opts.limitBytes) {
+      // pressure gone (below 3/4 of the limit): back towards the batch size asked for
+      if (read.batchRows < this.wanted && m.rss < this.opts.limitBytes * 0.75) read.batchRows = Math.min(this.wanted, read.batchRows * 2);
+      return;
+    }
     this.pressure++;
     const before = read.batchRows;
     read.batchRows = Math.max(MIN_BATCH_ROWS, Math.floor(read.batchRows / 2));
