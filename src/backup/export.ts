@@ -33,6 +33,12 @@ export interface ExportOptions {
   rowGroupRows?: number;
   s3?: S3Options;
   upload?: Partial<UploaderOptions>;
+  /**
+   * Objects uploading at once (default 2): the next file is read and encoded while the previous
+   * one's last parts go up. Upload memory is at most uploadConcurrency × (multipart threshold +
+   * part concurrency × part size).
+   */
+  uploadConcurrency?: number;
   memory?: Partial<MemoryOptions>;
 }
 
@@ -56,7 +62,7 @@ export interface ExportSummary {
 
 export interface ExportDeps { logger?: Logger }
 
-export const EXPORT_DEFAULTS = { compression: 'zstd' as CompressionName, batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000 };
+export const EXPORT_DEFAULTS = { compression: 'zstd' as CompressionName, batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000, uploadConcurrency: 2 };
 
 export const MANIFEST_NAME = '_manifest.json';
 export const MANIFEST_FORMAT = 'tablevault.export.v1';
@@ -122,6 +128,7 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
     const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
     const result = await writeExport(table, source, dest.store, {
       tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
+      uploadConcurrency: positiveInt('--upload-concurrency', opts.uploadConcurrency, EXPORT_DEFAULTS.uploadConcurrency, 16),
     });
     for (const c of result.stats.counters) {
       if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);
@@ -157,6 +164,7 @@ interface WriteContext {
   peak: PeakMemory;
   log: Logger;
   memory: MemoryManager;
+  uploadConcurrency: number;
 }
 
 async function writeExport(table: SourceTable, source: Source, store: ObjectStore, ctx: WriteContext) {
@@ -175,8 +183,13 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
       'tablevault.source': JSON.stringify({ engine: table.engine, schema: table.schema, table: table.name }),
     };
     let index = 0;
+    // up to uploadConcurrency objects in flight: the next file reads on as soon as this one's
+    // bytes are all handed to the uploader, while its last parts are still going up
+    const active = new Set<Promise<void>>();
+    let failure: unknown;
     for await (const fileBatches of splitIntoFiles(batches, ctx.fileMaxRows, () => new BatchAssembler(table.columns, table.engine, 1).flush())) {
       const key = joinKey(ctx.tablePrefix, partName(index));
+      const fileIndex = index++;
       let rows = 0;
       const counted = (async function* (): AsyncGenerator<RecordBatch> {
         for await (const b of fileBatches) {
@@ -186,13 +199,27 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
           yield b;
         }
       })();
-      const body = encoder.encode(counted, { compression: ctx.compression, rowGroupRows: ctx.rowGroupRows, metadata: fileMeta });
+      let handedOver!: () => void;
+      const consumed = new Promise<void>((r) => { handedOver = r; });
+      const body = (async function* (): AsyncGenerator<Uint8Array> {
+        try { yield* encoder.encode(counted, { compression: ctx.compression, rowGroupRows: ctx.rowGroupRows, metadata: fileMeta }); } finally { handedOver(); }
+      })();
       written.push(key); // before the upload: a failed multipart is aborted, a finished one must be removed
-      const res = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
-      files.push({ key, rows, bytes: res.bytes, sha256: res.sha256 });
-      ctx.log.info({ key, rows, bytes: res.bytes, method: res.method }, 'uploaded');
-      index++;
+      const upload: Promise<void> = store.put({ key, body, contentType: 'application/vnd.apache.parquet' }).then(
+        (res) => {
+          files[fileIndex] = { key, rows, bytes: res.bytes, sha256: res.sha256 };
+          ctx.log.info({ key, rows, bytes: res.bytes, method: res.method }, 'uploaded');
+        },
+        (e: unknown) => { failure ??= e; handedOver(); },
+      ).finally(() => active.delete(upload));
+      active.add(upload);
+      await consumed;
+      if (failure !== undefined) break;
+      while (active.size >= ctx.uploadConcurrency) await Promise.race(active);
+      if (failure !== undefined) break;
     }
+    await Promise.all(active);
+    if (failure !== undefined) throw failure;
     await removeStaleParts(store, ctx.tablePrefix, new Set(written), ctx.log);
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,

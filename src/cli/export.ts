@@ -19,6 +19,7 @@ interface ExportFlags extends MemoryFlags, UploaderOptions {
   s3Endpoint?: string;
   s3Region?: string;
   maxAttempts: number;
+  uploadConcurrency: number;
   json?: boolean;
 }
 
@@ -36,7 +37,8 @@ export function exportCommand(ctx: CliContext): Command {
     .option('--s3-region <region>', 'region (default: AWS_REGION, or us-east-1 with a custom endpoint)')
     .option('--multipart-threshold <size>', 'objects larger than this use a multipart upload', byteSize, DEFAULT_UPLOADER_OPTIONS.multipartThreshold)
     .option('--part-size <size>', 'multipart part size (at least 5MiB)', byteSize, DEFAULT_UPLOADER_OPTIONS.partSize)
-    .option('--part-concurrency <n>', 'parts uploaded at once; memory ≤ threshold + concurrency × part size', wholeNumber, DEFAULT_UPLOADER_OPTIONS.partConcurrency)
+    .option('--part-concurrency <n>', 'parts of one object uploaded at once', wholeNumber, DEFAULT_UPLOADER_OPTIONS.partConcurrency)
+    .option('--upload-concurrency <n>', 'objects uploading at once; upload memory ≤ objects × (threshold + part concurrency × part size)', wholeNumber, EXPORT_DEFAULTS.uploadConcurrency)
     .addOption(new Option('--sse <mode>', 'server-side encryption of every object').choices(['AES256', 'aws:kms']))
     .option('--sse-kms-key-id <key>', 'KMS key for --sse aws:kms (default: the account\'s S3 key)')
     .option('--storage-class <class>', 'storage class of every object, e.g. STANDARD_IA (default: the bucket\'s)')
@@ -53,7 +55,8 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
       const summary = await exportTable({
         source: flags.source, table: flags.table, dest: flags.dest, compression: flags.compression,
         batchRows: flags.batchRows, fileMaxRows: flags.fileMaxRows, rowGroupRows: flags.rowGroupRows,
-        s3: { endpoint: flags.s3Endpoint, region: flags.s3Region, maxAttempts: flags.maxAttempts, maxSockets: flags.partConcurrency + 4 },
+        s3: { endpoint: flags.s3Endpoint, region: flags.s3Region, maxAttempts: flags.maxAttempts, maxSockets: flags.uploadConcurrency * flags.partConcurrency + 4 },
+        uploadConcurrency: flags.uploadConcurrency,
         upload: {
           multipartThreshold: flags.multipartThreshold, partSize: flags.partSize, partConcurrency: flags.partConcurrency,
           sse: flags.sse, sseKmsKeyId: flags.sseKmsKeyId, storageClass: flags.storageClass,

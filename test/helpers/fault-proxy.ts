@@ -28,8 +28,8 @@ export type FaultRule = {
   times?: number;
 };
 
-/** `doneAt`: Date.now() when the answer was fully sent (absent for dropped requests). */
-export type RecordedRequest = { method: string; path: string; query: string; status: number; doneAt?: number };
+/** `at`: Date.now() on arrival; `doneAt`: when the answer was fully sent (absent for dropped requests). */
+export type RecordedRequest = { method: string; path: string; query: string; status: number; at: number; doneAt?: number };
 
 export type FaultProxy = {
   /** http://127.0.0.1:<port> */
@@ -68,7 +68,7 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
     const path = qi < 0 ? rawUrl : rawUrl.slice(0, qi);
     const rawQuery = qi < 0 ? '' : rawUrl.slice(qi + 1);
     const method = req.method ?? 'GET';
-    const rec: RecordedRequest = { method, path, query: rawQuery, status: 0 };
+    const rec: RecordedRequest = { method, path, query: rawQuery, status: 0, at: Date.now() };
     requests.push(rec);
     res.on('finish', () => { rec.doneAt = Date.now(); });
 

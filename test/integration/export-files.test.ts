@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { describeParquet, readParquetRows } from '../helpers/duckdb.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { createBucket, getObjectBytes, listKeys, makeS3Client, s3EnvFor, s3Targets, type S3Target } from '../helpers/s3.js';
 
 interface Summary { rows: number; bytes: number; files: Array<{ key: string; rows: number; bytes: number; sha256: string }>; manifestKey: string }
@@ -130,5 +131,28 @@ describe('export: a table larger than --file-max-rows', () => {
     const file = join(dir, 'public.tv_empty', 'part-00000.parquet');
     expect(await readParquetRows(file)).toEqual([]);
     expect((await describeParquet(file)).map((c) => `${c.name} ${c.type}`)).toEqual(['id BIGINT', 'name VARCHAR', 'at TIMESTAMP WITH TIME ZONE']);
+  });
+
+  it('--upload-concurrency: the next objects are read and uploaded while earlier ones are still going up', async () => {
+    const t = target();
+    const client = makeS3Client(t);
+    const proxy = await startFaultProxy(t.endpoint, [{ match: (r) => r.method === 'PUT', action: { kind: 'delay', ms: 300 } }]);
+    try {
+      const overlap = async (n: number) => {
+        const bucket = await createBucket(client);
+        proxy.requests.length = 0;
+        const s = jsonSummary<Summary>(await runCli(['export', '--source', PG_URL, '--table', 'tv_many', '--dest', `s3://${bucket}/c`,
+          '--file-max-rows', '300', '--batch-rows', '100', '--upload-concurrency', String(n), '--json'], { ...s3EnvFor(t), AWS_ENDPOINT_URL: proxy.endpoint }));
+        expect(s.files.map((f) => f.rows)).toEqual([300, 300, 300, 300, 300, 300, 300, 300, 100]);
+        expect(new Set((await readAll(bucket, s.files.map((f) => f.key), t)).map((r) => String(r.id))).size).toBe(2500);
+        const puts = proxy.requests.filter((r) => r.method === 'PUT' && /part-\d+\.parquet$/.test(r.path));
+        // uploads that started before the previous one had finished
+        return puts.filter((p, i) => i > 0 && p.at < puts[i - 1]!.doneAt!).length;
+      };
+      expect(await overlap(1)).toBe(0);
+      expect(await overlap(3)).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
   });
 });
