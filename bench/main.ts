@@ -17,7 +17,7 @@ import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const CLI = join(root, 'dist', 'cli.js');
 
-interface Args { rows: number; repeat: number; engines: string[]; out: string }
+interface Args { rows: number; repeat: number; engines: string[]; out: string; upload?: number }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { rows: 1_000_000, repeat: 3, engines: ['pg', 'mysql'], out: join(root, 'bench', 'results') };
@@ -28,7 +28,8 @@ function parseArgs(argv: string[]): Args {
       case '--repeat': a.repeat = Number(v); i++; break;
       case '--engines': a.engines = v!.split(','); i++; break;
       case '--out': a.out = resolve(v!); i++; break;
-      default: throw new Error(`unknown argument ${argv[i]}; use --rows N --repeat N --engines pg,mysql --out DIR`);
+      case '--upload': a.upload = Number(v); i++; break;
+      default: throw new Error(`unknown argument ${argv[i]}; use --rows N --repeat N --engines pg,mysql --out DIR, or --upload SIZE_MIB`);
     }
   }
   if (!Number.isInteger(a.rows) || a.rows < 1 || !Number.isInteger(a.repeat) || a.repeat < 1) throw new Error('--rows and --repeat take whole numbers');
@@ -92,8 +93,60 @@ function tvCases(engine: string, url: string, table: string, work: string, s3env
 
 interface Result { engine: string; name: string; label: string; runs: Array<{ wallMs: number; cpuMs: number; peakRssBytes: number; bytes: number }>; wallMs: number; cpuMs: number; peakRssBytes: number; bytes: number; rowsPerSec: number }
 
+/**
+ * `--upload N`: one N MiB object of random bytes through tablevault's uploader and through
+ * `aws s3 cp`, to the same S3 server (s3rver in its own process, or TABLEVAULT_BENCH_S3_ENDPOINT
+ * with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, e.g. Ceph RGW), round-robin.
+ */
+async function uploadBench(args: Args): Promise<void> {
+  const mib = args.upload!;
+  const work = mkdtempSync(join(os.tmpdir(), 'tv-bench-up-'));
+  const external = process.env.TABLEVAULT_BENCH_S3_ENDPOINT;
+  const s3 = external ? { endpoint: external, stop: () => {} } : await startS3(join(work, 's3'));
+  const creds = external
+    ? { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? '', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? '' }
+    : { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+  const env = { ...process.env, ...creds, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1', AWS_ENDPOINT_URL: s3.endpoint };
+  const bucket = `bench-upload-${Date.now()}`;
+  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: creds.AWS_ACCESS_KEY_ID, secretAccessKey: creds.AWS_SECRET_ACCESS_KEY } });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  client.destroy();
+  const file = join(work, 'blob');
+  const out = (await import('node:fs')).createWriteStream(file);
+  const { randomBytes } = await import('node:crypto');
+  for (let i = 0; i < mib; i++) if (!out.write(randomBytes(1024 * 1024))) await new Promise<void>((r) => out.once('drain', () => r()));
+  await new Promise<void>((r) => out.end(() => r()));
+  const cases = [
+    { name: 'tablevault', command: `node ${join(root, 'dist-bench', 'upload-tv.js')} ${file} ${bucket} tv.bin` },
+    { name: 'aws s3 cp', command: `aws s3 cp ${file} s3://${bucket}/aws.bin --endpoint-url ${s3.endpoint} --only-show-errors` },
+  ];
+  const runs = new Map(cases.map((c) => [c.name, [] as Measurement[]]));
+  try {
+    for (let r = 0; r < args.repeat; r++) {
+      for (const c of cases) { log(`[${r + 1}/${args.repeat}] upload ${mib} MiB: ${c.name}`); runs.get(c.name)!.push(await measure(c.command, env)); }
+    }
+  } finally {
+    s3.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const results = cases.map((c) => {
+    const ms = runs.get(c.name)!;
+    const wallMs = median(ms.map((m) => m.wallMs));
+    return { name: c.name, wallMs, cpuMs: median(ms.map((m) => m.cpuMs)), peakRssBytes: Math.max(...ms.map((m) => m.peakRssBytes)), mbPerSec: (mib * 1024 * 1024) / 1e6 / (wallMs / 1000) };
+  });
+  const lines = [`upload of one ${mib} MiB object to ${external ?? 's3rver'}, median of ${args.repeat}`, ''];
+  for (const r of results) lines.push(`${r.name.padEnd(12)} ${(r.wallMs / 1000).toFixed(2)} s  ${r.mbPerSec.toFixed(1)} MB/s  cpu ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.peakRssBytes / 1e6).toFixed(1)} MB`);
+  lines.push('', `tablevault / aws s3 cp throughput: ${(results[0]!.mbPerSec / results[1]!.mbPerSec).toFixed(2)}×`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  mkdirSync(args.out, { recursive: true });
+  const resultFile = join(args.out, `upload-${mib}MiB-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(resultFile, `${JSON.stringify({ date: new Date().toISOString(), mib, endpoint: external ?? 's3rver', repeat: args.repeat, results }, null, 2)}\n`);
+  log(`results: ${resultFile}`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.upload !== undefined) { await uploadBench(args); return; }
   const pgUrl = process.env.TABLEVAULT_BENCH_PG_URL ?? process.env.TABLEVAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const mysqlUrl = process.env.TABLEVAULT_BENCH_MYSQL_URL ?? process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
   const table = benchTableName(args.rows);
