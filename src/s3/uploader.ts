@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { AbortMultipartUploadCommand, DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { multipartUpload } from './multipart.js';
 import { inputError, runtimeError } from '../errors.js';
 
 export const MiB = 1024 * 1024;
@@ -15,11 +14,14 @@ export const SHA256_META = 'tablevault-sha256';
 export interface UploaderOptions {
   /** Objects of at most this many bytes go up with one PutObject. Default 16 MiB. */
   multipartThreshold: number;
-  /** Part size of multipart uploads; at least 5 MiB. Default 16 MiB. */
+  /**
+   * Part size of multipart uploads; at least 5 MiB. Default 16 MiB. Doubles every 1,000 parts
+   * (up to 5 GiB), so no object needs more than 10,000 parts whatever its length.
+   */
   partSize: number;
   /**
    * Parts of one object uploaded at once. Memory per object in flight is at most
-   * `multipartThreshold + partConcurrency × partSize` (the buffered head, then the parts).
+   * `multipartThreshold + (partConcurrency + 1) × partSize` (the buffered head, then the parts).
    */
   partConcurrency: number;
   /** Server-side encryption for every object: `AES256` (S3-managed keys) or `aws:kms`. */
@@ -60,8 +62,9 @@ export interface UploadParams {
 /**
  * Moves a byte stream into one S3 object, choosing by size: the head of the stream is
  * buffered up to the threshold; if the stream ends there, one PutObject (with Content-MD5, so
- * the server checks the bytes); otherwise a multipart upload (lib-storage) that is aborted if
- * any part or the stream itself fails, so a failed upload never leaves an object or parts behind.
+ * the server checks the bytes); otherwise a multipart upload (multipart.ts: growing part sizes,
+ * Content-MD5 per part) that is aborted if any part or the stream itself fails, so a failed
+ * upload never leaves an object or parts behind.
  */
 export class Uploader {
   constructor(private readonly client: S3Client, readonly bucket: string, private readonly opts: UploaderOptions = DEFAULT_UPLOADER_OPTIONS) {
@@ -103,29 +106,19 @@ export class Uploader {
       return { key: p.key, bytes: body.length, sha256, method: 'put' };
     }
     let total = headBytes;
-    async function* rest(): AsyncGenerator<Uint8Array> {
-      yield* head.splice(0);
-      for (;;) {
+    const counted: AsyncIterator<Uint8Array> = {
+      async next() {
         const n = await it.next();
-        if (n.done) return;
-        sha.update(n.value);
-        total += n.value.length;
-        yield n.value;
-      }
-    }
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: p.key, Body: Readable.from(rest(), { objectMode: false }), ContentType: p.contentType, Metadata: p.metadata, ...this.objectParams() },
-      partSize: this.opts.partSize,
-      queueSize: this.opts.partConcurrency,
-      // we abort ourselves: lib-storage would throw the abort's error in place of the failure that caused it
-      leavePartsOnError: true,
-    });
+        if (!n.done) { sha.update(n.value); total += n.value.length; }
+        return n;
+      },
+    };
     try {
-      await upload.done();
-    } catch (e) {
-      if (upload.uploadId) await this.abort(p.key, upload.uploadId, e);
-      throw e;
+      await multipartUpload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: p.key, ContentType: p.contentType, Metadata: p.metadata, ...this.objectParams() },
+        head, rest: counted, partSize: this.opts.partSize, concurrency: this.opts.partConcurrency,
+      });
     } finally {
       await it.return?.();
     }
@@ -146,21 +139,6 @@ export class Uploader {
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 404) return false;
       throw e;
-    }
-  }
-
-  /**
-   * Aborts a failed multipart upload so its parts do not linger (invisible, and billed). If the
-   * store refuses, the original failure still propagates, with what to do about the parts.
-   */
-  private async abort(key: string, uploadId: string, cause: unknown): Promise<void> {
-    try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
-    } catch (abortError) {
-      if (cause instanceof Error) {
-        const why = (abortError as { name?: string }).name ?? String(abortError);
-        cause.message += ` (the multipart upload ${uploadId} could not be aborted: ${why}; a bucket lifecycle rule with AbortIncompleteMultipartUpload removes its parts)`;
-      }
     }
   }
 
