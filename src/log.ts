@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 import { redactText } from './redact.js';
 
 export type { Logger };
@@ -24,8 +24,16 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       },
     },
   };
-  const dest = usePretty ? pretty({ destination: 2, colorize: true, sync: true }) : pino.destination({ fd: 2, sync: true });
+  // pino-pretty only when a person reads the logs: unattended runs do not load it
+  const dest = usePretty ? loadPretty()({ destination: 2, colorize: true, sync: true }) : pino.destination({ fd: 2, sync: true });
   return pino(options, dest);
+}
+
+type PrettyFactory = (opts: { destination: number; colorize: boolean; sync: boolean }) => pino.DestinationStream;
+
+function loadPretty(): PrettyFactory {
+  const mod = createRequire(import.meta.url)('pino-pretty') as PrettyFactory & { default?: PrettyFactory };
+  return mod.default ?? mod;
 }
 
 /** A logger that discards everything, for library callers that pass none. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { inputError } from '../errors.js';
-import { COMPRESSIONS } from '../parquet/properties.js';
+import { COMPRESSIONS } from '../parquet/compression.js';
 
 /**
  * A strategy file: what to back up, from where, to where. Validated once, up front; every error

@@ -7,7 +7,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as wasm from 'parquet-wasm';
-import { writerProperties, type ParquetOptions } from './properties.js';
+import type { ParquetOptions } from './compression.js';
+import { writerProperties } from './properties.js';
 
 type In = { type: 'open'; opts: ParquetOptions } | { type: 'batch'; ipc: Uint8Array } | { type: 'end' };
 

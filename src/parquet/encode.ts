@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { Table as ArrowTable, tableToIPC, type RecordBatch } from 'apache-arrow';
-import type { ParquetOptions } from './properties.js';
+import type { ParquetOptions } from './compression.js';
 
-export { COMPRESSIONS, type CompressionName, type ParquetOptions } from './properties.js';
+export { COMPRESSIONS, type CompressionName, type ParquetOptions } from './compression.js';
 
 /** Batches handed to the worker and not yet taken by its writer. */
 const MAX_BATCHES_IN_FLIGHT = 2;

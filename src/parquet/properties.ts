@@ -1,16 +1,8 @@
 import * as wasm from 'parquet-wasm';
 
-export type CompressionName = 'zstd' | 'snappy' | 'gzip' | 'none';
+import type { CompressionName, ParquetOptions } from './compression.js';
 
-export const COMPRESSIONS: readonly CompressionName[] = ['zstd', 'snappy', 'gzip', 'none'];
-
-export interface ParquetOptions {
-  compression: CompressionName;
-  /** Rows per row group: the encoder holds about one row group in memory. */
-  rowGroupRows: number;
-  /** Key-value metadata written into the file footer. */
-  metadata?: Record<string, string>;
-}
+/** Loaded by the encoder worker only: the main thread never instantiates the WASM module (~20 MB). */
 
 /** Bytes of (encoded) data after which a row group is closed, whatever its row count. */
 export const MAX_ROW_GROUP_BYTES = 16 * 1024 * 1024;
