@@ -117,7 +117,7 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
   try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`); }
   const upload = validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
   const dest = openDestination(opts.dest, opts.s3 ?? {}, upload);
-  const source = openSource(opts.source);
+  const source = await openSource(opts.source);
   try {
     await dest.store.check();
     const table = await source.describe(ref);

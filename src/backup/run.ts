@@ -79,8 +79,8 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const tables = selectTables(strategy, opts.only);
   const parallel = opts.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw inputError('OPTION', `--parallel must be from 1 to ${MAX_PARALLEL}; got ${parallel}`);
-  const source = openSource(strategy.source);
-  const state = openStateDb(opts.state ?? strategy.state ?? strategy.source);
+  const source = await openSource(strategy.source);
+  const state = await openStateDb(opts.state ?? strategy.state ?? strategy.source);
   const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
   const memory = validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory });
   const peak = new PeakMemory().start();
@@ -203,8 +203,8 @@ export interface StatusRow {
 /** Watermark, last run, rows/files/bytes per table, from the state store. */
 export async function backupStatus(opts: { strategy: string; state?: string }): Promise<StatusRow[]> {
   const strategy = loadStrategy(opts.strategy);
-  const state = openStateDb(opts.state ?? strategy.state ?? strategy.source);
-  const source = openSource(strategy.source);
+  const state = await openStateDb(opts.state ?? strategy.state ?? strategy.source);
+  const source = await openSource(strategy.source);
   const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
   try {
     await migrateState(state);

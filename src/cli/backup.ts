@@ -90,7 +90,7 @@ export function migrateCommand(ctx: CliContext): Command {
       let url = flags.state;
       if (!url && file) { const s = loadStrategy(file); url = s.state ?? s.source; }
       if (!url) throw inputError('STATE_URL', 'give a strategy file or --state <url>');
-      const state = openStateDb(url);
+      const state = await openStateDb(url);
       try {
         const applied = await migrateState(state);
         ctx.stdout(applied.length ? `applied: ${applied.join(', ')}\n` : `state store at ${state.label} is up to date\n`);

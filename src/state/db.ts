@@ -3,11 +3,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Kysely, Migrator, MysqlDialect, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
-import mysql from 'mysql2';
-import pg from 'pg';
 import { inputError, runtimeError } from '../errors.js';
 import { describeDbUrl, redactUrl } from '../redact.js';
-import { mysqlConnectError } from '../source/mysql/source.js';
+import { mysqlConnectError } from '../source/mysql/errors.js';
 import { pgConnectError } from '../source/postgres/errors.js';
 
 export interface TablesRow {
@@ -46,17 +44,19 @@ class DirectoryMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Opens the state store at a postgres:// or mysql:// URL (connects lazily). */
-export function openStateDb(url: string): StateDb {
+/** Opens the state store at a postgres:// or mysql:// URL (connects lazily; loads only that driver). */
+export async function openStateDb(url: string): Promise<StateDb> {
   let u: URL;
   try { u = new URL(url); } catch { throw inputError('STATE_URL', `state URL "${redactUrl(url)}" is not a URL; use postgres://… or mysql://…`); }
   const label = describeDbUrl(url);
   if (u.protocol === 'postgres:' || u.protocol === 'postgresql:') {
+    const pg = (await import('pg')).default;
     const pool = new pg.Pool({ connectionString: url, max: 10, application_name: 'tablevault-state' });
     pool.on('error', () => {});
     return { db: new Kysely<StateSchema>({ dialect: new PostgresDialect({ pool }) }), engine: 'postgres', label };
   }
   if (u.protocol === 'mysql:' || u.protocol === 'mariadb:') {
+    const mysql = (await import('mysql2')).default;
     const pool = mysql.createPool({
       host: u.hostname, port: u.port ? Number(u.port) : 3306, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
       database: decodeURIComponent(u.pathname.slice(1)) || undefined, charset: 'utf8mb4', connectionLimit: 10, supportBigNumbers: true, bigNumberStrings: true,

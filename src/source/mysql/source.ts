@@ -2,31 +2,20 @@ import { Kysely, MysqlDialect, sql } from 'kysely';
 import mysql from 'mysql2';
 import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler } from '../../arrow/batch.js';
-import { TablevaultError, inputError, runtimeError } from '../../errors.js';
+import { inputError } from '../../errors.js';
+import { mysqlConnectError } from './errors.js';
+import { quoteMysqlIdent } from '../quote.js';
 import { describeDbUrl } from '../../redact.js';
 import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
 import type { Lag, ReadOptions, Source } from '../source.js';
 import { mapMysqlColumn, type MysqlColumnRow } from './types.js';
 
-export function quoteMysqlIdent(name: string): string {
-  return `\`${name.replace(/`/g, '``')}\``;
-}
+export { quoteMysqlIdent };
 
 type Conn = mysql.PoolConnection;
 
 function run(conn: Conn, sqlText: string, values?: unknown[]): Promise<unknown> {
   return new Promise((resolve, reject) => conn.query(sqlText, values, (err, res) => (err ? reject(err) : resolve(res))));
-}
-
-export function mysqlConnectError(e: unknown, label: string): TablevaultError {
-  const err = e as { code?: string; errno?: number; message?: string };
-  const msg = err.message ?? String(e);
-  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(err.code ?? '')) {
-    return inputError('SOURCE_UNREACHABLE', `cannot connect to MySQL at ${label} (${err.code}); check the host and port in --source and that the server is running`, e);
-  }
-  if (err.code === 'ER_ACCESS_DENIED_ERROR' || err.errno === 1045) return inputError('SOURCE_AUTH', `MySQL at ${label} rejected the login; check the user and password in --source`, e);
-  if (err.code === 'ER_BAD_DB_ERROR' || err.errno === 1049) return inputError('SOURCE_DATABASE', `MySQL at ${label}: ${msg}; check the database name in --source`, e);
-  return runtimeError('SOURCE_CONNECT', `cannot connect to MySQL at ${label}: ${msg}`, e);
 }
 
 /** A key value as a literal MySQL compares exactly (a string against a BIGINT would compare as DOUBLE). */

@@ -10,10 +10,9 @@ import type { Lag, ReadOptions, Source } from '../source.js';
 import { CopyTextDecoder } from './copy-text.js';
 import { mapPgColumn, type PgColumnRow } from './types.js';
 import { pgConnectError } from './errors.js';
+import { quotePgIdent } from '../quote.js';
 
-export function quotePgIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+export { quotePgIdent };
 
 /** Settings that make the text format unambiguous: UTC instants, ISO dates, hex bytea, UTF-8. */
 const SESSION_SETTINGS = [
