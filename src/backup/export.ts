@@ -208,7 +208,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
       const upload: Promise<void> = store.put({ key, body, contentType: 'application/vnd.apache.parquet' }).then(
         (res) => {
           files[fileIndex] = { key, rows, bytes: res.bytes, sha256: res.sha256 };
-          ctx.log.info({ key, rows, bytes: res.bytes, method: res.method }, 'uploaded');
+          ctx.log.info({ key, rows, bytes: res.bytes, method: res.method, ...(res.sha256InMetadata === false ? { sha256InMetadata: false } : {}) }, 'uploaded');
         },
         (e: unknown) => { failure ??= e; handedOver(); },
       ).finally(() => active.delete(upload));

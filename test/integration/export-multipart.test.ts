@@ -52,6 +52,11 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('export: multipart u
       expect(proxy.requests.some((r) => r.method === 'POST' && /uploads/.test(r.query) && r.status === 200)).toBe(true);
       expect(await listKeys(client, bucket)).toEqual(['mp/public.tv_big/_manifest.json', 'mp/public.tv_big/part-00000.parquet']);
       if (target.supportsListMultipartUploads) expect(await listMultipartUploads(client, bucket)).toEqual([]);
+      // a multipart object carries the SHA-256 of its bytes in its metadata too
+      const stored = await getObjectBytes(client, bucket, ok.files[0]!.key);
+      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: ok.files[0]!.key }));
+      expect(head.Metadata?.['tablevault-sha256']).toBe(createHash('sha256').update(stored).digest('hex'));
+      expect(head.ContentType).toBe('application/vnd.apache.parquet');
     } finally {
       await proxy.close();
     }
