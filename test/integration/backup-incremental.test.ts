@@ -133,3 +133,24 @@ describe.each(engines)('backup: incremental ($name)', (e) => {
     expect(all.length).toBe(2000 + 1 + fourth.tables[0]!.rows);
   });
 });
+
+describe('backup: incremental over a binary primary key (MySQL)', () => {
+  it('keeps the watermark exact for keys that are not UTF-8 (BINARY(16) ids)', async () => {
+    await resetState('mysql');
+    // ids with bytes 0x80-0xff (not valid UTF-8); 50 rows per cursor value, so the binary key decides order at every boundary
+    await withMysql((c) => c.query(`DROP TABLE IF EXISTS tv_binpk; CREATE TABLE tv_binpk (id BINARY(16) PRIMARY KEY, n INT NOT NULL, v INT NOT NULL);
+      INSERT INTO tv_binpk SELECT UNHEX(CONCAT(LPAD(HEX(255 - seq % 256), 2, '0'), LEFT(MD5(seq), 30))) , seq DIV 50, seq FROM seq_1_to_600;`));
+    const { file, dir } = strategyFile((d) => `source: ${MYSQL_URL}\ndestination: ${d}\ntables:\n  - table: test.tv_binpk\n    strategy: incremental\n    cursor: n\n    file_max_rows: 70\n    batch_rows: 30\n`);
+    const first = jsonSummary<Summary>(await backup(file, ['--json']));
+    expect(first.tables[0]).toMatchObject({ status: 'ok', rows: 600, files: 9 });
+    expect(first.tables[0]!.watermarkAfter![1]).toMatch(/^[0-9a-f]{32}$/);
+    await withMysql((c) => c.query(`INSERT INTO tv_binpk SELECT UNHEX(CONCAT(LPAD(HEX(255 - seq % 256), 2, '0'), LEFT(MD5(seq), 30))), 13, seq FROM seq_601_to_650`));
+    const second = jsonSummary<Summary>(await backup(file, ['--json']));
+    expect(second.tables[0]!.rows).toBe(50);
+    const rows = await backedUpRows(dir, 'test.tv_binpk');
+    const ids = rows.map((r) => Buffer.from(r.id as Uint8Array).toString('hex'));
+    expect(new Set(ids).size).toBe(650);
+    const source = await withMysql(async (c) => (await c.query('SELECT LOWER(HEX(id)) AS id FROM tv_binpk'))[0] as Array<{ id: string }>);
+    expect(ids.sort()).toEqual(source.map((r) => r.id).sort());
+  });
+});

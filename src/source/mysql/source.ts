@@ -4,7 +4,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler } from '../../arrow/batch.js';
 import { inputError } from '../../errors.js';
 import { mysqlConnectError } from './errors.js';
-import { quoteMysqlIdent } from '../quote.js';
+import { quoteMysqlIdent, sqlAnd } from '../quote.js';
 import { describeDbUrl } from '../../redact.js';
 import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
 import type { Lag, ReadOptions, Source } from '../source.js';
@@ -18,13 +18,12 @@ function run(conn: Conn, sqlText: string, values?: unknown[]): Promise<unknown> 
   return new Promise((resolve, reject) => conn.query(sqlText, values, (err, res) => (err ? reject(err) : resolve(res))));
 }
 
-/** A key value as a literal MySQL compares exactly (a string against a BIGINT would compare as DOUBLE). */
-function keyParam(col: ColumnSpec, raw: Buffer): { sql: string; value?: unknown } {
-  const text = raw.toString('utf8');
-  if (/^u?int(8|16|32|64)$/.test(col.kind) && /^-?\d+$/.test(text)) return { sql: text };
-  if (col.kind === 'decimal') return { sql: `CAST(? AS DECIMAL(${col.precision},${col.scale}))`, value: text };
-  if (col.kind === 'binary') return { sql: '?', value: raw };
-  return { sql: '?', value: text };
+/**
+ * A key column's value in text form, as watermarks store it: the text the server sent, or hex
+ * for binary columns, whose bytes need not be UTF-8.
+ */
+function keyText(col: ColumnSpec, raw: Buffer): string {
+  return col.kind === 'binary' ? raw.toString('hex') : raw.toString('utf8');
 }
 
 export class MysqlSource implements Source {
@@ -102,8 +101,8 @@ export class MysqlSource implements Source {
       if (keyIdx.some((i) => i < 0)) throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
       // typeCast false: every value arrives as the raw bytes of the text protocol (no per-field
       // wrapper or conversion); the builders parse MySQL's text format themselves, once
-      const stream = (sqlText: string, values: unknown[]) =>
-        conn.query({ sql: sqlText, values, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 1024 });
+      const stream = (sqlText: string) =>
+        conn.query({ sql: sqlText, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 1024 });
       const addRow = (row: Array<Buffer | null>): void => {
         for (let i = 0; i < builders.length; i++) {
           const v = row[i];
@@ -112,55 +111,36 @@ export class MysqlSource implements Source {
         }
         asm.endRow();
       };
-      const filter = opts.where ? `(${opts.where})` : '';
       const maxRows = opts.maxRows ?? Infinity;
       let total = 0;
       if (keyIdx.length) {
         const keys = keyIdx.map((i) => table.columns[i]!);
         const order = keys.map((c) => quoteMysqlIdent(c.name)).join(', ');
-        let last: Buffer[] | undefined = opts.after?.map((v) => Buffer.from(v, 'utf8'));
+        let last = opts.after;
         while (total < maxRows) {
-          const conds: string[] = filter ? [filter] : [];
-          const values: unknown[] = [];
-          if (last) {
-            // expanded form: MariaDB does not use an index for row-constructor comparisons
-            const params = keys.map((c, i) => keyParam(c, last![i]!));
-            const ors: string[] = [];
-            for (let i = 0; i < keys.length; i++) {
-              const ands: string[] = [];
-              for (let j = 0; j < i; j++) {
-                if (params[j]!.value !== undefined) values.push(params[j]!.value);
-                ands.push(`${quoteMysqlIdent(keys[j]!.name)} = ${params[j]!.sql}`);
-              }
-              if (params[i]!.value !== undefined) values.push(params[i]!.value);
-              ands.push(`${quoteMysqlIdent(keys[i]!.name)} > ${params[i]!.sql}`);
-              ors.push(`(${ands.join(' AND ')})`);
-            }
-            conds.push(`(${ors.join(' OR ')})`);
-          }
+          const where = sqlAnd(opts.where, last && this.tupleAfterSql(table, keyCols, last));
           const limit = Math.min(opts.batchRows, maxRows - total);
           let rows = 0;
           let lastRow: Array<Buffer | null> | undefined;
-          for await (const row of stream(`${select}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ${limit}`, values)) {
+          for await (const row of stream(`${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${order} LIMIT ${limit}`)) {
             addRow(row as Array<Buffer | null>);
             lastRow = row as Array<Buffer | null>;
             rows++;
           }
           total += rows;
           if (rows > 0) {
-            last = keyIdx.map((i) => Buffer.from(lastRow![i]!));
-            if (opts.stats) { opts.stats.lastKey = last.map((b) => b.toString('utf8')); opts.stats.rows = total; }
+            last = keyIdx.map((i, k) => keyText(keys[k]!, lastRow![i]!));
+            if (opts.stats) { opts.stats.lastKey = last; opts.stats.rows = total; }
             yield asm.flush();
           }
           if (rows < limit) break;
         }
         if (opts.recordKeys && last && opts.stats) {
-          const lastText = last.map((b) => b.toString('utf8'));
-          const conds = [filter, opts.after ? this.tupleAfterSql(table, keyCols, opts.after) : '', `NOT ${this.tupleAfterSql(table, keyCols, lastText)}`, `(${opts.recordKeys(lastText)})`].filter(Boolean);
-          opts.stats.keys = await this.keyQuery(conn, table, keyCols, conds.join(' AND '));
+          const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), `NOT ${this.tupleAfterSql(table, keyCols, last)}`, opts.recordKeys(last));
+          opts.stats.keys = await this.keyQuery(conn, table, keyCols, where);
         }
       } else {
-        for await (const row of stream(`${select}${filter ? ` WHERE ${filter}` : ''}`, [])) {
+        for await (const row of stream(`${select}${opts.where ? ` WHERE ${opts.where}` : ''}`)) {
           addRow(row as Array<Buffer | null>);
           if (asm.rows >= opts.batchRows) yield asm.flush();
         }
@@ -175,11 +155,21 @@ export class MysqlSource implements Source {
     }
   }
 
+  /**
+   * A key value (text form, see keyText) as a literal MySQL compares exactly: integers inline
+   * (a string against a BIGINT would compare as DOUBLE), decimals cast to their own type, binary
+   * from hex, the rest as strings (temporal columns compare a string as a date).
+   */
   private literal(table: SourceTable, column: string, value: string): string {
     const col = table.columns.find((c) => c.name === column);
     if (!col) throw new Error(`internal: no column ${column}`);
-    const p = keyParam(col, Buffer.from(value, 'utf8'));
-    return p.value === undefined ? p.sql : p.sql.replace('?', mysql.escape(p.value as string | Buffer));
+    if (/^u?int(8|16|32|64)$/.test(col.kind) && /^-?\d+$/.test(value)) return value;
+    if (col.kind === 'decimal') return `CAST(${mysql.escape(value)} AS DECIMAL(${col.precision},${col.scale}))`;
+    if (col.kind === 'binary') {
+      if (!/^(?:[0-9a-f]{2})*$/.test(value)) throw new Error(`internal: binary key value of ${column} is not hex`);
+      return `X'${value}'`;
+    }
+    return mysql.escape(value);
   }
 
   /** Expanded form: MariaDB does not use an index for row-constructor comparisons. */
@@ -210,7 +200,8 @@ export class MysqlSource implements Source {
       sql: `SELECT ${keyColumns.map(quoteMysqlIdent).join(', ')} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyColumns.map(quoteMysqlIdent).join(', ')}`,
       rowsAsArray: true, typeCast: false,
     }, (err, res) => (err ? reject(err) : resolve(res as Array<Array<Buffer | null>>))));
-    return rows.map((r) => r.map((b) => (b === null ? '' : b.toString('utf8'))));
+    const cols = keyColumns.map((k) => table.columns.find((c) => c.name === k)!);
+    return rows.map((r) => r.map((b, i) => (b === null ? '' : keyText(cols[i]!, b))));
   }
 
   async readKeys(table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {

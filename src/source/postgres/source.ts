@@ -10,7 +10,7 @@ import type { Lag, ReadOptions, Source } from '../source.js';
 import { CopyTextDecoder } from './copy-text.js';
 import { mapPgColumn, type PgColumnRow } from './types.js';
 import { pgConnectError } from './errors.js';
-import { quotePgIdent } from '../quote.js';
+import { quotePgIdent, sqlAnd } from '../quote.js';
 
 export { quotePgIdent };
 
@@ -103,18 +103,16 @@ export class PostgresSource implements Source {
       const keyCols = opts.keyColumns ?? table.primaryKey;
       const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
       if (keyIdx.some((i) => i < 0)) throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
-      const filter = opts.where ? `(${opts.where})` : '';
       const maxRows = opts.maxRows ?? Infinity;
       let total = 0;
       if (keyIdx.length) {
         const keyList = keyCols.map(quotePgIdent).join(', ');
-        const keyTypes = keyIdx.map((i) => table.columns[i]!.dbType);
         let last = opts.after;
         while (total < maxRows) {
-          const conds = [filter, last ? `(${keyList}) > (${last.map((v, i) => `${client.escapeLiteral(v)}::${keyTypes[i]}`).join(', ')})` : ''].filter(Boolean);
+          const where = sqlAnd(opts.where, last && this.tupleAfterSql(table, keyCols, last));
           const limit = Math.min(opts.batchRows, maxRows - total);
           const decoder = new CopyTextDecoder(asm, keyIdx);
-          const sqlText = `COPY (${select}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${keyList} LIMIT ${limit}) TO STDOUT`;
+          const sqlText = `COPY (${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyList} LIMIT ${limit}) TO STDOUT`;
           for await (const chunk of client.query(copyStreams.to(sqlText))) decoder.push(chunk as Buffer);
           decoder.end();
           total += decoder.rows;
@@ -126,12 +124,12 @@ export class PostgresSource implements Source {
           if (decoder.rows < limit) break;
         }
         if (opts.recordKeys && last && opts.stats) {
-          const conds = [filter, opts.after ? this.tupleAfterSql(table, keyCols, opts.after) : '', `NOT ${this.tupleAfterSql(table, keyCols, last)}`, `(${opts.recordKeys(last)})`].filter(Boolean);
-          opts.stats.keys = await this.keyQuery(client, table, keyCols, conds.join(' AND '));
+          const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), `NOT ${this.tupleAfterSql(table, keyCols, last)}`, opts.recordKeys(last));
+          opts.stats.keys = await this.keyQuery(client, table, keyCols, where);
         }
       } else {
         const decoder = new CopyTextDecoder(asm, []);
-        for await (const chunk of client.query(copyStreams.to(`COPY (${select}${filter ? ` WHERE ${filter}` : ''}) TO STDOUT`))) {
+        for await (const chunk of client.query(copyStreams.to(`COPY (${select}${opts.where ? ` WHERE ${opts.where}` : ''}) TO STDOUT`))) {
           decoder.push(chunk as Buffer);
           if (asm.rows >= opts.batchRows) yield asm.flush();
         }
