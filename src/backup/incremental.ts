@@ -7,8 +7,8 @@ import type { MemoryManager } from '../memory/manager.js';
 import { ParquetEncoder } from '../parquet/encode.js';
 import { joinKey } from '../s3/location.js';
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
-import { quoteMysqlIdent, quotePgIdent } from '../source/quote.js';
-import type { Lag, ReadStats, Source } from '../source/source.js';
+import { quoteMysqlIdent, quotePgIdent, sqlAnd } from '../source/quote.js';
+import type { Lag, ReadOptions, ReadStats, Source } from '../source/source.js';
 import type { StateDb } from '../state/db.js';
 import type { ObjectStore } from '../store/store.js';
 import type { StrategyTable } from '../config/strategy.js';
@@ -67,10 +67,10 @@ export function planIncremental(file: string, t: StrategyTable, table: SourceTab
   const wanted = t.columns ? new Set([...t.columns, ...keyColumns]) : undefined;
   const columns = wanted ? table.columns.filter((c) => wanted.has(c.name)) : table.columns;
   const q = table.engine === 'postgres' ? quotePgIdent : quoteMysqlIdent;
-  const conds = [t.where ? `(${t.where})` : '', cursor.nullable && t.null_cursor === 'skip' ? `${q(cursor.name)} IS NOT NULL` : ''].filter(Boolean);
   const qualified = `${table.schema}.${table.name}`;
   return {
-    table: { ...table, columns }, columns, keyColumns, where: conds.length ? conds.join(' AND ') : undefined, lag,
+    table: { ...table, columns }, columns, keyColumns, lag,
+    where: sqlAnd(t.where, cursor.nullable && t.null_cursor === 'skip' && `${q(cursor.name)} IS NOT NULL`),
     tableKey: `${qualified.slice(0, 200)}@${createHash('sha1').update(destination).digest('hex').slice(0, 16)}`,
     tablePrefix: joinKey(destPrefix, qualified),
   };
@@ -133,14 +133,16 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
       if (prev) { prev.zeroDates += c.zeroDates; prev.notRepresentable += c.notRepresentable; } else result.counters.push({ ...c });
     }
   };
+  /** The live batch size: the memory manager may shrink it between pages. */
+  const live = { batchRows: ctx.settings.batchRows };
+  /** Read options whose batchRows is always the live one, read by the reader for each page. */
+  const liveRead = (o: Omit<ReadOptions, 'batchRows'>): ReadOptions => ({ ...o, get batchRows() { return live.batchRows; } });
   /**
    * Writes the rows of one read as object number `seq`, then commits it: the file row, the
    * table's counters and watermark (`to`, or unchanged for late rows) and the recent versions,
    * in one transaction, only after the object is durable. False when the read had no rows.
    */
-  /** The live batch size: the memory manager may shrink it between pages. */
-  const live = { batchRows: ctx.settings.batchRows };
-  const writeAndCommit = async (read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][]): Promise<{ rows: number } | false> => {
+  const writeAndCommit: WriteAndCommit = async (read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][]): Promise<{ rows: number } | false> => {
     const stats: ReadStats = { counters: [] };
     const it = read(stats)[Symbol.asyncIterator]();
     const first = await it.next();
@@ -192,18 +194,18 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     await ctx.hook?.('after-commit');
     log.info({ key, rows, bytes: put.bytes, watermark: through }, 'committed');
     seq++;
+    watermark = result.watermarkAfter = through;
     record(rows, put.bytes, stats);
     return { rows };
   };
   try {
-    if (plan.lag && watermark) await backupLateRows(plan, plan.lag, watermark, ctx, writeAndCommit);
+    if (plan.lag && watermark) await backupLateRows(plan, plan.lag, watermark, ctx, writeAndCommit, liveRead);
     const cursor = plan.keyColumns[0]!;
     const lag = plan.lag;
     for (;;) {
       const from = watermark;
       const wrote = await writeAndCommit(
-        // the reader must see `live` itself: the memory manager shrinks its batchRows between pages
-        (stats) => ctx.source.read(plan.table, Object.assign(live, {
+        (stats) => ctx.source.read(plan.table, liveRead({
           keyColumns: plan.keyColumns, after: from ?? undefined,
           maxRows: ctx.settings.fileMaxRows, where: plan.where, stats,
           recordKeys: lag ? (last: string[]) => ctx.source.withinLagSql(plan.table, cursor, last[0]!, lag) : undefined,
@@ -211,9 +213,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
         (stats) => stats.lastKey!,
         (stats) => stats.keys ?? [],
       );
-      if (!wrote) break;
-      watermark = result.watermarkAfter = (await currentWatermark(plan, state))!;
-      if (wrote.rows < ctx.settings.fileMaxRows) break;
+      if (!wrote || wrote.rows < ctx.settings.fileMaxRows) break;
     }
   } finally {
     await encoder.close();
@@ -226,10 +226,9 @@ export function versionHash(key: string[]): string {
   return createHash('sha1').update(JSON.stringify(key)).digest('hex');
 }
 
-async function currentWatermark(plan: TablePlan, state: StateDb): Promise<string[] | null> {
-  const row = await state.db.selectFrom('tablevault_tables').select('watermark').where('table_key', '=', plan.tableKey).executeTakeFirstOrThrow();
-  return row.watermark ? (JSON.parse(row.watermark) as string[]) : null;
-}
+type WriteAndCommit = (
+  read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][],
+) => Promise<{ rows: number } | false>;
 
 /**
  * The lag window (watermark.cursor − lag, watermark]: row versions there that no earlier object
@@ -238,11 +237,11 @@ async function currentWatermark(plan: TablePlan, state: StateDb): Promise<string
  */
 async function backupLateRows(
   plan: TablePlan, lag: Lag, watermark: string[], ctx: IncrementalContext,
-  writeAndCommit: (read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][]) => Promise<{ rows: number } | false>,
+  writeAndCommit: WriteAndCommit, liveRead: (o: Omit<ReadOptions, 'batchRows'>) => ReadOptions,
 ): Promise<void> {
   const { source, state } = ctx;
   const t = plan.table;
-  const windowWhere = [plan.where ? `(${plan.where})` : '', `NOT ${source.tupleAfterSql(t, plan.keyColumns, watermark)}`, source.withinLagSql(t, plan.keyColumns[0]!, watermark[0]!, lag)].filter(Boolean).join(' AND ');
+  const windowWhere = sqlAnd(plan.where, `NOT ${source.tupleAfterSql(t, plan.keyColumns, watermark)}`, source.withinLagSql(t, plan.keyColumns[0]!, watermark[0]!, lag));
   const window = await source.readKeys(t, plan.keyColumns, windowWhere);
   const recorded = new Set((await state.db.selectFrom('tablevault_recent').select('version').where('table_key', '=', plan.tableKey).execute()).map((r) => r.version));
   const hashes = window.map(versionHash);
@@ -256,9 +255,9 @@ async function backupLateRows(
   const chunk = Math.min(1000, ctx.settings.fileMaxRows);
   for (let i = 0; i < late.length; i += chunk) {
     const keys = late.slice(i, i + chunk);
-    const where = [plan.where ? `(${plan.where})` : '', source.tupleInSql(t, plan.keyColumns, keys)].filter(Boolean).join(' AND ');
+    const where = sqlAnd(plan.where, source.tupleInSql(t, plan.keyColumns, keys));
     await writeAndCommit(
-      (stats) => source.read(t, { batchRows: ctx.settings.batchRows, keyColumns: plan.keyColumns, where, stats }),
+      (stats) => source.read(t, liveRead({ keyColumns: plan.keyColumns, where, stats })),
       () => watermark,
       () => keys,
     );
