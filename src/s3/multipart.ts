@@ -63,7 +63,7 @@ async function* cutParts(head: Uint8Array[], rest: AsyncIterator<Uint8Array>, ba
  * Written here rather than with lib-storage, whose part size is fixed up front: a stream longer
  * than 10,000 parts would fail there.
  */
-export async function multipartUpload(m: MultipartInput): Promise<{ bytes: number; parts: number; abortError?: unknown }> {
+export async function multipartUpload(m: MultipartInput): Promise<{ bytes: number; parts: number }> {
   const created = await m.client.send(new CreateMultipartUploadCommand(m.params));
   const uploadId = created.UploadId!;
   const done: CompletedPart[] = [];
@@ -77,7 +77,6 @@ export async function multipartUpload(m: MultipartInput): Promise<{ bytes: numbe
       const res = await m.client.send(new UploadPartCommand({
         Bucket: m.params.Bucket, Key: m.params.Key, UploadId: uploadId, PartNumber: p.n, Body: p.body, ContentLength: p.body.length,
         ContentMD5: createHash('md5').update(p.body).digest('base64'),
-        ...(m.params.SSECustomerKey ? { SSECustomerAlgorithm: m.params.SSECustomerAlgorithm, SSECustomerKey: m.params.SSECustomerKey } : {}),
       }));
       if (!res.ETag) throw new Error(`part ${p.n}: the server returned no ETag`);
       done.push({ PartNumber: p.n, ETag: res.ETag });

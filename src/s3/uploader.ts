@@ -113,20 +113,20 @@ export class Uploader {
       }));
       return { key: p.key, bytes: body.length, sha256, method: 'put' };
     }
-    let total = headBytes;
-    const counted: AsyncIterator<Uint8Array> = {
+    const hashed: AsyncIterator<Uint8Array> = {
       async next() {
         const n = await it.next();
-        if (!n.done) { sha.update(n.value); total += n.value.length; }
+        if (!n.done) sha.update(n.value);
         return n;
       },
     };
+    let total: number;
     try {
-      await multipartUpload({
+      ({ bytes: total } = await multipartUpload({
         client: this.client,
         params: { Bucket: this.bucket, Key: p.key, ContentType: p.contentType, Metadata: p.metadata, ...this.objectParams() },
-        head, rest: counted, partSize: this.opts.partSize, concurrency: this.opts.partConcurrency,
-      });
+        head, rest: hashed, partSize: this.opts.partSize, concurrency: this.opts.partConcurrency,
+      }));
     } finally {
       await it.return?.();
     }
