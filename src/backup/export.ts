@@ -15,6 +15,7 @@ import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from 
 import { openSource } from '../source/open.js';
 import type { ReadStats, Source } from '../source/source.js';
 import { VERSION } from '../version.js';
+import { parquetMetadata, putJson } from './objects.js';
 import { splitIntoFiles } from './split.js';
 
 export interface ExportOptions {
@@ -178,10 +179,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
   try {
     const readOpts = { batchRows: ctx.batchRows, stats };
     const batches = source.read(table, readOpts);
-    const fileMeta = {
-      'tablevault.version': VERSION,
-      'tablevault.source': JSON.stringify({ engine: table.engine, schema: table.schema, table: table.name }),
-    };
+    const fileMeta = parquetMetadata(table);
     let index = 0;
     // up to uploadConcurrency objects in flight: the next file reads on as soon as this one's
     // bytes are all handed to the uploader, while its last parts are still going up
@@ -232,10 +230,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
       files: files.map((f) => ({ name: f.key.slice(ctx.tablePrefix.length + 1), rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
       completedAt: new Date().toISOString(),
     };
-    await store.put({
-      key: manifestKey, contentType: 'application/json',
-      body: (async function* () { yield Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`); })(),
-    });
+    await putJson(store, manifestKey, manifest);
     return { files, manifestKey, stats };
   } catch (e) {
     if (written.length) {

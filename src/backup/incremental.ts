@@ -13,6 +13,8 @@ import type { StateDb } from '../state/db.js';
 import type { ObjectStore } from '../store/store.js';
 import type { StrategyTable } from '../config/strategy.js';
 import { VERSION } from '../version.js';
+import { MANIFEST_NAME } from './export.js';
+import { parquetMetadata, putJson } from './objects.js';
 
 export const INCREMENTAL_MANIFEST_FORMAT = 'tablevault.incremental.v1';
 
@@ -160,11 +162,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     })();
     const body = encoder.encode(counted, {
       compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows,
-      metadata: {
-        'tablevault.version': VERSION,
-        'tablevault.source': JSON.stringify({ engine: plan.table.engine, schema: plan.table.schema, table: plan.table.name }),
-        'tablevault.after': JSON.stringify(watermark),
-      },
+      metadata: parquetMetadata(plan.table, { 'tablevault.after': JSON.stringify(watermark) }),
     });
     const put = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
     await ctx.hook?.('after-upload');
@@ -295,10 +293,7 @@ export async function writeIncrementalManifest(plan: TablePlan, ctx: { store: Ob
     })),
     updatedAt: now(),
   };
-  await ctx.store.put({
-    key: joinKey(plan.tablePrefix, '_manifest.json'), contentType: 'application/json',
-    body: (async function* () { yield Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`); })(),
-  });
+  await putJson(ctx.store, joinKey(plan.tablePrefix, MANIFEST_NAME), manifest);
 }
 
 export function newRunId(): string { return randomUUID(); }
