@@ -4,6 +4,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { backupCommand, migrateCommand, statusCommand } from './cli/backup.js';
 import { exportCommand } from './cli/export.js';
+import { syncCommand } from './cli/sync.js';
 import { processContext } from './cli/context.js';
 import { errorMessage, isTablevaultError } from './errors.js';
 import { quietKnownWarnings } from './process-setup.js';
@@ -27,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(backupCommand(ctx, (c) => { exitCode = c; }).exitOverride());
   program.addCommand(statusCommand(ctx).exitOverride());
   program.addCommand(migrateCommand(ctx).exitOverride());
+  program.addCommand(syncCommand(ctx, (c) => { exitCode = c; }).exitOverride());
   try {
     await program.parseAsync(argv);
     return exitCode;

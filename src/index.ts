@@ -8,3 +8,5 @@ export { openSource } from './source/open.js';
 export type { Source, ReadOptions } from './source/source.js';
 export type { ColumnSpec, ColumnKind, SourceTable, TableRef } from './source/columns.js';
 export { COMPRESSIONS, encodeParquet, type CompressionName, type ParquetOptions } from './parquet/encode.js';
+export { syncPrefixes, SYNC_DEFAULTS, type SyncOptions, type SyncSummary, type SyncAction, type CopyMode } from './sync/sync.js';
+export type { CompareMode } from './sync/compare.js';

@@ -15,7 +15,9 @@ import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from 
 import { openSource } from '../source/open.js';
 import type { ReadStats, Source } from '../source/source.js';
 import { VERSION } from '../version.js';
-import { parquetMetadata, putJson } from './objects.js';
+import { MANIFEST_NAME, parquetMetadata, putJson } from './objects.js';
+
+export { MANIFEST_NAME };
 import { splitIntoFiles } from './split.js';
 
 export interface ExportOptions {
@@ -65,7 +67,6 @@ export interface ExportDeps { logger?: Logger }
 
 export const EXPORT_DEFAULTS = { compression: 'zstd' as CompressionName, batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000, uploadConcurrency: 2 };
 
-export const MANIFEST_NAME = '_manifest.json';
 export const MANIFEST_FORMAT = 'tablevault.export.v1';
 
 function positiveInt(name: string, v: number | undefined, dflt: number, max = 100_000_000): number {

@@ -13,8 +13,7 @@ import type { StateDb } from '../state/db.js';
 import type { ObjectStore } from '../store/store.js';
 import type { StrategyTable } from '../config/strategy.js';
 import { VERSION } from '../version.js';
-import { MANIFEST_NAME } from './export.js';
-import { parquetMetadata, putJson } from './objects.js';
+import { MANIFEST_NAME, parquetMetadata, putJson } from './objects.js';
 
 export const INCREMENTAL_MANIFEST_FORMAT = 'tablevault.incremental.v1';
 

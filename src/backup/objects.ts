@@ -2,6 +2,9 @@ import type { SourceTable } from '../source/columns.js';
 import type { ObjectStore } from '../store/store.js';
 import { VERSION } from '../version.js';
 
+/** Each table's manifest, beside its data objects, written after them. */
+export const MANIFEST_NAME = '_manifest.json';
+
 /** Key-value metadata in every Parquet footer, so an object found on its own says where it came from. */
 export function parquetMetadata(table: Pick<SourceTable, 'engine' | 'schema' | 'name'>, extra: Record<string, string> = {}): Record<string, string> {
   return {

@@ -7,7 +7,8 @@ import { errorMessage, inputError, isTablevaultError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { S3Options } from '../s3/client.js';
 import { DEFAULT_UPLOADER_OPTIONS, validateUploaderOptions, type UploaderOptions } from '../s3/uploader.js';
-import { parseTableRef } from '../source/columns.js';
+import { parseTableRef, qualifiedName } from '../source/columns.js';
+import { syncPrefixes } from '../sync/sync.js';
 import { openSource } from '../source/open.js';
 import type { Source } from '../source/source.js';
 import { migrateState, openStateDb, withLock, type StateDb } from '../state/db.js';
@@ -44,7 +45,11 @@ export interface TableResult {
   durationMs: number;
   error?: string;
   warnings: string[];
+  /** Per `mirror:` target, what the sync after this table's run did. */
+  mirrors?: MirrorResult[];
 }
+
+export interface MirrorResult { dest: string; copied: number; skipped: number; failed: number; bytes: number; error?: string }
 
 export interface BackupSummary { strategy: string; tables: TableResult[]; peakRssBytes: number; peakHeapBytes: number }
 
@@ -88,6 +93,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     await dest.store.check();
     // every table is checked before any is read: a typo in the file fails the run up front
     const plans = new Map<string, TablePlan | undefined>();
+    const prefixes = new Map<string, string>();
     for (const t of tables) {
       let ref;
       try { ref = parseTableRef(t.table); } catch (e) { throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${errorMessage(e)}`); }
@@ -98,6 +104,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
         if (isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND') throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${e.message}`);
         throw e;
       }
+      prefixes.set(t.table, qualifiedName(described));
       plans.set(t.table, t.strategy === 'incremental' ? planIncremental(strategy.file, t, described, dest.prefix, strategy.destination) : undefined);
     }
     if (!opts.dryRun) await migrateState(state);
@@ -105,7 +112,9 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     const queue = [...tables];
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
-        results.push(await backupTable(t, plans.get(t.table), { strategy, source, state, dest, log, opts, memory, peak }));
+        const r = await backupTable(t, plans.get(t.table), { strategy, source, state, dest, log, opts, memory, peak });
+        if (r.status === 'ok' && strategy.mirror.length) await mirrorTable(r, prefixes.get(t.table)!, strategy, log.child({ table: t.table }));
+        results.push(r);
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, tables.length) }, worker));
@@ -187,6 +196,38 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
     if (isTablevaultError(e) && e.exitCode === 2 && e.code !== 'NULL_CURSOR') throw e;
     log.error({ err: errorMessage(e) }, 'table failed');
     return { ...base, status: 'failed', error: errorMessage(e), durationMs: Date.now() - started };
+  }
+}
+
+/**
+ * Syncs one table's prefix to each `mirror:` target after a successful run: only new or changed
+ * objects travel (server-side on one endpoint), the manifest last. A failed mirror fails the table
+ * (its backup itself is done and its watermark stands); the next run syncs again.
+ */
+async function mirrorTable(r: TableResult, qualified: string, strategy: Strategy, log: Logger): Promise<void> {
+  r.mirrors = [];
+  for (const m of strategy.mirror) {
+    const from = `${strategy.destination.replace(/\/+$/, '')}/${qualified}`;
+    const to = `${m.dest.replace(/\/+$/, '')}/${qualified}`;
+    try {
+      const s = await syncPrefixes({
+        source: from, dest: to,
+        sourceS3: { endpoint: strategy.s3.endpoint, region: strategy.s3.region, maxAttempts: strategy.s3.max_attempts },
+        destS3: { endpoint: m.endpoint ?? strategy.s3.endpoint, region: m.region ?? strategy.s3.region, profile: m.profile, maxAttempts: strategy.s3.max_attempts },
+        storageClass: m.storage_class, sse: m.sse, sseKmsKeyId: m.sse_kms_key_id,
+      }, { logger: log });
+      const copied = s.copied.serverSide + s.copied.streamed;
+      r.mirrors.push({ dest: to, copied, skipped: s.skipped, failed: s.failed, bytes: s.bytes });
+      if (s.failed > 0) {
+        r.status = 'failed';
+        r.error = `backed up, but ${s.failed} object(s) could not be mirrored to ${to} (first: ${s.failures[0]?.key}: ${s.failures[0]?.error}); the next run mirrors again`;
+      }
+    } catch (e) {
+      r.mirrors.push({ dest: to, copied: 0, skipped: 0, failed: 0, bytes: 0, error: errorMessage(e) });
+      r.status = 'failed';
+      r.error = `backed up, but mirroring to ${to} failed: ${errorMessage(e)}; the next run mirrors again`;
+      log.error({ err: errorMessage(e), mirror: to }, 'mirror failed');
+    }
   }
 }
 

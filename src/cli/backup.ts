@@ -59,6 +59,7 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
         for (const t of summary.tables) {
           if (t.error) ctx.stdout(`${t.table}: ${t.error}\n`);
           for (const w of t.warnings) ctx.stdout(`${t.table}: warning: ${w}\n`);
+          for (const m of t.mirrors ?? []) if (!m.error) ctx.stdout(`${t.table}: mirrored to ${m.dest}: ${m.copied} copied, ${m.skipped} already there, ${formatBytes(m.bytes)}\n`);
         }
       }
       setExit(backupExitCode(summary));

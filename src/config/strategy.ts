@@ -3,6 +3,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { inputError } from '../errors.js';
 import { COMPRESSIONS } from '../parquet/compression.js';
+import { resolveEndpoint } from '../s3/client.js';
+import { parseS3Url } from '../s3/location.js';
+import { checkNotOverlapping } from '../sync/overlap.js';
 
 /**
  * A strategy file: what to back up, from where, to where. Validated once, up front; every error
@@ -52,6 +55,17 @@ const TableSchema = TableDefaults.extend({
 
 const EnvRef = z.object({ env: z.string().min(1) }).strict();
 
+/** An archive copy of the destination: after each table's successful run, its new objects are synced there. */
+const MirrorSchema = z.object({
+  dest: z.string().min(1),
+  endpoint: z.string().optional(),
+  region: z.string().optional(),
+  profile: z.string().optional(),
+  storage_class: z.string().optional(),
+  sse: z.enum(['AES256', 'aws:kms']).optional(),
+  sse_kms_key_id: z.string().optional(),
+}).strict();
+
 const StrategySchema = z.object({
   source: z.union([z.string().min(1), EnvRef]),
   destination: z.string().min(1),
@@ -62,7 +76,10 @@ const StrategySchema = z.object({
   }).strict().optional(),
   defaults: TableDefaults.optional(),
   tables: z.array(TableSchema).min(1),
+  mirror: z.array(MirrorSchema).optional(),
 }).strict();
+
+export type StrategyMirror = z.infer<typeof MirrorSchema>;
 
 export type StrategyTable = z.infer<typeof TableSchema>;
 
@@ -73,6 +90,7 @@ export interface Strategy {
   state?: string;
   s3: { endpoint?: string; region?: string; max_attempts?: number; sse?: 'AES256' | 'aws:kms'; sse_kms_key_id?: string; storage_class?: string };
   tables: Array<StrategyTable & { batch_rows: number; file_max_rows: number; row_group_rows: number; compression: (typeof COMPRESSIONS)[number] }>;
+  mirror: StrategyMirror[];
 }
 
 const DEFAULTS = { batch_rows: 20_000, file_max_rows: 1_000_000, row_group_rows: 100_000, compression: 'zstd' as const };
@@ -135,8 +153,23 @@ export function loadStrategy(file: string): Strategy {
     if (t.strategy === 'incremental' && !t.cursor) throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is required for strategy incremental (e.g. cursor: updated_at)`);
     if (t.strategy === 'full' && t.cursor) throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is only for strategy incremental`);
   }
+  const mirror = s.mirror ?? [];
+  if (mirror.length) {
+    if (!s.destination.startsWith('s3://')) throw inputError('STRATEGY', `${file}: mirror: needs an s3:// destination (it is ${s.destination})`);
+    const from = parseS3Url(s.destination, `${file}: destination`);
+    mirror.forEach((m, i) => {
+      const to = parseS3Url(m.dest, `${file}: mirror[${i}].dest`);
+      if (m.sse_kms_key_id && m.sse !== 'aws:kms') throw inputError('STRATEGY', `${file}: mirror[${i}]: sse_kms_key_id needs sse: aws:kms`);
+      try {
+        checkNotOverlapping({ ...from, endpoint: resolveEndpoint(s.s3?.endpoint) }, { ...to, endpoint: resolveEndpoint(m.endpoint ?? s.s3?.endpoint) });
+      } catch (e) {
+        throw inputError('STRATEGY', `${file}: mirror[${i}].dest: ${(e as Error).message}`);
+      }
+    });
+  }
   return {
     file,
+    mirror,
     source: resolveRef(s.source, file, 'source')!,
     destination: s.destination,
     state: resolveRef(s.state, file, 'state'),

@@ -12,6 +12,8 @@ export interface S3Options {
   maxSockets?: number;
   /** Attempts per request, with the SDK's adaptive retry mode. */
   maxAttempts?: number;
+  /** A profile of the shared AWS config/credentials files (default: AWS_PROFILE, then the default chain). */
+  profile?: string;
 }
 
 export interface ResolvedS3 {
@@ -37,6 +39,7 @@ export function createS3Client(opts: S3Options = {}): ResolvedS3 {
   const client = new S3Client({
     ...(region ? { region } : {}),
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...(opts.profile ? { profile: opts.profile } : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     retryMode: 'adaptive',

@@ -50,6 +50,15 @@ export function validateUploaderOptions(o: UploaderOptions): UploaderOptions {
   return o;
 }
 
+/** Encryption and storage class as request parameters, the same for every object and every write path (uploads, copies). */
+export function objectParams(o: Pick<UploaderOptions, 'sse' | 'sseKmsKeyId' | 'storageClass'>): { ServerSideEncryption?: 'AES256' | 'aws:kms'; SSEKMSKeyId?: string; StorageClass?: never } {
+  return {
+    ...(o.sse ? { ServerSideEncryption: o.sse } : {}),
+    ...(o.sseKmsKeyId ? { SSEKMSKeyId: o.sseKmsKeyId } : {}),
+    ...(o.storageClass ? { StorageClass: o.storageClass as never } : {}),
+  };
+}
+
 export interface UploadResult {
   key: string;
   bytes: number;
@@ -79,14 +88,7 @@ export class Uploader {
     validateUploaderOptions(opts);
   }
 
-  /** Encryption and storage class, the same for every object and every upload path. */
-  private objectParams(): { ServerSideEncryption?: 'AES256' | 'aws:kms'; SSEKMSKeyId?: string; StorageClass?: never } {
-    return {
-      ...(this.opts.sse ? { ServerSideEncryption: this.opts.sse } : {}),
-      ...(this.opts.sseKmsKeyId ? { SSEKMSKeyId: this.opts.sseKmsKeyId } : {}),
-      ...(this.opts.storageClass ? { StorageClass: this.opts.storageClass as never } : {}),
-    };
-  }
+  private objectParams() { return objectParams(this.opts); }
 
   async upload(p: UploadParams): Promise<UploadResult> {
     const sha = createHash('sha256');

@@ -1,6 +1,7 @@
-import { HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { createS3Client, type S3Options } from '../s3/client.js';
 import { s3Error } from '../s3/errors.js';
+import { listObjects } from '../s3/list.js';
 import { Uploader, type UploadParams, type UploadResult, type UploaderOptions } from '../s3/uploader.js';
 import type { ObjectStore } from './store.js';
 
@@ -32,15 +33,7 @@ export class S3Store implements ObjectStore {
   }
 
   async *list(prefix: string): AsyncGenerator<string> {
-    let token: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.s3.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
-      } catch (e) { this.fail(e, 'list'); }
-      for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    for await (const o of listObjects({ client: this.s3.client, bucket: this.bucket, endpoint: this.s3.endpoint }, prefix)) yield prefix + o.key;
   }
 
   close(): void { this.s3.client.destroy(); }

@@ -1,5 +1,5 @@
 /**
- * Vitest global setup: one s3rver for the whole run, on a free loopback port, storing into a fresh
+ * Vitest global setup: one s3rver for the whole run, in its own process on a free loopback port, storing into a fresh
  * temp directory. Test files get its endpoint through `inject('s3rverEndpoint')`; child processes
  * spawned by tests through TABLEVAULT_TEST_S3RVER_ENDPOINT (set here, before the test workers start,
  * so they inherit it too).
@@ -7,8 +7,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import S3rver from 's3rver';
 import type { TestProject } from 'vitest/node';
+import { startS3rverProcess } from './s3rver-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,23 +19,16 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), 'tablevault-s3rver-'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    directory: dir,
-    silent: true,
-    // SigV4 signatures are checked (the fault proxy keeps the client's Host header, so they still match)
-    allowMismatchedSignatures: false,
-  });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
+  // SigV4 signatures are checked (the fault proxy keeps the client's Host header, so they still match)
+  const server = await startS3rverProcess(dir);
+  const endpoint = server.endpoint;
   project.provide('s3rverEndpoint', endpoint);
   project.provide('s3rverDir', dir);
   process.env.TABLEVAULT_TEST_S3RVER_ENDPOINT = endpoint;
 
   return async () => {
     try {
-      await server.close();
+      await server.stop();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -26,6 +26,7 @@ describe('backup: strategy file errors', () => {
     ['an unset environment variable', (d) => `source: \${TV_TEST_UNSET_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: full\n`, /: source refers to \$\{TV_TEST_UNSET_URL\}, which is not set/],
     ['a lag that does not fit the cursor', (d) => `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: incremental\n    cursor: id\n    lag: 15m\n`, /: table tv_sb: lag: cursor "id" is a integer; give lag as a number of cursor units/],
     ['not YAML', () => 'tables: [unclosed\n', /strategy\.yaml is not valid YAML/],
+    ['a mirror without an S3 destination', (d) => `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: full\nmirror:\n  - dest: s3://archive/x\n`, /: mirror: needs an s3:\/\/ destination/],
     ['a wrong type', (d) => `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: full\n    file_max_rows: lots\n`, /: table tv_sb: file_max_rows: Expected number, received string/],
   ];
 
