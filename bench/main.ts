@@ -12,12 +12,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { measure, median, type Measurement } from './measure.js';
+import { syncBench } from './sync.js';
 import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const CLI = join(root, 'dist', 'cli.js');
 
-interface Args { rows: number; repeat: number; engines: string[]; out: string; upload?: number }
+interface Args { rows: number; repeat: number; engines: string[]; out: string; upload?: number; sync?: boolean }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { rows: 1_000_000, repeat: 3, engines: ['pg', 'mysql'], out: join(root, 'bench', 'results') };
@@ -29,7 +30,8 @@ function parseArgs(argv: string[]): Args {
       case '--engines': a.engines = v!.split(','); i++; break;
       case '--out': a.out = resolve(v!); i++; break;
       case '--upload': a.upload = Number(v); i++; break;
-      default: throw new Error(`unknown argument ${argv[i]}; use --rows N --repeat N --engines pg,mysql --out DIR, or --upload SIZE_MIB`);
+      case '--sync': a.sync = true; break;
+      default: throw new Error(`unknown argument ${argv[i]}; use --rows N --repeat N --engines pg,mysql --out DIR, or --upload SIZE_MIB, or --sync`);
     }
   }
   if (!Number.isInteger(a.rows) || a.rows < 1 || !Number.isInteger(a.repeat) || a.repeat < 1) throw new Error('--rows and --repeat take whole numbers');
@@ -39,12 +41,15 @@ function parseArgs(argv: string[]): Args {
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** s3rver in its own process, so the S3 side does not share tablevault's event loop. */
+/**
+ * s3rver in its own process, so the S3 side does not share tablevault's event loop; with OpenSSL's
+ * legacy provider, because it encrypts listing continuation tokens with DES.
+ */
 async function startS3(dir: string): Promise<{ endpoint: string; stop: () => void }> {
   const script = `import S3rver from 's3rver';
     const s = new S3rver({ address: '127.0.0.1', port: 0, directory: ${JSON.stringify(dir)}, silent: true });
     const { port } = await s.run(); process.stdout.write(port + '\\n');`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((res, rej) => {
     child.stdout.once('data', (d: Buffer) => res(d.toString().trim()));
     child.once('exit', (c) => rej(new Error(`s3rver exited ${c}`)));
@@ -147,6 +152,7 @@ async function uploadBench(args: Args): Promise<void> {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.upload !== undefined) { await uploadBench(args); return; }
+  if (args.sync) { await syncBench({ repeat: args.repeat, out: args.out, root, startS3 }); return; }
   const pgUrl = process.env.TABLEVAULT_BENCH_PG_URL ?? process.env.TABLEVAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const mysqlUrl = process.env.TABLEVAULT_BENCH_MYSQL_URL ?? process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
   const table = benchTableName(args.rows);

@@ -32,9 +32,9 @@ export interface SyncOptions {
   copyMode?: CopyMode;
   /** Objects in flight (default 16). Streamed copies buffer at most concurrency × part size bytes in all. */
   concurrency?: number;
-  /** Part size of multipart copies (default 16 MiB). */
+  /** Part size of multipart copies (default 8 MiB). */
   partSize?: number;
-  /** Streamed objects up to this size are one GET and one PUT (default 16 MiB). */
+  /** Streamed objects up to this size are one GET and one PUT (default 8 MiB). */
   multipartThreshold?: number;
   /** Parts of one object in flight (default 4). */
   partConcurrency?: number;
@@ -93,7 +93,8 @@ export interface SyncSummary {
 
 export interface SyncDeps { logger?: Logger; testHooks?: { onPart?: () => void } }
 
-export const SYNC_DEFAULTS = { concurrency: 16, partSize: 16 * MiB, multipartThreshold: 16 * MiB, partConcurrency: 4, compare: 'checksum' as CompareMode };
+/** 8 MiB parts (as `aws s3`): streamed copies then hold at most 16 × 8 MiB = 128 MiB of object bytes. */
+export const SYNC_DEFAULTS = { concurrency: 16, partSize: 8 * MiB, multipartThreshold: 8 * MiB, partConcurrency: 4, compare: 'checksum' as CompareMode };
 
 function whole(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
   const n = v ?? dflt;
