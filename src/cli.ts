@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { backupCommand, migrateCommand, statusCommand } from './cli/backup.js';
 import { exportCommand } from './cli/export.js';
 import { syncCommand } from './cli/sync.js';
+import { restoreCommand } from './cli/restore.js';
 import { processContext } from './cli/context.js';
 import { errorMessage, isTablevaultError } from './errors.js';
 import { quietKnownWarnings } from './process-setup.js';
@@ -29,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(statusCommand(ctx).exitOverride());
   program.addCommand(migrateCommand(ctx).exitOverride());
   program.addCommand(syncCommand(ctx, (c) => { exitCode = c; }).exitOverride());
+  program.addCommand(restoreCommand(ctx).exitOverride());
   try {
     await program.parseAsync(argv);
     return exitCode;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { inputError } from '../errors.js';
@@ -57,6 +57,15 @@ export class LocalStore implements ObjectStore {
 
   async delete(keys: string[]): Promise<void> {
     for (const k of keys) await rm(this.path(k), { force: true });
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      return await readFile(this.path(key));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw inputError('NOT_FOUND', `${this.label}/${key} does not exist; check the backup location`, e);
+      throw e;
+    }
   }
 
   async *list(prefix: string): AsyncGenerator<string> {

@@ -1,4 +1,5 @@
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { inputError } from '../errors.js';
 import { createS3Client, type S3Options } from '../s3/client.js';
 import { s3Error } from '../s3/errors.js';
 import { listObjects } from '../s3/list.js';
@@ -30,6 +31,16 @@ export class S3Store implements ObjectStore {
 
   async delete(keys: string[]): Promise<void> {
     try { await this.uploader.deleteKeys(keys); } catch (e) { this.fail(e, 'delete'); }
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      const r = await this.s3.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await r.Body!.transformToByteArray();
+    } catch (e) {
+      if ((e as { name?: string }).name === 'NoSuchKey') throw inputError('NOT_FOUND', `s3://${this.bucket}/${key} does not exist; check the backup location`, e);
+      this.fail(e, `read ${key}`);
+    }
   }
 
   async *list(prefix: string): AsyncGenerator<string> {

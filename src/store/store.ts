@@ -13,6 +13,8 @@ export interface ObjectStore {
   put(p: UploadParams): Promise<UploadResult>;
   /** Deletes keys; missing keys are not an error. */
   delete(keys: string[]): Promise<void>;
+  /** An object's bytes; fails with an input error (exit 2) when it does not exist. */
+  get(key: string): Promise<Uint8Array>;
   /** Keys under a prefix, in no particular order. */
   list(prefix: string): AsyncGenerator<string>;
   close(): void;

@@ -1,0 +1,172 @@
+import { errorMessage, inputError, isTablevaultError, runtimeError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { PeakMemory } from '../memory/peak.js';
+import { redactUrl } from '../redact.js';
+import type { S3Options } from '../s3/client.js';
+import { parseTableRef, type ColumnSpec, type TableRef, type TextDialect } from '../source/columns.js';
+import { openSource } from '../source/open.js';
+import { openBackup, readObjectBatches, type BackupManifest } from './backup.js';
+import { createTableSql } from './ddl.js';
+import { mysqlLoader, pgLoader, type LoadPlan, type Loader } from './load.js';
+import { cellReader, Unrepresentable } from './values.js';
+
+export type RestoreMode = 'insert' | 'upsert' | 'replace';
+
+export interface RestoreOptions {
+  /** s3://bucket/prefix/<schema.table> (or file:///dir/<schema.table>): the table's backup. */
+  from: string;
+  /** postgres://… or mysql://… */
+  target: string;
+  /** [schema.]table to load into. */
+  table: string;
+  /** Incremental backups: the table as it was after this backup run (its run id from the manifest or `status`). */
+  asOf?: string;
+  /** Create the table from the manifest's schema when it does not exist. */
+  create?: boolean;
+  /** insert (default): add rows; upsert: replace rows with the same primary key; replace: empty the table first. */
+  mode?: RestoreMode;
+  /** Rows per batch and per transaction. Default 50,000. */
+  batchRows?: number;
+  s3?: S3Options;
+}
+
+export interface RestoreSummary {
+  from: string;
+  target: string;
+  table: string;
+  format: BackupManifest['format'];
+  mode: RestoreMode;
+  created: boolean;
+  files: number;
+  /** Rows loaded (for an incremental backup: row versions applied, the newest per key kept). */
+  rows: number;
+  /** Per column: values the target type cannot hold, loaded as NULL (the restore fails instead when the column is NOT NULL). */
+  unrepresentable: Record<string, number>;
+  warnings: string[];
+  durationMs: number;
+  peakRssBytes: number;
+}
+
+function engineOf(url: string): TextDialect {
+  if (/^postgres(ql)?:/.test(url)) return 'postgres';
+  if (/^(mysql|mariadb):/.test(url)) return 'mysql';
+  throw inputError('TARGET_URL', `--target "${redactUrl(url)}" is not a database URL; use postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db`);
+}
+
+/** Which of the manifest's files to apply: all, or an incremental backup's files up to the last one of run `asOf`. */
+function selectFiles(m: BackupManifest, asOf: string | undefined, from: string): BackupManifest['files'] {
+  if (asOf === undefined) return m.files;
+  if (m.format !== 'tablevault.incremental.v1') throw inputError('AS_OF', `--as-of applies to incremental backups; ${from} is a full export`);
+  const last = m.files.map((f) => f.runId).lastIndexOf(asOf);
+  if (last < 0) {
+    const runs = [...new Set(m.files.map((f) => f.runId))];
+    throw inputError('AS_OF', `--as-of ${asOf}: no backup run with that id wrote to ${from}; its runs are ${runs.slice(-5).join(', ')}${runs.length > 5 ? ' (last 5)' : ''}`);
+  }
+  return m.files.slice(0, last + 1);
+}
+
+/**
+ * Loads a table's backup into a database: reads the manifest, then each Parquet object one row
+ * group at a time, and loads each batch in its own transaction with the target's fast path
+ * (`COPY FROM STDIN` for PostgreSQL, multi-row INSERT for MySQL). An incremental backup is applied
+ * in file order with "newest cursor wins" per primary key, so the table ends at the latest version
+ * of every row (or the one as of `asOf`) without holding the history in memory.
+ */
+export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger } = {}): Promise<RestoreSummary> {
+  const log = deps.logger ?? silentLogger();
+  const started = Date.now();
+  const mode = opts.mode ?? 'insert';
+  if (!['insert', 'upsert', 'replace'].includes(mode)) throw inputError('OPTION', `--mode must be insert, upsert or replace; got ${mode}`);
+  const batchRows = opts.batchRows ?? 50_000;
+  if (!Number.isInteger(batchRows) || batchRows < 1) throw inputError('OPTION', `--batch-rows must be a whole number of at least 1; got ${batchRows}`);
+  const engine = engineOf(opts.target);
+  let ref: TableRef;
+  try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE', `--table: ${errorMessage(e)}`); }
+
+  const backup = await openBackup(opts.from, opts.s3);
+  const peak = new PeakMemory().start();
+  const m = backup.manifest;
+  const files = selectFiles(m, opts.asOf, opts.from);
+  const incremental = m.format === 'tablevault.incremental.v1';
+  const source = await openSource(opts.target);
+  let loader: Loader | undefined;
+  try {
+    let exists = true;
+    let existing: ColumnSpec[] = [];
+    try {
+      existing = (await source.describe(ref)).columns;
+    } catch (e) {
+      if (!(isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND')) throw e;
+      exists = false;
+    }
+    if (!exists && !opts.create) throw inputError('TABLE_NOT_FOUND', `table ${opts.table} does not exist in ${redactUrl(opts.target)}; create it, or pass --create to create it from the backup's schema`);
+    if (exists) {
+      const missing = m.columns.filter((c) => !existing.some((e) => e.name === c.name)).map((c) => c.name);
+      if (missing.length) throw inputError('COLUMNS', `table ${opts.table} lacks column(s) ${missing.join(', ')} that the backup has; add them or restore into a new table with --create`);
+    }
+    if ((incremental || mode === 'upsert') && m.primaryKey.length === 0) throw inputError('NO_KEY', `${mode === 'upsert' ? '--mode upsert' : 'an incremental restore'} needs a primary key, and the backup's table has none; use --mode insert or replace`);
+    loader = engine === 'postgres' ? await pgLoader(opts.target) : await mysqlLoader(opts.target);
+    const created = !exists;
+    if (created) {
+      const ddl = createTableSql(ref, m.columns, m.primaryKey, m.source.engine, engine);
+      log.info({ table: opts.table }, 'creating the table from the backup\'s schema');
+      await loader.execute(ddl);
+    } else if (mode === 'replace') {
+      await loader.execute(`${engine === 'postgres' ? 'TRUNCATE' : 'TRUNCATE TABLE'} ${ref.schema ? `${q(engine, ref.schema)}.` : ''}${q(engine, ref.name)}`);
+    }
+    const plan: LoadPlan = {
+      table: ref, columns: m.columns, primaryKey: m.primaryKey, cursor: m.cursor,
+      // an incremental backup holds several versions of a row: the newest cursor wins; a full export holds one
+      conflict: incremental ? 'newest' : mode === 'upsert' ? 'upsert' : 'insert',
+    };
+    const unrepresentable: Record<string, number> = {};
+    let rows = 0;
+    for (const f of files) {
+      const key = backup.prefix ? `${backup.prefix}/${f.name}` : f.name;
+      for await (const batch of readObjectBatches(backup.store, key, batchRows)) {
+        const cells = m.columns.map((c) => {
+          const child = batch.getChild(c.name);
+          if (!child) throw runtimeError('BACKUP_COLUMN', `${key} has no column ${c.name}, which its manifest lists`);
+          const read = cellReader(c, child.data[0]!, engine);
+          // MySQL to MySQL: a NULL in a NOT NULL date column was a zero date, which export writes as NULL
+          const zero = engine === 'mysql' && m.source.engine === 'mysql' && !c.nullable ? { date: '0000-00-00', timestamp: '0000-00-00 00:00:00', timestamptz: '0000-00-00 00:00:00' }[c.kind as 'date'] : undefined;
+          // into PostgreSQL, which has no zero date: reported, loaded as NULL (the created column allows it)
+          const zeroLost = engine === 'postgres' && m.source.engine === 'mysql' && !c.nullable && ['date', 'timestamp', 'timestamptz'].includes(c.kind);
+          return (row: number): string | null => {
+            const v = read(row);
+            if (v === null && zero !== undefined) return zero;
+            if (v === null && zeroLost) { unrepresentable[c.name] = (unrepresentable[c.name] ?? 0) + 1; return null; }
+            if (!(v instanceof Unrepresentable)) return v;
+            const nullable = c.nullable && !m.primaryKey.includes(c.name);
+            if (!nullable) throw runtimeError('UNREPRESENTABLE', `${key}: column ${c.name} holds a value ${engine === 'mysql' ? 'MySQL' : 'PostgreSQL'} cannot store: ${v.why}; the column is NOT NULL, so the restore stops here (${rows} rows loaded before this batch)`);
+            unrepresentable[c.name] = (unrepresentable[c.name] ?? 0) + 1;
+            return null;
+          };
+        });
+        await loader.load(plan, { numRows: batch.numRows, cells });
+        rows += batch.numRows;
+        peak.sample();
+        log.debug({ file: f.name, rows }, 'batch loaded');
+      }
+      log.info({ file: f.name, rows }, 'object restored');
+    }
+    const warnings = Object.entries(unrepresentable).map(([c, n]) => `column "${c}": ${n} value(s) the target cannot hold were loaded as NULL`);
+    peak.stop();
+    return {
+      from: opts.from, target: redactUrl(opts.target), table: opts.table, format: m.format, mode, created, files: files.length, rows, unrepresentable, warnings,
+      durationMs: Date.now() - started, peakRssBytes: peak.rss,
+    };
+  } catch (e) {
+    if (isTablevaultError(e)) throw e;
+    throw runtimeError('RESTORE_FAILED', `restore into ${opts.table} failed: ${errorMessage(e)}; batches loaded before the failure stay (rerun with --mode replace, or upsert)`, e);
+  } finally {
+    peak.stop();
+    await loader?.close();
+    await source.close().catch(() => {});
+    backup.close();
+  }
+}
+
+function q(engine: TextDialect, ident: string): string {
+  return engine === 'postgres' ? `"${ident.replace(/"/g, '""')}"` : `\`${ident.replace(/`/g, '``')}\``;
+}

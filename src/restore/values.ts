@@ -1,0 +1,157 @@
+import { makeVector, type Data, type Vector } from 'apache-arrow';
+import type { ColumnSpec, TextDialect } from '../source/columns.js';
+
+/**
+ * Arrow values back to the text a database takes, exactly: 64-bit integers as bigint, decimals
+ * from their 128-bit words with the column's scale, timestamps and times from their microsecond
+ * integers (never through a JS Date or a double), dates from their day numbers, with PostgreSQL's
+ * BC era. A value the target cannot hold comes back as `Unrepresentable` (the caller decides).
+ */
+
+export class Unrepresentable {
+  constructor(readonly why: string) {}
+}
+
+export type Cell = string | null | Unrepresentable;
+
+const US_PER_DAY = 86_400_000_000n;
+
+function pad(n: number | bigint, w: number): string {
+  return String(n).padStart(w, '0');
+}
+
+/** Days since 1970-01-01 (proleptic Gregorian) → year, month, day. */
+function civil(days: number): { y: number; m: number; d: number } {
+  // Howard Hinnant's days_from_civil inverse, exact for any year
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return { y: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d };
+}
+
+/** `YYYY-MM-DD`; year 0 and before as PostgreSQL's `… BC` suffix (returned separately). */
+function dateText(days: number, target: TextDialect): Cell & string | Unrepresentable {
+  const { y, m, d } = civil(days);
+  if (target === 'mysql' && (y < 1 || y > 9999)) return new Unrepresentable(`date in year ${y} (MySQL DATE holds 1000-9999)`);
+  return y <= 0 ? `${pad(1 - y, 4)}-${pad(m, 2)}-${pad(d, 2)} BC` : `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
+}
+
+function timeOfDay(us: bigint): string {
+  const s = us / 1_000_000n;
+  const frac = us % 1_000_000n;
+  return `${pad(s / 3600n, 2)}:${pad((s / 60n) % 60n, 2)}:${pad(s % 60n, 2)}${frac ? `.${pad(frac, 6)}` : ''}`;
+}
+
+function timestampText(us: bigint, tz: boolean, target: TextDialect): Cell {
+  let days = us / US_PER_DAY;
+  let rest = us % US_PER_DAY;
+  if (rest < 0n) { rest += US_PER_DAY; days -= 1n; }
+  const date = dateText(Number(days), target);
+  if (date instanceof Unrepresentable) return date;
+  const bc = date.endsWith(' BC');
+  const ymd = bc ? date.slice(0, -3) : date;
+  // PostgreSQL: `… +00` makes the instant explicit; MySQL DATETIME takes it as UTC (the session runs at +00:00)
+  return `${ymd} ${timeOfDay(rest)}${tz && target === 'postgres' ? '+00' : ''}${bc ? ' BC' : ''}`;
+}
+
+/** A 128-bit two's complement decimal (four little-endian 32-bit words) with `scale` digits after the point. */
+function decimalText(words: Uint32Array, at: number, scale: number): string {
+  let v = 0n;
+  for (let k = 3; k >= 0; k--) v = (v << 32n) | BigInt(words[at + k]!);
+  if (v >= 1n << 127n) v -= 1n << 128n;
+  const neg = v < 0n;
+  const digits = (neg ? -v : v).toString().padStart(scale + 1, '0');
+  const text = scale > 0 ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
+  return neg ? `-${text}` : text;
+}
+
+function floatText(v: number, kind: 'float32' | 'float64', target: TextDialect): Cell {
+  if (Number.isNaN(v)) return target === 'postgres' ? 'NaN' : new Unrepresentable('NaN (MySQL floats hold no NaN)');
+  if (!Number.isFinite(v)) return target === 'postgres' ? (v > 0 ? 'Infinity' : '-Infinity') : new Unrepresentable(`${v} (MySQL floats hold no infinities)`);
+  if (Object.is(v, -0)) return '-0';
+  // a float32 as the double it is exactly: the shortest float32 text (3.4028235e38) can lie beyond
+  // FLT_MAX as a double, and MySQL rejects it; the exact double rounds back to the same float32
+  void kind;
+  return String(v);
+}
+
+/** PostgreSQL array literal: every element quoted, `"` and `\` escaped, NULL bare. */
+function pgArray(items: Cell[]): Cell {
+  const bad = items.find((c): c is Unrepresentable => c instanceof Unrepresentable);
+  if (bad) return bad;
+  return `{${items.map((c) => (c === null ? 'NULL' : `"${(c as string).replace(/["\\]/g, (x) => `\\${x}`)}"`)).join(',')}}`;
+}
+
+/** A list for MySQL, which has no arrays: a JSON array (numbers as numbers, the rest as strings). */
+function jsonArray(items: Cell[], numeric: boolean): Cell {
+  const bad = items.find((c): c is Unrepresentable => c instanceof Unrepresentable);
+  if (bad) return bad;
+  return `[${items.map((c) => (c === null ? 'null' : numeric ? c : JSON.stringify(c))).join(',')}]`;
+}
+
+const NUMERIC_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'decimal']);
+
+/**
+ * A reader of one column of one batch: `(row) => text | null | Unrepresentable`, the text in the
+ * target's own input syntax (before any quoting or COPY escaping, which the loaders add).
+ * Binary values are returned as lowercase hex; the loaders wrap them (`\x…`, `X'…'`).
+ */
+export function cellReader(spec: ColumnSpec, data: Data, target: TextDialect): (row: number) => Cell {
+  const valid = (i: number) => data.nullCount === 0 || data.getValid(i);
+  const off = data.offset;
+  switch (spec.kind) {
+    case 'decimal': {
+      const words = data.values as Uint32Array;
+      const scale = spec.scale ?? 0;
+      return (i) => (valid(i) ? decimalText(words, (off + i) * 4, scale) : null);
+    }
+    case 'timestamp': case 'timestamptz': {
+      const values = data.values as BigInt64Array;
+      const tz = spec.kind === 'timestamptz';
+      return (i) => (valid(i) ? timestampText(values[off + i]!, tz, target) : null);
+    }
+    case 'time': {
+      const values = data.values as BigInt64Array;
+      return (i) => (valid(i) ? timeOfDay(values[off + i]!) : null);
+    }
+    case 'date': {
+      const values = data.values as Int32Array;
+      return (i) => (valid(i) ? dateText(values[off + i]!, target) : null);
+    }
+    case 'float32': case 'float64': {
+      const values = data.values as Float32Array | Float64Array;
+      const kind = spec.kind;
+      return (i) => (valid(i) ? floatText(values[off + i]!, kind, target) : null);
+    }
+    case 'bool': {
+      const v = makeVector(data) as Vector;
+      return (i) => (valid(i) ? (v.get(i) ? (target === 'postgres' ? 't' : '1') : (target === 'postgres' ? 'f' : '0')) : null);
+    }
+    case 'binary': {
+      const v = makeVector(data) as Vector;
+      return (i) => (valid(i) ? Buffer.from(v.get(i) as Uint8Array).toString('hex') : null);
+    }
+    case 'list': {
+      const offsets = data.valueOffsets as Int32Array;
+      const child = data.children[0]!;
+      const element = cellReader(spec.element!, child, target);
+      const numeric = NUMERIC_KINDS.has(spec.element!.kind);
+      return (i) => {
+        if (!valid(i)) return null;
+        const items: Cell[] = [];
+        for (let k = offsets[off + i]!; k < offsets[off + i + 1]!; k++) items.push(element(k));
+        return target === 'postgres' ? pgArray(items) : jsonArray(items, numeric);
+      };
+    }
+    default: {
+      // integers (bigint for 64-bit), strings, JSON text
+      const v = makeVector(data) as Vector;
+      return (i) => (valid(i) ? String(v.get(i)) : null);
+    }
+  }
+}
