@@ -6,6 +6,7 @@ import { backupCommand, migrateCommand, statusCommand } from './cli/backup.js';
 import { exportCommand } from './cli/export.js';
 import { syncCommand } from './cli/sync.js';
 import { restoreCommand } from './cli/restore.js';
+import { verifyCommand } from './cli/verify.js';
 import { processContext } from './cli/context.js';
 import { errorMessage, isTablevaultError } from './errors.js';
 import { quietKnownWarnings } from './process-setup.js';
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(migrateCommand(ctx).exitOverride());
   program.addCommand(syncCommand(ctx, (c) => { exitCode = c; }).exitOverride());
   program.addCommand(restoreCommand(ctx).exitOverride());
+  program.addCommand(verifyCommand(ctx, (c) => { exitCode = c; }).exitOverride());
   try {
     await program.parseAsync(argv);
     return exitCode;

@@ -10,3 +10,5 @@ export type { ColumnSpec, ColumnKind, SourceTable, TableRef } from './source/col
 export { COMPRESSIONS, encodeParquet, type CompressionName, type ParquetOptions } from './parquet/encode.js';
 export { syncPrefixes, SYNC_DEFAULTS, type SyncOptions, type SyncSummary, type SyncAction, type CopyMode } from './sync/sync.js';
 export type { CompareMode } from './sync/compare.js';
+export { restoreTable, type RestoreOptions, type RestoreSummary, type RestoreMode } from './restore/restore.js';
+export { verify, verifyTable, type VerifySummary, type VerifyTableResult } from './verify/verify.js';
