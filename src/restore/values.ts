@@ -60,7 +60,7 @@ function timestampText(us: bigint, tz: boolean, target: TextDialect): Cell {
 }
 
 /** A 128-bit two's complement decimal (four little-endian 32-bit words) with `scale` digits after the point. */
-function decimalText(words: Uint32Array, at: number, scale: number): string {
+export function decimalText(words: Uint32Array, at: number, scale: number): string {
   let v = 0n;
   for (let k = 3; k >= 0; k--) v = (v << 32n) | BigInt(words[at + k]!);
   if (v >= 1n << 127n) v -= 1n << 128n;

@@ -6,15 +6,14 @@ import { silentLogger, type Logger } from '../log.js';
 import { PeakMemory } from '../memory/peak.js';
 import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
-import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable, type TextDialect } from '../source/columns.js';
+import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import type { Source } from '../source/source.js';
 import { openBackup, readObjectBatches, type OpenedBackup } from '../restore/backup.js';
-import { cellReader, Unrepresentable } from '../restore/values.js';
+import { BUCKETS, canonReader, newSide, type Side } from './canon.js';
+import { pgChecksums, type SourceChecksums } from './pg-checksum.js';
 import { selectTables } from '../backup/run.js';
 
-/** Key ranges: rows are spread over this many buckets by a hash of their primary key. */
-const BUCKETS = 1024;
 /** An incremental backup's newest version per key is found with a map; past this many keys per pass, more passes. */
 const KEYS_PER_PASS = 2_000_000;
 /** Keys named per kind of difference in the report. */
@@ -40,22 +39,13 @@ export interface VerifyTableResult {
 
 export interface VerifySummary { tables: VerifyTableResult[]; equal: boolean; peakRssBytes: number }
 
-interface Side { count: Uint32Array; sumA: Uint32Array; sumB: Uint32Array }
 
-function newSide(): Side {
-  return { count: new Uint32Array(BUCKETS), sumA: new Uint32Array(BUCKETS), sumB: new Uint32Array(BUCKETS) };
-}
-
-/** A row's key (its primary key cells) and content, as the same canonical text on both sides. */
-function rowTexts(batch: RecordBatch, columns: ColumnSpec[], keyIdx: number[], dialect: TextDialect): { key: (r: number) => string; row: (r: number) => string } {
+/** A row's key (its primary key cells) and content, as canonical text (canon.ts), the same as PostgreSQL computes it. */
+function rowTexts(batch: RecordBatch, columns: ColumnSpec[], keyIdx: number[]): { key: (r: number) => string; row: (r: number) => string } {
   const readers = columns.map((c) => {
     const child = batch.getChild(c.name);
     if (!child) throw runtimeError('VERIFY_COLUMN', `column ${c.name} is missing from a batch`);
-    const read = cellReader(c, child.data[0]!, dialect);
-    return (r: number) => {
-      const v = read(r);
-      return v === null ? '\u0000' : v instanceof Unrepresentable ? `\u0001${v.why}` : v;
-    };
+    return canonReader(c, child.data[0]!);
   });
   return {
     key: (r) => keyIdx.map((k) => readers[k]!(r)).join('\u001f'),
@@ -63,10 +53,11 @@ function rowTexts(batch: RecordBatch, columns: ColumnSpec[], keyIdx: number[], d
   };
 }
 
+/** Bucket from the key's MD5, two 32-bit checksums from the row's: as PostgreSQL computes them in pgChecksums. */
 function hashes(key: string, row: string): { bucket: number; a: number; b: number; digest: string } {
-  const kh = createHash('sha1').update(key).digest();
-  const rh = createHash('sha1').update(row).digest();
-  return { bucket: kh.readUInt32BE(0) % BUCKETS, a: rh.readUInt32BE(0), b: rh.readUInt32BE(4), digest: rh.toString('base64') };
+  const kh = createHash('md5').update(key).digest();
+  const rh = createHash('md5').update(row).digest();
+  return { bucket: kh.readUInt32BE(0) % BUCKETS, a: rh.readUInt32BE(0), b: rh.readUInt32BE(4), digest: rh.toString('hex') };
 }
 
 function add(side: Side, h: { bucket: number; a: number; b: number }): void {
@@ -76,7 +67,7 @@ function add(side: Side, h: { bucket: number; a: number; b: number }): void {
 }
 
 /** The key's text as a user reads it: the primary key values joined with ", ". */
-const showKey = (k: string) => k.split('\u001f').map((v) => (v === '\u0000' ? 'NULL' : v)).join(', ');
+const showKey = (k: string) => k.split('\u001f').map((v) => (v === 'n' ? 'NULL' : v.slice(1))).join(', ');
 
 /** Comparable cursor values of one batch: the raw integer, float, day or microsecond number; decimals from their words; else text. */
 function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigint | number | string | null {
@@ -95,17 +86,17 @@ function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigi
     const values = data.values as unknown as ArrayLike<number | bigint>;
     return (r) => (data.getValid(r) ? values[off + r]! : null);
   }
-  const read = cellReader(spec, data, 'postgres');
-  return (r) => { const v = read(r); return typeof v === 'string' ? v : null; };
+  const read = canonReader(spec, data);
+  return (r) => { const v = read(r); return v === 'n' ? null : v; };
 }
 
-interface Ctx { columns: ColumnSpec[]; keyIdx: number[]; dialect: TextDialect; batchRows: number }
+interface Ctx { columns: ColumnSpec[]; keyIdx: number[]; batchRows: number }
 
 type Hashed = { key: string; row: string; h: ReturnType<typeof hashes> };
 
 /** A batch's rows with their key, content and hashes, those in the `want` buckets only. */
 function* hashedRows(batch: RecordBatch, ctx: Ctx, want: (bucket: number) => boolean): Generator<Hashed> {
-  const t = rowTexts(batch, ctx.columns, ctx.keyIdx, ctx.dialect);
+  const t = rowTexts(batch, ctx.columns, ctx.keyIdx);
   for (let r = 0; r < batch.numRows; r++) {
     const key = t.key(r);
     const row = t.row(r);
@@ -131,7 +122,7 @@ async function* backupRows(b: OpenedBackup, ctx: Ctx, want: (bucket: number) => 
     const latest = new Map<string, { cursor: bigint | number | string | null; row: string; h: ReturnType<typeof hashes> }>();
     for (const f of m.files) {
       for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows)) {
-        const t = rowTexts(batch, ctx.columns, ctx.keyIdx, ctx.dialect);
+        const t = rowTexts(batch, ctx.columns, ctx.keyIdx);
         const cur = cursorReader(batch, cursorSpec);
         for (let r = 0; r < batch.numRows; r++) {
           const key = t.key(r);
@@ -146,6 +137,23 @@ async function* backupRows(b: OpenedBackup, ctx: Ctx, want: (bucket: number) => 
     }
     for (const [key, v] of latest) yield { key, row: v.row, h: v.h };
   }
+}
+
+/** The source's side computed here from a streamed read (MySQL): the same canonical text and hashes as the backup's. */
+function streamedChecksums(source: Source, table: SourceTable, ctx: Ctx): SourceChecksums {
+  return {
+    async buckets() {
+      const side = newSide();
+      for await (const r of sourceRows(source, table, ctx, () => true)) add(side, r.h);
+      return side;
+    },
+    async keys(buckets) {
+      const out = new Map<string, string>();
+      for await (const r of sourceRows(source, table, ctx, (b) => buckets.has(b))) out.set(r.key, r.h.digest);
+      return out;
+    },
+    async close() {},
+  };
 }
 
 async function* sourceRows(source: Source, table: SourceTable, ctx: Ctx, want: (bucket: number) => boolean): AsyncGenerator<Hashed> {
@@ -174,13 +182,18 @@ export async function verifyTable(opts: { source: string; table: string; backup:
     const missing = columns.filter((c) => !described.columns.some((d) => d.name === c.name && d.kind === c.kind)).map((c) => c.name);
     if (missing.length) throw inputError('SCHEMA', `${qualifiedName(described)}: column(s) ${missing.join(', ')} of the backup are missing from the source or have another type now`);
     const table: SourceTable = { ...described, columns: columns.map((c) => described.columns.find((d) => d.name === c.name)!) };
-    // the source's own text form on both sides: the same value gives the same text
-    const ctx: Ctx = { columns, keyIdx: m.primaryKey.map((k) => columns.findIndex((c) => c.name === k)), dialect: m.source.engine, batchRows };
+    const ctx: Ctx = { columns, keyIdx: m.primaryKey.map((k) => columns.findIndex((c) => c.name === k)), batchRows };
     const all = () => true;
-    const src = newSide();
+    // PostgreSQL computes its side in SQL (only 1,024 × 3 numbers travel); MySQL's side is streamed and hashed here
+    const checksums: SourceChecksums = source.engine === 'postgres'
+      ? await pgChecksums(opts.source, table, ctx.keyIdx.map((i) => columns[i]!), BUCKETS)
+      : streamedChecksums(source, table, ctx);
+    let src: Side;
     const bak = newSide();
-    for await (const r of sourceRows(source, table, ctx, all)) add(src, r.h);
-    for await (const r of backupRows(backup, ctx, all)) add(bak, r.h);
+    try {
+      // the database computes its side while this process reads the backup's
+      const backupSide = (async () => { for await (const r of backupRows(backup!, ctx, all)) add(bak, r.h); })();
+      [src] = await Promise.all([checksums.buckets(), backupSide]);
     const differing = new Set<number>();
     for (let i = 0; i < BUCKETS; i++) if (src.count[i] !== bak.count[i] || src.sumA[i] !== bak.sumA[i] || src.sumB[i] !== bak.sumB[i]) differing.add(i);
     const sum = (s: Side) => s.count.reduce((n, c) => n + c, 0);
@@ -191,8 +204,7 @@ export async function verifyTable(opts: { source: string; table: string; backup:
     if (differing.size) {
       log.info({ table: result.table, ranges: differing.size }, 'key ranges differ; narrowing to keys');
       const want = (b: number) => differing.has(b);
-      const fromSource = new Map<string, string>();
-      for await (const r of sourceRows(source, table, ctx, want)) fromSource.set(r.key, r.h.digest);
+      const fromSource = await checksums.keys(differing);
       const note = (list: { count: number; keys: string[] }, key: string) => { list.count++; if (list.keys.length < MAX_KEYS_REPORTED) list.keys.push(showKey(key)); };
       for await (const r of backupRows(backup, ctx, want)) {
         const s = fromSource.get(r.key);
@@ -203,6 +215,9 @@ export async function verifyTable(opts: { source: string; table: string; backup:
     }
     result.durationMs = Date.now() - started;
     return result;
+    } finally {
+      await checksums.close();
+    }
   } finally {
     backup?.close();
     await source.close().catch(() => {});
