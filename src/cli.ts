@@ -7,6 +7,7 @@ import { exportCommand } from './cli/export.js';
 import { syncCommand } from './cli/sync.js';
 import { restoreCommand } from './cli/restore.js';
 import { verifyCommand } from './cli/verify.js';
+import { serveCommand } from './cli/serve.js';
 import { processContext } from './cli/context.js';
 import { errorMessage, isTablevaultError } from './errors.js';
 import { quietKnownWarnings } from './process-setup.js';
@@ -14,7 +15,8 @@ import { redactText } from './redact.js';
 import { VERSION } from './version.js';
 
 /**
- * Exit codes: 0 success, 1 runtime failure, 2 bad input or configuration.
+ * Exit codes: 0 success (or a clean stop on SIGTERM), 1 runtime failure, 2 bad input or
+ * configuration, 3 partial (some tables of a backup failed, others were done).
  * Errors are one line on stderr, without a stack (set TABLEVAULT_DEBUG=1 for the stack).
  */
 async function main(argv: string[]): Promise<number> {
@@ -33,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(syncCommand(ctx, (c) => { exitCode = c; }).exitOverride());
   program.addCommand(restoreCommand(ctx).exitOverride());
   program.addCommand(verifyCommand(ctx, (c) => { exitCode = c; }).exitOverride());
+  program.addCommand(serveCommand(ctx).exitOverride());
   try {
     await program.parseAsync(argv);
     return exitCode;

@@ -1,4 +1,5 @@
 import type { RecordBatch } from 'apache-arrow';
+import { abortableSource } from '../abort.js';
 import { BatchAssembler } from '../arrow/batch.js';
 import { inputError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -43,6 +44,8 @@ export interface ExportOptions {
    */
   uploadConcurrency?: number;
   memory?: Partial<MemoryOptions>;
+  /** Stop at the next batch when this fires (SIGTERM): the export fails cleanly, removing what it wrote. */
+  signal?: AbortSignal;
 }
 
 export interface ExportedFile { key: string; rows: number; bytes: number; sha256: string }
@@ -119,7 +122,7 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
   try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`); }
   const upload = validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
   const dest = openDestination(opts.dest, opts.s3 ?? {}, upload);
-  const source = await openSource(opts.source);
+  const source = abortableSource(await openSource(opts.source), opts.signal);
   try {
     await dest.store.check();
     const table = await source.describe(ref);

@@ -1,3 +1,4 @@
+import { abortableSource, isStopped } from '../abort.js';
 import { exportTable, validateMemoryOptions } from './export.js';
 import { DEFAULT_MEMORY_OPTIONS, MemoryManager, type MemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
@@ -29,9 +30,15 @@ export interface BackupOptions {
   memory?: Partial<MemoryOptions>;
   /** Test hook, see IncrementalContext. */
   hook?: (point: string) => void | Promise<void>;
+  /**
+   * SIGTERM/SIGINT: the table in flight stops at its next batch (objects and watermarks committed
+   * before stand; its file in progress is abandoned, its upload aborted) and tables not started are
+   * reported `stopped`.
+   */
+  signal?: AbortSignal;
 }
 
-export type TableStatus = 'ok' | 'failed' | 'busy' | 'planned';
+export type TableStatus = 'ok' | 'failed' | 'busy' | 'planned' | 'stopped';
 
 export interface TableResult {
   table: string;
@@ -84,7 +91,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const tables = selectTables(strategy, opts.only);
   const parallel = opts.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw inputError('OPTION', `--parallel must be from 1 to ${MAX_PARALLEL}; got ${parallel}`);
-  const source = await openSource(strategy.source);
+  const source = abortableSource(await openSource(strategy.source), opts.signal);
   const state = await openStateDb(opts.state ?? strategy.state ?? strategy.source);
   const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
   const memory = validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory });
@@ -112,6 +119,10 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     const queue = [...tables];
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
+        if (opts.signal?.aborted) {
+          results.push({ table: t.table, strategy: t.strategy, status: 'stopped', rows: 0, files: 0, bytes: 0, watermarkBefore: null, watermarkAfter: null, durationMs: 0, warnings: ['not started: stopped by a signal'] });
+          continue;
+        }
         const r = await backupTable(t, plans.get(t.table), { strategy, source, state, dest, log, opts, memory, peak });
         if (r.status === 'ok' && strategy.mirror.length) await mirrorTable(r, prefixes.get(t.table)!, strategy, log.child({ table: t.table }));
         results.push(r);
@@ -173,7 +184,7 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
           const ex = await exportTable({
             source: ctx.strategy.source, table: t.table, dest: ctx.strategy.destination, compression: t.compression,
             batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: t.row_group_rows,
-            s3: s3Options(ctx.strategy), upload: uploaderOptions(ctx.strategy), memory: ctx.memory,
+            s3: s3Options(ctx.strategy), upload: uploaderOptions(ctx.strategy), memory: ctx.memory, signal: ctx.opts.signal,
           }, { logger: log });
           r = { ...base, rows: ex.rows, files: ex.files.length, bytes: ex.bytes, warnings: ex.warnings, durationMs: Date.now() - started };
         }
@@ -194,6 +205,10 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
     return outcome;
   } catch (e) {
     if (isTablevaultError(e) && e.exitCode === 2 && e.code !== 'NULL_CURSOR') throw e;
+    if (isStopped(e)) {
+      log.warn('stopped by a signal; committed objects stand');
+      return { ...base, status: 'stopped', error: errorMessage(e), durationMs: Date.now() - started };
+    }
     log.error({ err: errorMessage(e) }, 'table failed');
     return { ...base, status: 'failed', error: errorMessage(e), durationMs: Date.now() - started };
   }

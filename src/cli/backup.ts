@@ -22,7 +22,7 @@ export function backupExitCode(s: BackupSummary): number {
  * the n-th time the backup reaches <point> (after-upload, after-commit);
  * TABLEVAULT_TEST_PAUSE_AT=<point>:<ms> waits there, so a test can run a second backup meanwhile.
  */
-function testHook(): ((point: string) => Promise<void>) | undefined {
+export function testHook(): ((point: string) => Promise<void>) | undefined {
   const kill = process.env.TABLEVAULT_TEST_KILL_AT?.split(':');
   const pause = process.env.TABLEVAULT_TEST_PAUSE_AT?.split(':');
   if (!kill && !pause) return undefined;
@@ -50,7 +50,7 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
 2 bad input (strategy file, options), 3 some tables failed and others were done.`)
     .action(async (file: string, flags: MemoryFlags & { only?: string[]; dryRun?: boolean; state?: string; parallel: number; json?: boolean }) => {
       const summary = await runBackup({
-        strategy: file, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, memory: memoryOptions(flags), hook: testHook(),
+        strategy: file, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, memory: memoryOptions(flags), hook: testHook(), signal: ctx.stopSignal(),
       }, { logger: ctx.logger() });
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else {

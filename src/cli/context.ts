@@ -4,12 +4,37 @@ import { createLogger, type Logger } from '../log.js';
 export interface CliContext {
   logger(): Logger;
   stdout(text: string): void;
+  /**
+   * For commands that stop cleanly: the first SIGTERM/SIGINT fires this signal (the command
+   * finishes or abandons its batch and returns); a second one exits at once. Commands that never
+   * ask keep Node's default (exit on the first signal).
+   */
+  stopSignal(): AbortSignal;
 }
 
 export function processContext(opts: { logLevel?: string }): CliContext {
   let logger: Logger | undefined;
+  let controller: AbortController | undefined;
+  const get = () => (logger ??= createLogger({ level: opts.logLevel }));
   return {
-    logger: () => (logger ??= createLogger({ level: opts.logLevel })),
+    logger: get,
     stdout: (text) => { process.stdout.write(text); },
+    stopSignal: () => {
+      if (!controller) {
+        const c = new AbortController();
+        controller = c;
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (!c.signal.aborted) {
+            get().warn({ signal: sig }, 'stopping: finishing or abandoning the current batch (send the signal again to exit at once)');
+            c.abort();
+          } else {
+            process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+          }
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      }
+      return controller.signal;
+    },
   };
 }

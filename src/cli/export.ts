@@ -61,7 +61,7 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
           multipartThreshold: flags.multipartThreshold, partSize: flags.partSize, partConcurrency: flags.partConcurrency,
           sse: flags.sse, sseKmsKeyId: flags.sseKmsKeyId, storageClass: flags.storageClass,
         } satisfies UploaderOptions,
-        memory: memoryOptions(flags),
+        memory: memoryOptions(flags), signal: ctx.stopSignal(),
       }, { logger: ctx.logger() });
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else ctx.stdout(humanSummary(summary));

@@ -86,7 +86,7 @@ Memory: streamed copies hold at most --concurrency × --part-size (default ${SYN
         include: f.include, exclude: f.exclude, compare: f.compare, delete: f.delete, copyMode: f.copyMode,
         storageClass: f.storageClass, sse: f.sse, sseKmsKeyId: f.sseKmsKeyId,
         concurrency: f.concurrency, partSize: f.partSize, multipartThreshold: f.multipartThreshold, partConcurrency: f.partConcurrency,
-        maxCopyObjectBytes: f.copyObjectMax, dryRun: f.dryRun, onAction,
+        maxCopyObjectBytes: f.copyObjectMax, dryRun: f.dryRun, onAction, signal: ctx.stopSignal(),
       }, { logger: ctx.logger(), testHooks: { onPart: killHook() } });
       if (f.json) ctx.stdout(`${JSON.stringify(f.dryRun ? { type: 'summary', ...summary } : summary)}\n`);
       else ctx.stdout(humanSummary(summary));

@@ -77,6 +77,8 @@ const StrategySchema = z.object({
   defaults: TableDefaults.optional(),
   tables: z.array(TableSchema).min(1),
   mirror: z.array(MirrorSchema).optional(),
+  /** For `serve`: a cron expression (5 fields, or 6 with seconds first), e.g. "0 2 * * *". */
+  schedule: z.string().min(1).optional(),
 }).strict();
 
 export type StrategyMirror = z.infer<typeof MirrorSchema>;
@@ -91,6 +93,7 @@ export interface Strategy {
   s3: { endpoint?: string; region?: string; max_attempts?: number; sse?: 'AES256' | 'aws:kms'; sse_kms_key_id?: string; storage_class?: string };
   tables: Array<StrategyTable & { batch_rows: number; file_max_rows: number; row_group_rows: number; compression: (typeof COMPRESSIONS)[number] }>;
   mirror: StrategyMirror[];
+  schedule?: string;
 }
 
 const DEFAULTS = { batch_rows: 20_000, file_max_rows: 1_000_000, row_group_rows: 100_000, compression: 'zstd' as const };
@@ -170,6 +173,7 @@ export function loadStrategy(file: string): Strategy {
   return {
     file,
     mirror,
+    schedule: s.schedule,
     source: resolveRef(s.source, file, 'source')!,
     destination: s.destination,
     state: resolveRef(s.state, file, 'state'),
