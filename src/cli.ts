@@ -24,9 +24,13 @@ async function main(argv: string[]): Promise<number> {
     .description('Streaming PostgreSQL/MySQL table backups to Parquet in S3')
     .version(VERSION)
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(process.env.TABLEVAULT_LOG_LEVEL ?? 'info').env('TABLEVAULT_LOG_LEVEL'))
+    .option('--quiet', 'no live progress line on stderr (it is shown only when stderr is a terminal)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  const ctx = processContext({ get logLevel() { return program.opts<{ logLevel: string }>().logLevel; } });
+  const ctx = processContext({
+    get logLevel() { return program.opts<{ logLevel: string }>().logLevel; },
+    get quiet() { return program.opts<{ quiet?: boolean }>().quiet; },
+  });
   let exitCode = 0;
   program.addCommand(exportCommand(ctx).exitOverride());
   program.addCommand(backupCommand(ctx, (c) => { exitCode = c; }).exitOverride());

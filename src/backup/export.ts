@@ -1,5 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import { abortableSource } from '../abort.js';
+import { observedSource, type ProgressSink } from '../progress.js';
 import { BatchAssembler } from '../arrow/batch.js';
 import { inputError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -46,6 +47,8 @@ export interface ExportOptions {
   memory?: Partial<MemoryOptions>;
   /** Stop at the next batch when this fires (SIGTERM): the export fails cleanly, removing what it wrote. */
   signal?: AbortSignal;
+  /** Rows read and bytes stored, as they go (the CLI's progress line). */
+  progress?: ProgressSink;
 }
 
 export interface ExportedFile { key: string; rows: number; bytes: number; sha256: string }
@@ -122,7 +125,7 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
   try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`); }
   const upload = validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
   const dest = openDestination(opts.dest, opts.s3 ?? {}, upload);
-  const source = abortableSource(await openSource(opts.source), opts.signal);
+  const source = observedSource(abortableSource(await openSource(opts.source), opts.signal), opts.progress);
   try {
     await dest.store.check();
     const table = await source.describe(ref);
@@ -133,7 +136,7 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
     const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
     const result = await writeExport(table, source, dest.store, {
       tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
-      uploadConcurrency: positiveInt('--upload-concurrency', opts.uploadConcurrency, EXPORT_DEFAULTS.uploadConcurrency, 16),
+      uploadConcurrency: positiveInt('--upload-concurrency', opts.uploadConcurrency, EXPORT_DEFAULTS.uploadConcurrency, 16), progress: opts.progress,
     });
     for (const c of result.stats.counters) {
       if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);
@@ -170,6 +173,7 @@ interface WriteContext {
   log: Logger;
   memory: MemoryManager;
   uploadConcurrency: number;
+  progress?: ProgressSink;
 }
 
 async function writeExport(table: SourceTable, source: Source, store: ObjectStore, ctx: WriteContext) {
@@ -210,6 +214,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
       const upload: Promise<void> = store.put({ key, body, contentType: 'application/vnd.apache.parquet' }).then(
         (res) => {
           files[fileIndex] = { key, rows, bytes: res.bytes, sha256: res.sha256 };
+          ctx.progress?.({ bytes: res.bytes, objects: 1 });
           ctx.log.info({ key, rows, bytes: res.bytes, method: res.method, ...(res.sha256InMetadata === false ? { sha256InMetadata: false } : {}) }, 'uploaded');
         },
         (e: unknown) => { failure ??= e; handedOver(); },

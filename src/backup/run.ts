@@ -1,4 +1,5 @@
 import { abortableSource, isStopped } from '../abort.js';
+import { observedSource, observedStore, type ProgressSink } from '../progress.js';
 import { exportTable, validateMemoryOptions } from './export.js';
 import { DEFAULT_MEMORY_OPTIONS, MemoryManager, type MemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
@@ -36,6 +37,8 @@ export interface BackupOptions {
    * reported `stopped`.
    */
   signal?: AbortSignal;
+  /** Rows read and bytes stored, per table, as they go (the CLI's progress line). */
+  progress?: ProgressSink;
 }
 
 export type TableStatus = 'ok' | 'failed' | 'busy' | 'planned' | 'stopped';
@@ -91,7 +94,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const tables = selectTables(strategy, opts.only);
   const parallel = opts.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw inputError('OPTION', `--parallel must be from 1 to ${MAX_PARALLEL}; got ${parallel}`);
-  const source = abortableSource(await openSource(strategy.source), opts.signal);
+  const source = observedSource(abortableSource(await openSource(strategy.source), opts.signal), opts.progress);
   const state = await openStateDb(opts.state ?? strategy.state ?? strategy.source);
   const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
   const memory = validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory });
@@ -171,7 +174,7 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
       try {
         if (plan) {
           const inc = await backupIncremental(plan, {
-            store: ctx.dest.store, state: ctx.state, source: ctx.source, log, runId, hook: ctx.opts.hook, nullCursor: t.null_cursor,
+            store: observedStore(ctx.dest.store, ctx.opts.progress), state: ctx.state, source: ctx.source, log, runId, hook: ctx.opts.hook, nullCursor: t.null_cursor,
             memory: new MemoryManager(ctx.memory, ctx.peak, log),
             settings: { batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows), compression: t.compression },
           });
@@ -184,7 +187,7 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
           const ex = await exportTable({
             source: ctx.strategy.source, table: t.table, dest: ctx.strategy.destination, compression: t.compression,
             batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: t.row_group_rows,
-            s3: s3Options(ctx.strategy), upload: uploaderOptions(ctx.strategy), memory: ctx.memory, signal: ctx.opts.signal,
+            s3: s3Options(ctx.strategy), upload: uploaderOptions(ctx.strategy), memory: ctx.memory, signal: ctx.opts.signal, progress: ctx.opts.progress,
           }, { logger: log });
           r = { ...base, rows: ex.rows, files: ex.files.length, bytes: ex.bytes, warnings: ex.warnings, durationMs: Date.now() - started };
         }

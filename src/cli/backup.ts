@@ -49,9 +49,9 @@ Example:
 Exit codes: 0 every table done (tables another run holds are reported busy), 1 every table failed,
 2 bad input (strategy file, options), 3 some tables failed and others were done.`)
     .action(async (file: string, flags: MemoryFlags & { only?: string[]; dryRun?: boolean; state?: string; parallel: number; json?: boolean }) => {
-      const summary = await runBackup({
-        strategy: file, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, memory: memoryOptions(flags), hook: testHook(), signal: ctx.stopSignal(),
-      }, { logger: ctx.logger() });
+      const summary = await ctx.withProgress('backup', (progress) => runBackup({
+        strategy: file, progress, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, memory: memoryOptions(flags), hook: testHook(), signal: ctx.stopSignal(),
+      }, { logger: ctx.logger() }));
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else {
         ctx.stdout(printTable(['table', 'strategy', 'status', 'rows', 'files', 'bytes', 'watermark', 'duration'],

@@ -1,4 +1,6 @@
 import { createLogger, type Logger } from '../log.js';
+import type { ProgressSink } from '../progress.js';
+import { withProgress } from './progress.js';
 
 /** What a subcommand needs from the process, so tests and the demo can run commands in-process. */
 export interface CliContext {
@@ -10,15 +12,18 @@ export interface CliContext {
    * ask keep Node's default (exit on the first signal).
    */
   stopSignal(): AbortSignal;
+  /** Runs `f` with a live progress line on stderr (only on a terminal, and not with --quiet). */
+  withProgress<T>(label: string, f: (sink: ProgressSink | undefined) => Promise<T>): Promise<T>;
 }
 
-export function processContext(opts: { logLevel?: string }): CliContext {
+export function processContext(opts: { logLevel?: string; quiet?: boolean }): CliContext {
   let logger: Logger | undefined;
   let controller: AbortController | undefined;
   const get = () => (logger ??= createLogger({ level: opts.logLevel }));
   return {
     logger: get,
     stdout: (text) => { process.stdout.write(text); },
+    withProgress: (label, f) => withProgress(label, opts.quiet, f),
     stopSignal: () => {
       if (!controller) {
         const c = new AbortController();

@@ -52,7 +52,7 @@ Example:
 Credentials come from the standard AWS chain (environment, shared config, profile).
 Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize / MiB}MiB, ${DEFAULT_UPLOADER_OPTIONS.partConcurrency} parts at once.`)
     .action(async (flags: ExportFlags) => {
-      const summary = await exportTable({
+      const summary = await ctx.withProgress('export', (progress) => exportTable({
         source: flags.source, table: flags.table, dest: flags.dest, compression: flags.compression,
         batchRows: flags.batchRows, fileMaxRows: flags.fileMaxRows, rowGroupRows: flags.rowGroupRows,
         s3: { endpoint: flags.s3Endpoint, region: flags.s3Region, maxAttempts: flags.maxAttempts, maxSockets: flags.uploadConcurrency * flags.partConcurrency + 4 },
@@ -61,8 +61,8 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
           multipartThreshold: flags.multipartThreshold, partSize: flags.partSize, partConcurrency: flags.partConcurrency,
           sse: flags.sse, sseKmsKeyId: flags.sseKmsKeyId, storageClass: flags.storageClass,
         } satisfies UploaderOptions,
-        memory: memoryOptions(flags), signal: ctx.stopSignal(),
-      }, { logger: ctx.logger() });
+        memory: memoryOptions(flags), signal: ctx.stopSignal(), progress,
+      }, { logger: ctx.logger() }));
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else ctx.stdout(humanSummary(summary));
     });

@@ -27,10 +27,10 @@ Example (a restore drill into a scratch database):
 Incremental backups restore to the newest version of every row (by cursor), or --as-of a run.
 Exit codes: 0 restored, 1 failed while loading (batches loaded before stay), 2 bad input.`)
     .action(async (from: string, f: RestoreFlags) => {
-      const s = await restoreTable({
+      const s = await ctx.withProgress('restore', (progress) => restoreTable({
         from, target: f.target, table: f.table, asOf: f.asOf, create: f.create, mode: f.mode, batchRows: f.batchRows,
-        s3: { endpoint: f.s3Endpoint, region: f.s3Region },
-      }, { logger: ctx.logger() });
+        s3: { endpoint: f.s3Endpoint, region: f.s3Region }, progress,
+      }, { logger: ctx.logger() }));
       ctx.stdout(f.json ? `${JSON.stringify(s)}\n` : human(s));
     });
 }

@@ -79,15 +79,15 @@ Memory: streamed copies hold at most --concurrency × --part-size (default ${SYN
       const onAction = f.dryRun
         ? (a: SyncAction) => ctx.stdout(f.json ? `${JSON.stringify(a)}\n` : `${a.action.padEnd(6)} ${a.key} (${formatBytes(a.bytes)}${a.basis ? `, by ${a.basis}` : ''}${a.note ? `: ${a.note}` : ''})\n`)
         : undefined;
-      const summary = await syncPrefixes({
+      const summary = await ctx.withProgress('sync', (progress) => syncPrefixes({
         source, dest,
         sourceS3: { endpoint: f.sourceEndpoint, region: f.sourceRegion, profile: f.sourceProfile, maxAttempts: f.maxAttempts },
         destS3: { endpoint: f.destEndpoint ?? f.sourceEndpoint, region: f.destRegion ?? f.sourceRegion, profile: f.destProfile, maxAttempts: f.maxAttempts },
         include: f.include, exclude: f.exclude, compare: f.compare, delete: f.delete, copyMode: f.copyMode,
         storageClass: f.storageClass, sse: f.sse, sseKmsKeyId: f.sseKmsKeyId,
         concurrency: f.concurrency, partSize: f.partSize, multipartThreshold: f.multipartThreshold, partConcurrency: f.partConcurrency,
-        maxCopyObjectBytes: f.copyObjectMax, dryRun: f.dryRun, onAction, signal: ctx.stopSignal(),
-      }, { logger: ctx.logger(), testHooks: { onPart: killHook() } });
+        maxCopyObjectBytes: f.copyObjectMax, dryRun: f.dryRun, onAction, signal: ctx.stopSignal(), progress,
+      }, { logger: ctx.logger(), testHooks: { onPart: killHook() } }));
       if (f.json) ctx.stdout(`${JSON.stringify(f.dryRun ? { type: 'summary', ...summary } : summary)}\n`);
       else ctx.stdout(humanSummary(summary));
       setExit(syncExitCode(summary));

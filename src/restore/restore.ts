@@ -5,6 +5,7 @@ import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
 import { parseTableRef, type ColumnSpec, type TableRef, type TextDialect } from '../source/columns.js';
 import { openSource } from '../source/open.js';
+import type { ProgressSink } from '../progress.js';
 import { openBackup, readObjectBatches, type BackupManifest } from './backup.js';
 import { createTableSql } from './ddl.js';
 import { mysqlLoader, pgLoader, type LoadPlan, type Loader } from './load.js';
@@ -28,6 +29,8 @@ export interface RestoreOptions {
   /** Rows per batch and per transaction. Default 50,000. */
   batchRows?: number;
   s3?: S3Options;
+  /** Rows loaded, as they go (the CLI's progress line). */
+  progress?: ProgressSink;
 }
 
 export interface RestoreSummary {
@@ -121,6 +124,7 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
     };
     const unrepresentable: Record<string, number> = {};
     let rows = 0;
+    opts.progress?.({ table: opts.table, estimatedRows: files.reduce((n, f) => n + f.rows, 0) });
     for (const f of files) {
       const key = backup.prefix ? `${backup.prefix}/${f.name}` : f.name;
       for await (const batch of readObjectBatches(backup.store, key, batchRows)) {
@@ -145,6 +149,7 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
         });
         await loader.load(plan, { numRows: batch.numRows, cells });
         rows += batch.numRows;
+        opts.progress?.({ table: opts.table, rows: batch.numRows });
         peak.sample();
         log.debug({ file: f.name, rows }, 'batch loaded');
       }

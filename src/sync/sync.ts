@@ -8,6 +8,7 @@ import { s3Error } from '../s3/errors.js';
 import { joinKey, parseS3Url } from '../s3/location.js';
 import { MIN_PART_SIZE, MiB } from '../s3/uploader.js';
 import { MANIFEST_NAME } from '../backup/objects.js';
+import type { ProgressSink } from '../progress.js';
 import { ByteBudget } from './budget.js';
 import { checkNotOverlapping } from './overlap.js';
 import { decide, type Basis, type CompareMode } from './compare.js';
@@ -48,6 +49,8 @@ export interface SyncOptions {
   onAction?: (a: SyncAction) => void;
   /** Stop starting new copies (a signal); what is in flight finishes or is aborted cleanly. */
   signal?: AbortSignal;
+  /** Objects copied or skipped and bytes, as they go (the CLI's progress line). */
+  progress?: ProgressSink;
 }
 
 export interface SyncAction {
@@ -260,6 +263,7 @@ export async function syncPrefixes(opts: SyncOptions, deps: SyncDeps = {}): Prom
         s.requests.copy += r.requests;
         if (r.method === 'server-side') s.copied.serverSide++; else s.copied.streamed++;
         s.bytes += o.size;
+        opts.progress?.({ objects: 1, bytes: o.size });
       } catch (e) {
         if (isTablevaultError(e) && e.exitCode === 2) throw e;
         const mapped = s3Error(e, { bucket: dst.bucket, endpoint: dst.endpoint, action: 'copy', flag: dst.flag });
@@ -303,6 +307,7 @@ export async function syncPrefixes(opts: SyncOptions, deps: SyncDeps = {}): Prom
         }
         if (!decision.copy) {
           s.skipped++;
+          opts.progress?.({ skipped: 1 });
           if (decision.note) {
             s.keptBySizeOnly++;
             if (s.comparedBySizeOnly.length < 100) s.comparedBySizeOnly.push({ key, note: decision.note });

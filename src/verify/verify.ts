@@ -13,6 +13,7 @@ import { openBackup, readObjectBatches, type OpenedBackup } from '../restore/bac
 import { BUCKETS, canonReader, newSide, type Side } from './canon.js';
 import { pgChecksums, type SourceChecksums } from './pg-checksum.js';
 import { selectTables } from '../backup/run.js';
+import type { ProgressSink } from '../progress.js';
 
 /** An incremental backup's newest version per key is found with a map; past this many keys per pass, more passes. */
 const KEYS_PER_PASS = 2_000_000;
@@ -166,7 +167,7 @@ async function* sourceRows(source: Source, table: SourceTable, ctx: Ctx, want: (
  * checksums of the primary key and every value, in the same canonical text; ranges that differ are
  * then read again, and only their keys are compared, to name the rows that differ.
  */
-export async function verifyTable(opts: { source: string; table: string; backup: string; s3?: S3Options; batchRows?: number }, log: Logger): Promise<VerifyTableResult> {
+export async function verifyTable(opts: { source: string; table: string; backup: string; s3?: S3Options; batchRows?: number; progress?: ProgressSink }, log: Logger): Promise<VerifyTableResult> {
   const started = Date.now();
   const batchRows = opts.batchRows ?? 20_000;
   const source = await openSource(opts.source);
@@ -192,7 +193,15 @@ export async function verifyTable(opts: { source: string; table: string; backup:
     const bak = newSide();
     try {
       // the database computes its side while this process reads the backup's
-      const backupSide = (async () => { for await (const r of backupRows(backup!, ctx, all)) add(bak, r.h); })();
+      opts.progress?.({ table: opts.table, estimatedRows: m.rows });
+      const backupSide = (async () => {
+        let n = 0;
+        for await (const r of backupRows(backup!, ctx, all)) {
+          add(bak, r.h);
+          if (++n === 10_000) { opts.progress?.({ table: opts.table, rows: n }); n = 0; }
+        }
+        opts.progress?.({ table: opts.table, rows: n });
+      })();
       [src] = await Promise.all([checksums.buckets(), backupSide]);
     const differing = new Set<number>();
     for (let i = 0; i < BUCKETS; i++) if (src.count[i] !== bak.count[i] || src.sumA[i] !== bak.sumA[i] || src.sumB[i] !== bak.sumB[i]) differing.add(i);
@@ -225,7 +234,7 @@ export async function verifyTable(opts: { source: string; table: string; backup:
 }
 
 /** `verify --source … --table … --dest …`, or every table (or --only some) of a strategy file. */
-export async function verify(opts: { strategy?: string; only?: string[]; source?: string; table?: string; dest?: string; s3?: S3Options }, deps: { logger?: Logger } = {}): Promise<VerifySummary> {
+export async function verify(opts: { strategy?: string; only?: string[]; source?: string; table?: string; dest?: string; s3?: S3Options; progress?: ProgressSink }, deps: { logger?: Logger } = {}): Promise<VerifySummary> {
   const log = deps.logger ?? silentLogger();
   const peak = new PeakMemory().start();
   const jobs: Array<{ source: string; table: string; backup: string; s3?: S3Options }> = [];
@@ -257,7 +266,7 @@ export async function verify(opts: { strategy?: string; only?: string[]; source?
   const tables: VerifyTableResult[] = [];
   for (const j of jobs) {
     try {
-      tables.push(await verifyTable(j, log));
+      tables.push(await verifyTable({ ...j, progress: opts.progress }, log));
     } catch (e) {
       if ((e as { exitCode?: number }).exitCode === 2) throw e;
       tables.push({
