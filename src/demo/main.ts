@@ -1,72 +1,104 @@
 /**
- * `npm run demo`: the main job on an embedded default, no server to install. An embedded
- * PostgreSQL (PGlite served over the wire protocol, so the real `pg` + COPY code path runs),
- * seeded from fixtures/demo.sql, exported to an s3rver bucket kept in ./.demo/s3.
+ * `npm run demo`: the first five minutes, on embedded defaults, no server to install. An embedded
+ * PostgreSQL (PGlite served over the wire protocol, so the real `pg` + COPY code path runs) seeded
+ * from fixtures/demo.sql, a second PGlite as the state store, and an s3rver keeping its buckets in
+ * ./.demo/s3. It runs the strategy in .demo/strategy.yaml: a nightly incremental backup, a change
+ * to the data, a second run that moves only the change, the mirror to an archive bucket after each
+ * run, and a verify that proves the backup equals the tables.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import * as wasm from 'parquet-wasm';
 import S3rver from 's3rver';
-import { exportTable, type ExportSummary } from '../backup/export.js';
+import { runBackup, type BackupSummary } from '../backup/run.js';
 import { formatBytes, printTable } from '../cli/output.js';
 import { createLogger } from '../log.js';
 import { quietKnownWarnings } from '../process-setup.js';
-import { createS3Client } from '../s3/client.js';
+import { verify } from '../verify/verify.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const demoDir = join(root, '.demo');
 const BUCKET = 'tablevault-demo';
+const ARCHIVE = 'tablevault-archive';
+
+const say = (s: string) => process.stdout.write(s);
+
+async function pgliteServer(db: PGlite): Promise<{ url: string; stop: () => Promise<void> }> {
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 16 });
+  await server.start();
+  return { url: `postgres://postgres@${server.getServerConn()}/postgres`, stop: () => server.stop() };
+}
+
+function backupTable(s: BackupSummary): string {
+  let out = printTable(['table', 'strategy', 'status', 'rows', 'files', 'bytes', 'mirrored', 'duration'],
+    s.tables.map((t) => [t.table, t.strategy, t.status, String(t.rows), String(t.files), formatBytes(t.bytes),
+      (t.mirrors ?? []).map((m) => `${m.copied} copied, ${m.skipped} there`).join('; ') || '-', `${(t.durationMs / 1000).toFixed(2)}s`]));
+  for (const t of s.tables) if (t.error) out += `${t.table}: ${t.error}\n`;
+  return out;
+}
 
 async function main(): Promise<void> {
+  const started = Date.now();
   const log = createLogger({ level: process.env.TABLEVAULT_LOG_LEVEL ?? 'warn' });
   rmSync(demoDir, { recursive: true, force: true });
   mkdirSync(join(demoDir, 's3'), { recursive: true });
 
-  process.stdout.write('starting embedded PostgreSQL (PGlite) and S3 (s3rver)…\n');
-  const db = await PGlite.create();
-  await db.exec(readFileSync(join(root, 'fixtures', 'demo.sql'), 'utf8'));
-  const pgServer = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
-  await pgServer.start();
-  const pgUrl = `postgres://postgres@${pgServer.getServerConn()}/postgres`;
-
-  const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: join(demoDir, 's3'), silent: true, configureBuckets: [{ name: BUCKET, configs: [] }] });
+  say('starting an embedded PostgreSQL (PGlite) with the demo shop, a state store, and S3 (s3rver)…\n');
+  const shop = await PGlite.create();
+  await shop.exec(readFileSync(join(root, 'fixtures', 'demo.sql'), 'utf8'));
+  const state = await PGlite.create();
+  const source = await pgliteServer(shop);
+  const stateServer = await pgliteServer(state);
+  const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: join(demoDir, 's3'), silent: true, configureBuckets: [{ name: BUCKET, configs: [] }, { name: ARCHIVE, configs: [] }] });
   const { port } = await s3.run();
   const endpoint = `http://127.0.0.1:${port}`;
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
 
+  const strategy = join(demoDir, 'strategy.yaml');
+  writeFileSync(strategy, `# written by npm run demo; the same file works with \`tablevault backup\`, \`verify\` and \`serve\`
+source: ${source.url}
+state: ${stateServer.url}
+destination: s3://${BUCKET}/nightly
+s3: { endpoint: ${endpoint} }
+schedule: "0 2 * * *"
+tables:
+  - table: shop.customers
+    strategy: full
+  - table: shop.orders
+    strategy: incremental
+    cursor: updated_at
+    file_max_rows: 5000
+mirror:
+  - dest: s3://${ARCHIVE}/nightly
+    storage_class: STANDARD_IA
+`);
   try {
-    const results: ExportSummary[] = [];
-    for (const table of ['shop.customers', 'shop.orders']) {
-      results.push(await exportTable({ source: pgUrl, table, dest: `s3://${BUCKET}/demo`, fileMaxRows: 8000, s3: { endpoint } }, { logger: log }));
-    }
-    process.stdout.write(`\nexported to s3://${BUCKET}/demo (files in ${join('.demo', 's3', BUCKET)}):\n\n`);
-    process.stdout.write(printTable(
-      ['table', 'rows', 'files', 'bytes', 'duration'],
-      results.map((r) => [r.table, String(r.rows), String(r.files.length), formatBytes(r.bytes), `${(r.durationMs / 1000).toFixed(2)}s`]),
-    ));
-    // read every object back from S3 with an independent Parquet reader and count the rows
-    const { client } = createS3Client({ endpoint });
-    for (const r of results) {
-      let rows = 0;
-      for (const f of r.files) {
-        const obj = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: f.key }));
-        const table = wasm.readParquet(await obj.Body!.transformToByteArray());
-        rows += table.recordBatches().reduce((n, b) => n + b.numRows, 0);
-        table.free();
-      }
-      const source = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${r.table}`);
-      process.stdout.write(`${r.table}: ${rows} rows read back from S3, ${source.rows[0]!.n} in the database — ${rows === source.rows[0]!.n ? 'match' : 'MISMATCH'}\n`);
-    }
-    for (const k of results.flatMap((r) => [...r.files.map((f) => f.key), r.manifestKey])) process.stdout.write(`  s3://${BUCKET}/${k}\n`);
-    client.destroy();
+    say(`\n1. first run of ${join('.demo', 'strategy.yaml')}: a full backfill, mirrored to s3://${ARCHIVE}\n\n`);
+    say(backupTable(await runBackup({ strategy }, { logger: log })));
+
+    const changed = await shop.query<{ n: number }>(`WITH u AS (UPDATE shop.orders SET status = 'returned', updated_at = now() WHERE id % 500 = 0 RETURNING 1) SELECT count(*)::int AS n FROM u`);
+    await shop.exec(`INSERT INTO shop.orders SELECT 100000 + g, 1 + g, 'new', 9.99, '{"sku": "SKU-NEW"}', ARRAY['new'], NULL, now()::timestamp, now() FROM generate_series(1, 10) g`);
+    say(`\n2. the data changes: ${changed.rows[0]!.n} orders updated, 10 orders added\n`);
+
+    say('\n3. second run: only the change moves (and only the new objects are mirrored)\n\n');
+    say(backupTable(await runBackup({ strategy }, { logger: log })));
+
+    say('\n4. verify: the backup equals the tables (checksums per key range in PostgreSQL and from the Parquet in S3)\n\n');
+    const v = await verify({ strategy, s3: { endpoint } }, { logger: log });
+    say(printTable(['table', 'result', 'source rows', 'backup rows', 'ranges differing'],
+      v.tables.map((t) => [t.table, t.error ? `failed: ${t.error}` : t.equal ? 'equal' : 'DIFFERENT', String(t.sourceRows), String(t.backupRows), String(t.rangesDiffering)])));
+    if (!v.equal) process.exitCode = 1;
+
+    say(`\nbuckets on disk: ${join('.demo', 's3', BUCKET)} and ${join('.demo', 's3', ARCHIVE)}; done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    say('next: tablevault restore s3://tablevault-demo/nightly/shop.orders --target postgres://… --table shop.orders --create (see README)\n');
   } finally {
-    await pgServer.stop();
-    await db.close();
+    await source.stop();
+    await stateServer.stop();
+    await shop.close();
+    await state.close();
     await s3.close();
   }
 }
