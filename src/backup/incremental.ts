@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { RecordBatch } from 'apache-arrow';
 import { sql } from 'kysely';
-import { inputError } from '../errors.js';
+import { inputError, runtimeError } from '../errors.js';
+import { describeDiff, diffSchemas, isEmptyDiff } from './schema.js';
 import type { Logger } from '../log.js';
 import type { MemoryManager } from '../memory/manager.js';
 import { ParquetEncoder } from '../parquet/encode.js';
@@ -101,6 +102,13 @@ export interface IncrementalContext {
   nullCursor?: 'fail' | 'skip';
   /** Test hook: awaited at named points (after-upload, after-commit) so tests can kill or pause the process there. */
   hook?: (point: string) => void | Promise<void>;
+  /** evolve (default): new objects follow added, dropped and widened columns; fail: any change fails the table. */
+  onSchemaChange?: 'evolve' | 'fail';
+  /** Start a new full backup under a new schema version (`--reset-table`): the watermark is cleared. */
+  reset?: boolean;
+  /** The strategy file and table name, for messages that say what to run. */
+  strategyFile?: string;
+  tableName?: string;
 }
 
 const now = () => new Date().toISOString();
@@ -119,6 +127,8 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     .$call((qb) => (state.engine === 'postgres' ? qb.onConflict((oc) => oc.column('table_key').doNothing()) : qb.ignore()))
     .execute();
   const row = await db.selectFrom('tablevault_tables').selectAll().where('table_key', '=', plan.tableKey).executeTakeFirstOrThrow();
+  const schemaVersion = await resolveSchemaVersion(plan, ctx, row);
+  if (ctx.reset) row.watermark = null;
   const before: string[] | null = row.watermark ? (JSON.parse(row.watermark) as string[]) : null;
   let watermark = before;
   let seq = row.files;
@@ -161,7 +171,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     })();
     const body = encoder.encode(counted, {
       compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows,
-      metadata: parquetMetadata(plan.table, { 'tablevault.after': JSON.stringify(watermark) }),
+      metadata: parquetMetadata(plan.table, { 'tablevault.after': JSON.stringify(watermark), 'tablevault.schema_version': String(schemaVersion), 'tablevault.key_columns': JSON.stringify(plan.keyColumns) }),
     });
     const put = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
     await ctx.hook?.('after-upload');
@@ -170,7 +180,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     await db.transaction().execute(async (tx) => {
       await tx.insertInto('tablevault_files').values({
         table_key: plan.tableKey, seq, object_key: key, rows, bytes: put.bytes, sha256: put.sha256,
-        key_from: watermark ? JSON.stringify(watermark) : null, key_to: JSON.stringify(through), run_id: ctx.runId, created_at: now(),
+        key_from: watermark ? JSON.stringify(watermark) : null, key_to: JSON.stringify(through), run_id: ctx.runId, created_at: now(), schema_version: schemaVersion,
       }).execute();
       const upd = await tx.updateTable('tablevault_tables')
         .set({
@@ -217,6 +227,50 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
   }
   await writeIncrementalManifest(plan, ctx);
   return result;
+}
+
+/**
+ * The schema version new objects are written under: the last one recorded, or a new one when the
+ * table changed in a way `on_schema_change: evolve` accepts (columns added or dropped, types
+ * widened). Anything else fails this table with what changed and what to run. `--reset-table`
+ * starts a new version whose backup begins again from nothing.
+ */
+async function resolveSchemaVersion(plan: TablePlan, ctx: IncrementalContext, row: { columns_json: string | null; files: number }): Promise<number> {
+  const db = ctx.state.db;
+  const name = ctx.tableName ?? `${plan.table.schema}.${plan.table.name}`;
+  let latest = await db.selectFrom('tablevault_schemas').selectAll().where('table_key', '=', plan.tableKey).orderBy('version', 'desc').limit(1).executeTakeFirst();
+  const insert = async (version: number, columns: ColumnSpec[], changes: string[] | null, reset: boolean) => {
+    await db.transaction().execute(async (tx) => {
+      await tx.insertInto('tablevault_schemas').values({
+        table_key: plan.tableKey, version, columns_json: JSON.stringify(columns), key_columns: JSON.stringify(plan.keyColumns),
+        changes: changes ? JSON.stringify(changes) : null, reset: reset ? 1 : 0, created_at: now(),
+      }).execute();
+      await tx.updateTable('tablevault_tables').set({ schema_version: version, ...(reset ? { watermark: null } : {}) }).where('table_key', '=', plan.tableKey).execute();
+    });
+    return version;
+  };
+  if (ctx.reset) {
+    ctx.log.warn('--reset-table: a new full backup under a new schema version');
+    return insert((latest?.version ?? 0) + 1, plan.columns, ['reset: a new full backup'], true);
+  }
+  if (!latest) {
+    // the first run, or a state store from before schema versions: version 1 is what was backed up so far
+    const recorded = row.files > 0 && row.columns_json ? (JSON.parse(row.columns_json) as ColumnSpec[]) : plan.columns;
+    await insert(1, recorded, null, false);
+    latest = await db.selectFrom('tablevault_schemas').selectAll().where('table_key', '=', plan.tableKey).where('version', '=', 1).executeTakeFirstOrThrow();
+  }
+  const d = diffSchemas(JSON.parse(latest.columns_json) as ColumnSpec[], plan.columns, JSON.parse(latest.key_columns) as string[], plan.keyColumns);
+  if (isEmptyDiff(d)) return latest.version;
+  const changes = describeDiff(d);
+  const breaking = d.incompatible.length > 0 || d.keyChanged !== undefined;
+  if (breaking || ctx.onSchemaChange === 'fail') {
+    const run = `tablevault backup ${ctx.strategyFile ?? '<strategy.yaml>'} --only ${name} --reset-table ${name}`;
+    throw runtimeError('SCHEMA_CHANGED', `${name} changed since its last backup (${changes.join('; ')}); ${breaking
+      ? 'objects already written cannot be read under the new schema'
+      : 'on_schema_change is fail'}. To start a new full backup under a new schema version, run: ${run}${breaking ? '' : ' (or set on_schema_change: evolve)'}`);
+  }
+  ctx.log.warn({ changes, version: latest.version + 1 }, 'the table changed; new objects use a new schema version');
+  return insert(latest.version + 1, plan.columns, changes, false);
 }
 
 export function versionHash(key: string[]): string {
@@ -276,16 +330,23 @@ async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promi
 export async function writeIncrementalManifest(plan: TablePlan, ctx: { store: ObjectStore; state: StateDb }): Promise<void> {
   const t = await ctx.state.db.selectFrom('tablevault_tables').selectAll().where('table_key', '=', plan.tableKey).executeTakeFirstOrThrow();
   const files = await ctx.state.db.selectFrom('tablevault_files').selectAll().where('table_key', '=', plan.tableKey).orderBy('seq').execute();
+  const schemas = await ctx.state.db.selectFrom('tablevault_schemas').selectAll().where('table_key', '=', plan.tableKey).orderBy('version').execute();
   const manifest = {
     format: INCREMENTAL_MANIFEST_FORMAT,
     tablevaultVersion: VERSION,
     source: { engine: plan.table.engine, schema: plan.table.schema, table: plan.table.name },
     columns: plan.columns,
     keyColumns: plan.keyColumns,
+    schemaVersion: Number(t.schema_version ?? 1),
+    // every version's columns: objects written under an older one lack added columns and hold narrower types
+    schemas: schemas.map((v) => ({
+      version: v.version, columns: JSON.parse(v.columns_json) as ColumnSpec[], keyColumns: JSON.parse(v.key_columns) as string[],
+      changes: v.changes ? JSON.parse(v.changes) as string[] : [], reset: Boolean(v.reset), createdAt: v.created_at,
+    })),
     watermark: t.watermark ? JSON.parse(t.watermark) as string[] : null,
     rows: Number(t.rows),
     files: files.map((f) => ({
-      name: f.object_key.slice(plan.tablePrefix.length + 1), rows: Number(f.rows), bytes: Number(f.bytes), sha256: f.sha256,
+      name: f.object_key.slice(plan.tablePrefix.length + 1), rows: Number(f.rows), bytes: Number(f.bytes), sha256: f.sha256, schemaVersion: Number(f.schema_version ?? 1),
       after: f.key_from ? JSON.parse(f.key_from) as string[] : null, through: JSON.parse(f.key_to) as string[], runId: f.run_id,
       // rows committed late, found in the lag window: their cursors are at or below `after`
       late: f.key_from !== null && f.key_from === f.key_to,

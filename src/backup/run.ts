@@ -39,6 +39,8 @@ export interface BackupOptions {
   signal?: AbortSignal;
   /** Rows read and bytes stored, per table, as they go (the CLI's progress line). */
   progress?: ProgressSink;
+  /** Incremental tables to back up anew under a new schema version (after an incompatible change). */
+  resetTables?: string[];
 }
 
 export type TableStatus = 'ok' | 'failed' | 'busy' | 'planned' | 'stopped';
@@ -92,6 +94,11 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const log = deps.logger ?? silentLogger();
   const strategy = loadStrategy(opts.strategy);
   const tables = selectTables(strategy, opts.only);
+  for (const r of opts.resetTables ?? []) {
+    const t = strategy.tables.find((x) => x.table === r);
+    if (!t) throw inputError('ONLY', `--reset-table ${r}: not in ${strategy.file}`);
+    if (t.strategy !== 'incremental') throw inputError('ONLY', `--reset-table ${r}: a full table is copied whole every run; there is nothing to reset`);
+  }
   const parallel = opts.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw inputError('OPTION', `--parallel must be from 1 to ${MAX_PARALLEL}; got ${parallel}`);
   const source = observedSource(abortableSource(await openSource(strategy.source), opts.signal), opts.progress);
@@ -175,6 +182,7 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
         if (plan) {
           const inc = await backupIncremental(plan, {
             store: observedStore(ctx.dest.store, ctx.opts.progress), state: ctx.state, source: ctx.source, log, runId, hook: ctx.opts.hook, nullCursor: t.null_cursor,
+            onSchemaChange: t.on_schema_change ?? 'evolve', reset: ctx.opts.resetTables?.includes(t.table), strategyFile: ctx.strategy.file, tableName: t.table,
             memory: new MemoryManager(ctx.memory, ctx.peak, log),
             settings: { batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows), compression: t.compression },
           });
@@ -257,6 +265,9 @@ export interface StatusRow {
   rows: number;
   bytes: number;
   lastRun: { status: string; startedAt: string; finishedAt: string | null; rows: number; error: string | null } | null;
+  /** Incremental tables: the schema version new objects are written under, and every change seen (oldest first). */
+  schemaVersion?: number;
+  schemaChanges?: Array<{ version: number; changes: string[]; at: string }>;
 }
 
 /** Watermark, last run, rows/files/bytes per table, from the state store. */
@@ -281,6 +292,11 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
         watermark: row?.watermark ? (JSON.parse(row.watermark) as string[]) : null,
         files: row ? Number(row.files) : (run ? Number(run.files) : 0), rows: row ? Number(row.rows) : (run ? Number(run.rows) : 0), bytes: row ? Number(row.bytes) : (run ? Number(run.bytes) : 0),
         lastRun: run ? { status: run.status, startedAt: run.started_at, finishedAt: run.finished_at, rows: Number(run.rows), error: run.error } : null,
+        ...(t.strategy === 'incremental' ? {
+          schemaVersion: row ? Number(row.schema_version ?? 1) : 1,
+          schemaChanges: (await state.db.selectFrom('tablevault_schemas').selectAll().where('table_key', '=', key).where('changes', 'is not', null).orderBy('version').execute())
+            .map((v) => ({ version: v.version, changes: JSON.parse(v.changes!) as string[], at: v.created_at })),
+        } : {}),
       });
     }
     return out;

@@ -41,6 +41,7 @@ export function backupCommand(ctx: CliContext, setExit: (code: number) => void):
     .option('--dry-run', 'check the file against the databases and print the plan; read and write nothing')
     .option('--state <url>', 'state store (postgres://… or mysql://…); default: state: in the file, else the source database')
     .option('--parallel <n>', `tables backed up at once (1-${MAX_PARALLEL})`, wholeNumber, 1)
+    .option('--reset-table <table...>', 'start these incremental tables over: a new full backup under a new schema version (after an incompatible schema change)')
     .option('--json', 'print one JSON summary on stdout')
     .addHelpText('after', `
 Example:
@@ -48,9 +49,9 @@ Example:
 
 Exit codes: 0 every table done (tables another run holds are reported busy), 1 every table failed,
 2 bad input (strategy file, options), 3 some tables failed and others were done.`)
-    .action(async (file: string, flags: MemoryFlags & { only?: string[]; dryRun?: boolean; state?: string; parallel: number; json?: boolean }) => {
+    .action(async (file: string, flags: MemoryFlags & { only?: string[]; dryRun?: boolean; state?: string; parallel: number; resetTable?: string[]; json?: boolean }) => {
       const summary = await ctx.withProgress('backup', (progress) => runBackup({
-        strategy: file, progress, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, memory: memoryOptions(flags), hook: testHook(), signal: ctx.stopSignal(),
+        strategy: file, progress, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, memory: memoryOptions(flags), hook: testHook(), signal: ctx.stopSignal(), resetTables: flags.resetTable,
       }, { logger: ctx.logger() }));
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else {
@@ -76,8 +77,12 @@ export function statusCommand(ctx: CliContext): Command {
     .action(async (file: string, flags: { state?: string; json?: boolean }) => {
       const rows: StatusRow[] = await backupStatus({ strategy: file, state: flags.state });
       if (flags.json) ctx.stdout(`${JSON.stringify({ strategy: file, tables: rows })}\n`);
-      else ctx.stdout(printTable(['table', 'strategy', 'watermark', 'files', 'rows', 'bytes', 'last run'],
-        rows.map((r) => [r.table, r.strategy, wm(r.watermark), String(r.files), String(r.rows), formatBytes(r.bytes), r.lastRun ? `${r.lastRun.status} ${r.lastRun.finishedAt ?? r.lastRun.startedAt}` : 'never'])));
+      else {
+        ctx.stdout(printTable(['table', 'strategy', 'watermark', 'files', 'rows', 'bytes', 'schema', 'last run'],
+          rows.map((r) => [r.table, r.strategy, wm(r.watermark), String(r.files), String(r.rows), formatBytes(r.bytes), r.schemaVersion ? `v${r.schemaVersion}` : '-',
+            r.lastRun ? `${r.lastRun.status} ${r.lastRun.finishedAt ?? r.lastRun.startedAt}` : 'never'])));
+        for (const r of rows) for (const c of r.schemaChanges ?? []) ctx.stdout(`${r.table}: schema v${c.version} (${c.at}): ${c.changes.join('; ')}\n`);
+      }
     });
 }
 

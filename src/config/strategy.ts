@@ -32,6 +32,8 @@ const TableDefaults = z.object({
   file_max_rows: positive.optional(),
   row_group_rows: positive.optional(),
   compression: z.enum(COMPRESSIONS as [string, ...string[]]).optional(),
+  /** When the table's columns change between runs: evolve (added, dropped, widened columns) or fail. */
+  on_schema_change: z.enum(['evolve', 'fail']).optional(),
 }).strict();
 
 const TableSchema = TableDefaults.extend({

@@ -17,7 +17,31 @@ export interface BackupManifest {
   /** Incremental only: the cursor column; the row with the highest cursor per key is the latest. */
   cursor?: string;
   rows: number;
-  files: Array<{ name: string; rows: number; bytes: number; sha256: string; runId?: string; through?: string[] | null }>;
+  files: Array<{ name: string; rows: number; bytes: number; sha256: string; runId?: string; through?: string[] | null; schemaVersion?: number }>;
+  /** Incremental: every schema version's columns (objects of older versions lack added columns, hold narrower types). */
+  schemas?: Array<{ version: number; columns: ColumnSpec[]; reset: boolean; changes: string[] }>;
+}
+
+/** The columns an object was written with (its schema version's), or the manifest's. */
+export function fileColumns(m: BackupManifest, f: BackupManifest['files'][number]): ColumnSpec[] {
+  return m.schemas?.find((v) => v.version === f.schemaVersion)?.columns ?? m.columns;
+}
+
+/** The objects since the last `--reset-table` (a reset starts a new full backup; what came before is history). */
+export function currentFiles(m: BackupManifest, files: BackupManifest['files'] = m.files): BackupManifest['files'] {
+  const resets = (m.schemas ?? []).filter((v) => v.reset).map((v) => v.version);
+  const since = resets.length ? Math.max(...resets) : 0;
+  return files.filter((f) => (f.schemaVersion ?? 1) >= since);
+}
+
+/** Columns of the latest schema that some object in `files` lacks: NULL in those objects' rows. */
+export function columnsAddedLater(m: BackupManifest, files: BackupManifest['files']): Set<string> {
+  const out = new Set<string>();
+  for (const f of files) {
+    const have = new Set(fileColumns(m, f).map((c) => c.name));
+    for (const c of m.columns) if (!have.has(c.name)) out.add(c.name);
+  }
+  return out;
 }
 
 export interface OpenedBackup {
@@ -36,6 +60,7 @@ interface RawManifest {
   keyColumns?: string[];
   rows?: number;
   files?: BackupManifest['files'];
+  schemas?: BackupManifest['schemas'];
 }
 
 /** `s3://bucket/prefix/<schema.table>` (or `file:///dir/<schema.table>`): the store and its manifest. */
@@ -58,7 +83,7 @@ export async function openBackup(url: string, s3: S3Options = {}): Promise<Opene
       manifest = { format: raw.format, source: raw.source!, columns: raw.columns!, primaryKey: raw.primaryKey ?? [], rows: raw.rows ?? 0, files: raw.files ?? [] };
     } else if (raw.format === 'tablevault.incremental.v1') {
       const [cursor, ...pk] = raw.keyColumns ?? [];
-      manifest = { format: raw.format, source: raw.source!, columns: raw.columns!, primaryKey: pk, cursor, rows: raw.rows ?? 0, files: raw.files ?? [] };
+      manifest = { format: raw.format, source: raw.source!, columns: raw.columns!, primaryKey: pk, cursor, rows: raw.rows ?? 0, files: raw.files ?? [], schemas: raw.schemas };
     } else {
       throw inputError('MANIFEST_FORMAT', `${url}/${MANIFEST_NAME} has format ${String(raw.format)}, which this tablevault does not read; upgrade tablevault`);
     }

@@ -6,7 +6,7 @@ import type { S3Options } from '../s3/client.js';
 import { parseTableRef, type ColumnSpec, type TableRef, type TextDialect } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import type { ProgressSink } from '../progress.js';
-import { openBackup, readObjectBatches, type BackupManifest } from './backup.js';
+import { columnsAddedLater, currentFiles, fileColumns, openBackup, readObjectBatches, type BackupManifest } from './backup.js';
 import { createTableSql } from './ddl.js';
 import { mysqlLoader, pgLoader, type LoadPlan, type Loader } from './load.js';
 import { cellReader, Unrepresentable } from './values.js';
@@ -89,7 +89,7 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
   const backup = await openBackup(opts.from, opts.s3);
   const peak = new PeakMemory().start();
   const m = backup.manifest;
-  const files = selectFiles(m, opts.asOf, opts.from);
+  const files = currentFiles(m, selectFiles(m, opts.asOf, opts.from));
   const incremental = m.format === 'tablevault.incremental.v1';
   const source = await openSource(opts.target);
   let loader: Loader | undefined;
@@ -111,7 +111,9 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
     loader = engine === 'postgres' ? await pgLoader(opts.target) : await mysqlLoader(opts.target);
     const created = !exists;
     if (created) {
-      const ddl = createTableSql(ref, m.columns, m.primaryKey, m.source.engine, engine);
+      // a column added after the first of these objects is NULL in the older ones
+      const later = columnsAddedLater(m, files);
+      const ddl = createTableSql(ref, m.columns.map((c) => (later.has(c.name) ? { ...c, nullable: true } : c)), m.primaryKey, m.source.engine, engine);
       log.info({ table: opts.table }, 'creating the table from the backup\'s schema');
       await loader.execute(ddl);
     } else if (mode === 'replace') {
@@ -127,11 +129,16 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
     opts.progress?.({ table: opts.table, estimatedRows: files.reduce((n, f) => n + f.rows, 0) });
     for (const f of files) {
       const key = backup.prefix ? `${backup.prefix}/${f.name}` : f.name;
+      const written = new Map(fileColumns(m, f).map((c) => [c.name, c]));
       for await (const batch of readObjectBatches(backup.store, key, batchRows)) {
         const cells = m.columns.map((c) => {
           const child = batch.getChild(c.name);
-          if (!child) throw runtimeError('BACKUP_COLUMN', `${key} has no column ${c.name}, which its manifest lists`);
-          const read = cellReader(c, child.data[0]!, engine);
+          const spec = written.get(c.name);
+          // a column added after this object was written: NULL here
+          if (!spec) return () => null;
+          if (!child) throw runtimeError('BACKUP_COLUMN', `${key} has no column ${c.name}, which its schema version lists`);
+          // read as written (a narrower type before a widening); the text fits the widest
+          const read = cellReader(spec, child.data[0]!, engine);
           // MySQL to MySQL: a NULL in a NOT NULL date column was a zero date, which export writes as NULL
           const zero = engine === 'mysql' && m.source.engine === 'mysql' && !c.nullable ? { date: '0000-00-00', timestamp: '0000-00-00 00:00:00', timestamptz: '0000-00-00 00:00:00' }[c.kind as 'date'] : undefined;
           // into PostgreSQL, which has no zero date: reported, loaded as NULL (the created column allows it)

@@ -11,17 +11,19 @@ import { pgConnectError } from '../source/postgres/errors.js';
 export interface TablesRow {
   table_key: string; destination: string; source_table: string; watermark: string | null;
   files: number; rows: string | number; bytes: string | number; columns_json: string | null; last_run_id: string | null; updated_at: string | null;
+  schema_version?: number;
 }
 export interface FilesRow {
   table_key: string; seq: number; object_key: string; rows: string | number; bytes: string | number; sha256: string;
-  key_from: string | null; key_to: string; run_id: string; created_at: string;
+  key_from: string | null; key_to: string; run_id: string; created_at: string; schema_version?: number;
 }
 export interface RunsRow {
   id: string; table_key: string; started_at: string; finished_at: string | null; status: string;
   rows: string | number; files: number; bytes: string | number; watermark_before: string | null; watermark_after: string | null; error: string | null;
 }
 export interface RecentRow { table_key: string; version: string }
-export interface StateSchema { tablevault_tables: TablesRow; tablevault_files: FilesRow; tablevault_runs: RunsRow; tablevault_recent: RecentRow }
+export interface SchemasRow { table_key: string; version: number; columns_json: string; key_columns: string; changes: string | null; reset: number; created_at: string }
+export interface StateSchema { tablevault_tables: TablesRow; tablevault_files: FilesRow; tablevault_runs: RunsRow; tablevault_recent: RecentRow; tablevault_schemas: SchemasRow }
 
 export type Engine = 'postgres' | 'mysql';
 

@@ -19,12 +19,22 @@ function floatHex(v: number, bytes: 4 | 8): string {
   return b.toString('hex');
 }
 
-/** Raw text of a value (no NULL marker), or null. */
-function rawReader(spec: ColumnSpec, data: Data): (i: number) => string | null {
+/**
+ * Raw text of a value (no NULL marker), or null. `written` is the column as the object holds it
+ * (an older schema version's narrower type); the text is that of `spec`, the current type: a
+ * decimal at the current scale, a float32 widened to float64 by its float64 bytes.
+ */
+function rawReader(spec: ColumnSpec, data: Data, written: ColumnSpec = spec): (i: number) => string | null {
   const valid = (i: number) => data.nullCount === 0 || data.getValid(i);
   const off = data.offset;
-  switch (spec.kind) {
-    case 'decimal': { const w = data.values as Uint32Array; const scale = spec.scale ?? 0; return (i) => (valid(i) ? decimalText(w, (off + i) * 4, scale) : null); }
+  switch (written.kind) {
+    case 'decimal': {
+      const w = data.values as Uint32Array;
+      const scale = written.scale ?? 0;
+      const pad = spec.kind === 'decimal' ? Math.max(0, (spec.scale ?? 0) - scale) : 0;
+      const zeros = pad ? `${scale === 0 ? '.' : ''}${'0'.repeat(pad)}` : '';
+      return (i) => (valid(i) ? decimalText(w, (off + i) * 4, scale) + zeros : null);
+    }
     case 'float32': case 'float64': {
       const values = data.values as Float32Array | Float64Array;
       const n = spec.kind === 'float32' ? 4 : 8;
@@ -38,7 +48,7 @@ function rawReader(spec: ColumnSpec, data: Data): (i: number) => string | null {
     }
     case 'list': {
       const offsets = data.valueOffsets as Int32Array;
-      const el = rawReader(spec.element!, data.children[0]!);
+      const el = rawReader(spec.element!, data.children[0]!, written.element);
       const numeric = NUMERIC.has(spec.element!.kind) && !spec.element!.kind.startsWith('float');
       return (i) => {
         if (!valid(i)) return null;
@@ -54,8 +64,8 @@ function rawReader(spec: ColumnSpec, data: Data): (i: number) => string | null {
   }
 }
 
-export function canonReader(spec: ColumnSpec, data: Data): (i: number) => string {
-  const raw = rawReader(spec, data);
+export function canonReader(spec: ColumnSpec, data: Data, written?: ColumnSpec): (i: number) => string {
+  const raw = rawReader(spec, data, written);
   return (i) => { const v = raw(i); return v === null ? 'n' : `v${v}`; };
 }
 

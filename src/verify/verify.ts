@@ -9,7 +9,7 @@ import type { S3Options } from '../s3/client.js';
 import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import type { Source } from '../source/source.js';
-import { openBackup, readObjectBatches, type OpenedBackup } from '../restore/backup.js';
+import { currentFiles, fileColumns, openBackup, readObjectBatches, type OpenedBackup } from '../restore/backup.js';
 import { BUCKETS, canonReader, newSide, type Side } from './canon.js';
 import { pgChecksums, type SourceChecksums } from './pg-checksum.js';
 import { selectTables } from '../backup/run.js';
@@ -42,11 +42,13 @@ export interface VerifySummary { tables: VerifyTableResult[]; equal: boolean; pe
 
 
 /** A row's key (its primary key cells) and content, as canonical text (canon.ts), the same as PostgreSQL computes it. */
-function rowTexts(batch: RecordBatch, columns: ColumnSpec[], keyIdx: number[]): { key: (r: number) => string; row: (r: number) => string } {
+function rowTexts(batch: RecordBatch, columns: ColumnSpec[], keyIdx: number[], written?: ColumnSpec[]): { key: (r: number) => string; row: (r: number) => string } {
   const readers = columns.map((c) => {
+    const w = written ? written.find((x) => x.name === c.name) : c;
+    if (!w) return () => 'n'; // added after this object was written: NULL in it
     const child = batch.getChild(c.name);
     if (!child) throw runtimeError('VERIFY_COLUMN', `column ${c.name} is missing from a batch`);
-    return canonReader(c, child.data[0]!);
+    return canonReader(c, child.data[0]!, w);
   });
   return {
     key: (r) => keyIdx.map((k) => readers[k]!(r)).join('\u001f'),
@@ -96,8 +98,8 @@ interface Ctx { columns: ColumnSpec[]; keyIdx: number[]; batchRows: number }
 type Hashed = { key: string; row: string; h: ReturnType<typeof hashes> };
 
 /** A batch's rows with their key, content and hashes, those in the `want` buckets only. */
-function* hashedRows(batch: RecordBatch, ctx: Ctx, want: (bucket: number) => boolean): Generator<Hashed> {
-  const t = rowTexts(batch, ctx.columns, ctx.keyIdx);
+function* hashedRows(batch: RecordBatch, ctx: Ctx, want: (bucket: number) => boolean, written?: ColumnSpec[]): Generator<Hashed> {
+  const t = rowTexts(batch, ctx.columns, ctx.keyIdx, written);
   for (let r = 0; r < batch.numRows; r++) {
     const key = t.key(r);
     const row = t.row(r);
@@ -112,7 +114,7 @@ async function* backupRows(b: OpenedBackup, ctx: Ctx, want: (bucket: number) => 
   const keyOf = (f: string) => (b.prefix ? `${b.prefix}/${f}` : f);
   if (m.format === 'tablevault.export.v1') {
     for (const f of m.files) {
-      for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows)) yield* hashedRows(batch, ctx, want);
+      for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows)) yield* hashedRows(batch, ctx, want, fileColumns(m, f));
     }
     return;
   }
@@ -121,9 +123,9 @@ async function* backupRows(b: OpenedBackup, ctx: Ctx, want: (bucket: number) => 
   const passes = Math.max(1, Math.ceil(m.rows / KEYS_PER_PASS));
   for (let pass = 0; pass < passes; pass++) {
     const latest = new Map<string, { cursor: bigint | number | string | null; row: string; h: ReturnType<typeof hashes> }>();
-    for (const f of m.files) {
+    for (const f of currentFiles(m)) {
       for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows)) {
-        const t = rowTexts(batch, ctx.columns, ctx.keyIdx);
+        const t = rowTexts(batch, ctx.columns, ctx.keyIdx, fileColumns(m, f));
         const cur = cursorReader(batch, cursorSpec);
         for (let r = 0; r < batch.numRows; r++) {
           const key = t.key(r);

@@ -39,7 +39,7 @@ export function latestPerKey(rows: Array<Record<string, unknown>>, pk: string, c
 }
 
 export async function resetState(engine: 'pg' | 'mysql'): Promise<void> {
-  const drop = 'DROP TABLE IF EXISTS tablevault_recent, tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
+  const drop = 'DROP TABLE IF EXISTS tablevault_schemas, tablevault_recent, tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
   if (engine === 'pg') await withPg((c) => c.query(drop));
   else await withMysql((c) => c.query(drop));
 }

@@ -87,18 +87,22 @@ export function sqlString(s: string): string {
 }
 
 /** `read_parquet(...)` over one path/glob or a list of paths. */
-function readParquetSql(files: string[] | string): string {
-  if (typeof files === 'string') return `read_parquet(${sqlString(files)})`;
+/** Options of DuckDB's read_parquet: union_by_name (files with different columns), hive_partitioning (key=value folders). */
+export interface ReadParquetOptions { unionByName?: boolean; hivePartitioning?: boolean }
+
+function readParquetSql(files: string[] | string, o: ReadParquetOptions = {}): string {
+  const opts = `${o.unionByName ? ', union_by_name = true' : ''}${o.hivePartitioning !== undefined ? `, hive_partitioning = ${o.hivePartitioning}` : ''}`;
+  if (typeof files === 'string') return `read_parquet(${sqlString(files)}${opts})`;
   if (files.length === 0) throw new Error('readParquet: no files given');
-  return `read_parquet([${files.map(sqlString).join(', ')}])`;
+  return `read_parquet([${files.map(sqlString).join(', ')}]${opts})`;
 }
 
 /**
  * All rows of the Parquet file(s) (a path, a glob, or a list of paths), values converted as described at
  * the top of this file. `orderBy` is a SQL fragment put after ORDER BY (e.g. 'id' or 'id, name DESC').
  */
-export async function readParquetRows(files: string[] | string, opts: { orderBy?: string } = {}): Promise<Record<string, unknown>[]> {
-  const sql = `SELECT * FROM ${readParquetSql(files)}${opts.orderBy ? ` ORDER BY ${opts.orderBy}` : ''}`;
+export async function readParquetRows(files: string[] | string, opts: { orderBy?: string } & ReadParquetOptions = {}): Promise<Record<string, unknown>[]> {
+  const sql = `SELECT * FROM ${readParquetSql(files, opts)}${opts.orderBy ? ` ORDER BY ${opts.orderBy}` : ''}`;
   return withDuckDB(async (c) => {
     const reader = await c.runAndReadAll(sql);
     return reader.getRowObjects().map((row) => {
