@@ -3,6 +3,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { sql } from 'kysely';
 import { inputError, runtimeError } from '../errors.js';
 import { describeDiff, diffSchemas, isEmptyDiff } from './schema.js';
+import { cellReader } from '../restore/values.js';
 import type { Logger } from '../log.js';
 import type { MemoryManager } from '../memory/manager.js';
 import { ParquetEncoder } from '../parquet/encode.js';
@@ -29,6 +30,8 @@ export interface TablePlan {
   lag?: Lag;
   tableKey: string;
   tablePrefix: string;
+  /** `day`: objects go under `dt=YYYY-MM-DD/` of their rows' cursor (UTC), one day per object. */
+  partition?: 'day';
 }
 
 const TEMPORAL = new Set(['date', 'timestamp', 'timestamptz']);
@@ -66,6 +69,9 @@ export function planIncremental(file: string, t: StrategyTable, table: SourceTab
   for (const c of t.columns ?? []) if (!byName.has(c)) throw inputError('STRATEGY', `${where}: columns: column "${c}" does not exist in ${table.schema}.${table.name}`);
   const keyColumns = [t.cursor!, ...pk.filter((k) => k !== t.cursor)];
   const lag = parseLag(where, t.lag, cursor);
+  if (t.partition === 'day' && !TEMPORAL.has(cursor.kind)) {
+    throw inputError('STRATEGY', `${where}: partition: day needs a date or timestamp cursor; "${cursor.name}" is ${cursor.dbType}`);
+  }
   const wanted = t.columns ? new Set([...t.columns, ...keyColumns]) : undefined;
   const columns = wanted ? table.columns.filter((c) => wanted.has(c.name)) : table.columns;
   const q = table.engine === 'postgres' ? quotePgIdent : quoteMysqlIdent;
@@ -75,6 +81,7 @@ export function planIncremental(file: string, t: StrategyTable, table: SourceTab
     where: sqlAnd(t.where, cursor.nullable && t.null_cursor === 'skip' && `${q(cursor.name)} IS NOT NULL`),
     tableKey: `${qualified.slice(0, 200)}@${createHash('sha1').update(destination).digest('hex').slice(0, 16)}`,
     tablePrefix: joinKey(destPrefix, qualified),
+    ...(t.partition === 'day' ? { partition: 'day' as const } : {}),
   };
 }
 
@@ -153,12 +160,12 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
    * table's counters and watermark (`to`, or unchanged for late rows) and the recent versions,
    * in one transaction, only after the object is durable. False when the read had no rows.
    */
-  const writeAndCommit: WriteAndCommit = async (read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][]): Promise<{ rows: number } | false> => {
+  const writeAndCommit: WriteAndCommit = async (read, to, recent, day) => {
     const stats: ReadStats = { counters: [] };
     const it = read(stats)[Symbol.asyncIterator]();
     const first = await it.next();
     if (first.done) return false;
-    const key = joinKey(plan.tablePrefix, incrementalObjectName(seq));
+    const key = joinKey(plan.tablePrefix, day ? `dt=${day}` : '', incrementalObjectName(seq));
     let rows = 0;
     const counted = (async function* (): AsyncGenerator<RecordBatch> {
       let n: IteratorResult<RecordBatch> = first;
@@ -171,7 +178,11 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     })();
     const body = encoder.encode(counted, {
       compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows,
-      metadata: parquetMetadata(plan.table, { 'tablevault.after': JSON.stringify(watermark), 'tablevault.schema_version': String(schemaVersion), 'tablevault.key_columns': JSON.stringify(plan.keyColumns) }),
+      metadata: parquetMetadata(plan.table, {
+        'tablevault.after': JSON.stringify(watermark), 'tablevault.schema_version': String(schemaVersion), 'tablevault.key_columns': JSON.stringify(plan.keyColumns),
+        // with day partitions the cursor range is known up front: [day, next day); always in the row groups' column statistics
+        ...(day ? { 'tablevault.partition': `dt=${day}`, 'tablevault.cursor_from': day, 'tablevault.cursor_before': nextDay(day) } : {}),
+      }),
     });
     const put = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
     await ctx.hook?.('after-upload');
@@ -211,16 +222,21 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     const lag = plan.lag;
     for (;;) {
       const from = watermark;
+      // day partitions: each object holds the rows of one cursor day, the day of the next row
+      const day = plan.partition ? await nextRowDay(plan, from, ctx) : undefined;
+      if (plan.partition && !day) break;
+      const where = day ? sqlAnd(plan.where, beforeDaySql(plan.table, plan.columns.find((c) => c.name === cursor)!, nextDay(day))) : plan.where;
       const wrote = await writeAndCommit(
         (stats) => ctx.source.read(plan.table, liveRead({
           keyColumns: plan.keyColumns, after: from ?? undefined,
-          maxRows: ctx.settings.fileMaxRows, where: plan.where, stats,
+          maxRows: ctx.settings.fileMaxRows, where, stats,
           recordKeys: lag ? (last: string[]) => ctx.source.withinLagSql(plan.table, cursor, last[0]!, lag) : undefined,
         })),
         (stats) => stats.lastKey!,
         (stats) => stats.keys ?? [],
+        day,
       );
-      if (!wrote || wrote.rows < ctx.settings.fileMaxRows) break;
+      if (!wrote || (!plan.partition && wrote.rows < ctx.settings.fileMaxRows)) break;
     }
   } finally {
     await encoder.close();
@@ -279,7 +295,36 @@ export function versionHash(key: string[]): string {
 
 type WriteAndCommit = (
   read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][],
+  /** day partitions: the object goes under dt=<day>/ */
+  day?: string,
 ) => Promise<{ rows: number } | false>;
+
+/** `YYYY-MM-DD` → the next day, in the proleptic Gregorian calendar. */
+export function nextDay(day: string): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const t = new Date(0);
+  t.setUTCFullYear(y, m - 1, d + 1); // unlike Date.UTC, years 0-99 stay what they are
+  return `${String(t.getUTCFullYear()).padStart(4, '0')}-${String(t.getUTCMonth() + 1).padStart(2, '0')}-${String(t.getUTCDate()).padStart(2, '0')}`;
+}
+
+/** SQL: the cursor is before the start (UTC) of `day`. */
+function beforeDaySql(t: SourceTable, cursor: ColumnSpec, day: string): string {
+  const q = t.engine === 'postgres' ? quotePgIdent : quoteMysqlIdent;
+  const literal = cursor.kind === 'date' ? `'${day}'` : t.engine === 'postgres' && cursor.kind === 'timestamptz' ? `'${day} 00:00:00+00'` : `'${day} 00:00:00'`;
+  return `${q(cursor.name)} < ${literal}`;
+}
+
+/** The cursor day (UTC, `YYYY-MM-DD`) of the first row past the watermark, or undefined when there is none. */
+async function nextRowDay(plan: TablePlan, after: string[] | null, ctx: IncrementalContext): Promise<string | undefined> {
+  const keyCols = plan.columns.filter((c) => plan.keyColumns.includes(c.name));
+  const cursor = keyCols.find((c) => c.name === plan.keyColumns[0])!;
+  for await (const b of ctx.source.read({ ...plan.table, columns: keyCols }, { batchRows: 1, maxRows: 1, keyColumns: plan.keyColumns, after: after ?? undefined, where: plan.where })) {
+    if (b.numRows === 0) continue;
+    const text = cellReader(cursor, b.getChild(cursor.name)!.data[0]!, plan.table.engine)(0);
+    if (typeof text === 'string') return text.slice(0, 10);
+  }
+  return undefined;
+}
 
 /**
  * The lag window (watermark.cursor − lag, watermark]: row versions there that no earlier object
@@ -304,14 +349,23 @@ async function backupLateRows(
   }
   if (late.length) ctx.log.info({ rows: late.length }, 'rows committed late, within the lag window');
   const chunk = Math.min(1000, ctx.settings.fileMaxRows);
-  for (let i = 0; i < late.length; i += chunk) {
-    const keys = late.slice(i, i + chunk);
-    const where = sqlAnd(plan.where, source.tupleInSql(t, plan.keyColumns, keys));
-    await writeAndCommit(
-      (stats) => source.read(t, liveRead({ keyColumns: plan.keyColumns, where, stats })),
-      () => watermark,
-      () => keys,
-    );
+  // with day partitions, late rows go to their own day's folder: grouped by the cursor's day (its key text starts with it)
+  const groups = new Map<string | undefined, string[][]>();
+  for (const k of late) {
+    const day = plan.partition ? k[0]!.slice(0, 10) : undefined;
+    groups.set(day, [...(groups.get(day) ?? []), k]);
+  }
+  for (const [day, keysOfDay] of groups) {
+    for (let i = 0; i < keysOfDay.length; i += chunk) {
+      const keys = keysOfDay.slice(i, i + chunk);
+      const where = sqlAnd(plan.where, source.tupleInSql(t, plan.keyColumns, keys));
+      await writeAndCommit(
+        (stats) => source.read(t, liveRead({ keyColumns: plan.keyColumns, where, stats })),
+        () => watermark,
+        () => keys,
+        day,
+      );
+    }
   }
 }
 

@@ -53,6 +53,8 @@ const TableSchema = TableDefaults.extend({
   null_cursor: z.enum(['fail', 'skip']).optional(),
   columns: z.array(z.string().min(1)).min(1).optional(),
   where: z.string().min(1).optional(),
+  /** Incremental tables with a date/timestamp cursor: `day` puts each object under dt=YYYY-MM-DD/ (Hive-style). */
+  partition: z.enum(['none', 'day']).optional(),
 }).strict();
 
 const EnvRef = z.object({ env: z.string().min(1) }).strict();
@@ -157,6 +159,7 @@ export function loadStrategy(file: string): Strategy {
     names.add(t.table);
     if (t.strategy === 'incremental' && !t.cursor) throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is required for strategy incremental (e.g. cursor: updated_at)`);
     if (t.strategy === 'full' && t.cursor) throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is only for strategy incremental`);
+    if (t.strategy === 'full' && t.partition === 'day') throw inputError('STRATEGY', `${file}: table ${t.table}: partition: day is for incremental tables (a full export has no cursor to partition by)`);
   }
   const mirror = s.mirror ?? [];
   if (mirror.length) {
