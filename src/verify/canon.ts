@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { makeVector, type Data, type Vector } from 'apache-arrow';
 import type { ColumnSpec } from '../source/columns.js';
 import { quotePgIdent } from '../source/quote.js';
@@ -101,4 +102,46 @@ export interface Side { count: Uint32Array; sumA: Uint32Array; sumB: Uint32Array
 
 export function newSide(): Side {
   return { count: new Uint32Array(BUCKETS), sumA: new Uint32Array(BUCKETS), sumB: new Uint32Array(BUCKETS) };
+}
+
+/** The same canonical cell as an SQL expression over a MySQL/MariaDB column (floats excluded: see verify.ts). */
+export function mysqlCanonSql(spec: ColumnSpec): string {
+  const c = `\`${spec.name.replace(/`/g, '``')}\``;
+  let e: string;
+  switch (spec.kind) {
+    case 'bool': e = `CASE WHEN ${c} <> 0 THEN '1' ELSE '0' END`; break;
+    case 'binary': e = `LOWER(HEX(${c}))`; break;
+    // zero dates are NULL in the backup: DATEDIFF and TIMESTAMPDIFF give NULL for them too
+    case 'date': e = `CAST(DATEDIFF(${c}, '1970-01-01') AS CHAR)`; break;
+    case 'timestamp': case 'timestamptz': e = `CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${c}) AS CHAR)`; break;
+    // negative or past 24:00:00: not representable, NULL in the backup
+    // (TIME_TO_SEC keeps the fraction in MariaDB and drops it in MySQL: whole fields instead)
+    case 'time': e = `CASE WHEN ${c} < '00:00:00' OR ${c} > '24:00:00' THEN NULL ELSE CAST((HOUR(${c}) * 3600 + MINUTE(${c}) * 60 + SECOND(${c})) * 1000000 + MICROSECOND(${c}) AS CHAR) END`; break;
+    case 'string': case 'json': e = `CONVERT(${c} USING utf8mb4)`; break;
+    default: e = `CAST(${c} AS CHAR)`;
+  }
+  return `CASE WHEN ${c} IS NULL THEN 'n' ELSE COALESCE(CONCAT('v', ${e}), 'n') END`;
+}
+
+export const isFloatColumn = (c: ColumnSpec) => c.kind === 'float32' || c.kind === 'float64';
+
+export interface Hash { bucket: number; a: number; b: number; digest: string }
+
+/** The key's bucket: the first 32 bits of its MD5, modulo BUCKETS (as SQL computes it). */
+export function bucketOf(key: string): number {
+  return createHash('md5').update(key).digest().readUInt32BE(0) % BUCKETS;
+}
+
+/** Two 32-bit numbers and the hex of a text's MD5: what the sums and per-key digests are made of. */
+export function md5Part(text: string): { a: number; b: number; hex: string } {
+  const d = createHash('md5').update(text).digest();
+  return { a: d.readUInt32BE(0), b: d.readUInt32BE(4), hex: d.toString('hex') };
+}
+
+/** A row's bucket and checksums: the row text's MD5, plus (MySQL) the floats' MD5 added to the sums and appended to the digest. */
+export function hashes(key: string, row: string, floats?: string): Hash {
+  const r = md5Part(row);
+  if (floats === undefined) return { bucket: bucketOf(key), a: r.a, b: r.b, digest: r.hex };
+  const f = md5Part(floats);
+  return { bucket: bucketOf(key), a: (r.a + f.a) >>> 0, b: (r.b + f.b) >>> 0, digest: r.hex + f.hex };
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { RecordBatch } from 'apache-arrow';
 import { loadStrategy } from '../config/strategy.js';
 import { errorMessage, inputError, runtimeError } from '../errors.js';
@@ -10,7 +9,8 @@ import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from 
 import { openSource } from '../source/open.js';
 import type { Source } from '../source/source.js';
 import { currentFiles, fileColumns, openBackup, readObjectBatches, type OpenedBackup } from '../restore/backup.js';
-import { BUCKETS, canonReader, newSide, type Side } from './canon.js';
+import { BUCKETS, canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from './canon.js';
+import { mysqlChecksums } from './mysql-checksum.js';
 import { pgChecksums, type SourceChecksums } from './pg-checksum.js';
 import { selectTables } from '../backup/run.js';
 import type { ProgressSink } from '../progress.js';
@@ -41,26 +41,26 @@ export interface VerifyTableResult {
 export interface VerifySummary { tables: VerifyTableResult[]; equal: boolean; peakRssBytes: number }
 
 
-/** A row's key (its primary key cells) and content, as canonical text (canon.ts), the same as PostgreSQL computes it. */
-function rowTexts(batch: RecordBatch, columns: ColumnSpec[], keyIdx: number[], written?: ColumnSpec[]): { key: (r: number) => string; row: (r: number) => string } {
-  const readers = columns.map((c) => {
+/**
+ * A batch's rows as canonical text (canon.ts), the same as the database computes it: the key
+ * (primary key cells) and the row. With `split` (MySQL) floats are hashed apart from the rest: MySQL
+ * can compute the rest in SQL but has no exact text of a float, so its floats are streamed.
+ */
+function rowTexts(batch: RecordBatch, ctx: Ctx, written?: ColumnSpec[]): { key: (r: number) => string; hash: (r: number, key: string) => Hash } {
+  const readers = ctx.columns.map((c) => {
     const w = written ? written.find((x) => x.name === c.name) : c;
     if (!w) return () => 'n'; // added after this object was written: NULL in it
     const child = batch.getChild(c.name);
     if (!child) throw runtimeError('VERIFY_COLUMN', `column ${c.name} is missing from a batch`);
     return canonReader(c, child.data[0]!, w);
   });
+  const isFloat = ctx.columns.map((c) => ctx.split && isFloatColumn(c));
+  const rest = readers.filter((_, i) => !isFloat[i]);
+  const floats = readers.filter((_, i) => isFloat[i]);
   return {
-    key: (r) => keyIdx.map((k) => readers[k]!(r)).join('\u001f'),
-    row: (r) => readers.map((f) => f(r)).join('\u001f'),
+    key: (r) => ctx.keyIdx.map((k) => readers[k]!(r)).join('\u001f'),
+    hash: (r, key) => hashes(key, rest.map((f) => f(r)).join('\u001f'), floats.length ? floats.map((f) => f(r)).join('\u001f') : undefined),
   };
-}
-
-/** Bucket from the key's MD5, two 32-bit checksums from the row's: as PostgreSQL computes them in pgChecksums. */
-function hashes(key: string, row: string): { bucket: number; a: number; b: number; digest: string } {
-  const kh = createHash('md5').update(key).digest();
-  const rh = createHash('md5').update(row).digest();
-  return { bucket: kh.readUInt32BE(0) % BUCKETS, a: rh.readUInt32BE(0), b: rh.readUInt32BE(4), digest: rh.toString('hex') };
 }
 
 function add(side: Side, h: { bucket: number; a: number; b: number }): void {
@@ -93,18 +93,17 @@ function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigi
   return (r) => { const v = read(r); return v === 'n' ? null : v; };
 }
 
-interface Ctx { columns: ColumnSpec[]; keyIdx: number[]; batchRows: number }
+interface Ctx { columns: ColumnSpec[]; keyIdx: number[]; batchRows: number; split: boolean }
 
-type Hashed = { key: string; row: string; h: ReturnType<typeof hashes> };
+type Hashed = { key: string; h: Hash };
 
 /** A batch's rows with their key, content and hashes, those in the `want` buckets only. */
 function* hashedRows(batch: RecordBatch, ctx: Ctx, want: (bucket: number) => boolean, written?: ColumnSpec[]): Generator<Hashed> {
-  const t = rowTexts(batch, ctx.columns, ctx.keyIdx, written);
+  const t = rowTexts(batch, ctx, written);
   for (let r = 0; r < batch.numRows; r++) {
     const key = t.key(r);
-    const row = t.row(r);
-    const h = hashes(key, row);
-    if (want(h.bucket)) yield { key, row, h };
+    const h = t.hash(r, key);
+    if (want(h.bucket)) yield { key, h };
   }
 }
 
@@ -122,45 +121,23 @@ async function* backupRows(b: OpenedBackup, ctx: Ctx, want: (bucket: number) => 
   const cursorSpec = m.columns.find((c) => c.name === m.cursor)!;
   const passes = Math.max(1, Math.ceil(m.rows / KEYS_PER_PASS));
   for (let pass = 0; pass < passes; pass++) {
-    const latest = new Map<string, { cursor: bigint | number | string | null; row: string; h: ReturnType<typeof hashes> }>();
+    const latest = new Map<string, { cursor: bigint | number | string | null; h: Hash }>();
     for (const f of currentFiles(m)) {
       for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows)) {
-        const t = rowTexts(batch, ctx.columns, ctx.keyIdx, fileColumns(m, f));
+        const t = rowTexts(batch, ctx, fileColumns(m, f));
         const cur = cursorReader(batch, cursorSpec);
         for (let r = 0; r < batch.numRows; r++) {
           const key = t.key(r);
-          const row = t.row(r);
-          const h = hashes(key, row);
+          const h = t.hash(r, key);
           if (h.bucket % passes !== pass || !want(h.bucket)) continue;
           const c = cur(r);
           const prev = latest.get(key);
-          if (!prev || prev.cursor === null || (c !== null && c >= prev.cursor)) latest.set(key, { cursor: c, row, h });
+          if (!prev || prev.cursor === null || (c !== null && c >= prev.cursor)) latest.set(key, { cursor: c, h });
         }
       }
     }
-    for (const [key, v] of latest) yield { key, row: v.row, h: v.h };
+    for (const [key, v] of latest) yield { key, h: v.h };
   }
-}
-
-/** The source's side computed here from a streamed read (MySQL): the same canonical text and hashes as the backup's. */
-function streamedChecksums(source: Source, table: SourceTable, ctx: Ctx): SourceChecksums {
-  return {
-    async buckets() {
-      const side = newSide();
-      for await (const r of sourceRows(source, table, ctx, () => true)) add(side, r.h);
-      return side;
-    },
-    async keys(buckets) {
-      const out = new Map<string, string>();
-      for await (const r of sourceRows(source, table, ctx, (b) => buckets.has(b))) out.set(r.key, r.h.digest);
-      return out;
-    },
-    async close() {},
-  };
-}
-
-async function* sourceRows(source: Source, table: SourceTable, ctx: Ctx, want: (bucket: number) => boolean): AsyncGenerator<Hashed> {
-  for await (const batch of source.read(table, { batchRows: ctx.batchRows })) yield* hashedRows(batch, ctx, want);
 }
 
 /**
@@ -185,12 +162,14 @@ export async function verifyTable(opts: { source: string; table: string; backup:
     const missing = columns.filter((c) => !described.columns.some((d) => d.name === c.name && d.kind === c.kind)).map((c) => c.name);
     if (missing.length) throw inputError('SCHEMA', `${qualifiedName(described)}: column(s) ${missing.join(', ')} of the backup are missing from the source or have another type now`);
     const table: SourceTable = { ...described, columns: columns.map((c) => described.columns.find((d) => d.name === c.name)!) };
-    const ctx: Ctx = { columns, keyIdx: m.primaryKey.map((k) => columns.findIndex((c) => c.name === k)), batchRows };
+    // MySQL hashes floats apart from the rest (see rowTexts): both sides must split the same way
+    const ctx: Ctx = { columns, keyIdx: m.primaryKey.map((k) => columns.findIndex((c) => c.name === k)), batchRows, split: source.engine === 'mysql' };
     const all = () => true;
-    // PostgreSQL computes its side in SQL (only 1,024 × 3 numbers travel); MySQL's side is streamed and hashed here
+    // the database computes its side in SQL (only 1,024 × 3 numbers travel, then the keys of differing ranges)
+    const keyCols = ctx.keyIdx.map((i) => table.columns[i]!);
     const checksums: SourceChecksums = source.engine === 'postgres'
-      ? await pgChecksums(opts.source, table, ctx.keyIdx.map((i) => columns[i]!), BUCKETS)
-      : streamedChecksums(source, table, ctx);
+      ? await pgChecksums(opts.source, table, keyCols, BUCKETS)
+      : await mysqlChecksums(opts.source, source, table, keyCols, batchRows);
     let src: Side;
     const bak = newSide();
     try {

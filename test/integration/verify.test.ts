@@ -14,7 +14,7 @@ interface VerifyResult { tables: Array<{ table: string; equal: boolean; sourceRo
 const parse = (stdout: string) => JSON.parse(stdout) as VerifyResult;
 
 describe('verify', () => {
-  it('every type: a fresh export of the type fixtures verifies equal (PostgreSQL\'s side computed in SQL, MySQL\'s streamed)', async () => {
+  it('every type: a fresh export of the type fixtures verifies equal (computed in SQL on both engines, MySQL\'s floats streamed)', async () => {
     await loadPgFixture('pg-types.sql');
     await loadMysqlFixture('mysql-types.sql');
     const dir = mkdtempSync(join(tmpdir(), 'tv-verify-types-'));
@@ -30,6 +30,11 @@ describe('verify', () => {
     const r = await runCli(['verify', '--source', PG_URL, '--table', 'public.tv_types', '--dest', dest, '--json']);
     expect(r.code).toBe(1);
     expect(parse(r.stdout).tables[0]!.changed).toEqual({ count: 2, keys: ['2', '4'] });
+    // MySQL: a float (the streamed part) and a time (the SQL part)
+    await withMysql((c) => c.query("UPDATE tv_types SET c_double = c_double * 2 WHERE id = 4; UPDATE tv_types SET c_time = '01:02:03.000004' WHERE id = 2"));
+    const m = await runCli(['verify', '--source', MYSQL_URL, '--table', 'tv_types', '--dest', dest, '--json']);
+    expect(m.code).toBe(1);
+    expect(parse(m.stdout).tables[0]!.changed).toEqual({ count: 2, keys: ['2', '4'] });
   });
 
   it('PostgreSQL export in S3: equal right after; then names one changed value, one row missing from the backup and one deleted in the source', async () => {
