@@ -1,5 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import { abortableSource } from '../abort.js';
+import { EXPORT_DEFAULTS } from '../defaults.js';
 import { observedSource, type ProgressSink } from '../progress.js';
 import { BatchAssembler } from '../arrow/batch.js';
 import { inputError } from '../errors.js';
@@ -71,7 +72,7 @@ export interface ExportSummary {
 
 export interface ExportDeps { logger?: Logger }
 
-export const EXPORT_DEFAULTS = { compression: 'zstd' as CompressionName, batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000, uploadConcurrency: 2 };
+export { EXPORT_DEFAULTS };
 
 export const MANIFEST_FORMAT = 'tablevault.export.v1';
 

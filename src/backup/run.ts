@@ -1,4 +1,5 @@
 import { abortableSource, isStopped } from '../abort.js';
+import { MAX_PARALLEL } from '../defaults.js';
 import { observedSource, observedStore, type ProgressSink } from '../progress.js';
 import { exportTable, validateMemoryOptions } from './export.js';
 import { DEFAULT_MEMORY_OPTIONS, MemoryManager, type MemoryOptions } from '../memory/manager.js';
@@ -75,8 +76,7 @@ function uploaderOptions(s: Strategy): UploaderOptions {
   return validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, sse: s.s3.sse, sseKmsKeyId: s.s3.sse_kms_key_id, storageClass: s.s3.storage_class });
 }
 
-/** Each table in flight holds a lock connection and a read connection; the pools are sized for this. */
-export const MAX_PARALLEL = 4;
+export { MAX_PARALLEL };
 
 export function selectTables(s: Strategy, only?: string[]): Strategy['tables'] {
   if (!only?.length) return s.tables;

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
-import { backupStatus, runBackup, MAX_PARALLEL, type BackupSummary, type StatusRow } from '../backup/run.js';
-import { migrateState, openStateDb } from '../state/db.js';
-import { loadStrategy } from '../config/strategy.js';
+import type { BackupSummary, StatusRow } from '../backup/run.js';
+import { MAX_PARALLEL } from '../defaults.js';
 import { inputError } from '../errors.js';
 import { wholeNumber } from './parse.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
@@ -50,6 +49,7 @@ Example:
 Exit codes: 0 every table done (tables another run holds are reported busy), 1 every table failed,
 2 bad input (strategy file, options), 3 some tables failed and others were done.`)
     .action(async (file: string, flags: MemoryFlags & { only?: string[]; dryRun?: boolean; state?: string; parallel: number; resetTable?: string[]; json?: boolean }) => {
+      const { runBackup } = await import('../backup/run.js');
       const summary = await ctx.withProgress('backup', (progress) => runBackup({
         strategy: file, progress, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, memory: memoryOptions(flags), hook: testHook(), signal: ctx.stopSignal(), resetTables: flags.resetTable,
       }, { logger: ctx.logger() }));
@@ -75,6 +75,7 @@ export function statusCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON on stdout')
     .addHelpText('after', '\nExample:\n  tablevault status strategies/nightly-incremental.yaml --json')
     .action(async (file: string, flags: { state?: string; json?: boolean }) => {
+      const { backupStatus } = await import('../backup/run.js');
       const rows: StatusRow[] = await backupStatus({ strategy: file, state: flags.state });
       if (flags.json) ctx.stdout(`${JSON.stringify({ strategy: file, tables: rows })}\n`);
       else {
@@ -93,6 +94,7 @@ export function migrateCommand(ctx: CliContext): Command {
     .option('--state <url>', 'state store URL')
     .addHelpText('after', '\nExamples:\n  tablevault migrate strategies/nightly-incremental.yaml\n  tablevault migrate --state postgres://tablevault@statedb:5432/tablevault')
     .action(async (file: string | undefined, flags: { state?: string }) => {
+      const [{ loadStrategy }, { migrateState, openStateDb }] = await Promise.all([import('../config/strategy.js'), import('../state/db.js')]);
       let url = flags.state;
       if (!url && file) { const s = loadStrategy(file); url = s.state ?? s.source; }
       if (!url) throw inputError('STATE_URL', 'give a strategy file or --state <url>');

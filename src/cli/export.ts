@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
-import { exportTable, EXPORT_DEFAULTS, type ExportSummary } from '../backup/export.js';
-import { COMPRESSIONS, type CompressionName } from '../parquet/encode.js';
-import { DEFAULT_UPLOADER_OPTIONS, MiB, type UploaderOptions } from '../s3/uploader.js';
+import type { ExportSummary } from '../backup/export.js';
+import { DEFAULT_UPLOADER_OPTIONS, EXPORT_DEFAULTS, MiB } from '../defaults.js';
+import { COMPRESSIONS, type CompressionName } from '../parquet/compression.js';
+import type { UploaderOptions } from '../s3/uploader.js';
 import { byteSize, wholeNumber } from './parse.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
 import { formatBytes, printTable } from './output.js';
@@ -52,6 +53,7 @@ Example:
 Credentials come from the standard AWS chain (environment, shared config, profile).
 Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize / MiB}MiB, ${DEFAULT_UPLOADER_OPTIONS.partConcurrency} parts at once.`)
     .action(async (flags: ExportFlags) => {
+      const { exportTable } = await import('../backup/export.js');
       const summary = await ctx.withProgress('export', (progress) => exportTable({
         source: flags.source, table: flags.table, dest: flags.dest, compression: flags.compression,
         batchRows: flags.batchRows, fileMaxRows: flags.fileMaxRows, rowGroupRows: flags.rowGroupRows,

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { restoreTable, type RestoreMode, type RestoreSummary } from '../restore/restore.js';
+import type { RestoreMode, RestoreSummary } from '../restore/restore.js';
 import { wholeNumber } from './parse.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
@@ -27,6 +27,7 @@ Example (a restore drill into a scratch database):
 Incremental backups restore to the newest version of every row (by cursor), or --as-of a run.
 Exit codes: 0 restored, 1 failed while loading (batches loaded before stay), 2 bad input.`)
     .action(async (from: string, f: RestoreFlags) => {
+      const { restoreTable } = await import('../restore/restore.js');
       const s = await ctx.withProgress('restore', (progress) => restoreTable({
         from, target: f.target, table: f.table, asOf: f.asOf, create: f.create, mode: f.mode, batchRows: f.batchRows,
         s3: { endpoint: f.s3Endpoint, region: f.s3Region }, progress,

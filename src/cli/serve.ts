@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { MAX_PARALLEL } from '../backup/run.js';
-import { serve } from '../serve/serve.js';
+import { MAX_PARALLEL } from '../defaults.js';
 import { testHook } from './backup.js';
 import { wholeNumber } from './parse.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
@@ -22,6 +21,7 @@ Never two runs of the strategy at once (a run still going when the next is due s
 SIGTERM/SIGINT: the run in flight stops at its next batch (committed objects and watermarks stand,
 uploads in progress are aborted), then tablevault exits 0; a second signal exits at once.`)
     .action(async (file: string, f: MemoryFlags & { listen: string; state?: string; parallel: number; runNow?: boolean }) => {
+      const { serve } = await import('../serve/serve.js');
       await serve({ strategy: file, listen: f.listen, state: f.state, parallel: f.parallel, runNow: f.runNow, memory: memoryOptions(f), hook: testHook() },
         { logger: ctx.logger(), signal: ctx.stopSignal() });
     });

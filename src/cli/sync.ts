@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander';
-import { SYNC_DEFAULTS, syncPrefixes, type CopyMode, type SyncAction, type SyncSummary } from '../sync/sync.js';
+import type { CopyMode, SyncAction, SyncSummary } from '../sync/sync.js';
 import type { CompareMode } from '../sync/compare.js';
-import { MiB } from '../s3/uploader.js';
-import { MAX_COPY_OBJECT_BYTES } from '../sync/copy.js';
+import { MAX_COPY_OBJECT_BYTES, MiB, SYNC_DEFAULTS } from '../defaults.js';
 import { byteSize, wholeNumber } from './parse.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
@@ -79,6 +78,7 @@ Memory: streamed copies hold at most --concurrency × --part-size (default ${SYN
       const onAction = f.dryRun
         ? (a: SyncAction) => ctx.stdout(f.json ? `${JSON.stringify(a)}\n` : `${a.action.padEnd(6)} ${a.key} (${formatBytes(a.bytes)}${a.basis ? `, by ${a.basis}` : ''}${a.note ? `: ${a.note}` : ''})\n`)
         : undefined;
+      const { syncPrefixes } = await import('../sync/sync.js');
       const summary = await ctx.withProgress('sync', (progress) => syncPrefixes({
         source, dest,
         sourceS3: { endpoint: f.sourceEndpoint, region: f.sourceRegion, profile: f.sourceProfile, maxAttempts: f.maxAttempts },

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { verify, type VerifySummary } from '../verify/verify.js';
+import type { VerifySummary } from '../verify/verify.js';
 import { printTable } from './output.js';
 import type { CliContext } from './context.js';
 
@@ -25,6 +25,7 @@ An incremental backup is compared as a restore would load it (the newest version
 Rows deleted in the source are reported as "in backup, not in source": a cursor-based incremental
 backup does not capture deletions. Exit codes: 0 equal, 1 differences (reported) or a failure, 2 bad input.`)
     .action(async (strategy: string | undefined, f: VerifyFlags) => {
+      const { verify } = await import('../verify/verify.js');
       const s = await ctx.withProgress('verify', (progress) => verify({ strategy, only: f.only, source: f.source, table: f.table, dest: f.dest, s3: { endpoint: f.s3Endpoint, region: f.s3Region }, progress }, { logger: ctx.logger() }));
       ctx.stdout(f.json ? `${JSON.stringify(s)}\n` : human(s));
       setExit(s.equal ? 0 : 1);

@@ -3,7 +3,9 @@ import { CopyObjectCommand, DeleteObjectsCommand, HeadObjectCommand, PutObjectCo
 import { multipartUpload } from './multipart.js';
 import { inputError, runtimeError } from '../errors.js';
 
-export const MiB = 1024 * 1024;
+import { DEFAULT_UPLOADER_OPTIONS as DEFAULTS, MiB } from '../defaults.js';
+
+export { MiB };
 
 /** S3 refuses parts below 5 MiB (except the last) and more than 10,000 parts. */
 export const MIN_PART_SIZE = 5 * MiB;
@@ -38,7 +40,7 @@ export interface UploaderOptions {
   storageClass?: string;
 }
 
-export const DEFAULT_UPLOADER_OPTIONS: UploaderOptions = { multipartThreshold: 16 * MiB, partSize: 16 * MiB, partConcurrency: 4 };
+export const DEFAULT_UPLOADER_OPTIONS: UploaderOptions = DEFAULTS;
 
 export function validateUploaderOptions(o: UploaderOptions): UploaderOptions {
   if (!Number.isInteger(o.partSize) || o.partSize < MIN_PART_SIZE) throw inputError('OPTION', `--part-size must be at least 5 MiB (${MIN_PART_SIZE} bytes); got ${o.partSize}`);

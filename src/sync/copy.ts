@@ -11,8 +11,7 @@ import { objectParams, SHA256_META } from '../s3/uploader.js';
 import type { ByteBudget } from './budget.js';
 import type { ListedObject } from '../s3/list.js';
 
-/** CopyObject copies at most 5 GiB in one request; above that, UploadPartCopy. */
-export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+export { MAX_COPY_OBJECT_BYTES } from '../defaults.js';
 
 export interface SyncSide {
   client: S3Client;

@@ -10,6 +10,7 @@ import { MIN_PART_SIZE, MiB } from '../s3/uploader.js';
 import { MANIFEST_NAME } from '../backup/objects.js';
 import type { ProgressSink } from '../progress.js';
 import { ByteBudget } from './budget.js';
+import { SYNC_DEFAULTS } from '../defaults.js';
 import { checkNotOverlapping } from './overlap.js';
 import { decide, type Basis, type CompareMode } from './compare.js';
 import { Copier, MAX_COPY_OBJECT_BYTES, type SyncSide } from './copy.js';
@@ -96,8 +97,7 @@ export interface SyncSummary {
 
 export interface SyncDeps { logger?: Logger; testHooks?: { onPart?: () => void } }
 
-/** 8 MiB parts (as `aws s3`): streamed copies then hold at most 16 × 8 MiB = 128 MiB of object bytes. */
-export const SYNC_DEFAULTS = { concurrency: 16, partSize: 8 * MiB, multipartThreshold: 8 * MiB, partConcurrency: 4, compare: 'checksum' as CompareMode };
+export { SYNC_DEFAULTS };
 
 function whole(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
   const n = v ?? dflt;
