@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { S3Options } from '../s3/client.js';
 import { DEFAULT_UPLOADER_OPTIONS, validateUploaderOptions, type UploaderOptions } from '../s3/uploader.js';
 import { parseTableRef, qualifiedName } from '../source/columns.js';
-import { syncPrefixes } from '../sync/sync.js';
+import { checkLocation, syncPrefixes } from '../sync/sync.js';
 import { openSource } from '../source/open.js';
 import type { Source } from '../source/source.js';
 import { migrateState, openStateDb, withLock, type StateDb } from '../state/db.js';
@@ -108,6 +108,10 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const peak = new PeakMemory().start();
   try {
     await dest.store.check();
+    // a mirror that cannot work fails the run up front, not after the backups
+    for (const [i, m] of strategy.mirror.entries()) {
+      await checkLocation(m.dest, { endpoint: m.endpoint ?? strategy.s3.endpoint, region: m.region ?? strategy.s3.region, profile: m.profile }, `${strategy.file}: mirror[${i}].dest`);
+    }
     // every table is checked before any is read: a typo in the file fails the run up front
     const plans = new Map<string, TablePlan | undefined>();
     const prefixes = new Map<string, string>();

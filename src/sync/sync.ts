@@ -121,6 +121,17 @@ async function checkBucket(side: SyncSide): Promise<void> {
   }
 }
 
+/** Fails with exit code 2 (what to fix) when the bucket of an s3:// location does not exist or cannot be reached with these settings. */
+export async function checkLocation(url: string, s3: S3Options, flag: string): Promise<void> {
+  const loc = parseS3Url(url, flag);
+  const { client, endpoint } = createS3Client(s3);
+  try {
+    await checkBucket({ client, bucket: loc.bucket, prefix: loc.prefix, endpoint, flag });
+  } finally {
+    client.destroy();
+  }
+}
+
 /**
  * Aborts the multipart uploads under the destination prefix, called before this run starts any:
  * they were left by a run that was killed before it could abort them. (So two syncs must not write

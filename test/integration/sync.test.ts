@@ -247,6 +247,13 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('backup with mirror:
     const bad = await runCli(['backup', file], s3EnvFor(target));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/mirror\[0\]\.dest: .*overlap/);
+    // a mirror bucket that does not exist stops the run before any table is read
+    const fresh = await createBucket(client);
+    await writeFile(file, `source: ${PG_URL}\ndestination: s3://${fresh}/nightly\n${tables}mirror:\n  - dest: s3://tv-no-such-archive/copy\n`);
+    const missing = await runCli(['backup', file], s3EnvFor(target));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/bucket "tv-no-such-archive" does not exist.*mirror\[0\]\.dest/);
+    expect(await listKeys(client, fresh)).toEqual([]);
     await rm(dir, { recursive: true, force: true });
   });
 });
