@@ -6,7 +6,7 @@ import { PeakMemory } from '../memory/peak.js';
 import { createS3Client, resolveEndpoint, type S3Options } from '../s3/client.js';
 import { s3Error } from '../s3/errors.js';
 import { joinKey, parseS3Url } from '../s3/location.js';
-import { MIN_PART_SIZE, MiB } from '../s3/uploader.js';
+import { MIN_PART_SIZE } from '../s3/uploader.js';
 import { MANIFEST_NAME } from '../backup/objects.js';
 import type { ProgressSink } from '../progress.js';
 import { ByteBudget } from './budget.js';

@@ -7,7 +7,6 @@ import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
 import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from '../source/columns.js';
 import { openSource } from '../source/open.js';
-import type { Source } from '../source/source.js';
 import { currentFiles, fileColumns, openBackup, readObjectBatches, type OpenedBackup } from '../restore/backup.js';
 import { BUCKETS, canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from './canon.js';
 import { mysqlChecksums } from './mysql-checksum.js';

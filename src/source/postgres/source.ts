@@ -31,7 +31,7 @@ export class PostgresSource implements Source {
   private readonly pool: pg.Pool;
   private readonly db: Kysely<unknown>;
 
-  constructor(private readonly url: string) {
+  constructor(url: string) {
     this.label = describeDbUrl(url);
     this.pool = new pg.Pool({ connectionString: url, max: 6, application_name: 'tablevault', connectionTimeoutMillis: 15_000 });
     this.pool.on('error', () => {}); // an idle client's error surfaces on its next use
