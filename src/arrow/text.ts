@@ -58,6 +58,74 @@ function endsWithBC(buf: Buffer, start: number, end: number): boolean {
   return end - start > 3 && buf[end - 1] === 0x43 && buf[end - 2] === 0x42 && buf[end - 3] === 0x20;
 }
 
+/** Two ASCII digits at i as a number, or -1. */
+function two(buf: Buffer, i: number): number {
+  const a = buf[i]! - DIGIT_0;
+  const b = buf[i + 1]! - DIGIT_0;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** The last date converted, so a run of timestamps on one day converts it once. */
+let lastYmd = -1;
+let lastDays = 0;
+
+/** Days of `YYYY-MM-DD` at start (four-digit year), or undefined when it is not that shape. */
+function fixedDate(buf: Buffer, start: number): number | undefined {
+  if (buf[start + 4] !== 0x2d || buf[start + 7] !== 0x2d) return undefined;
+  const y1 = two(buf, start);
+  const y2 = two(buf, start + 2);
+  const m = two(buf, start + 5);
+  const d = two(buf, start + 8);
+  if (y1 < 0 || y2 < 0 || m < 1 || m > 12 || d < 1 || d > 31) return undefined; // zero dates and odd shapes take the general path
+  const ymd = (y1 * 100 + y2) * 10000 + m * 100 + d;
+  if (ymd !== lastYmd) { lastDays = daysFromCivil(y1 * 100 + y2, m, d); lastYmd = ymd; }
+  return lastDays;
+}
+
+/**
+ * The common shapes, without allocating: `YYYY-MM-DD HH:MM:SS[.f…][±HH[:MM]]` with a four-digit
+ * year and no era suffix. Undefined for anything else (the general parser handles it).
+ */
+function fixedTimestamp(buf: Buffer, start: number, end: number): number | bigint | undefined {
+  if (end - start < 19 || (buf[start + 10] !== 0x20 && buf[start + 10] !== 0x54) || buf[start + 13] !== 0x3a || buf[start + 16] !== 0x3a) return undefined;
+  const days = fixedDate(buf, start);
+  const h = two(buf, start + 11);
+  const mi = two(buf, start + 14);
+  const sec = two(buf, start + 17);
+  if (days === undefined || h < 0 || mi < 0 || sec < 0) return undefined;
+  let i = start + 19;
+  let frac = 0;
+  // every read below stays before `end`: past it lies the next field (MySQL: its length byte)
+  if (i < end && buf[i] === 0x2e) {
+    i++;
+    let n = 0;
+    while (i < end) {
+      const dg = buf[i]! - DIGIT_0;
+      if (dg < 0 || dg > 9) break;
+      if (n < 6) { frac = frac * 10 + dg; n++; }
+      i++;
+    }
+    while (n < 6) { frac *= 10; n++; }
+  }
+  let offset = 0;
+  const sign = i < end ? buf[i] : -1;
+  if (sign === 0x2b || sign === 0x2d) {
+    if (i + 3 > end) return undefined;
+    const oh = two(buf, i + 1);
+    if (oh < 0) return undefined;
+    i += 3;
+    let om = 0;
+    if (i + 3 <= end && buf[i] === 0x3a) { om = two(buf, i + 1); i += 3; } else if (i + 2 <= end) { om = two(buf, i); i += 2; }
+    if (om < 0) return undefined;
+    offset = (sign === 0x2d ? -1 : 1) * (oh * 3600 + om * 60);
+  }
+  if (i !== end) return undefined; // seconds in the offset, an era suffix, …
+  const secs = days * 86400 + (h * 60 + mi) * 60 + sec - offset;
+  // as the general path: a number within 53 bits of microseconds (about ±285 years), else a bigint
+  if (Math.abs(secs) < 9_000_000_000) return secs * 1_000_000 + frac;
+  return BigInt(secs) * 1_000_000n + BigInt(frac);
+}
+
 export interface ParsedDate { days: number; next: number }
 
 /**
@@ -65,6 +133,10 @@ export interface ParsedDate { days: number; next: number }
  * `infinity`; `zero` for MySQL zero dates (`0000-00-00`, or a zero month or day).
  */
 export function parseDatePart(buf: Buffer, start: number, end: number): ParsedDate | typeof NOT_REPRESENTABLE | 'zero' {
+  if (end - start === 10) {
+    const days = fixedDate(buf, start);
+    if (days !== undefined) return { days, next: end };
+  }
   const c = buf[start];
   if (c === 0x69 || c === 0x2d && buf[start + 1] === 0x69) return NOT_REPRESENTABLE; // infinity, -infinity
   let [y, i] = readDigits(buf, start, end);
@@ -129,6 +201,8 @@ function parseOffset(buf: Buffer, i: number, end: number): number {
  * offset is present; the wall clock otherwise). A number when it fits in 53 bits, else a bigint.
  */
 export function parseTimestamp(buf: Buffer, start: number, end: number): number | bigint | typeof NOT_REPRESENTABLE | 'zero' {
+  const fast = fixedTimestamp(buf, start, end);
+  if (fast !== undefined) return fast;
   const date = parseDatePart(buf, start, end);
   if (date === NOT_REPRESENTABLE || date === 'zero') return date;
   let i = date.next;

@@ -34,6 +34,30 @@ describe('text parsers', () => {
     expect(ts('0000-00-00 00:00:00')).toBe('zero');
   });
 
+  it('the fixed-width fast path agrees with the general parser on every shape, and never reads past the value', () => {
+    const general = (s: string) => ts(`${s} `.trimEnd()); // same input; compared with spelled-out instants below
+    expect(ts('1969-12-31 23:59:59')).toBe(-1_000_000);
+    expect(parseDatePart(b('1969-12-31'), 0, 10)).toMatchObject({ days: -1 });
+    expect(parseDatePart(b('2024-02-29'), 0, 10)).toMatchObject({ days: daysFromCivil(2024, 2, 29) });
+    expect(ts('2020-01-01T12:00:00Z'.slice(0, 19))).toBe(Number(micros('2020-01-01T12:00:00Z')));
+    expect(ts('2020-01-01 12:00:00+0530')).toBe(Number(micros('2020-01-01T06:30:00Z')));
+    expect(ts('2020-01-01 12:00:00-08')).toBe(Number(micros('2020-01-01T20:00:00Z')));
+    expect(ts('2020-01-01 12:00:00.1')).toBe(Number(micros('2020-01-01T12:00:00.1Z')));
+    // shapes the fast path leaves to the general parser
+    expect(ts('2020-01-01 12:00:00+05:30:15')).toBe(Number(micros('2020-01-01T06:29:45Z')));
+    expect(ts('0044-03-15 12:00:00 BC')).toBe(micros('-000043-03-15T12:00:00Z'));
+    expect(ts('12020-01-01 00:00:00')).toBe(micros('+012020-01-01T00:00:00Z'));
+    expect(general('2020-01-01 00:00:00')).toBe(Number(micros('2020-01-01T00:00:00Z')));
+    // a value followed by bytes that look like an offset (MySQL: the next field's length byte) is read to its end only
+    const packed = b('2020-01-01 00:00:00+05');
+    expect(parseTimestamp(packed, 0, 19)).toBe(Number(micros('2020-01-01T00:00:00Z')));
+    const cut = b('2020-01-01 00:00:00.5+');
+    expect(parseTimestamp(cut, 0, 21)).toBe(Number(micros('2020-01-01T00:00:00.5Z')));
+    // the one-day cache follows the value, not the previous one
+    expect(ts('2020-01-02 00:00:00')).toBe(Number(micros('2020-01-02T00:00:00Z')));
+    expect(ts('2020-01-01 00:00:00')).toBe(Number(micros('2020-01-01T00:00:00Z')));
+  });
+
   it('times of day; MySQL durations outside a day are not representable', () => {
     expect(parseTime(b('23:59:59.999999'), 0, 15)).toBe(86_399_999_999);
     expect(parseTime(b('24:00:00'), 0, 8)).toBe(86_400_000_000);
