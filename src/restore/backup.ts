@@ -103,8 +103,9 @@ let wasmModule: Promise<typeof import('parquet-wasm')> | undefined;
  */
 export async function* readObjectBatches(store: ObjectStore, key: string, batchRows = 65_536): AsyncGenerator<RecordBatch> {
   const wasm = await (wasmModule ??= import('parquet-wasm'));
-  const bytes = await store.get(key);
+  let bytes: Uint8Array | undefined = await store.get(key);
   const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
+  bytes = undefined; // the Blob holds its own copy: let this one go while the row groups are read
   try {
     const groups = file.metadata().numRowGroups();
     for (let g = 0; g < groups; g++) {
