@@ -58,6 +58,30 @@ function endsWithBC(buf: Buffer, start: number, end: number): boolean {
   return end - start > 3 && buf[end - 1] === 0x43 && buf[end - 2] === 0x42 && buf[end - 3] === 0x20;
 }
 
+/** Where the last `fraction` call stopped: a second result without allocating a tuple per value. */
+let fractionEnd = 0;
+
+/**
+ * An optional `.ffffff…` at i, never read at or past `end`: microseconds (the first six digits,
+ * zero-padded), and `fractionEnd` set to the index after it (i when there is none).
+ */
+function fraction(buf: Buffer, i: number, end: number): number {
+  let frac = 0;
+  if (i < end && buf[i] === 0x2e) {
+    i++;
+    let n = 0;
+    while (i < end) {
+      const dg = buf[i]! - DIGIT_0;
+      if (dg < 0 || dg > 9) break;
+      if (n < 6) { frac = frac * 10 + dg; n++; }
+      i++;
+    }
+    while (n < 6) { frac *= 10; n++; }
+  }
+  fractionEnd = i;
+  return frac;
+}
+
 /** Two ASCII digits at i as a number, or -1. */
 function two(buf: Buffer, i: number): number {
   const a = buf[i]! - DIGIT_0;
@@ -93,20 +117,9 @@ function fixedTimestamp(buf: Buffer, start: number, end: number): number | bigin
   const mi = two(buf, start + 14);
   const sec = two(buf, start + 17);
   if (days === undefined || h < 0 || mi < 0 || sec < 0) return undefined;
-  let i = start + 19;
-  let frac = 0;
   // every read below stays before `end`: past it lies the next field (MySQL: its length byte)
-  if (i < end && buf[i] === 0x2e) {
-    i++;
-    let n = 0;
-    while (i < end) {
-      const dg = buf[i]! - DIGIT_0;
-      if (dg < 0 || dg > 9) break;
-      if (n < 6) { frac = frac * 10 + dg; n++; }
-      i++;
-    }
-    while (n < 6) { frac *= 10; n++; }
-  }
+  const frac = fraction(buf, start + 19, end);
+  let i = fractionEnd;
   let offset = 0;
   const sign = i < end ? buf[i] : -1;
   if (sign === 0x2b || sign === 0x2d) {
@@ -158,19 +171,8 @@ export function parseTimeOfDay(buf: Buffer, i: number, end: number): [micros: nu
   [mi, i] = readDigits(buf, i + 1, end);
   if (buf[i] !== 0x3a) throw new SyntaxError('bad time');
   [s, i] = readDigits(buf, i + 1, end);
-  let frac = 0;
-  if (buf[i] === 0x2e) {
-    i++;
-    let n = 0;
-    while (i < end) {
-      const dg = buf[i]! - DIGIT_0;
-      if (dg < 0 || dg > 9) break;
-      if (n < 6) { frac = frac * 10 + dg; n++; }
-      i++;
-    }
-    while (n < 6) { frac *= 10; n++; }
-  }
-  return [((h * 60 + mi) * 60 + s) * 1_000_000 + frac, i];
+  const frac = fraction(buf, i, end);
+  return [((h * 60 + mi) * 60 + s) * 1_000_000 + frac, fractionEnd];
 }
 
 /** A time-of-day column value; NOT_REPRESENTABLE outside [00:00, 24:00] (MySQL TIME is a duration). */

@@ -53,6 +53,8 @@ describe('text parsers', () => {
     expect(parseTimestamp(packed, 0, 19)).toBe(Number(micros('2020-01-01T00:00:00Z')));
     const cut = b('2020-01-01 00:00:00.5+');
     expect(parseTimestamp(cut, 0, 21)).toBe(Number(micros('2020-01-01T00:00:00.5Z')));
+    // the general parser too (a five-digit year): a '.' just past the end is not its fraction
+    expect(parseTimestamp(b('12020-01-01 00:00:00.+05'), 0, 20)).toBe(micros('+012020-01-01T00:00:00Z'));
     // the one-day cache follows the value, not the previous one
     expect(ts('2020-01-02 00:00:00')).toBe(Number(micros('2020-01-02T00:00:00Z')));
     expect(ts('2020-01-01 00:00:00')).toBe(Number(micros('2020-01-01T00:00:00Z')));
