@@ -59,11 +59,16 @@ function timestampText(us: bigint, tz: boolean, target: TextDialect): Cell {
   return `${ymd} ${timeOfDay(rest)}${tz && target === 'postgres' ? '+00' : ''}${bc ? ' BC' : ''}`;
 }
 
-/** A 128-bit two's complement decimal (four little-endian 32-bit words) with `scale` digits after the point. */
-export function decimalText(words: Uint32Array, at: number, scale: number): string {
+/** The unscaled value of a 128-bit two's complement decimal: four little-endian 32-bit words from `at`. */
+export function decimalUnscaled(words: Uint32Array, at: number): bigint {
   let v = 0n;
   for (let k = 3; k >= 0; k--) v = (v << 32n) | BigInt(words[at + k]!);
-  if (v >= 1n << 127n) v -= 1n << 128n;
+  return v >= 1n << 127n ? v - (1n << 128n) : v;
+}
+
+/** A 128-bit two's complement decimal (four little-endian 32-bit words) with `scale` digits after the point. */
+export function decimalText(words: Uint32Array, at: number, scale: number): string {
+  const v = decimalUnscaled(words, at);
   const neg = v < 0n;
   const digits = (neg ? -v : v).toString().padStart(scale + 1, '0');
   const text = scale > 0 ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;

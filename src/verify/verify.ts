@@ -8,6 +8,7 @@ import type { S3Options } from '../s3/client.js';
 import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import { currentFiles, fileColumns, openBackup, readObjectBatches, type OpenedBackup } from '../restore/backup.js';
+import { decimalUnscaled } from '../restore/values.js';
 import { BUCKETS, canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from './canon.js';
 import { mysqlChecksums } from './mysql-checksum.js';
 import { pgChecksums, type SourceChecksums } from './pg-checksum.js';
@@ -77,12 +78,7 @@ function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigi
   const off = data.offset;
   if (spec.kind === 'decimal') {
     const w = data.values as Uint32Array;
-    return (r) => {
-      if (!data.getValid(r)) return null;
-      let v = 0n;
-      for (let k = 3; k >= 0; k--) v = (v << 32n) | BigInt(w[(off + r) * 4 + k]!);
-      return v >= 1n << 127n ? v - (1n << 128n) : v;
-    };
+    return (r) => (data.getValid(r) ? decimalUnscaled(w, (off + r) * 4) : null);
   }
   if (['timestamp', 'timestamptz', 'time', 'date', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64'].includes(spec.kind)) {
     const values = data.values as unknown as ArrayLike<number | bigint>;
