@@ -1,5 +1,6 @@
 import { runtimeError, type TablevaultError } from './errors.js';
 import type { Source } from './source/source.js';
+import { withMethods } from './wrap.js';
 
 /** The error a run stops with after SIGTERM/SIGINT: what was committed stands, the rest is redone next run. */
 export function stoppedError(): TablevaultError {
@@ -25,11 +26,5 @@ export async function* abortable<T>(items: AsyncIterable<T>, signal?: AbortSigna
 /** A source whose reads stop at the next batch once `signal` fires. */
 export function abortableSource(source: Source, signal?: AbortSignal): Source {
   if (!signal) return source;
-  return new Proxy(source, {
-    get(target, prop, receiver) {
-      if (prop === 'read') return (...args: Parameters<Source['read']>) => abortable(target.read(...args), signal);
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  return withMethods(source, { read: (...args) => abortable(source.read(...args), signal) });
 }
