@@ -3,6 +3,7 @@ import type { BackupSummary, StatusRow } from '../backup/run.js';
 import { MAX_PARALLEL } from '../defaults.js';
 import { inputError } from '../errors.js';
 import { wholeNumber } from './parse.js';
+import { testHook } from './test-hook.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
@@ -14,22 +15,6 @@ export function backupExitCode(s: BackupSummary): number {
   const failed = s.tables.filter((t) => t.status === 'failed').length;
   if (failed === 0) return 0;
   return failed === s.tables.length ? 1 : 3;
-}
-
-/**
- * For the crash-safety tests only: TABLEVAULT_TEST_KILL_AT=<point>:<n> sends this process SIGKILL
- * the n-th time the backup reaches <point> (after-upload, after-commit);
- * TABLEVAULT_TEST_PAUSE_AT=<point>:<ms> waits there, so a test can run a second backup meanwhile.
- */
-export function testHook(): ((point: string) => Promise<void>) | undefined {
-  const kill = process.env.TABLEVAULT_TEST_KILL_AT?.split(':');
-  const pause = process.env.TABLEVAULT_TEST_PAUSE_AT?.split(':');
-  if (!kill && !pause) return undefined;
-  let seen = 0;
-  return async (point) => {
-    if (kill && point === kill[0] && ++seen === Number(kill[1] ?? 1)) process.kill(process.pid, 'SIGKILL');
-    if (pause && point === pause[0]) await new Promise((r) => setTimeout(r, Number(pause[1] ?? 1000)));
-  };
 }
 
 export function backupCommand(ctx: CliContext, setExit: (code: number) => void): Command {

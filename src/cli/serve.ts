@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { MAX_PARALLEL } from '../defaults.js';
-import { testHook } from './backup.js';
+import { testHook } from './test-hook.js';
 import { wholeNumber } from './parse.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
 import type { CliContext } from './context.js';

@@ -3,6 +3,7 @@ import type { CopyMode, SyncAction, SyncSummary } from '../sync/sync.js';
 import type { CompareMode } from '../sync/compare.js';
 import { MAX_COPY_OBJECT_BYTES, MiB, SYNC_DEFAULTS } from '../defaults.js';
 import { byteSize, wholeNumber } from './parse.js';
+import { testHook } from './test-hook.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
 
@@ -18,17 +19,6 @@ interface SyncFlags {
 }
 
 const collect = (v: string, all: string[] = []) => [...all, v];
-
-/**
- * For the resumability test only: TABLEVAULT_TEST_KILL_AT=sync-part:<n> sends this process SIGKILL
- * after the n-th part of a multipart copy is stored.
- */
-function killHook(): (() => void) | undefined {
-  const kill = process.env.TABLEVAULT_TEST_KILL_AT?.split(':');
-  if (kill?.[0] !== 'sync-part') return undefined;
-  let seen = 0;
-  return () => { if (++seen === Number(kill[1] ?? 1)) process.kill(process.pid, 'SIGKILL'); };
-}
 
 /** Exit code of a sync: 0 when every object is in place, 1 when some failed (the summary names them). */
 export function syncExitCode(s: SyncSummary): number {
@@ -79,6 +69,7 @@ Memory: streamed copies hold at most --concurrency × --part-size (default ${SYN
         ? (a: SyncAction) => ctx.stdout(f.json ? `${JSON.stringify(a)}\n` : `${a.action.padEnd(6)} ${a.key} (${formatBytes(a.bytes)}${a.basis ? `, by ${a.basis}` : ''}${a.note ? `: ${a.note}` : ''})\n`)
         : undefined;
       const { syncPrefixes } = await import('../sync/sync.js');
+      const hook = testHook();
       const summary = await ctx.withProgress('sync', (progress) => syncPrefixes({
         source, dest,
         sourceS3: { endpoint: f.sourceEndpoint, region: f.sourceRegion, profile: f.sourceProfile, maxAttempts: f.maxAttempts },
@@ -87,7 +78,7 @@ Memory: streamed copies hold at most --concurrency × --part-size (default ${SYN
         storageClass: f.storageClass, sse: f.sse, sseKmsKeyId: f.sseKmsKeyId,
         concurrency: f.concurrency, partSize: f.partSize, multipartThreshold: f.multipartThreshold, partConcurrency: f.partConcurrency,
         maxCopyObjectBytes: f.copyObjectMax, dryRun: f.dryRun, onAction, signal: ctx.stopSignal(), progress,
-      }, { logger: ctx.logger(), testHooks: { onPart: killHook() } }));
+      }, { logger: ctx.logger(), testHooks: { onPart: hook && (() => void hook('sync-part')) } }));
       if (f.json) ctx.stdout(`${JSON.stringify(f.dryRun ? { type: 'summary', ...summary } : summary)}\n`);
       else ctx.stdout(humanSummary(summary));
       setExit(syncExitCode(summary));
