@@ -39,9 +39,12 @@ export class ServeMetrics {
   private readonly watermarks = new Map<string, number>();
 
   constructor() {
-    // the lag grows between runs: computed when scraped
     new Gauge({ name: 'tablevault_up', help: '1: the service is running', registers: [this.registry] }).set(1);
-    this.lag.reset();
+  }
+
+  /** A run that failed before any table had a result (bad strategy file, unreachable database). */
+  recordFailedRun(): void {
+    this.runs.inc({ outcome: 'failed' });
   }
 
   record(s: BackupSummary): void {
@@ -61,6 +64,7 @@ export class ServeMetrics {
   }
 
   async text(): Promise<string> {
+    // the lag grows between runs: computed when scraped
     for (const [table, at] of this.watermarks) this.lag.set({ table }, Math.max(0, (Date.now() - at) / 1000));
     return this.registry.metrics();
   }
@@ -102,7 +106,7 @@ export async function serve(opts: ServeOptions, deps: { logger?: Logger; signal:
       log.info({ durationMs: Date.now() - started, tables: summary.tables.map((t) => ({ table: t.table, status: t.status, rows: t.rows })) }, 'scheduled run finished');
     } catch (e) {
       lastOutcome = 'failed';
-      metrics.record({ strategy: opts.strategy, tables: [], peakRssBytes: 0, peakHeapBytes: 0 });
+      metrics.recordFailedRun();
       log.error({ err: errorMessage(e) }, 'scheduled run failed');
     } finally {
       running = false;
