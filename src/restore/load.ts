@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ColumnSpec, TextDialect } from '../source/columns.js';
+import { mysqlConnectionOptions } from '../source/mysql/connection.js';
+import { SESSION_SETTINGS } from '../source/postgres/session.js';
 import { quoteMysqlIdent, quotePgIdent } from '../source/quote.js';
 
 /** One batch to load: `numRows` rows, each column's text (already checked and NULL-ed where it had to be). */
@@ -23,6 +25,8 @@ export interface Loader {
   readonly engine: TextDialect;
   /** Loads one batch in one transaction. */
   load(plan: LoadPlan, batch: LoadBatch): Promise<void>;
+  /** Empties the table (`--mode replace`). */
+  truncate(table: LoadPlan['table']): Promise<void>;
   execute(sqlText: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -55,7 +59,7 @@ export async function pgLoader(url: string): Promise<Loader> {
   const { from } = (await import('pg-copy-streams')).default;
   const client = new pg.Client({ connectionString: url, application_name: 'tablevault-restore' });
   await client.connect();
-  await client.query("SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET standard_conforming_strings = on; SET client_encoding = 'UTF8'");
+  for (const s of SESSION_SETTINGS) await client.query(s);
   let staged = '';
   const name = (t: LoadPlan['table']) => (t.schema ? `${quotePgIdent(t.schema)}.${quotePgIdent(t.name)}` : quotePgIdent(t.name));
   return {
@@ -85,22 +89,15 @@ export async function pgLoader(url: string): Promise<Loader> {
         throw e;
       }
     },
+    async truncate(t) { await client.query(`TRUNCATE ${name(t)}`); },
     async execute(sqlText) { await client.query(sqlText); },
     async close() { await client.end().catch(() => {}); },
   };
 }
 
-function mysqlString(s: string): string {
-  return `'${s.replace(/[\0\n\r\b\t\\'"\x1a]/g, (c) => ({ '\0': '\\0', '\n': '\\n', '\r': '\\r', '\b': '\\b', '\t': '\\t', '\x1a': '\\Z' } as Record<string, string>)[c] ?? `\\${c}`)}'`;
-}
-
 export async function mysqlLoader(url: string): Promise<Loader> {
   const mysql = (await import('mysql2')).default;
-  const u = new URL(url);
-  const conn = mysql.createConnection({
-    host: u.hostname, port: u.port ? Number(u.port) : 3306, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined, charset: 'utf8mb4', timezone: 'Z',
-  });
+  const conn = mysql.createConnection({ ...mysqlConnectionOptions(url), timezone: 'Z' });
   const q = (s: string) => new Promise<void>((resolve, reject) => conn.query(s, (err) => (err ? reject(err) : resolve())));
   await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
   // strict: a value the column cannot hold is an error, never a silent truncation; backslash escapes on (they are used below)
@@ -130,7 +127,8 @@ export async function mysqlLoader(url: string): Promise<Loader> {
           const row = batch.cells.map((cell, c) => {
             const v = cell(r);
             if (v === null) return 'NULL';
-            return kinds[c] === 'hex' ? `X'${v}'` : kinds[c] === 'raw' ? (v === 't' ? '1' : v === 'f' ? '0' : v) : mysqlString(v);
+            // numbers (booleans come as 1/0 for MySQL) as they are; text quoted by mysql2's escaping, as the source's literals
+            return kinds[c] === 'hex' ? `X'${v}'` : kinds[c] === 'raw' ? v : mysql.escape(v);
           });
           const text = `(${row.join(',')})`;
           values.push(text);
@@ -144,6 +142,7 @@ export async function mysqlLoader(url: string): Promise<Loader> {
         throw e;
       }
     },
+    truncate: (t) => q(`TRUNCATE TABLE ${name(t)}`),
     execute: q,
     async close() { await new Promise<void>((r) => conn.end(() => r())); },
   };

@@ -3,10 +3,10 @@ import { silentLogger, type Logger } from '../log.js';
 import { PeakMemory } from '../memory/peak.js';
 import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
-import { parseTableRef, type ColumnSpec, type TableRef, type TextDialect } from '../source/columns.js';
+import { parseTableRef, type ColumnSpec, type TableRef } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import type { ProgressSink } from '../progress.js';
-import { columnsAddedLater, currentFiles, fileColumns, openBackup, readObjectBatches, type BackupManifest } from './backup.js';
+import { columnsAddedLater, currentFiles, fileColumns, openBackup, readObjectBatches, type BackupManifest, type OpenedBackup } from './backup.js';
 import { createTableSql } from './ddl.js';
 import { mysqlLoader, pgLoader, type LoadPlan, type Loader } from './load.js';
 import { cellReader, Unrepresentable } from './values.js';
@@ -50,12 +50,6 @@ export interface RestoreSummary {
   peakRssBytes: number;
 }
 
-function engineOf(url: string): TextDialect {
-  if (/^postgres(ql)?:/.test(url)) return 'postgres';
-  if (/^(mysql|mariadb):/.test(url)) return 'mysql';
-  throw inputError('TARGET_URL', `--target "${redactUrl(url)}" is not a database URL; use postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db`);
-}
-
 /** Which of the manifest's files to apply: all, or an incremental backup's files up to the last one of run `asOf`. */
 function selectFiles(m: BackupManifest, asOf: string | undefined, from: string): BackupManifest['files'] {
   if (asOf === undefined) return m.files;
@@ -82,18 +76,19 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
   if (!['insert', 'upsert', 'replace'].includes(mode)) throw inputError('OPTION', `--mode must be insert, upsert or replace; got ${mode}`);
   const batchRows = opts.batchRows ?? 50_000;
   if (!Number.isInteger(batchRows) || batchRows < 1) throw inputError('OPTION', `--batch-rows must be a whole number of at least 1; got ${batchRows}`);
-  const engine = engineOf(opts.target);
   let ref: TableRef;
   try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE', `--table: ${errorMessage(e)}`); }
 
-  const backup = await openBackup(opts.from, opts.s3);
+  const source = await openSource(opts.target, '--target'); // connects lazily: a bad URL fails here, before any read
+  const engine = source.engine;
   const peak = new PeakMemory().start();
-  const m = backup.manifest;
-  const files = currentFiles(m, selectFiles(m, opts.asOf, opts.from));
-  const incremental = m.format === 'tablevault.incremental.v1';
-  const source = await openSource(opts.target);
+  let backup: OpenedBackup | undefined;
   let loader: Loader | undefined;
   try {
+    backup = await openBackup(opts.from, opts.s3);
+    const m = backup.manifest;
+    const files = currentFiles(m, selectFiles(m, opts.asOf, opts.from));
+    const incremental = m.format === 'tablevault.incremental.v1';
     let exists = true;
     let existing: ColumnSpec[] = [];
     try {
@@ -117,7 +112,7 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       log.info({ table: opts.table }, 'creating the table from the backup\'s schema');
       await loader.execute(ddl);
     } else if (mode === 'replace') {
-      await loader.execute(`${engine === 'postgres' ? 'TRUNCATE' : 'TRUNCATE TABLE'} ${ref.schema ? `${q(engine, ref.schema)}.` : ''}${q(engine, ref.name)}`);
+      await loader.truncate(ref);
     }
     const plan: LoadPlan = {
       table: ref, columns: m.columns, primaryKey: m.primaryKey, cursor: m.cursor,
@@ -175,10 +170,6 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
     peak.stop();
     await loader?.close();
     await source.close().catch(() => {});
-    backup.close();
+    backup?.close();
   }
-}
-
-function q(engine: TextDialect, ident: string): string {
-  return engine === 'postgres' ? `"${ident.replace(/"/g, '""')}"` : `\`${ident.replace(/`/g, '``')}\``;
 }

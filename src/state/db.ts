@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Kysely, Migrator, MysqlDialect, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import { inputError, runtimeError } from '../errors.js';
 import { describeDbUrl, redactUrl } from '../redact.js';
+import { mysqlConnectionOptions } from '../source/mysql/connection.js';
 import { mysqlConnectError } from '../source/mysql/errors.js';
 import { pgConnectError } from '../source/postgres/errors.js';
 
@@ -59,10 +60,7 @@ export async function openStateDb(url: string): Promise<StateDb> {
   }
   if (u.protocol === 'mysql:' || u.protocol === 'mariadb:') {
     const mysql = (await import('mysql2')).default;
-    const pool = mysql.createPool({
-      host: u.hostname, port: u.port ? Number(u.port) : 3306, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
-      database: decodeURIComponent(u.pathname.slice(1)) || undefined, charset: 'utf8mb4', connectionLimit: 10, supportBigNumbers: true, bigNumberStrings: true,
-    });
+    const pool = mysql.createPool({ ...mysqlConnectionOptions(url), connectionLimit: 10, supportBigNumbers: true, bigNumberStrings: true });
     return { db: new Kysely<StateSchema>({ dialect: new MysqlDialect({ pool }) }), engine: 'mysql', label };
   }
   throw inputError('STATE_URL', `state URL scheme "${u.protocol.replace(/:$/, '')}" is not supported; use postgres://… or mysql://…`);

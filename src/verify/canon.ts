@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { makeVector, type Data, type Vector } from 'apache-arrow';
 import type { ColumnSpec } from '../source/columns.js';
-import { quotePgIdent } from '../source/quote.js';
+import { quoteMysqlIdent, quotePgIdent } from '../source/quote.js';
 import { decimalText } from '../restore/values.js';
 
 /**
@@ -106,7 +106,7 @@ export function newSide(): Side {
 
 /** The same canonical cell as an SQL expression over a MySQL/MariaDB column (floats excluded: see verify.ts). */
 export function mysqlCanonSql(spec: ColumnSpec): string {
-  const c = `\`${spec.name.replace(/`/g, '``')}\``;
+  const c = quoteMysqlIdent(spec.name);
   let e: string;
   switch (spec.kind) {
     case 'bool': e = `CASE WHEN ${c} <> 0 THEN '1' ELSE '0' END`; break;

@@ -1,4 +1,6 @@
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
+import { mysqlConnectionOptions } from '../source/mysql/connection.js';
+import { quoteMysqlIdent } from '../source/quote.js';
 import type { Source } from '../source/source.js';
 import { BUCKETS, bucketOf, canonReader, isFloatColumn, md5Part, mysqlCanonSql, newSide } from './canon.js';
 import type { SourceChecksums } from './pg-checksum.js';
@@ -13,17 +15,13 @@ const u32 = (md5: string, from: number) => `CONV(SUBSTR(${md5}, ${from}, 8), 16,
  */
 export async function mysqlChecksums(url: string, source: Source, table: SourceTable, key: ColumnSpec[], batchRows: number): Promise<SourceChecksums> {
   const mysql = (await import('mysql2')).default;
-  const u = new URL(url);
-  const conn = mysql.createConnection({
-    host: u.hostname, port: u.port ? Number(u.port) : 3306, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: true,
-  });
+  const conn = mysql.createConnection({ ...mysqlConnectionOptions(url), supportBigNumbers: true, bigNumberStrings: true });
   const q = <T>(s: string, args: unknown[] = []) => new Promise<T>((resolve, reject) => conn.query(s, args, (err, rows) => (err ? reject(err) : resolve(rows as T))));
   await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
   await q("SET SESSION time_zone = '+00:00'");
   await q('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   await q('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-  const name = `\`${table.schema.replace(/`/g, '``')}\`.\`${table.name.replace(/`/g, '``')}\``;
+  const name = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
   const rest = table.columns.filter((c) => !isFloatColumn(c));
   const floats = table.columns.filter(isFloatColumn);
   const joined = (cols: ColumnSpec[]) => `CONCAT_WS(CHAR(31 USING utf8mb4), ${cols.map(mysqlCanonSql).join(', ')})`;

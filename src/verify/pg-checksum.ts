@@ -1,4 +1,5 @@
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
+import { SESSION_SETTINGS } from '../source/postgres/session.js';
 import { quotePgIdent } from '../source/quote.js';
 import { newSide, pgCanonSql, type Side } from './canon.js';
 
@@ -22,7 +23,8 @@ export async function pgChecksums(url: string, table: SourceTable, key: ColumnSp
   const pg = (await import('pg')).default;
   const client = new pg.Client({ connectionString: url, application_name: 'tablevault-verify' });
   await client.connect();
-  await client.query("SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; SET bytea_output = 'hex'; SET TimeZone = 'UTC'; SET client_encoding = 'UTF8'");
+  // the export's session settings: the text forms the canonical cells are made of
+  for (const s of SESSION_SETTINGS) await client.query(s);
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   const name = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
   const joined = (cols: ColumnSpec[]) => `concat_ws(chr(31), ${cols.map(pgCanonSql).join(', ')})`;

@@ -4,6 +4,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler } from '../../arrow/batch.js';
 import { inputError } from '../../errors.js';
 import { mysqlConnectError } from './errors.js';
+import { mysqlConnectionOptions } from './connection.js';
 import { quoteMysqlIdent, sqlAnd } from '../quote.js';
 import { describeDbUrl } from '../../redact.js';
 import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
@@ -35,13 +36,10 @@ export class MysqlSource implements Source {
 
   constructor(url: string) {
     this.label = describeDbUrl(url);
-    const u = new URL(url);
-    this.database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    const conn = mysqlConnectionOptions(url);
+    this.database = conn.database ?? '';
     this.pool = mysql.createPool({
-      host: u.hostname, port: u.port ? Number(u.port) : 3306,
-      user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
-      database: this.database || undefined,
-      charset: 'utf8mb4', timezone: 'Z', connectionLimit: 6, connectTimeout: 15_000,
+      ...conn, timezone: 'Z', connectionLimit: 6, connectTimeout: 15_000,
       supportBigNumbers: true, bigNumberStrings: true, dateStrings: true,
     });
     this.db = new Kysely<unknown>({ dialect: new MysqlDialect({ pool: this.pool }) });

@@ -10,20 +10,11 @@ import type { Lag, ReadOptions, Source } from '../source.js';
 import { CopyTextDecoder } from './copy-text.js';
 import { mapPgColumn, type PgColumnRow } from './types.js';
 import { pgConnectError } from './errors.js';
+import { SESSION_SETTINGS } from './session.js';
 import { quotePgIdent, sqlAnd } from '../quote.js';
 
 export { quotePgIdent };
 
-/** Settings that make the text format unambiguous: UTC instants, ISO dates, hex bytea, UTF-8. */
-const SESSION_SETTINGS = [
-  "SET TimeZone = 'UTC'",
-  "SET DateStyle = 'ISO, YMD'",
-  "SET IntervalStyle = 'iso_8601'",
-  'SET extra_float_digits = 1',
-  "SET bytea_output = 'hex'",
-  "SET client_encoding = 'UTF8'",
-  'SET standard_conforming_strings = on',
-];
 
 export class PostgresSource implements Source {
   readonly engine = 'postgres' as const;
