@@ -13,9 +13,11 @@ export class BatchAssembler {
   readonly builders: ColumnBuilder[];
   private rowCount = 0;
 
-  constructor(readonly columns: ColumnSpec[], dialect: TextDialect, capacity: number) {
+  /** `builders`: the source's own, one per column (PostgreSQL's binary COPY); else text builders of `dialect`. */
+  constructor(readonly columns: ColumnSpec[], dialect: TextDialect, capacity: number, builders?: ColumnBuilder[]) {
     this.schema = new Schema(columns.map((c) => new Field(c.name, arrowType(c), true)));
-    this.builders = columns.map((c) => createBuilder(c, dialect, capacity));
+    this.builders = builders ?? columns.map((c) => createBuilder(c, dialect, capacity));
+    if (this.builders.length !== columns.length) throw new Error('internal: one builder per column');
   }
 
   get rows(): number { return this.rowCount; }

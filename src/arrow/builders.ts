@@ -7,6 +7,7 @@ import {
   NOT_REPRESENTABLE, decodePgHex, latin1, parseBigInt, parseDatePart, parseDecimal, parseSmallInt, parseTime, parseTimestamp,
 } from './text.js';
 import { parsePgArray } from './pg-array.js';
+import { checkLength, pgDate, pgInt64, pgNumeric, pgTimestamp } from './pg-binary.js';
 
 /**
  * One builder per column: it takes each value as the bytes of the engine's text format and
@@ -189,27 +190,32 @@ function timestampWriter(b: FixedBuilder, i: number, buf: Buffer, s: number, e: 
 
 function decimalWriter(scale: number) {
   return (b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void => {
-    const v = parseDecimal(buf, s, e, scale);
-    if (v === NOT_REPRESENTABLE) { b.nullInstead(v); return; }
-    const o = i * 4;
-    const w = b.values as Uint32Array;
-    if (typeof v === 'number') {
-      const hi = Math.floor(v / 4294967296);
-      w[o] = v - hi * 4294967296;
-      w[o + 1] = hi >>> 0;
-      const ext = v < 0 ? 0xffffffff : 0;
-      w[o + 2] = ext;
-      w[o + 3] = ext;
-      return;
-    }
-    let u = BigInt.asUintN(128, v);
-    for (let k = 0; k < 4; k++) { w[o + k] = Number(u & 0xffffffffn); u >>= 32n; }
+    writeDecimal(b, i, parseDecimal(buf, s, e, scale));
   };
+}
+
+/** The unscaled integer as a little-endian 128-bit two's complement in four uint32 words. */
+function writeDecimal(b: FixedBuilder, i: number, v: number | bigint | typeof NOT_REPRESENTABLE): void {
+  if (v === NOT_REPRESENTABLE) { b.nullInstead(v); return; }
+  const o = i * 4;
+  const w = b.values as Uint32Array;
+  if (typeof v === 'number') {
+    const hi = Math.floor(v / 4294967296);
+    w[o] = v - hi * 4294967296;
+    w[o + 1] = hi >>> 0;
+    const ext = v < 0 ? 0xffffffff : 0;
+    w[o + 2] = ext;
+    w[o + 3] = ext;
+    return;
+  }
+  let u = BigInt.asUintN(128, v);
+  for (let k = 0; k < 4; k++) { w[o + k] = Number(u & 0xffffffffn); u >>= 32n; }
 }
 
 class BoolBuilder extends BaseBuilder {
   bits: Uint8Array;
-  constructor(spec: ColumnSpec, capacity: number) {
+  /** pgBinary: one byte, 0 or 1 (PostgreSQL's binary COPY) instead of text */
+  constructor(spec: ColumnSpec, capacity: number, private readonly pgBinary = false) {
     super(spec, new Bool(), capacity);
     this.bits = new Uint8Array((this.cap + 7) >> 3);
   }
@@ -222,7 +228,10 @@ class BoolBuilder extends BaseBuilder {
     this.ensure();
     const c = buf[start];
     let v: boolean;
-    if (c === 0x74 || c === 0x54) v = true; // t, true
+    if (this.pgBinary) {
+      if (end - start !== 1 || c! > 1) throw this.valueError(buf, start, end, 'not a binary boolean');
+      v = c === 1;
+    } else if (c === 0x74 || c === 0x54) v = true; // t, true
     else if (c === 0x66 || c === 0x46) v = false; // f, false
     else {
       const n = parseSmallInt(buf, start, end);
@@ -248,7 +257,9 @@ class VarBuilder extends BaseBuilder {
   offsets: Int32Array;
   bytes: Uint8Array;
   used = 0;
-  constructor(spec: ColumnSpec, type: Utf8 | Binary, capacity: number, private readonly pgHex: boolean) {
+  constructor(spec: ColumnSpec, type: Utf8 | Binary, capacity: number, private readonly pgHex: boolean,
+    /** jsonb's binary COPY form: a version byte (1) before the JSON text */
+    private readonly jsonbVersion = false) {
     super(spec, type, capacity);
     this.offsets = new Int32Array(this.cap + 1);
     this.bytes = new Uint8Array(this.cap * 16);
@@ -273,6 +284,9 @@ class VarBuilder extends BaseBuilder {
       let decoded: Buffer;
       try { decoded = decodePgHex(buf, start, end); } catch (e) { throw this.valueError(buf, start, end, e); }
       buf = decoded; start = 0; end = decoded.length;
+    } else if (this.jsonbVersion) {
+      if (buf[start] !== 1) throw this.valueError(buf, start, end, `jsonb binary format version ${buf[start]} is not supported`);
+      start++;
     }
     const n = end - start;
     this.reserve(n);
@@ -377,5 +391,52 @@ export function createBuilder(spec: ColumnSpec, dialect: TextDialect, capacity: 
     case 'time': return F(BigInt64Array, timeWriter);
     case 'timestamp': case 'timestamptz': return F(BigInt64Array, timestampWriter);
     case 'list': return new ListBuilder(spec, type as List, createBuilder(spec.element!, dialect, capacity * 4), capacity);
+  }
+}
+
+/** PostgreSQL binary COPY forms that have a builder of their own; other types are read as text. */
+export type PgBinaryWire = 'bool' | 'int2' | 'int4' | 'int8' | 'float4' | 'float8' | 'numeric' | 'varlena' | 'jsonb' | 'date' | 'time' | 'timestamp';
+
+/** The column kinds each binary form can fill. */
+export const PG_BINARY_KINDS: Record<PgBinaryWire, readonly string[]> = {
+  bool: ['bool'], int2: ['int16'], int4: ['int32'], int8: ['int64'], float4: ['float32'], float8: ['float64'],
+  numeric: ['decimal'], varlena: ['string', 'json', 'binary'], jsonb: ['json'],
+  date: ['date'], time: ['time'], timestamp: ['timestamp', 'timestamptz'],
+};
+
+function fixedLength(n: number, type: string, w: Writer): Writer {
+  return (b, i, buf, s, e) => { checkLength(s, e, n, type); w(b, i, buf, s, e); };
+}
+
+/**
+ * A builder that takes the column's value in PostgreSQL's binary COPY form (see pg-binary.ts):
+ * no text to parse for numbers and dates, no escapes or hex in strings and bytea.
+ */
+export function createPgBinaryBuilder(spec: ColumnSpec, wire: PgBinaryWire, capacity: number): ColumnBuilder {
+  if (!PG_BINARY_KINDS[wire].includes(spec.kind)) throw new Error(`internal: binary ${wire} cannot fill a ${spec.kind} column`);
+  const type = arrowType(spec);
+  const F = <T extends Fixed>(A: Ctor<T>, w: Writer) => new FixedBuilder<T>(spec, type, capacity, A, w);
+  switch (wire) {
+    case 'bool': return new BoolBuilder(spec, capacity, true);
+    case 'int2': return F(Int16Array, fixedLength(2, 'int2', (b, i, buf, s) => { (b.values as Int16Array)[i] = buf.readInt16BE(s); }));
+    case 'int4': return F(Int32Array, fixedLength(4, 'int4', (b, i, buf, s) => { (b.values as Int32Array)[i] = buf.readInt32BE(s); }));
+    case 'int8': return F(BigInt64Array, fixedLength(8, 'int8', (b, i, buf, s) => setInt64(b, i, pgInt64(buf, s))));
+    case 'float4': return F(Float32Array, fixedLength(4, 'float4', (b, i, buf, s) => { (b.values as Float32Array)[i] = buf.readFloatBE(s); }));
+    case 'float8': return F(Float64Array, fixedLength(8, 'float8', (b, i, buf, s) => { (b.values as Float64Array)[i] = buf.readDoubleBE(s); }));
+    case 'numeric': {
+      const scale = spec.scale ?? 0;
+      return new FixedBuilder(spec, type, capacity, Uint32Array, (b, i, buf, s, e) => writeDecimal(b, i, pgNumeric(buf, s, e, scale)), 4);
+    }
+    case 'varlena': return new VarBuilder(spec, type as Utf8 | Binary, capacity, false);
+    case 'jsonb': return new VarBuilder(spec, type as Utf8, capacity, false, true);
+    case 'date': return F(Int32Array, (b, i, buf, s, e) => {
+      const d = pgDate(buf, s, e);
+      if (d === NOT_REPRESENTABLE) b.nullInstead(d); else (b.values as Int32Array)[i] = d;
+    });
+    case 'time': return F(BigInt64Array, fixedLength(8, 'time', (b, i, buf, s) => setInt64(b, i, pgInt64(buf, s))));
+    case 'timestamp': return F(BigInt64Array, (b, i, buf, s, e) => {
+      const t = pgTimestamp(buf, s, e);
+      if (t === NOT_REPRESENTABLE) b.nullInstead(t); else setInt64(b, i, t);
+    });
   }
 }

@@ -33,6 +33,11 @@ export class CopyTextDecoder {
     if (lastNl + 1 < chunk.length) this.carry = Buffer.from(chunk.subarray(lastNl + 1));
   }
 
+  /** One CopyData message: one row, with its newline. */
+  row(buf: Buffer, start: number, end: number): void {
+    this.push(buf.subarray(start, end));
+  }
+
   end(): void {
     if (this.carry && this.carry.length > 0) throw new Error('COPY output ended in the middle of a row');
   }

@@ -1,19 +1,39 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler } from '../../arrow/batch.js';
+import { PG_BINARY_KINDS, createBuilder, createPgBinaryBuilder, type ColumnBuilder, type PgBinaryWire } from '../../arrow/builders.js';
 import { inputError } from '../../errors.js';
 import { describeDbUrl } from '../../redact.js';
 import type { SourceTable, TableRef } from '../columns.js';
 import type { Lag, ReadOptions, Source } from '../source.js';
 import { CopyTextDecoder } from './copy-text.js';
+import { CopyBinaryDecoder, type KeyForm } from './copy-binary.js';
+import { CopyOut } from './copy-out.js';
 import { mapPgColumn, type PgColumnRow } from './types.js';
 import { pgConnectError } from './errors.js';
 import { SESSION_SETTINGS } from './session.js';
 import { quotePgIdent, sqlAnd } from '../quote.js';
 
 export { quotePgIdent };
+
+/** Base types read in PostgreSQL's binary COPY form, by pg_type.typname. */
+const BINARY_WIRES: Record<string, PgBinaryWire> = {
+  bool: 'bool', int2: 'int2', int4: 'int4', int8: 'int8', float4: 'float4', float8: 'float8', numeric: 'numeric',
+  text: 'varlena', varchar: 'varlena', bpchar: 'varlena', name: 'varlena', json: 'varlena', bytea: 'varlena', jsonb: 'jsonb',
+  date: 'date', time: 'time', timestamp: 'timestamp', timestamptz: 'timestamp',
+};
+
+/** How one read decodes its COPY: the select list, one builder per column, and the key columns' text forms. */
+interface ReadPlan {
+  binary: boolean;
+  selectList: string;
+  builders?: ColumnBuilder[];
+  keyForms: KeyForm[];
+}
+
+/** A row decoder for either COPY format. */
+interface RowDecoder { rows: number; readonly lastKey: string[]; row(buf: Buffer, start: number, end: number): void; end(): void }
 
 
 export class PostgresSource implements Source {
@@ -88,12 +108,15 @@ export class PostgresSource implements Source {
       for (const s of SESSION_SETTINGS) await client.query(s);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
-      const select = `SELECT ${table.columns.map((c) => quotePgIdent(c.name)).join(', ')} FROM ${from}`;
-      const asm = new BatchAssembler(table.columns, 'postgres', opts.batchRows);
-      asmRef = asm;
       const keyCols = opts.keyColumns ?? table.primaryKey;
       const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
       if (keyIdx.some((i) => i < 0)) throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
+      const plan = await this.readPlan(client, table, keyIdx, opts.batchRows);
+      const select = `SELECT ${plan.selectList} FROM ${from}`;
+      const format = plan.binary ? ' (FORMAT binary)' : '';
+      const asm = new BatchAssembler(table.columns, 'postgres', opts.batchRows, plan.builders);
+      asmRef = asm;
+      const decoder = (keys: number[]): RowDecoder => plan.binary ? new CopyBinaryDecoder(asm, keys, plan.keyForms) : new CopyTextDecoder(asm, keys);
       const maxRows = opts.maxRows ?? Infinity;
       let total = 0;
       if (keyIdx.length) {
@@ -102,29 +125,36 @@ export class PostgresSource implements Source {
         while (total < maxRows) {
           const where = sqlAnd(opts.where, last && this.tupleAfterSql(table, keyCols, last));
           const limit = Math.min(opts.batchRows, maxRows - total);
-          const decoder = new CopyTextDecoder(asm, keyIdx);
-          const sqlText = `COPY (${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyList} LIMIT ${limit}) TO STDOUT`;
-          for await (const chunk of client.query(copyStreams.to(sqlText))) decoder.push(chunk as Buffer);
-          decoder.end();
-          total += decoder.rows;
-          if (decoder.rows > 0) {
-            last = decoder.lastKey;
+          const dec = decoder(keyIdx);
+          const copy = new CopyOut(`COPY (${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyList} LIMIT ${limit}) TO STDOUT${format}`, (b, s, e) => dec.row(b, s, e));
+          client.query(copy);
+          await copy.wait();
+          dec.end();
+          total += dec.rows;
+          if (dec.rows > 0) {
+            last = dec.lastKey;
             if (opts.stats) { opts.stats.lastKey = last; opts.stats.rows = total; }
             yield asm.flush();
           }
-          if (decoder.rows < limit) break;
+          if (dec.rows < limit) break;
         }
         if (opts.recordKeys && last && opts.stats) {
           const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), `NOT ${this.tupleAfterSql(table, keyCols, last)}`, opts.recordKeys(last));
           opts.stats.keys = await this.keyQuery(client, table, keyCols, where);
         }
       } else {
-        const decoder = new CopyTextDecoder(asm, []);
-        for await (const chunk of client.query(copyStreams.to(`COPY (${select}${opts.where ? ` WHERE ${opts.where}` : ''}) TO STDOUT`))) {
-          decoder.push(chunk as Buffer);
-          if (asm.rows >= opts.batchRows) yield asm.flush();
+        // one COPY for the whole table: reading the socket pauses at each full batch until it is taken
+        const dec = decoder([]);
+        const copy: CopyOut = new CopyOut(`COPY (${select}${opts.where ? ` WHERE ${opts.where}` : ''}) TO STDOUT${format}`, (b, s, e) => {
+          dec.row(b, s, e);
+          if (asm.rows >= opts.batchRows) copy.pause();
+        });
+        client.query(copy);
+        while ((await copy.wait()) === 'paused') {
+          yield asm.flush();
+          copy.resume();
         }
-        decoder.end();
+        dec.end();
         if (asm.rows > 0) yield asm.flush();
       }
       await client.query('COMMIT');
@@ -134,6 +164,49 @@ export class PostgresSource implements Source {
       // a COPY abandoned mid-stream leaves the connection unusable: destroy it instead of reusing it
       client.release(clean ? undefined : new Error('read abandoned'));
     }
+  }
+
+  /**
+   * Binary COPY when every column has a binary builder or an exact text form by `::text`: types
+   * without a builder (uuid, arrays, enums, intervals, …) are cast to text in the SELECT, which
+   * binary COPY then sends as their output function wrote them. A key column is read as an
+   * integer or as text, so its last value can be put back into the next page's WHERE. Types whose
+   * cast to text is not their output (inet, "char") make the whole read use the text format.
+   */
+  private async readPlan(client: pg.PoolClient, table: SourceTable, keyIdx: number[], capacity: number): Promise<ReadPlan> {
+    const res = await client.query<{ name: string; typname: string; textcast: string | null }>(`
+      SELECT a.attname AS name, bt.typname AS typname,
+             (SELECT c.castmethod::text FROM pg_cast c WHERE c.castsource = bt.oid AND c.casttarget = 'text'::regtype) AS textcast
+      FROM pg_attribute a
+      JOIN pg_type t ON t.oid = a.atttypid
+      JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`, [`${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`]);
+    const types = new Map(res.rows.map((r) => [r.name, r]));
+    const text: ReadPlan = { binary: false, selectList: table.columns.map((c) => quotePgIdent(c.name)).join(', '), keyForms: [] };
+    const select: string[] = [];
+    const builders: ColumnBuilder[] = [];
+    const wires: Array<PgBinaryWire | undefined> = [];
+    for (const [i, c] of table.columns.entries()) {
+      const t = types.get(c.name);
+      if (!t) return text;
+      let wire: PgBinaryWire | undefined = BINARY_WIRES[t.typname];
+      if (wire && !PG_BINARY_KINDS[wire].includes(c.kind)) wire = undefined;
+      if (keyIdx.includes(i) && !(wire === 'int2' || wire === 'int4' || wire === 'int8' || (wire === 'varlena' && c.kind !== 'binary'))) wire = undefined;
+      wires.push(wire);
+      if (wire) {
+        select.push(quotePgIdent(c.name));
+        builders.push(createPgBinaryBuilder(c, wire, capacity));
+      } else {
+        if (t.textcast === 'f' && t.typname !== 'bool') return text; // bool::text is 'true'/'false', which the text builder reads
+        select.push(`${quotePgIdent(c.name)}::text`);
+        builders.push(createBuilder(c, 'postgres', capacity));
+      }
+    }
+    const keyForms = keyIdx.map((i): KeyForm => {
+      const w = wires[i];
+      return w === 'int2' || w === 'int4' || w === 'int8' ? w : 'text';
+    });
+    return { binary: true, selectList: select.join(', '), builders, keyForms };
   }
 
   private literal(table: SourceTable, column: string, value: string): string {
