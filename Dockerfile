@@ -7,6 +7,7 @@ COPY package.json package-lock.json ./
 # `npm install`, not `npm ci`: see .ci/run (the lock file cannot list other platforms' optional binaries)
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.bench.json ./
+COPY scripts ./scripts
 COPY src ./src
 COPY bench ./bench
 RUN npm run build && npm prune --omit=dev

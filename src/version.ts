@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { packagePath } from './package-root.js';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
-
-export const VERSION: string = pkg.version;
+export const VERSION: string = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;

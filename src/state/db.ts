@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Kysely, Migrator, MysqlDialect, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import { inputError, runtimeError } from '../errors.js';
+import { packagePath } from '../package-root.js';
 import { describeDbUrl, redactUrl } from '../redact.js';
 import { mysqlConnectionOptions } from '../source/mysql/connection.js';
 import { mysqlConnectError } from '../source/mysql/errors.js';
@@ -34,7 +35,7 @@ export interface StateDb {
   label: string;
 }
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+const MIGRATIONS_DIR = packagePath('migrations');
 
 /** Loads migrations/NNNN_name.js in name order. */
 class DirectoryMigrationProvider implements MigrationProvider {
