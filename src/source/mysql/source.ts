@@ -10,6 +10,7 @@ import { describeDbUrl } from '../../redact.js';
 import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
 import type { Lag, ReadOptions, Source } from '../source.js';
 import { mapMysqlColumn, type MysqlColumnRow } from './types.js';
+import { TextRows } from './text-rows.js';
 
 export { quoteMysqlIdent };
 
@@ -77,8 +78,8 @@ export class MysqlSource implements Source {
 
   /**
    * One consistent-snapshot transaction. With a primary key: keyset pages
-   * (`WHERE (pk) > (last) ORDER BY pk LIMIT n`); without: one streamed SELECT. Rows arrive as
-   * raw text-protocol bytes and go straight into the column builders.
+   * (`WHERE (pk) > (last) ORDER BY pk LIMIT n`); without: one streamed SELECT. Each field goes
+   * from the text-protocol packet straight into its column builder (text-rows.ts).
    */
   async *read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch> {
     const conn = await this.connect();
@@ -97,18 +98,12 @@ export class MysqlSource implements Source {
       const keyCols = opts.keyColumns ?? table.primaryKey;
       const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
       if (keyIdx.some((i) => i < 0)) throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
-      // typeCast false: every value arrives as the raw bytes of the text protocol (no per-field
-      // wrapper or conversion); the builders parse MySQL's text format themselves, once
-      const stream = (sqlText: string) =>
-        conn.query({ sql: sqlText, rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 1024 });
-      const addRow = (row: Array<Buffer | null>): void => {
-        for (let i = 0; i < builders.length; i++) {
-          const v = row[i];
-          if (v === null || v === undefined) builders[i]!.appendNull();
-          else builders[i]!.append(v, 0, v.length);
-        }
-        asm.endRow();
+      // each field goes from mysql2's packet straight into its builder (see text-rows.ts)
+      const field = (buf: Buffer, s: number, e: number, col: number): void => {
+        if (s < 0) builders[col]!.appendNull();
+        else builders[col]!.append(buf, s, e);
       };
+      const ncols = builders.length;
       const maxRows = opts.maxRows ?? Infinity;
       let total = 0;
       if (keyIdx.length) {
@@ -118,38 +113,30 @@ export class MysqlSource implements Source {
         while (total < maxRows) {
           const where = sqlAnd(opts.where, last && this.tupleAfterSql(table, keyCols, last));
           const limit = Math.min(opts.batchRows, maxRows - total);
-          // a page is at most `limit` rows, going straight into the builders: taken as events,
-          // not through an async iterator, which costs a promise per row
-          const { rows, lastRow } = await new Promise<{ rows: number; lastRow: Array<Buffer | null> | undefined }>((resolve, reject) => {
-            let n = 0;
-            let lastOfPage: Array<Buffer | null> | undefined;
-            let failed: unknown;
-            conn.query({ sql: `${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${order} LIMIT ${limit}`, rowsAsArray: true, typeCast: false })
-              .on('result', (row) => {
-                if (failed !== undefined) return; // a value that would not parse: the rest of the page is drained, then the error
-                try { addRow(row as Array<Buffer | null>); } catch (e) { failed = e; return; }
-                lastOfPage = row as Array<Buffer | null>;
-                n++;
-              })
-              .on('error', reject)
-              .on('end', () => (failed !== undefined ? reject(failed) : resolve({ rows: n, lastRow: lastOfPage })));
-          });
-          total += rows;
-          if (rows > 0) {
-            last = keyIdx.map((i, k) => keyText(keys[k]!, lastRow![i]!));
+          const page = new TextRows(conn, `${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${order} LIMIT ${limit}`, ncols, field, () => asm.endRow());
+          await page.wait();
+          total += page.rows;
+          if (page.rows > 0) {
+            const lastRow = page.lastFields(ncols);
+            last = keyIdx.map((i, k) => keyText(keys[k]!, lastRow[i]!));
             if (opts.stats) { opts.stats.lastKey = last; opts.stats.rows = total; }
             yield asm.flush();
           }
-          if (rows < limit) break;
+          if (page.rows < limit) break;
         }
         if (opts.recordKeys && last && opts.stats) {
           const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), `NOT ${this.tupleAfterSql(table, keyCols, last)}`, opts.recordKeys(last));
           opts.stats.keys = await this.keyQuery(conn, table, keyCols, where);
         }
       } else {
-        for await (const row of stream(`${select}${opts.where ? ` WHERE ${opts.where}` : ''}`)) {
-          addRow(row as Array<Buffer | null>);
-          if (asm.rows >= opts.batchRows) yield asm.flush();
+        // one SELECT for the whole table: the connection pauses at each full batch until it is taken
+        const all: TextRows = new TextRows(conn, `${select}${opts.where ? ` WHERE ${opts.where}` : ''}`, ncols, field, () => {
+          asm.endRow();
+          if (asm.rows >= opts.batchRows) all.pause();
+        });
+        while ((await all.wait()) === 'paused') {
+          yield asm.flush();
+          all.resume();
         }
         if (asm.rows > 0) yield asm.flush();
       }
