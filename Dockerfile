@@ -15,8 +15,9 @@ RUN npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-# as the bin's shebang: two malloc arenas keep freed wire buffers from piling up per thread
-ENV MALLOC_ARENA_MAX=2
+# as the bin's shebang: two malloc arenas, and large buffers in mappings of their own, keep freed
+# wire buffers from piling up
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
