@@ -70,7 +70,11 @@ export interface ExportSummary {
   warnings: string[];
 }
 
-export interface ExportDeps { logger?: Logger }
+export interface ExportDeps {
+  logger?: Logger;
+  /** An encoder already warmed up (the CLI starts it before loading the rest); exportTable closes it. */
+  encoder?: ParquetEncoder;
+}
 
 export { EXPORT_DEFAULTS };
 
@@ -114,6 +118,15 @@ interface Manifest {
  * without is not; on failure the objects this run wrote are deleted again.
  */
 export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): Promise<ExportSummary> {
+  const encoder = deps.encoder ?? new ParquetEncoder().warm();
+  try {
+    return await exportWith(encoder, opts, deps);
+  } finally {
+    await encoder.close();
+  }
+}
+
+async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: ExportDeps): Promise<ExportSummary> {
   const log = deps.logger ?? silentLogger();
   const started = Date.now();
   const peak = new PeakMemory().start();
@@ -135,7 +148,7 @@ export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): P
     for (const w of warnings) log.warn(w);
     log.info({ table: qualifiedName(table), columns: table.columns.length, primaryKey: table.primaryKey, estimatedRows: table.estimatedRows }, 'exporting');
     const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
-    const result = await writeExport(table, source, dest.store, {
+    const result = await writeExport(table, source, dest.store, encoder, {
       tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
       uploadConcurrency: positiveInt('--upload-concurrency', opts.uploadConcurrency, EXPORT_DEFAULTS.uploadConcurrency, 16), progress: opts.progress,
     });
@@ -177,14 +190,13 @@ interface WriteContext {
   progress?: ProgressSink;
 }
 
-async function writeExport(table: SourceTable, source: Source, store: ObjectStore, ctx: WriteContext) {
+async function writeExport(table: SourceTable, source: Source, store: ObjectStore, encoder: ParquetEncoder, ctx: WriteContext) {
   const manifestKey = joinKey(ctx.tablePrefix, MANIFEST_NAME);
   // from here until the new manifest is written, the prefix must not look like a finished export
   await store.delete([manifestKey]);
   const stats: ReadStats = { counters: [] };
   const files: ExportedFile[] = [];
   const written: string[] = [];
-  const encoder = new ParquetEncoder();
   try {
     const readOpts = { batchRows: ctx.batchRows, stats };
     const batches = source.read(table, readOpts);
@@ -248,8 +260,6 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
       await store.delete(written).catch((de) => ctx.log.error({ err: (de as Error).message }, `could not remove ${written.length} object(s) under ${ctx.tablePrefix}/; delete them by hand`));
     }
     throw e;
-  } finally {
-    await encoder.close();
   }
 }
 

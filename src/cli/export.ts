@@ -53,6 +53,9 @@ Example:
 Credentials come from the standard AWS chain (environment, shared config, profile).
 Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize / MiB}MiB, ${DEFAULT_UPLOADER_OPTIONS.partConcurrency} parts at once.`)
     .action(async (flags: ExportFlags) => {
+      // the encoder thread compiles its WebAssembly while this thread loads the export code
+      const { ParquetEncoder } = await import('../parquet/encode.js');
+      const encoder = new ParquetEncoder().warm();
       const { exportTable } = await import('../backup/export.js');
       const summary = await ctx.withProgress('export', (progress) => exportTable({
         source: flags.source, table: flags.table, dest: flags.dest, compression: flags.compression,
@@ -64,7 +67,7 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
           sse: flags.sse, sseKmsKeyId: flags.sseKmsKeyId, storageClass: flags.storageClass,
         } satisfies UploaderOptions,
         memory: memoryOptions(flags), signal: ctx.stopSignal(), progress,
-      }, { logger: ctx.logger() }));
+      }, { logger: ctx.logger(), encoder }));
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else ctx.stdout(humanSummary(summary));
     });
