@@ -7,11 +7,13 @@
  * with uses left wins) is instead:
  *   - status: answered with that HTTP status and an S3 XML error body, after its body was drained;
  *   - drop:   left without any reply, the connection destroyed;
- *   - delay:  forwarded after `ms` milliseconds.
+ *   - delay:  forwarded after `ms` milliseconds;
+ *   - corrupt: forwarded with one byte of the request body flipped (at `at`), headers unchanged.
  * Every request is recorded in arrival order with its final status (0 = dropped/no response,
  * 502 = the upstream failed).
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type ClientRequest } from 'node:http';
+import { Transform } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type FaultRequest = { method: string; path: string; query: URLSearchParams; headers: IncomingHttpHeaders };
@@ -19,7 +21,8 @@ export type FaultRequest = { method: string; path: string; query: URLSearchParam
 export type FaultAction =
   | { kind: 'status'; status: number; /** S3 XML error Code, e.g. 'InternalError' or 'SlowDown' */ code?: string }
   | { kind: 'drop' }
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  | { kind: 'corrupt'; at: number };
 
 export type FaultRule = {
   match: (req: FaultRequest) => boolean;
@@ -124,7 +127,8 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
       });
       req.on('error', () => upReq.destroy());
       res.on('close', () => { if (!res.writableFinished) upReq.destroy(); });
-      req.pipe(upReq);
+      if (action?.kind === 'corrupt') req.pipe(flipByte(action.at)).pipe(upReq);
+      else req.pipe(upReq);
     };
 
     if (action?.kind === 'delay') {
@@ -157,4 +161,19 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
       for (const r of upstreamRequests) r.destroy();
     }),
   };
+}
+
+/** Passes bytes through, with the byte at offset `at` inverted. */
+function flipByte(at: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (at >= seen && at < seen + chunk.length) {
+        chunk = Buffer.from(chunk);
+        chunk[at - seen] = chunk[at - seen]! ^ 0xff;
+      }
+      seen += chunk.length;
+      done(null, chunk);
+    },
+  });
 }

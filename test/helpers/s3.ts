@@ -19,6 +19,8 @@ export type S3Target = {
   secretAccessKey: string;
   /** s3rver answers ListMultipartUploads with 501 NotImplemented */
   supportsListMultipartUploads: boolean;
+  /** s3rver stores an UploadPart whose body does not match its Content-MD5; S3 and RGW refuse it (BadDigest) */
+  checksPartMd5: boolean;
 };
 
 function s3rverEndpoint(): string {
@@ -37,7 +39,7 @@ function s3rverEndpoint(): string {
 export function s3Targets(): S3Target[] {
   const targets: S3Target[] = [{
     name: 's3rver', endpoint: s3rverEndpoint(), region: 'us-east-1',
-    accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', supportsListMultipartUploads: false,
+    accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', supportsListMultipartUploads: false, checksPartMd5: false,
   }];
   const rgw = process.env.TABLEVAULT_TEST_RGW_ENDPOINT;
   if (rgw) {
@@ -45,7 +47,7 @@ export function s3Targets(): S3Target[] {
       name: 'rgw', endpoint: rgw, region: 'us-east-1',
       accessKeyId: process.env.TABLEVAULT_TEST_RGW_ACCESS_KEY || 'testkey',
       secretAccessKey: process.env.TABLEVAULT_TEST_RGW_SECRET_KEY || 'testsecret',
-      supportsListMultipartUploads: true,
+      supportsListMultipartUploads: true, checksPartMd5: true,
     });
   } else if (process.env.CI) {
     throw new Error('CI is set but TABLEVAULT_TEST_RGW_ENDPOINT is not: CI must test against Ceph RGW (see .ci/run)');

@@ -62,6 +62,25 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('export: multipart u
     }
   });
 
+  it.skipIf(!target.checksPartMd5)('a part whose bytes change on the way is refused by the server (Content-MD5; the payload is not signed): exit 1, nothing left', async () => {
+    const client = makeS3Client(target);
+    const bucket = await createBucket(client);
+    const proxy = await startFaultProxy(target.endpoint, [{
+      match: (r) => r.method === 'PUT' && r.query.get('partNumber') === '2' && r.query.has('uploadId'),
+      action: { kind: 'corrupt', at: 1000 },
+    }]);
+    try {
+      const failed = await runCli(args(bucket), { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint });
+      const part2 = proxy.requests.filter((r) => r.method === 'PUT' && /partNumber=2/.test(r.query));
+      expect(part2.map((r) => r.status)).toEqual(part2.map(() => 400)); // BadDigest, every attempt
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/BadDigest|Content-MD5/i);
+      expect(await listKeys(client, bucket)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it.each([
     ['a SlowDown burst', { match: (r: FaultRequest) => r.method === 'PUT', action: { kind: 'status', status: 503, code: 'SlowDown' }, times: 3 }],
     ['dropped connections', { match: (r: FaultRequest) => r.method === 'PUT' && r.query.has('partNumber'), action: { kind: 'drop' }, times: 2 }],
