@@ -23,7 +23,7 @@ export interface MultipartInput {
   client: S3Client;
   /** Bucket, Key, ContentType, Metadata, encryption, storage class. */
   params: CreateMultipartUploadCommandInput & { Bucket: string; Key: string };
-  /** Bytes already read (the head buffered up to the multipart threshold), then the rest. */
+  /** Bytes already read (the head buffered up to the multipart threshold; emptied as it is cut into parts), then the rest. */
   head: Uint8Array[];
   rest: AsyncIterator<Uint8Array>;
   partSize: number;
@@ -46,7 +46,8 @@ async function* cutParts(head: Uint8Array[], rest: AsyncIterator<Uint8Array>, ba
     size += c.length;
     while (size >= partSizeFor(n, base)) { const body = take(partSizeFor(n, base)); yield { n: n++, body }; }
   };
-  for (const c of head) yield* feed(c);
+  // taken out of the caller's array as they are cut: the head is not held twice while parts go up
+  for (let c = head.shift(); c; c = head.shift()) yield* feed(c);
   for (;;) {
     const r = await rest.next();
     if (r.done) break;
