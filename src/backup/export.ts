@@ -9,6 +9,7 @@ import { silentLogger } from '../log.js';
 import { DEFAULT_MEMORY_OPTIONS, MemoryManager, type MemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
 import { ParquetEncoder, type CompressionName, COMPRESSIONS } from '../parquet/encode.js';
+import { deltaColumns } from '../parquet/compression.js';
 import type { S3Options } from '../s3/client.js';
 import { joinKey } from '../s3/location.js';
 import { DEFAULT_UPLOADER_OPTIONS, validateUploaderOptions, type UploaderOptions } from '../s3/uploader.js';
@@ -201,6 +202,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
     const readOpts = { batchRows: ctx.batchRows, stats };
     const batches = source.read(table, readOpts);
     const fileMeta = parquetMetadata(table);
+    const delta = deltaColumns(table.columns);
     let index = 0;
     // up to uploadConcurrency objects in flight: the next file reads on as soon as this one's
     // bytes are all handed to the uploader, while its last parts are still going up
@@ -221,7 +223,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
       let handedOver!: () => void;
       const consumed = new Promise<void>((r) => { handedOver = r; });
       const body = (async function* (): AsyncGenerator<Uint8Array> {
-        try { yield* encoder.encode(counted, { compression: ctx.compression, rowGroupRows: ctx.rowGroupRows, metadata: fileMeta }); } finally { handedOver(); }
+        try { yield* encoder.encode(counted, { compression: ctx.compression, rowGroupRows: ctx.rowGroupRows, metadata: fileMeta, deltaColumns: delta }); } finally { handedOver(); }
       })();
       written.push(key); // before the upload: a failed multipart is aborted, a finished one must be removed
       const upload: Promise<void> = store.put({ key, body, contentType: 'application/vnd.apache.parquet' }).then(

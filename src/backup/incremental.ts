@@ -7,6 +7,7 @@ import { cellReader } from '../restore/values.js';
 import type { Logger } from '../log.js';
 import type { MemoryManager } from '../memory/manager.js';
 import { ParquetEncoder } from '../parquet/encode.js';
+import { deltaColumns } from '../parquet/compression.js';
 import { joinKey } from '../s3/location.js';
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
 import { quoteMysqlIdent, quotePgIdent, sqlAnd } from '../source/quote.js';
@@ -177,7 +178,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
       }
     })();
     const body = encoder.encode(counted, {
-      compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows,
+      compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows, deltaColumns: deltaColumns(plan.table.columns),
       metadata: parquetMetadata(plan.table, {
         'tablevault.after': JSON.stringify(watermark), 'tablevault.schema_version': String(schemaVersion), 'tablevault.key_columns': JSON.stringify(plan.keyColumns),
         // with day partitions the cursor range is known up front: [day, next day); always in the row groups' column statistics

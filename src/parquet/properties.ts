@@ -25,6 +25,7 @@ export function writerProperties(opts: ParquetOptions): wasm.WriterProperties {
     // overflows on high-cardinality columns and falls back mid-chunk; ZSTD finds the repeats anyway
     .setDictionaryEnabled(false)
     .setCreatedBy('tablevault');
+  for (const c of opts.deltaColumns ?? []) b = b.setColumnEncoding(c, wasm.Encoding.DELTA_BINARY_PACKED);
   if (opts.metadata) b = b.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
   return b.build();
 }

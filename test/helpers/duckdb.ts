@@ -121,6 +121,14 @@ export async function describeParquet(file: string): Promise<Array<{ name: strin
   });
 }
 
+/** Each top-level column's data encodings in the file's first row group, e.g. { id: 'RLE, DELTA_BINARY_PACKED' }. */
+export async function parquetEncodings(file: string): Promise<Record<string, string>> {
+  return withDuckDB(async (c) => {
+    const reader = await c.runAndReadAll(`SELECT path_in_schema AS col, encodings FROM parquet_metadata(${sqlString(file)}) WHERE row_group_id = 0`);
+    return Object.fromEntries(reader.getRowObjects().map((r) => [String(r.col), String(r.encodings)]));
+  });
+}
+
 /** The file's key/value metadata (footer), keys and values decoded as UTF-8, in file order. */
 export async function parquetKeyValueMetadata(file: string): Promise<Array<{ key: string; value: string }>> {
   return withDuckDB(async (c) => {
