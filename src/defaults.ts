@@ -7,7 +7,7 @@ export const MiB = 1024 * 1024;
 /** Uploads: objects up to the threshold in one PutObject, larger ones in parts. */
 export const DEFAULT_UPLOADER_OPTIONS = { multipartThreshold: 16 * MiB, partSize: 16 * MiB, partConcurrency: 4 };
 
-export const EXPORT_DEFAULTS = { compression: 'zstd' as 'zstd' | 'snappy' | 'gzip' | 'none', batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000, uploadConcurrency: 2 };
+export const EXPORT_DEFAULTS = { compression: 'zstd' as 'zstd' | 'snappy' | 'gzip' | 'none', integerEncoding: 'delta' as 'delta' | 'plain', batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000, uploadConcurrency: 2 };
 
 /** 8 MiB parts (as `aws s3`): streamed copies then hold at most 16 × 8 MiB = 128 MiB of object bytes. */
 export const SYNC_DEFAULTS = { concurrency: 16, partSize: 8 * MiB, multipartThreshold: 8 * MiB, partConcurrency: 4, compare: 'checksum' as 'size' | 'checksum' };

@@ -9,7 +9,7 @@ import { silentLogger } from '../log.js';
 import { DEFAULT_MEMORY_OPTIONS, MemoryManager, type MemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
 import { ParquetEncoder, type CompressionName, COMPRESSIONS } from '../parquet/encode.js';
-import { deltaColumns } from '../parquet/compression.js';
+import { INTEGER_ENCODINGS, deltaColumns, type IntegerEncoding } from '../parquet/compression.js';
 import type { S3Options } from '../s3/client.js';
 import { joinKey } from '../s3/location.js';
 import { DEFAULT_UPLOADER_OPTIONS, validateUploaderOptions, type UploaderOptions } from '../s3/uploader.js';
@@ -32,6 +32,8 @@ export interface ExportOptions {
   /** s3://bucket/prefix (or file:///dir); objects go under `<prefix>/<schema>.<table>/`. */
   dest: string;
   compression?: CompressionName;
+  /** Integer-like columns: delta (default) or plain. */
+  integerEncoding?: IntegerEncoding;
   /** Rows read per batch (one keyset page). Default 20,000. */
   batchRows?: number;
   /** Rows per Parquet object; a larger table becomes several objects. Default 1,000,000. */
@@ -133,6 +135,8 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
   const peak = new PeakMemory().start();
   const compression = opts.compression ?? EXPORT_DEFAULTS.compression;
   if (!COMPRESSIONS.includes(compression)) throw inputError('OPTION', `--compression must be one of ${COMPRESSIONS.join(', ')}; got "${compression}"`);
+  const integerEncoding = opts.integerEncoding ?? EXPORT_DEFAULTS.integerEncoding;
+  if (!INTEGER_ENCODINGS.includes(integerEncoding)) throw inputError('OPTION', `--integer-encoding must be one of ${INTEGER_ENCODINGS.join(', ')}; got "${integerEncoding}"`);
   const batchRows = positiveInt('--batch-rows', opts.batchRows, EXPORT_DEFAULTS.batchRows, 10_000_000);
   const fileMaxRows = positiveInt('--file-max-rows', opts.fileMaxRows, EXPORT_DEFAULTS.fileMaxRows, 1_000_000_000);
   const rowGroupRows = Math.min(positiveInt('--row-group-rows', opts.rowGroupRows, EXPORT_DEFAULTS.rowGroupRows, 100_000_000), fileMaxRows);
@@ -150,7 +154,7 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
     log.info({ table: qualifiedName(table), columns: table.columns.length, primaryKey: table.primaryKey, estimatedRows: table.estimatedRows }, 'exporting');
     const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
     const result = await writeExport(table, source, dest.store, encoder, {
-      tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
+      tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
       uploadConcurrency: positiveInt('--upload-concurrency', opts.uploadConcurrency, EXPORT_DEFAULTS.uploadConcurrency, 16), progress: opts.progress,
     });
     for (const c of result.stats.counters) {
@@ -181,6 +185,7 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
 interface WriteContext {
   tablePrefix: string;
   compression: CompressionName;
+  integerEncoding: IntegerEncoding;
   batchRows: number;
   fileMaxRows: number;
   rowGroupRows: number;
@@ -202,7 +207,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
     const readOpts = { batchRows: ctx.batchRows, stats };
     const batches = source.read(table, readOpts);
     const fileMeta = parquetMetadata(table);
-    const delta = deltaColumns(table.columns);
+    const delta = deltaColumns(table.columns, ctx.integerEncoding);
     let index = 0;
     // up to uploadConcurrency objects in flight: the next file reads on as soon as this one's
     // bytes are all handed to the uploader, while its last parts are still going up

@@ -7,7 +7,7 @@ import { cellReader } from '../restore/values.js';
 import type { Logger } from '../log.js';
 import type { MemoryManager } from '../memory/manager.js';
 import { ParquetEncoder } from '../parquet/encode.js';
-import { deltaColumns } from '../parquet/compression.js';
+import { deltaColumns, type IntegerEncoding } from '../parquet/compression.js';
 import { joinKey } from '../s3/location.js';
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
 import { quoteMysqlIdent, quotePgIdent, sqlAnd } from '../source/quote.js';
@@ -105,7 +105,7 @@ export interface IncrementalContext {
   source: Source;
   log: Logger;
   runId: string;
-  settings: { batchRows: number; fileMaxRows: number; rowGroupRows: number; compression: 'zstd' | 'snappy' | 'gzip' | 'none' };
+  settings: { batchRows: number; fileMaxRows: number; rowGroupRows: number; compression: 'zstd' | 'snappy' | 'gzip' | 'none'; integerEncoding?: IntegerEncoding };
   memory: MemoryManager;
   nullCursor?: 'fail' | 'skip';
   /** Test hook: awaited at named points (after-upload, after-commit) so tests can kill or pause the process there. */
@@ -178,7 +178,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
       }
     })();
     const body = encoder.encode(counted, {
-      compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows, deltaColumns: deltaColumns(plan.table.columns),
+      compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows, deltaColumns: deltaColumns(plan.table.columns, ctx.settings.integerEncoding),
       metadata: parquetMetadata(plan.table, {
         'tablevault.after': JSON.stringify(watermark), 'tablevault.schema_version': String(schemaVersion), 'tablevault.key_columns': JSON.stringify(plan.keyColumns),
         // with day partitions the cursor range is known up front: [day, next day); always in the row groups' column statistics

@@ -188,7 +188,7 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
             store: observedStore(ctx.dest.store, ctx.opts.progress), state: ctx.state, source: ctx.source, log, runId, hook: ctx.opts.hook, nullCursor: t.null_cursor,
             onSchemaChange: t.on_schema_change ?? 'evolve', reset: ctx.opts.resetTables?.includes(t.table), strategyFile: ctx.strategy.file, tableName: t.table,
             memory: new MemoryManager(ctx.memory, ctx.peak, log),
-            settings: { batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows), compression: t.compression },
+            settings: { batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows), compression: t.compression, integerEncoding: t.integer_encoding },
           });
           const warnings = inc.counters.flatMap((c) => [
             ...(c.zeroDates ? [`column "${c.column}": ${c.zeroDates} MySQL zero date(s) backed up as NULL`] : []),
@@ -197,7 +197,7 @@ async function backupTable(t: Strategy['tables'][number], plan: TablePlan | unde
           r = { ...base, rows: inc.rows, files: inc.files, bytes: inc.bytes, watermarkBefore: inc.watermarkBefore, watermarkAfter: inc.watermarkAfter, warnings, durationMs: Date.now() - started };
         } else {
           const ex = await exportTable({
-            source: ctx.strategy.source, table: t.table, dest: ctx.strategy.destination, compression: t.compression,
+            source: ctx.strategy.source, table: t.table, dest: ctx.strategy.destination, compression: t.compression, integerEncoding: t.integer_encoding,
             batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: t.row_group_rows,
             s3: s3Options(ctx.strategy), upload: uploaderOptions(ctx.strategy), memory: ctx.memory, signal: ctx.opts.signal, progress: ctx.opts.progress,
           }, { logger: log });

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { ExportSummary } from '../backup/export.js';
 import { DEFAULT_UPLOADER_OPTIONS, EXPORT_DEFAULTS, MiB } from '../defaults.js';
-import { COMPRESSIONS, type CompressionName } from '../parquet/compression.js';
+import { COMPRESSIONS, INTEGER_ENCODINGS, type CompressionName, type IntegerEncoding } from '../parquet/compression.js';
 import type { UploaderOptions } from '../s3/uploader.js';
 import { byteSize, wholeNumber } from './parse.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
@@ -14,6 +14,7 @@ interface ExportFlags extends MemoryFlags, UploaderOptions {
   table: string;
   dest: string;
   compression: CompressionName;
+  integerEncoding: IntegerEncoding;
   batchRows: number;
   fileMaxRows: number;
   rowGroupRows: number;
@@ -31,6 +32,7 @@ export function exportCommand(ctx: CliContext): Command {
     .requiredOption('--table <[schema.]table>', 'the table to export (for MySQL the schema is the database)')
     .requiredOption('--dest <s3://bucket/prefix>', 'where objects go: <prefix>/<schema>.<table>/part-NNNNN.parquet and _manifest.json; file:///dir writes to a local directory')
     .addOption(new Option('--compression <codec>', 'Parquet compression').choices(COMPRESSIONS).default(EXPORT_DEFAULTS.compression))
+    .addOption(new Option('--integer-encoding <encoding>', 'integer, date, time and timestamp columns: delta (DELTA_BINARY_PACKED) or plain, for readers without delta').choices(INTEGER_ENCODINGS).default(EXPORT_DEFAULTS.integerEncoding))
     .option('--batch-rows <n>', 'rows read per batch (one keyset page)', wholeNumber, EXPORT_DEFAULTS.batchRows)
     .option('--file-max-rows <n>', 'rows per Parquet object; a larger table becomes several objects', wholeNumber, EXPORT_DEFAULTS.fileMaxRows)
     .option('--row-group-rows <n>', 'rows per Parquet row group', wholeNumber, EXPORT_DEFAULTS.rowGroupRows)
@@ -58,7 +60,7 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
       const encoder = new ParquetEncoder().warm();
       const { exportTable } = await import('../backup/export.js');
       const summary = await ctx.withProgress('export', (progress) => exportTable({
-        source: flags.source, table: flags.table, dest: flags.dest, compression: flags.compression,
+        source: flags.source, table: flags.table, dest: flags.dest, compression: flags.compression, integerEncoding: flags.integerEncoding,
         batchRows: flags.batchRows, fileMaxRows: flags.fileMaxRows, rowGroupRows: flags.rowGroupRows,
         s3: { endpoint: flags.s3Endpoint, region: flags.s3Region, maxAttempts: flags.maxAttempts, maxSockets: flags.uploadConcurrency * flags.partConcurrency + 4 },
         uploadConcurrency: flags.uploadConcurrency,

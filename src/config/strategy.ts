@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { inputError } from '../errors.js';
-import { COMPRESSIONS } from '../parquet/compression.js';
+import { COMPRESSIONS, INTEGER_ENCODINGS } from '../parquet/compression.js';
 import { resolveEndpoint } from '../s3/client.js';
 import { parseS3Url } from '../s3/location.js';
 import { checkNotOverlapping } from '../sync/overlap.js';
@@ -32,6 +32,8 @@ const TableDefaults = z.object({
   file_max_rows: positive.optional(),
   row_group_rows: positive.optional(),
   compression: z.enum(COMPRESSIONS as [string, ...string[]]).optional(),
+  /** Integers, dates, times, timestamps: delta (DELTA_BINARY_PACKED) or plain, for readers without delta. */
+  integer_encoding: z.enum(INTEGER_ENCODINGS as [string, ...string[]]).optional(),
   /** When the table's columns change between runs: evolve (added, dropped, widened columns) or fail. */
   on_schema_change: z.enum(['evolve', 'fail']).optional(),
 }).strict();
@@ -95,12 +97,12 @@ export interface Strategy {
   destination: string;
   state?: string;
   s3: { endpoint?: string; region?: string; max_attempts?: number; sse?: 'AES256' | 'aws:kms'; sse_kms_key_id?: string; storage_class?: string };
-  tables: Array<StrategyTable & { batch_rows: number; file_max_rows: number; row_group_rows: number; compression: (typeof COMPRESSIONS)[number] }>;
+  tables: Array<StrategyTable & { batch_rows: number; file_max_rows: number; row_group_rows: number; compression: (typeof COMPRESSIONS)[number]; integer_encoding: (typeof INTEGER_ENCODINGS)[number] }>;
   mirror: StrategyMirror[];
   schedule?: string;
 }
 
-const DEFAULTS = { batch_rows: 20_000, file_max_rows: 1_000_000, row_group_rows: 100_000, compression: 'zstd' as const };
+const DEFAULTS = { batch_rows: 20_000, file_max_rows: 1_000_000, row_group_rows: 100_000, compression: 'zstd' as const, integer_encoding: 'delta' as const };
 
 function substituteEnv(value: unknown, file: string, path: string): unknown {
   if (typeof value === 'string') {

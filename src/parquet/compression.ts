@@ -5,6 +5,10 @@ export type CompressionName = 'zstd' | 'snappy' | 'gzip' | 'none';
 
 export const COMPRESSIONS: readonly CompressionName[] = ['zstd', 'snappy', 'gzip', 'none'];
 
+/** How integer-like columns are written: `delta` (DELTA_BINARY_PACKED, see deltaColumns) or `plain`, for readers without it. */
+export type IntegerEncoding = 'delta' | 'plain';
+export const INTEGER_ENCODINGS: readonly IntegerEncoding[] = ['delta', 'plain'];
+
 export interface ParquetOptions {
   compression: CompressionName;
   /** Rows per row group: the encoder holds about one row group in memory. */
@@ -25,6 +29,7 @@ const DELTA_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16
  * 0.20 instead of 0.35 CPU-s and 20.0 instead of 22.1 MB. DuckDB, Spark, Trino/Athena, pyarrow
  * and parquet-rs read it in version 1 data pages, which tablevault keeps writing.
  */
-export function deltaColumns(columns: ColumnSpec[]): string[] {
+export function deltaColumns(columns: ColumnSpec[], encoding: IntegerEncoding = 'delta'): string[] {
+  if (encoding === 'plain') return [];
   return columns.filter((c) => DELTA_KINDS.has(c.kind) || (c.kind === 'decimal' && (c.precision ?? 38) <= 18)).map((c) => c.name);
 }

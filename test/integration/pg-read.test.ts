@@ -7,7 +7,8 @@ import { NOT_REPRESENTABLE, parseDatePart, parseDecimal, parseTimestamp } from '
 import { pgDate, pgNumeric, pgTimestamp } from '../../src/arrow/pg-binary.js';
 import { jsonSummary, runCli } from '../helpers/cli.js';
 import { PG_URL, withPg } from '../helpers/db.js';
-import { readParquetRows } from '../helpers/duckdb.js';
+import { parquetEncodings, readParquetRows } from '../helpers/duckdb.js';
+import { backup, resetState, strategyFile } from '../helpers/backup.js';
 
 /**
  * PostgreSQL is read with binary COPY. Its decoders are checked against the text parsers (which
@@ -63,7 +64,7 @@ async function exportDir(table: string, extra: string[] = []) {
     await runCli(['export', '--source', PG_URL, '--table', table, '--dest', pathToFileURL(dir).href, '--json', ...extra]),
   );
   const files = readdirSync(join(dir, `public.${table}`)).filter((f) => f.endsWith('.parquet')).map((f) => join(dir, `public.${table}`, f));
-  return { summary, rows: await readParquetRows(files, { orderBy: 'n' }) };
+  return { summary, rows: await readParquetRows(files, { orderBy: 'n' }), encodings: await parquetEncodings(files[0]!) };
 }
 
 describe('export: PostgreSQL read paths', () => {
@@ -118,5 +119,23 @@ describe('export: PostgreSQL read paths', () => {
     expect(summary.rows).toBe(50);
     const source = await withPg(async (c) => (await c.query<{ id: string; n: number }>('SELECT id::text AS id, n FROM tv_uuidpk ORDER BY n')).rows);
     expect(rows).toEqual(source);
+  });
+
+  it('integer columns are delta-encoded unless --integer-encoding plain (export) or integer_encoding: plain (strategy) says otherwise', async () => {
+    const delta = await exportDir('tv_uuidpk');
+    expect(delta.encodings.n).toMatch(/DELTA_BINARY_PACKED/);
+    const plain = await exportDir('tv_uuidpk', ['--integer-encoding', 'plain']);
+    expect(plain.encodings.n).not.toMatch(/DELTA/);
+    expect(plain.rows).toEqual(delta.rows);
+
+    await resetState('pg');
+    const { file, dir } = strategyFile((d) => `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_uuidpk\n    strategy: incremental\n    cursor: n\n    integer_encoding: plain\n`);
+    const r = await backup(file);
+    expect(r.code, r.stderr).toBe(0);
+    const tdir = join(dir, 'public.tv_uuidpk');
+    const objects = readdirSync(tdir).filter((f) => f.endsWith('.parquet'));
+    expect(objects.length).toBeGreaterThan(0);
+    expect((await parquetEncodings(join(tdir, objects[0]!))).n).not.toMatch(/DELTA/);
+    expect(await readParquetRows(objects.map((o) => join(tdir, o)), { orderBy: 'n' })).toEqual(delta.rows);
   });
 });
