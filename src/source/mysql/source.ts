@@ -117,7 +117,7 @@ export class MysqlSource implements Source {
           await page.wait();
           total += page.rows;
           if (page.rows > 0) {
-            const lastRow = page.lastFields(ncols);
+            const lastRow = page.lastFields();
             last = keyIdx.map((i, k) => keyText(keys[k]!, lastRow[i]!));
             if (opts.stats) { opts.stats.lastKey = last; opts.stats.rows = total; }
             yield asm.flush();

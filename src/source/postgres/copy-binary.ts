@@ -3,6 +3,22 @@ import { pgInt64 } from '../../arrow/pg-binary.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
+type FieldVisitor = (buf: Buffer, column: number, start: number, length: number) => void;
+
+/**
+ * The `n` fields of a row from `p` (just after its field count), each a length (-1 for NULL) and
+ * that many bytes, handed to `visit`; returns where they end.
+ */
+function walkFields(buf: Buffer, p: number, n: number, visit: FieldVisitor): number {
+  for (let col = 0; col < n; col++) {
+    const len = buf.readInt32BE(p);
+    p += 4;
+    visit(buf, col, p, len);
+    if (len > 0) p += len;
+  }
+  return p;
+}
+
 /** How a key column's last value is turned back into PostgreSQL's text form for the next page. */
 export type KeyForm = 'int2' | 'int4' | 'int8' | 'text';
 
@@ -29,24 +45,24 @@ export class CopyBinaryDecoder {
       this.header = false;
       if (p === e) return;
     }
-    const builders = this.asm.builders;
+    const ncols = this.asm.builders.length;
     const rowStart = p;
     const n = buf.readInt16BE(p);
-    p += 2;
     if (n === -1) { this.ended = true; return; }
-    if (n !== builders.length) throw new Error(`COPY row has ${n} fields, expected ${builders.length}`);
-    for (let col = 0; col < n; col++) {
-      const len = buf.readInt32BE(p);
-      p += 4;
-      if (len < 0) builders[col]!.appendNull();
-      else { builders[col]!.append(buf, p, p + len); p += len; }
-    }
+    if (n !== ncols) throw new Error(`COPY row has ${n} fields, expected ${ncols}`);
+    p = walkFields(buf, p + 2, n, this.appendField);
     if (p !== e) throw new Error('COPY row is longer than its fields');
     this.asm.endRow();
     this.rows++;
     this.lastBuf = buf;
     this.lastStart = rowStart;
   }
+
+  private readonly appendField: FieldVisitor = (buf, col, start, len) => {
+    const b = this.asm.builders[col]!;
+    if (len < 0) b.appendNull();
+    else b.append(buf, start, start + len);
+  };
 
   end(): void {
     if (!this.ended) throw new Error('COPY output ended without its trailer');
@@ -56,13 +72,8 @@ export class CopyBinaryDecoder {
   get lastKey(): string[] {
     const buf = this.lastBuf;
     if (!buf) return [];
-    let p = this.lastStart + 2;
     const fields: Array<[number, number]> = [];
-    for (let col = 0; col < this.asm.builders.length; col++) {
-      const len = buf.readInt32BE(p);
-      fields.push([p + 4, len]);
-      p += 4 + Math.max(len, 0);
-    }
+    walkFields(buf, this.lastStart + 2, this.asm.builders.length, (_b, col, start, len) => { fields[col] = [start, len]; });
     return this.keyIndexes.map((i, k) => {
       const [at, len] = fields[i]!;
       if (len < 0) throw new Error(`key column ${this.asm.columns[i]!.name} is NULL`);

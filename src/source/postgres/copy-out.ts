@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type pg from 'pg';
+import { RowFlow } from '../row-flow.js';
 
 const COPY_DATA = 0x64, COPY_DONE = 0x63, ERROR_RESPONSE = 0x45;
 
@@ -20,25 +21,22 @@ interface PgConnection { stream: Socket; query(text: string): void }
  * `pause()` stops reading the socket (the server then waits on TCP backpressure), `resume()`
  * goes on; `wait()` resolves when the copy is paused or done.
  */
-export class CopyOut implements pg.Submittable {
+export class CopyOut extends RowFlow implements pg.Submittable {
   private conn: PgConnection | undefined;
   private pgHandler: ((b: Buffer) => void) | undefined;
   /** the socket is ours (between submit and CopyDone or an error) */
   private attached = false;
   private readonly onReadable = () => this.forward();
-  private paused = false;
-  private finished = false;
-  private failure: Error | undefined;
-  private wake: (() => void) | undefined;
-  /** bytes of a message header cut by a socket read (fewer than 5) */
+  /** bytes of a message header cut by a socket read (fewer than 5); never an ErrorResponse, which goes to pg at once */
   private head: Buffer | undefined;
   /** a message body cut by a socket read, filled up to `fill` */
   private body: Buffer | undefined;
   private bodyCode = 0;
   private fill = 0;
-  rows = 0;
 
-  constructor(readonly text: string, private readonly row: (buf: Buffer, start: number, end: number) => void) {}
+  constructor(readonly text: string, private readonly row: (buf: Buffer, start: number, end: number) => void) {
+    super();
+  }
 
   submit(connection: unknown): void {
     const conn = connection as PgConnection;
@@ -54,27 +52,10 @@ export class CopyOut implements pg.Submittable {
     this.forward();
   }
 
-  pause(): void { this.paused = true; }
+  /** The socket is simply not read while paused: PostgreSQL then waits on TCP backpressure. */
+  protected pauseSource(): void {}
 
-  resume(): void {
-    this.paused = false;
-    this.forward();
-  }
-
-  /** 'paused' after pause(), 'done' once PostgreSQL has confirmed the whole COPY; rejects with its error. */
-  wait(): Promise<'paused' | 'done'> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        if (this.failure) { reject(this.failure); return true; }
-        if (this.finished) { resolve('done'); return true; }
-        if (this.paused) { resolve('paused'); return true; }
-        return false;
-      };
-      if (!check()) this.wake = () => { if (check()) this.wake = undefined; };
-    });
-  }
-
-  private notify(): void { this.wake?.(); }
+  protected resumeSource(): void { this.forward(); }
 
   private forward(): void {
     const conn = this.conn;
@@ -85,14 +66,13 @@ export class CopyOut implements pg.Submittable {
         this.parse(chunk);
       } catch (e) {
         // a row the decoder refused: stop reading; the caller abandons (and destroys) the connection
-        this.failure = e instanceof Error ? e : new Error(String(e));
-        this.paused = true;
+        this.error = e instanceof Error ? e : new Error(String(e));
+        this.attached = false;
         conn.stream.removeListener('readable', this.onReadable);
         this.notify();
         return;
       }
     }
-    if (this.paused) this.notify();
   }
 
   private parse(chunk: Buffer): void {
@@ -104,7 +84,6 @@ export class CopyOut implements pg.Submittable {
       const h = Buffer.concat([this.head, chunk.subarray(0, need)]);
       this.head = undefined;
       p = need;
-      if (h[0] === ERROR_RESPONSE) { this.detach(Buffer.concat([h, chunk.subarray(p)])); return; }
       this.startBody(h[0]!, h.readUInt32BE(1) - 4);
     }
     if (this.body) {
@@ -146,7 +125,7 @@ export class CopyOut implements pg.Submittable {
 
   /** One whole message; true at CopyDone. CopyOutResponse, notices and parameter changes are passed over. */
   private message(code: number, buf: Buffer, start: number, end: number): boolean {
-    if (code === COPY_DATA) { this.row(buf, start, end); this.rows++; return false; }
+    if (code === COPY_DATA) { this.row(buf, start, end); return false; }
     return code === COPY_DONE;
   }
 
@@ -162,7 +141,7 @@ export class CopyOut implements pg.Submittable {
   }
 
   handleError(err: Error): void {
-    this.failure ??= err;
+    this.error ??= err;
     this.notify();
   }
 
