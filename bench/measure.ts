@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,12 @@ import { join } from 'node:path';
 export interface Measurement {
   wallMs: number;
   cpuMs: number;
+  /**
+   * CPU the database server spent meanwhile (its backend or threads serving the command), when
+   * measure() was told the server's process names. On a 2-core machine it shares the cores with
+   * the command, so (cpuMs + serverCpuMs) / cores is a floor under the wall time.
+   */
+  serverCpuMs?: number;
   /** Peak of the summed RSS of every process in the command's process group. */
   peakRssBytes: number;
   stdout: string;
@@ -13,6 +19,38 @@ export interface Measurement {
 }
 
 const PAGE = 4096;
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * utime + stime + cutime + cstime, in ms, summed over the processes named `names` (e.g.
+ * postgres, whose postmaster's cutime takes in each backend that has exited and been reaped).
+ */
+function serverCpu(names: readonly string[]): number {
+  let ticks = 0;
+  for (const name of readdirSync('/proc')) {
+    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!names.includes(comm)) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch { /* the process ended while we looked */ }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** The server's CPU once it has settled: a backend may still be exiting, and counts once reaped. */
+async function settledServerCpu(names: readonly string[]): Promise<number> {
+  let last = serverCpu(names);
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = serverCpu(names);
+    if (now === last) break;
+    last = now;
+  }
+  return last;
+}
 
 /** Sum of RSS over the processes whose process group is `pgid`. */
 function groupRss(pgid: number): number {
@@ -32,8 +70,17 @@ function groupRss(pgid: number): number {
  * Runs a shell command in its own process group under /usr/bin/time: wall time from here, CPU
  * (user + system of the whole tree, as the shell waits for every pipeline member) from time(1),
  * and peak RSS of the tree by sampling /proc every 20 ms (never below time(1)'s largest process).
+ * With `serverProcesses` (process names, e.g. ['postgres']), also the CPU those processes spent
+ * meanwhile: nothing else should use that server during the run.
  */
-export function measure(command: string, env: NodeJS.ProcessEnv = process.env): Promise<Measurement> {
+export async function measure(command: string, env: NodeJS.ProcessEnv = process.env, serverProcesses?: readonly string[]): Promise<Measurement> {
+  const server0 = serverProcesses ? await settledServerCpu(serverProcesses) : 0;
+  const m = await run(command, env);
+  if (serverProcesses) m.serverCpuMs = (await settledServerCpu(serverProcesses)) - server0;
+  return m;
+}
+
+function run(command: string, env: NodeJS.ProcessEnv): Promise<Measurement> {
   const dir = mkdtempSync(join(tmpdir(), 'tv-bench-time-'));
   const timeFile = join(dir, 'time');
   return new Promise((resolve, reject) => {
