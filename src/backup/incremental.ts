@@ -132,7 +132,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
   const db = state.db;
   await db.insertInto('tablevault_tables')
     .values({ table_key: plan.tableKey, destination: store.label, source_table: `${plan.table.schema}.${plan.table.name}`, watermark: null, files: 0, rows: 0, bytes: 0, columns_json: null, last_run_id: null, updated_at: now() })
-    .$call((qb) => (state.engine === 'postgres' ? qb.onConflict((oc) => oc.column('table_key').doNothing()) : qb.ignore()))
+    .$call((qb) => state.dialect.ignoreDuplicates(qb))
     .execute();
   const row = await db.selectFrom('tablevault_tables').selectAll().where('table_key', '=', plan.tableKey).executeTakeFirstOrThrow();
   const schemaVersion = await resolveSchemaVersion(plan, ctx, row);
@@ -206,7 +206,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
       for (let i = 0; i < versions.length; i += 500) {
         const chunk = versions.slice(i, i + 500).map((version) => ({ table_key: plan.tableKey, version }));
         await tx.insertInto('tablevault_recent').values(chunk)
-          .$call((qb) => (state.engine === 'postgres' ? qb.onConflict((oc) => oc.doNothing()) : qb.ignore()))
+          .$call((qb) => state.dialect.ignoreDuplicates(qb))
           .execute();
       }
     });

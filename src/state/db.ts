@@ -1,14 +1,11 @@
-import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Kysely, Migrator, MysqlDialect, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely';
-import { inputError, runtimeError } from '../errors.js';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { runtimeError } from '../errors.js';
 import { packagePath } from '../package-root.js';
-import { describeDbUrl, redactUrl } from '../redact.js';
-import { mysqlConnectionOptions } from '../source/mysql/connection.js';
-import { mysqlConnectError } from '../source/mysql/errors.js';
-import { pgConnectError } from '../source/postgres/errors.js';
+import { describeDbUrl } from '../redact.js';
+import { engineFor, type Engine, type EngineName } from '../source/engine.js';
 
 export interface TablesRow {
   table_key: string; destination: string; source_table: string; watermark: string | null;
@@ -27,11 +24,13 @@ export interface RecentRow { table_key: string; version: string }
 export interface SchemasRow { table_key: string; version: number; columns_json: string; key_columns: string; changes: string | null; reset: number; created_at: string }
 export interface StateSchema { tablevault_tables: TablesRow; tablevault_files: FilesRow; tablevault_runs: RunsRow; tablevault_recent: RecentRow; tablevault_schemas: SchemasRow }
 
-export type Engine = 'postgres' | 'mysql';
-
 export interface StateDb {
   db: Kysely<StateSchema>;
-  engine: Engine;
+  engine: EngineName;
+  /** The engine's state-store SQL (locks, insert-or-skip). */
+  dialect: Engine['state'];
+  /** The engine, for its connection errors. */
+  engineOf: Engine;
   label: string;
 }
 
@@ -50,21 +49,8 @@ class DirectoryMigrationProvider implements MigrationProvider {
 
 /** Opens the state store at a postgres:// or mysql:// URL (connects lazily; loads only that driver). */
 export async function openStateDb(url: string): Promise<StateDb> {
-  let u: URL;
-  try { u = new URL(url); } catch { throw inputError('STATE_URL', `state URL "${redactUrl(url)}" is not a URL; use postgres://… or mysql://…`); }
-  const label = describeDbUrl(url);
-  if (u.protocol === 'postgres:' || u.protocol === 'postgresql:') {
-    const pg = (await import('pg')).default;
-    const pool = new pg.Pool({ connectionString: url, max: 10, application_name: 'tablevault-state' });
-    pool.on('error', () => {});
-    return { db: new Kysely<StateSchema>({ dialect: new PostgresDialect({ pool }) }), engine: 'postgres', label };
-  }
-  if (u.protocol === 'mysql:' || u.protocol === 'mariadb:') {
-    const mysql = (await import('mysql2')).default;
-    const pool = mysql.createPool({ ...mysqlConnectionOptions(url), connectionLimit: 10, supportBigNumbers: true, bigNumberStrings: true });
-    return { db: new Kysely<StateSchema>({ dialect: new MysqlDialect({ pool }) }), engine: 'mysql', label };
-  }
-  throw inputError('STATE_URL', `state URL scheme "${u.protocol.replace(/:$/, '')}" is not supported; use postgres://… or mysql://…`);
+  const engine = await engineFor(url, 'state URL');
+  return { db: engine.state.open<StateSchema>(url), engine: engine.name, dialect: engine.state, engineOf: engine, label: describeDbUrl(url) };
 }
 
 /** Creates or upgrades the state schema; safe to run concurrently (kysely takes a migration lock). */
@@ -72,7 +58,7 @@ export async function migrateState(s: StateDb): Promise<string[]> {
   try {
     await sql`SELECT 1`.execute(s.db);
   } catch (e) {
-    throw s.engine === 'postgres' ? pgConnectError(e, s.label) : mysqlConnectError(e, s.label);
+    throw s.engineOf.connectError(e, s.label);
   }
   const migrator = new Migrator({
     db: s.db, provider: new DirectoryMigrationProvider(),
@@ -83,11 +69,6 @@ export async function migrateState(s: StateDb): Promise<string[]> {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-/** MySQL lock names are at most 64 characters. */
-function mysqlLockName(name: string): string {
-  return `tablevault:${createHash('sha1').update(name).digest('hex')}`;
-}
-
 /**
  * Runs `fn` holding an exclusive lock named `name` in the state database, or returns `busy`
  * when another process holds it. Session-level advisory locks (pg_try_advisory_lock,
@@ -95,15 +76,11 @@ function mysqlLockName(name: string): string {
  */
 export async function withLock<T>(s: StateDb, name: string, fn: () => Promise<T>): Promise<T | 'busy'> {
   return s.db.connection().execute(async (conn) => {
-    const got = s.engine === 'postgres'
-      ? (await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtextextended(${name}, 0)) AS ok`.execute(conn)).rows[0]!.ok
-      : Number((await sql<{ ok: number }>`SELECT GET_LOCK(${mysqlLockName(name)}, 0) AS ok`.execute(conn)).rows[0]!.ok) === 1;
-    if (!got) return 'busy' as const;
+    if (!(await s.dialect.tryLock(conn, name))) return 'busy' as const;
     try {
       return await fn();
     } finally {
-      if (s.engine === 'postgres') await sql`SELECT pg_advisory_unlock(hashtextextended(${name}, 0))`.execute(conn);
-      else await sql`SELECT RELEASE_LOCK(${mysqlLockName(name)})`.execute(conn);
+      await s.dialect.unlock(conn, name);
     }
   });
 }

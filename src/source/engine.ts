@@ -1,0 +1,68 @@
+import type { InsertQueryBuilder, Kysely, QueryExecutorProvider } from 'kysely';
+import { inputError, type TablevaultError } from '../errors.js';
+import { redactUrl } from '../redact.js';
+import type { Source } from './source.js';
+
+export type EngineName = 'postgres' | 'mysql';
+
+/**
+ * What the state store needs that differs by engine. Each engine folder provides one, so the
+ * state repository (src/state/) is written once for both.
+ */
+export interface StateDialect {
+  /** A kysely instance on the state database at `url` (connects lazily). */
+  open<DB>(url: string): Kysely<DB>;
+  /** Takes the session-level lock `name` on this connection without waiting; false when another session holds it. */
+  tryLock(conn: QueryExecutorProvider, name: string): Promise<boolean>;
+  unlock(conn: QueryExecutorProvider, name: string): Promise<void>;
+  /** The INSERT skips rows whose key already exists (PostgreSQL `ON CONFLICT DO NOTHING`, MySQL `INSERT IGNORE`). */
+  ignoreDuplicates<DB, TB extends keyof DB, O>(qb: InsertQueryBuilder<DB, TB, O>): InsertQueryBuilder<DB, TB, O>;
+}
+
+/**
+ * One database engine: everything engine-specific lives in its folder (`source/postgres/`,
+ * `source/mysql/`) behind this object, so nothing outside `src/source/` branches on the engine.
+ * Adding an engine means adding a folder and a line in `ENGINES` below.
+ */
+export interface Engine {
+  readonly name: EngineName;
+  /** A source to read tables from (connects lazily; loads the driver only when called). */
+  openSource(url: string): Promise<Source>;
+  readonly state: StateDialect;
+  /** A failed connection as an error that says what to fix; `label` is the URL without credentials. */
+  connectError(e: unknown, label: string): TablevaultError;
+}
+
+/** URL schemes per engine; each engine module is loaded only when a URL asks for it. */
+const ENGINES: Record<string, () => Promise<Engine>> = {
+  'postgres:': async () => (await import('./postgres/engine.js')).postgresEngine,
+  'postgresql:': async () => (await import('./postgres/engine.js')).postgresEngine,
+  'mysql:': async () => (await import('./mysql/engine.js')).mysqlEngine,
+  'mariadb:': async () => (await import('./mysql/engine.js')).mysqlEngine,
+};
+
+/**
+ * The engine a database URL names: postgres://, postgresql://, mysql:// or mariadb://.
+ * `what` names the URL in messages (`--source`, `state URL`, …).
+ * @example
+ * ```ts
+ * const engine = await engineFor('postgres://backup@db:5432/shop', '--source');
+ * const source = await engine.openSource(url);
+ * ```
+ */
+export async function engineFor(url: string, what: string): Promise<Engine> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw inputError('SOURCE_URL', `${what} "${redactUrl(url)}" is not a URL; use postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db`);
+  }
+  const load = ENGINES[u.protocol];
+  if (!load) throw inputError('SOURCE_URL', `${what} scheme "${u.protocol.replace(/:$/, '')}" is not supported; use postgres://… or mysql://…`);
+  return load();
+}
+
+/** mariadb:// is mysql:// to the driver. */
+export function driverUrl(url: string): string {
+  return url.replace(/^mariadb:/, 'mysql:');
+}
