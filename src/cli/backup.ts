@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import type { BackupSummary, StatusRow } from '../backup/run.js';
+import type { BackupSummary } from '../backup/run.js';
+import type { StatusRow } from '../backup/status.js';
 import { MAX_PARALLEL } from '../defaults.js';
-import { inputError } from '../errors.js';
 import { wholeNumber } from './parse.js';
 import { testHook } from './test-hook.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
@@ -60,7 +60,7 @@ export function statusCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON on stdout')
     .addHelpText('after', '\nExample:\n  tablevault status strategies/nightly-incremental.yaml --json')
     .action(async (file: string, flags: { state?: string; json?: boolean }) => {
-      const { backupStatus } = await import('../backup/run.js');
+      const { backupStatus } = await import('../backup/status.js');
       const rows: StatusRow[] = await backupStatus({ strategy: file, state: flags.state });
       if (flags.json) ctx.stdout(`${JSON.stringify({ strategy: file, tables: rows })}\n`);
       else {
@@ -79,16 +79,13 @@ export function migrateCommand(ctx: CliContext): Command {
     .option('--state <url>', 'state store URL')
     .addHelpText('after', '\nExamples:\n  tablevault migrate strategies/nightly-incremental.yaml\n  tablevault migrate --state postgres://tablevault@statedb:5432/tablevault')
     .action(async (file: string | undefined, flags: { state?: string }) => {
-      const [{ loadStrategy }, { migrateState, openStateDb }] = await Promise.all([import('../config/strategy.js'), import('../state/db.js')]);
-      let url = flags.state;
-      if (!url && file) { const s = loadStrategy(file); url = s.state ?? s.source; }
-      if (!url) throw inputError('STATE_URL', 'give a strategy file or --state <url>');
-      const state = await openStateDb(url);
+      const [{ loadStrategy }, { openState }, { stateUrl }] = await Promise.all([import('../config/strategy.js'), import('../state/repository.js'), import('../state/url.js')]);
+      const state = await openState(stateUrl(flags.state, file ? () => loadStrategy(file) : undefined));
       try {
-        const applied = await migrateState(state);
+        const applied = await state.migrate();
         ctx.stdout(applied.length ? `applied: ${applied.join(', ')}\n` : `state store at ${state.label} is up to date\n`);
       } finally {
-        await state.db.destroy();
+        await state.close();
       }
     });
 }

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { inputError } from '../errors.js';
+import { joinKey } from '../s3/location.js';
+import type { ColumnSpec, SourceTable } from '../source/columns.js';
+import { quoteMysqlIdent, quotePgIdent, sqlAnd } from '../source/quote.js';
+import type { Lag } from '../source/source.js';
+import type { StrategyTable } from '../config/strategy.js';
+
+export interface TablePlan {
+  table: SourceTable;
+  /** The columns written (all, or the strategy's list plus the key columns). */
+  columns: ColumnSpec[];
+  /** (cursor, primary key…): the keyset and the watermark's shape. */
+  keyColumns: string[];
+  where?: string;
+  /** Re-read window for rows committed late (strategy `lag`). */
+  lag?: Lag;
+  tableKey: string;
+  tablePrefix: string;
+  /** `day`: objects go under `dt=YYYY-MM-DD/` of their rows' cursor (UTC), one day per object. */
+  partition?: 'day';
+}
+
+const TEMPORAL = new Set(['date', 'timestamp', 'timestamptz']);
+const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+function parseLag(where: string, lag: string | number | undefined, cursor: ColumnSpec): Lag | undefined {
+  if (lag === undefined) return undefined;
+  if (TEMPORAL.has(cursor.kind)) {
+    const m = typeof lag === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(lag) : null;
+    if (!m) throw inputError('STRATEGY', `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a duration such as 15m or 2h`);
+    return { seconds: Number(m[1]) * UNITS[m[2]!]! };
+  }
+  if (typeof lag !== 'number') throw inputError('STRATEGY', `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a number of cursor units`);
+  return { amount: lag };
+}
+
+const ORDERABLE = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'decimal', 'string', 'date', 'timestamp', 'timestamptz', 'float32', 'float64', 'time']);
+
+/**
+ * Checks a strategy table against the live schema, before anything is read, and works out what
+ * will be read: the columns, the keyset (cursor, primary key…) and the filter.
+ */
+export function planIncremental(file: string, t: StrategyTable, table: SourceTable, destPrefix: string, destination: string): TablePlan {
+  const where = `${file}: table ${t.table}`;
+  const byName = new Map(table.columns.map((c) => [c.name, c]));
+  const cursor = byName.get(t.cursor!);
+  if (!cursor) throw inputError('STRATEGY', `${where}: cursor: column "${t.cursor}" does not exist in ${table.schema}.${table.name}`);
+  if (!ORDERABLE.has(cursor.kind)) throw inputError('STRATEGY', `${where}: cursor: column "${t.cursor}" has type ${cursor.dbType}, which cannot order rows; use a timestamp or an ever-growing number`);
+  if (cursor.nullable && !t.null_cursor) {
+    throw inputError('STRATEGY', `${where}: cursor: column "${t.cursor}" is nullable; add null_cursor: skip (rows with a NULL cursor are not backed up) or null_cursor: fail, or make the column NOT NULL`);
+  }
+  const pk = t.primary_key ?? table.primaryKey;
+  if (pk.length === 0) throw inputError('STRATEGY', `${where}: ${table.schema}.${table.name} has no primary key; set primary_key: [columns that identify a row]`);
+  for (const k of pk) if (!byName.has(k)) throw inputError('STRATEGY', `${where}: primary_key: column "${k}" does not exist`);
+  for (const c of t.columns ?? []) if (!byName.has(c)) throw inputError('STRATEGY', `${where}: columns: column "${c}" does not exist in ${table.schema}.${table.name}`);
+  const keyColumns = [t.cursor!, ...pk.filter((k) => k !== t.cursor)];
+  const lag = parseLag(where, t.lag, cursor);
+  if (t.partition === 'day' && !TEMPORAL.has(cursor.kind)) {
+    throw inputError('STRATEGY', `${where}: partition: day needs a date or timestamp cursor; "${cursor.name}" is ${cursor.dbType}`);
+  }
+  const wanted = t.columns ? new Set([...t.columns, ...keyColumns]) : undefined;
+  const columns = wanted ? table.columns.filter((c) => wanted.has(c.name)) : table.columns;
+  const q = table.engine === 'postgres' ? quotePgIdent : quoteMysqlIdent;
+  const qualified = `${table.schema}.${table.name}`;
+  return {
+    table: { ...table, columns }, columns, keyColumns, lag,
+    where: sqlAnd(t.where, cursor.nullable && t.null_cursor === 'skip' && `${q(cursor.name)} IS NOT NULL`),
+    tableKey: `${qualified.slice(0, 200)}@${createHash('sha1').update(destination).digest('hex').slice(0, 16)}`,
+    tablePrefix: joinKey(destPrefix, qualified),
+    ...(t.partition === 'day' ? { partition: 'day' as const } : {}),
+  };
+}

@@ -1,0 +1,57 @@
+import { loadStrategy } from '../config/strategy.js';
+import { parseTableRef } from '../source/columns.js';
+import { openSource } from '../source/open.js';
+import { openState } from '../state/repository.js';
+import { stateUrl } from '../state/url.js';
+import { openDestination } from '../store/open.js';
+import { s3Options, uploaderOptions } from './destination-options.js';
+import { planIncremental } from './incremental-plan.js';
+
+export interface StatusRow {
+  table: string;
+  strategy: 'incremental' | 'full';
+  watermark: string[] | null;
+  files: number;
+  rows: number;
+  bytes: number;
+  lastRun: { status: string; startedAt: string; finishedAt: string | null; rows: number; error: string | null } | null;
+  /** Incremental tables: the schema version new objects are written under, and every change seen (oldest first). */
+  schemaVersion?: number;
+  schemaChanges?: Array<{ version: number; changes: string[]; at: string }>;
+}
+
+/** Watermark, last run, rows/files/bytes per table, from the state store. */
+export async function backupStatus(opts: { strategy: string; state?: string }): Promise<StatusRow[]> {
+  const strategy = loadStrategy(opts.strategy);
+  const state = await openState(stateUrl(opts.state, strategy));
+  const source = await openSource(strategy.source);
+  const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
+  try {
+    await state.migrate();
+    const out: StatusRow[] = [];
+    for (const t of strategy.tables) {
+      let key = `full:${t.table}@${strategy.destination}`;
+      if (t.strategy === 'incremental') {
+        const described = await source.describe(parseTableRef(t.table));
+        key = planIncremental(strategy.file, t, described, dest.prefix, strategy.destination).tableKey;
+      }
+      const { table: row, lastRun: run, schemaChanges } = await state.tableState(key, { schemaChanges: t.strategy === 'incremental' });
+      out.push({
+        table: t.table, strategy: t.strategy,
+        watermark: row?.watermark ? (JSON.parse(row.watermark) as string[]) : null,
+        files: row ? Number(row.files) : (run ? Number(run.files) : 0), rows: row ? Number(row.rows) : (run ? Number(run.rows) : 0), bytes: row ? Number(row.bytes) : (run ? Number(run.bytes) : 0),
+        lastRun: run ? { status: run.status, startedAt: run.started_at, finishedAt: run.finished_at, rows: Number(run.rows), error: run.error } : null,
+        ...(t.strategy === 'incremental' ? {
+          schemaVersion: row ? Number(row.schema_version ?? 1) : 1,
+          schemaChanges: (schemaChanges ?? []).map((v) => ({ version: v.version, changes: JSON.parse(v.changes!) as string[], at: v.created_at })),
+        } : {}),
+      });
+    }
+    return out;
+  } finally {
+    await source.close().catch(() => {});
+    await state.close().catch(() => {});
+    dest.store.close();
+  }
+}
+
