@@ -1,5 +1,8 @@
 /** The library API: what the CLI uses is what a program can use. */
-export { exportTable, EXPORT_DEFAULTS, MANIFEST_NAME, type ExportOptions, type ExportSummary, type ExportedFile } from './backup/export.js';
+export { exportTable, EXPORT_DEFAULTS, type ExportOptions, type ExportSummary, type ExportedFile } from './backup/export.js';
+export { MANIFEST_NAME } from './manifest/layout.js';
+export { parseManifest, readManifest } from './manifest/read.js';
+export type { Manifest, ExportManifest, IncrementalManifest, ObjectEntry, IncrementalObjectEntry, SchemaVersionEntry } from './manifest/types.js';
 export { TablevaultError, isTablevaultError } from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export { createS3Client, type S3Options } from './s3/client.js';

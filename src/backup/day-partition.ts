@@ -1,16 +1,8 @@
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
 import { quoteMysqlIdent, quotePgIdent } from '../source/quote.js';
 import type { Source } from '../source/source.js';
-import { cellReader } from '../restore/values.js';
+import { cellReader } from '../arrow/to-text.js';
 import type { TablePlan } from './incremental-plan.js';
-
-/** `YYYY-MM-DD` → the next day, in the proleptic Gregorian calendar. */
-export function nextDay(day: string): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  const t = new Date(0);
-  t.setUTCFullYear(y, m - 1, d + 1); // unlike Date.UTC, years 0-99 stay what they are
-  return `${String(t.getUTCFullYear()).padStart(4, '0')}-${String(t.getUTCMonth() + 1).padStart(2, '0')}-${String(t.getUTCDate()).padStart(2, '0')}`;
-}
 
 /** SQL: the cursor is before the start (UTC) of `day`. */
 export function beforeDaySql(t: SourceTable, cursor: ColumnSpec, day: string): string {

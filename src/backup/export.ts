@@ -15,13 +15,12 @@ import { joinKey } from '../s3/location.js';
 import { DEFAULT_UPLOADER_OPTIONS, validateUploaderOptions, type UploaderOptions } from '../s3/uploader.js';
 import { openDestination } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
-import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from '../source/columns.js';
+import { parseTableRef, qualifiedName, type SourceTable } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import type { ReadStats, Source } from '../source/source.js';
-import { VERSION } from '../version.js';
-import { MANIFEST_NAME, parquetMetadata, putJson } from './objects.js';
-
-export { MANIFEST_NAME };
+import { parquetMetadata } from '../manifest/footer.js';
+import { isPartKey, manifestKey, partName, tablePrefix } from '../manifest/layout.js';
+import { exportManifest, writeManifest } from '../manifest/write.js';
 import { splitIntoFiles } from './split.js';
 
 export interface ExportOptions {
@@ -81,8 +80,6 @@ export interface ExportDeps {
 
 export { EXPORT_DEFAULTS };
 
-export const MANIFEST_FORMAT = 'tablevault.export.v1';
-
 function positiveInt(name: string, v: number | undefined, dflt: number, max = 100_000_000): number {
   const n = v ?? dflt;
   if (!Number.isInteger(n) || n < 1 || n > max) throw inputError('OPTION', `${name} must be a whole number from 1 to ${max}; got ${String(v)}`);
@@ -94,24 +91,6 @@ export function validateMemoryOptions(m: MemoryOptions): MemoryOptions {
   if (!Number.isInteger(m.gcEvery) || m.gcEvery < 0) throw inputError('OPTION', `--gc-every must be a whole number of batches (0: never); got ${m.gcEvery}`);
   if (!(m.limitBytes >= 64 * 1024 * 1024)) throw inputError('OPTION', `--memory-limit must be at least 64MiB; got ${m.limitBytes}`);
   return m;
-}
-
-export function partName(index: number): string {
-  return `part-${String(index).padStart(5, '0')}.parquet`;
-}
-
-const PART_RE = /\/part-\d{5,}\.parquet$/;
-
-interface Manifest {
-  format: string;
-  tablevaultVersion: string;
-  source: { engine: string; schema: string; table: string };
-  columns: ColumnSpec[];
-  primaryKey: string[];
-  compression: CompressionName;
-  rows: number;
-  files: Array<{ name: string; rows: number; bytes: number; sha256: string }>;
-  completedAt: string;
 }
 
 /**
@@ -154,7 +133,7 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
     log.info({ table: qualifiedName(table), columns: table.columns.length, primaryKey: table.primaryKey, estimatedRows: table.estimatedRows }, 'exporting');
     const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
     const result = await writeExport(table, source, dest.store, encoder, {
-      tablePrefix: joinKey(dest.prefix, qualifiedName(table)), compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
+      tablePrefix: tablePrefix(dest.prefix, table), compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
       uploadConcurrency: positiveInt('--upload-concurrency', opts.uploadConcurrency, EXPORT_DEFAULTS.uploadConcurrency, 16), progress: opts.progress,
     });
     for (const c of result.stats.counters) {
@@ -197,9 +176,9 @@ interface WriteContext {
 }
 
 async function writeExport(table: SourceTable, source: Source, store: ObjectStore, encoder: ParquetEncoder, ctx: WriteContext) {
-  const manifestKey = joinKey(ctx.tablePrefix, MANIFEST_NAME);
+  const manifestAt = manifestKey(ctx.tablePrefix);
   // from here until the new manifest is written, the prefix must not look like a finished export
-  await store.delete([manifestKey]);
+  await store.delete([manifestAt]);
   const stats: ReadStats = { counters: [] };
   const files: ExportedFile[] = [];
   const written: string[] = [];
@@ -248,19 +227,8 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
     await Promise.all(active);
     if (failure !== undefined) throw failure;
     await removeStaleParts(store, ctx.tablePrefix, new Set(written), ctx.log);
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
-      tablevaultVersion: VERSION,
-      source: { engine: table.engine, schema: table.schema, table: table.name },
-      columns: table.columns,
-      primaryKey: table.primaryKey,
-      compression: ctx.compression,
-      rows: files.reduce((n, f) => n + f.rows, 0),
-      files: files.map((f) => ({ name: f.key.slice(ctx.tablePrefix.length + 1), rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
-      completedAt: new Date().toISOString(),
-    };
-    await putJson(store, manifestKey, manifest);
-    return { files, manifestKey, stats };
+    await writeManifest(store, ctx.tablePrefix, exportManifest(ctx.tablePrefix, table, ctx.compression, files));
+    return { files, manifestKey: manifestAt, stats };
   } catch (e) {
     if (written.length) {
       ctx.log.warn({ objects: written.length }, 'export failed; removing the objects this run wrote');
@@ -273,7 +241,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
 /** Part files of an earlier, larger export of the same table would otherwise be read as current rows. */
 async function removeStaleParts(store: ObjectStore, prefix: string, keep: Set<string>, log: Logger): Promise<void> {
   const stale: string[] = [];
-  for await (const key of store.list(`${prefix}/`)) if (PART_RE.test(key) && !keep.has(key)) stale.push(key);
+  for await (const key of store.list(`${prefix}/`)) if (isPartKey(key) && !keep.has(key)) stale.push(key);
   if (stale.length) {
     log.info({ objects: stale.length }, 'removing part files left by an earlier export of this table');
     await store.delete(stale);

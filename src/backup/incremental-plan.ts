@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { inputError } from '../errors.js';
-import { joinKey } from '../s3/location.js';
+import { tablePrefix } from '../manifest/layout.js';
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
 import { quoteMysqlIdent, quotePgIdent, sqlAnd } from '../source/quote.js';
 import type { Lag } from '../source/source.js';
@@ -67,7 +67,7 @@ export function planIncremental(file: string, t: StrategyTable, table: SourceTab
     table: { ...table, columns }, columns, keyColumns, lag,
     where: sqlAnd(t.where, cursor.nullable && t.null_cursor === 'skip' && `${q(cursor.name)} IS NOT NULL`),
     tableKey: `${qualified.slice(0, 200)}@${createHash('sha1').update(destination).digest('hex').slice(0, 16)}`,
-    tablePrefix: joinKey(destPrefix, qualified),
+    tablePrefix: tablePrefix(destPrefix, table),
     ...(t.partition === 'day' ? { partition: 'day' as const } : {}),
   };
 }

@@ -5,24 +5,18 @@ import type { Logger } from '../log.js';
 import type { MemoryManager } from '../memory/manager.js';
 import { ParquetEncoder } from '../parquet/encode.js';
 import { deltaColumns, type IntegerEncoding } from '../parquet/compression.js';
-import { joinKey } from '../s3/location.js';
 import type { ColumnSpec } from '../source/columns.js';
 import { quoteMysqlIdent, quotePgIdent, sqlAnd } from '../source/quote.js';
 import type { ReadOptions, ReadStats, Source } from '../source/source.js';
-import type { StateRepository } from '../state/repository.js';
+import type { ManifestState, StateRepository } from '../state/repository.js';
 import type { ObjectStore } from '../store/store.js';
-import { VERSION } from '../version.js';
-import { beforeDaySql, nextDay, nextRowDay } from './day-partition.js';
+import { incrementalMetadata } from '../manifest/footer.js';
+import { incrementalObjectKey, nextDay } from '../manifest/layout.js';
+import { writeIncrementalManifest, type IncrementalManifestInput } from '../manifest/write.js';
+import { beforeDaySql, nextRowDay } from './day-partition.js';
 import type { TablePlan } from './incremental-plan.js';
 import { backupLateRows, versionHash, type WriteAndCommit } from './late-rows.js';
-import { MANIFEST_NAME, parquetMetadata, putJson } from './objects.js';
 import { resolveSchemaVersion } from './schema-version.js';
-
-export const INCREMENTAL_MANIFEST_FORMAT = 'tablevault.incremental.v1';
-
-export function incrementalObjectName(seq: number): string {
-  return `incr-${String(seq).padStart(8, '0')}.parquet`;
-}
 
 export interface IncrementalResult {
   rows: number;
@@ -52,8 +46,6 @@ export interface IncrementalContext {
   strategyFile?: string;
   tableName?: string;
 }
-
-const now = () => new Date().toISOString();
 
 /**
  * Backs up the rows past the watermark, one object at a time. Each object's key is fixed by its
@@ -95,7 +87,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     const it = read(stats)[Symbol.asyncIterator]();
     const first = await it.next();
     if (first.done) return false;
-    const key = joinKey(plan.tablePrefix, day ? `dt=${day}` : '', incrementalObjectName(seq));
+    const key = incrementalObjectKey(plan.tablePrefix, seq, day);
     let rows = 0;
     const counted = (async function* (): AsyncGenerator<RecordBatch> {
       let n: IteratorResult<RecordBatch> = first;
@@ -108,11 +100,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     })();
     const body = encoder.encode(counted, {
       compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows, deltaColumns: deltaColumns(plan.table.columns, ctx.settings.integerEncoding),
-      metadata: parquetMetadata(plan.table, {
-        'tablevault.after': JSON.stringify(watermark), 'tablevault.schema_version': String(schemaVersion), 'tablevault.key_columns': JSON.stringify(plan.keyColumns),
-        // with day partitions the cursor range is known up front: [day, next day); always in the row groups' column statistics
-        ...(day ? { 'tablevault.partition': `dt=${day}`, 'tablevault.cursor_from': day, 'tablevault.cursor_before': nextDay(day) } : {}),
-      }),
+      metadata: incrementalMetadata(plan.table, { after: watermark, schemaVersion, keyColumns: plan.keyColumns, day }),
     });
     const put = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
     await ctx.hook?.('after-upload');
@@ -154,7 +142,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
   } finally {
     await encoder.close();
   }
-  await writeIncrementalManifest(plan, ctx);
+  await writeIncrementalManifest(store, plan.tablePrefix, manifestInput(plan, await ctx.state.manifestState(plan.tableKey)));
   return result;
 }
 
@@ -169,32 +157,22 @@ async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promi
   }
 }
 
-/** The table's manifest, from the state store: everything needed to read the backup from the bucket alone. */
-export async function writeIncrementalManifest(plan: TablePlan, ctx: { store: ObjectStore; state: StateRepository }): Promise<void> {
-  const { table: t, files, schemas } = await ctx.state.manifestState(plan.tableKey);
-  const manifest = {
-    format: INCREMENTAL_MANIFEST_FORMAT,
-    tablevaultVersion: VERSION,
-    source: { engine: plan.table.engine, schema: plan.table.schema, table: plan.table.name },
-    columns: plan.columns,
-    keyColumns: plan.keyColumns,
+/** The table's manifest, from the state store's record: everything needed to read the backup from the bucket alone. */
+function manifestInput(plan: TablePlan, { table: t, files, schemas }: ManifestState): IncrementalManifestInput {
+  return {
+    table: plan.table, columns: plan.columns, keyColumns: plan.keyColumns,
     schemaVersion: Number(t.schema_version ?? 1),
-    // every version's columns: objects written under an older one lack added columns and hold narrower types
     schemas: schemas.map((v) => ({
       version: v.version, columns: JSON.parse(v.columns_json) as ColumnSpec[], keyColumns: JSON.parse(v.key_columns) as string[],
       changes: v.changes ? JSON.parse(v.changes) as string[] : [], reset: Boolean(v.reset), createdAt: v.created_at,
     })),
     watermark: t.watermark ? JSON.parse(t.watermark) as string[] : null,
     rows: Number(t.rows),
-    files: files.map((f) => ({
-      name: f.object_key.slice(plan.tablePrefix.length + 1), rows: Number(f.rows), bytes: Number(f.bytes), sha256: f.sha256, schemaVersion: Number(f.schema_version ?? 1),
+    objects: files.map((f) => ({
+      key: f.object_key, rows: Number(f.rows), bytes: Number(f.bytes), sha256: f.sha256, schemaVersion: Number(f.schema_version ?? 1),
       after: f.key_from ? JSON.parse(f.key_from) as string[] : null, through: JSON.parse(f.key_to) as string[], runId: f.run_id,
-      // rows committed late, found in the lag window: their cursors are at or below `after`
-      late: f.key_from !== null && f.key_from === f.key_to,
     })),
-    updatedAt: now(),
   };
-  await putJson(ctx.store, joinKey(plan.tablePrefix, MANIFEST_NAME), manifest);
 }
 
 export function newRunId(): string { return randomUUID(); }

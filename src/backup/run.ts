@@ -5,7 +5,8 @@ import { validateMemoryOptions } from './export.js';
 import { DEFAULT_MEMORY_OPTIONS, type MemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
 import { planIncremental, type TablePlan } from './incremental-plan.js';
-import { loadStrategy, type Strategy } from '../config/strategy.js';
+import { loadStrategy } from '../config/strategy.js';
+import { selectTables } from '../config/select.js';
 import { errorMessage, inputError, isTablevaultError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { parseTableRef, qualifiedName } from '../source/columns.js';
@@ -68,13 +69,6 @@ export interface MirrorResult { dest: string; copied: number; skipped: number; f
 export interface BackupSummary { strategy: string; tables: TableResult[]; peakRssBytes: number; peakHeapBytes: number }
 
 export { MAX_PARALLEL };
-
-export function selectTables(s: Strategy, only?: string[]): Strategy['tables'] {
-  if (!only?.length) return s.tables;
-  const unknown = only.filter((o) => !s.tables.some((t) => t.table === o));
-  if (unknown.length) throw inputError('ONLY', `--only ${unknown.join(', ')}: not in ${s.file}; it lists ${s.tables.map((t) => t.table).join(', ')}`);
-  return s.tables.filter((t) => only.includes(t.table));
-}
 
 /**
  * Runs a strategy: every table (or --only some) is validated against the live schema first, then

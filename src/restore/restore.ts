@@ -6,10 +6,12 @@ import type { S3Options } from '../s3/client.js';
 import { parseTableRef, type ColumnSpec, type TableRef } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import type { ProgressSink } from '../progress.js';
-import { columnsAddedLater, currentFiles, fileColumns, openBackup, readObjectBatches, type BackupManifest, type OpenedBackup } from './backup.js';
+import { openBackup, type OpenedBackup } from '../manifest/open.js';
+import { columnsAddedLater, currentFiles, fileColumns, type BackupManifest } from '../manifest/view.js';
+import { readObjectBatches } from '../parquet/read.js';
 import { createTableSql } from './ddl.js';
 import { mysqlLoader, pgLoader, type LoadPlan, type Loader } from './load.js';
-import { cellReader, Unrepresentable } from './values.js';
+import { cellReader, Unrepresentable } from '../arrow/to-text.js';
 
 export type RestoreMode = 'insert' | 'upsert' | 'replace';
 

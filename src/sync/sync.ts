@@ -7,7 +7,7 @@ import { createS3Client, resolveEndpoint, type S3Options } from '../s3/client.js
 import { s3Error } from '../s3/errors.js';
 import { joinKey, parseS3Url } from '../s3/location.js';
 import { MIN_PART_SIZE } from '../s3/uploader.js';
-import { MANIFEST_NAME } from '../backup/objects.js';
+import { isManifestKey } from '../manifest/layout.js';
 import type { ProgressSink } from '../progress.js';
 import { ByteBudget } from './budget.js';
 import { SYNC_DEFAULTS } from '../defaults.js';
@@ -166,7 +166,7 @@ async function abortStaleUploads(side: SyncSide, log: Logger): Promise<number> {
 
 /** tablevault's manifests (export and incremental) name the data objects beside them. */
 export function isManifest(key: string): boolean {
-  return key === MANIFEST_NAME || key.endsWith(`/${MANIFEST_NAME}`);
+  return isManifestKey(key);
 }
 
 /** Pairs two key-sorted listings: each key once, with the source's object, the destination's, or both. */

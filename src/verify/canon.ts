@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { makeVector, type Data, type Vector } from 'apache-arrow';
 import type { ColumnSpec } from '../source/columns.js';
 import { quoteMysqlIdent, quotePgIdent } from '../source/quote.js';
-import { decimalText } from '../restore/values.js';
+import { decimalText } from '../arrow/to-text.js';
 
 /**
  * The canonical text of a value for verify's checksums, the same whether it is computed in

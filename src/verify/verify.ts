@@ -1,5 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import { loadStrategy } from '../config/strategy.js';
+import { selectTables } from '../config/select.js';
 import { errorMessage, inputError, runtimeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { PeakMemory } from '../memory/peak.js';
@@ -7,12 +8,13 @@ import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
 import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from '../source/columns.js';
 import { openSource } from '../source/open.js';
-import { currentFiles, fileColumns, openBackup, readObjectBatches, type OpenedBackup } from '../restore/backup.js';
-import { decimalUnscaled } from '../restore/values.js';
+import { openBackup, type OpenedBackup } from '../manifest/open.js';
+import { currentFiles, fileColumns } from '../manifest/view.js';
+import { readObjectBatches } from '../parquet/read.js';
+import { decimalUnscaled } from '../arrow/to-text.js';
 import { BUCKETS, canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from './canon.js';
 import { mysqlChecksums } from './mysql-checksum.js';
 import { pgChecksums, type SourceChecksums } from './pg-checksum.js';
-import { selectTables } from '../backup/run.js';
 import type { ProgressSink } from '../progress.js';
 
 /** An incremental backup's newest version per key is found with a map; past this many keys per pass, more passes. */

@@ -1,0 +1,73 @@
+import { joinKey } from '../s3/location.js';
+import { qualifiedName } from '../source/columns.js';
+
+/**
+ * Where a backup's objects go, under a destination prefix:
+ *
+ * ```
+ * <prefix>/<schema>.<table>/_manifest.json          written last: its presence means complete
+ *                          /part-00000.parquet       export, in primary-key order
+ *                          /incr-00000000.parquet    incremental, by sequence number
+ *                          /dt=YYYY-MM-DD/incr-…     incremental with `partition: day`
+ * ```
+ *
+ * Keys are fixed by these names alone, so a rerun writes the same keys and replaces what a
+ * half-finished attempt left.
+ */
+
+/** Each table's manifest, beside its data objects, written after them. */
+export const MANIFEST_NAME = '_manifest.json';
+
+/** The table's own prefix: `<prefix>/<schema>.<table>`. */
+export function tablePrefix(destPrefix: string, table: { schema: string; name: string }): string {
+  return joinKey(destPrefix, qualifiedName(table));
+}
+
+export function manifestKey(prefix: string): string {
+  return joinKey(prefix, MANIFEST_NAME);
+}
+
+/** Sync and mirrors copy a manifest after the objects it lists. */
+export function isManifestKey(key: string): boolean {
+  return key === MANIFEST_NAME || key.endsWith(`/${MANIFEST_NAME}`);
+}
+
+/** An export's object number `index`. */
+export function partName(index: number): string {
+  return `part-${String(index).padStart(5, '0')}.parquet`;
+}
+
+const PART_RE = /\/part-\d{5,}\.parquet$/;
+
+/** A key that is an export's part object (a stale one, when an earlier export had more). */
+export function isPartKey(key: string): boolean {
+  return PART_RE.test(key);
+}
+
+/** An incremental backup's object number `seq`. */
+export function incrementalObjectName(seq: number): string {
+  return `incr-${String(seq).padStart(8, '0')}.parquet`;
+}
+
+/** Hive-style folder of a day partition (`partition: day`), for Athena, Spark and DuckDB. */
+export function dayFolder(day: string): string {
+  return `dt=${day}`;
+}
+
+/** Object `seq` of an incremental backup, under its day's folder when partitioned. */
+export function incrementalObjectKey(prefix: string, seq: number, day?: string): string {
+  return joinKey(prefix, day ? dayFolder(day) : '', incrementalObjectName(seq));
+}
+
+/** An object's name in its table's manifest: its key relative to the table's prefix. */
+export function objectName(prefix: string, key: string): string {
+  return key.slice(prefix.length + 1);
+}
+
+/** `YYYY-MM-DD` → the next day, in the proleptic Gregorian calendar. */
+export function nextDay(day: string): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const t = new Date(0);
+  t.setUTCFullYear(y, m - 1, d + 1); // unlike Date.UTC, years 0-99 stay what they are
+  return `${String(t.getUTCFullYear()).padStart(4, '0')}-${String(t.getUTCMonth() + 1).padStart(2, '0')}-${String(t.getUTCDate()).padStart(2, '0')}`;
+}

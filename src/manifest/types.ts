@@ -1,0 +1,87 @@
+import type { CompressionName } from '../parquet/compression.js';
+import type { ColumnSpec, TextDialect } from '../source/columns.js';
+
+/**
+ * The manifests, as they are in the bucket: one `_manifest.json` per table, beside its objects.
+ * Everything needed to read a backup from the bucket alone. The format names the version; a
+ * field added later is optional here, because manifests written before it must still read.
+ */
+
+export const EXPORT_FORMAT = 'tablevault.export.v1';
+export const INCREMENTAL_FORMAT = 'tablevault.incremental.v1';
+export const MANIFEST_FORMATS = [EXPORT_FORMAT, INCREMENTAL_FORMAT] as const;
+export type ManifestFormat = (typeof MANIFEST_FORMATS)[number];
+
+export interface ManifestSource {
+  engine: TextDialect;
+  schema: string;
+  table: string;
+}
+
+/** One data object; `name` is its key relative to the table's prefix. */
+export interface ObjectEntry {
+  name: string;
+  rows: number;
+  bytes: number;
+  /** Hex SHA-256 of the object's bytes. */
+  sha256: string;
+}
+
+/** `tablevault.export.v1`: one whole copy of a table, in primary-key order. */
+export interface ExportManifest {
+  format: typeof EXPORT_FORMAT;
+  tablevaultVersion: string;
+  source: ManifestSource;
+  columns: ColumnSpec[];
+  primaryKey: string[];
+  compression: CompressionName;
+  rows: number;
+  files: ObjectEntry[];
+  completedAt: string;
+}
+
+export interface IncrementalObjectEntry extends ObjectEntry {
+  /** The schema version the object was written under (since schema versions; before: 1). */
+  schemaVersion?: number;
+  /** The watermark its rows follow; null for the first object. */
+  after: string[] | null;
+  /** The watermark after it: the (cursor, primary key…) of its last row. */
+  through: string[];
+  /** The backup run that wrote it (restore `--as-of`). */
+  runId: string;
+  /** Rows committed late, found in the lag window: their cursors are at or below `after` (since the lag window). */
+  late?: boolean;
+}
+
+/** The columns objects were written with, from one schema change (or `--reset-table`) to the next. */
+export interface SchemaVersionEntry {
+  version: number;
+  columns: ColumnSpec[];
+  keyColumns: string[];
+  /** What changed from the version before, e.g. `column note added`. */
+  changes: string[];
+  /** A `--reset-table` started a new full backup here: objects before it are history. */
+  reset: boolean;
+  createdAt: string;
+}
+
+/** `tablevault.incremental.v1`: row versions past a (cursor, primary key) watermark, object by object. */
+export interface IncrementalManifest {
+  format: typeof INCREMENTAL_FORMAT;
+  tablevaultVersion: string;
+  source: ManifestSource;
+  /** The latest schema version's columns. */
+  columns: ColumnSpec[];
+  /** (cursor, primary key…) */
+  keyColumns: string[];
+  /** Since schema versions. */
+  schemaVersion?: number;
+  /** Every version's columns: objects written under an older one lack added columns and hold narrower types (since schema versions). */
+  schemas?: SchemaVersionEntry[];
+  watermark: string[] | null;
+  rows: number;
+  files: IncrementalObjectEntry[];
+  updatedAt: string;
+}
+
+export type Manifest = ExportManifest | IncrementalManifest;
