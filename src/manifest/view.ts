@@ -1,5 +1,5 @@
 import type { ColumnSpec } from '../source/columns.js';
-import type { IncrementalObjectEntry, Manifest, ManifestSource, ObjectEntry, SchemaVersionEntry } from './types.js';
+import { EXPORT_FORMAT, type IncrementalObjectEntry, type Manifest, type ManifestSource, type ObjectEntry, type SchemaVersionEntry } from './types.js';
 
 /** One object as restore and verify see it, whichever kind of backup wrote it. */
 export type BackupFile = ObjectEntry & Partial<Pick<IncrementalObjectEntry, 'runId' | 'through' | 'schemaVersion'>>;
@@ -20,7 +20,7 @@ export interface BackupManifest {
 }
 
 export function backupView(m: Manifest): BackupManifest {
-  if (m.format === 'tablevault.export.v1') {
+  if (m.format === EXPORT_FORMAT) {
     return { format: m.format, source: m.source, columns: m.columns, primaryKey: m.primaryKey, rows: m.rows, files: m.files };
   }
   const [cursor, ...pk] = m.keyColumns;
