@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resetState } from '../helpers/backup.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { readParquetRows } from '../helpers/duckdb.js';
 
@@ -60,81 +60,175 @@ const my: Engine = {
   snapshot: (t) => `SELECT id, CAST(v AS CHAR) AS v, name, extra, CAST(amount AS CHAR) AS amount, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f') AS at FROM ${t} ORDER BY id`,
 };
 
+interface Manifest {
+  schemaVersion: number;
+  schemas: Array<{ version: number; changes: string[]; columns: Array<{ name: string }> }>;
+  files: Array<{ schemaVersion: number; rows: number }>;
+}
+
+interface HistoryRun {
+  backups: CliResult[];
+  manifest: Manifest;
+  restored: CliResult;
+  restoredRows: Array<Record<string, unknown>>;
+  sourceRows: Array<Record<string, unknown>>;
+  verified: CliResult;
+  status: CliResult;
+  all: Array<Record<string, unknown>>;
+}
+
+/** Three backups: as created, after a column is added, after one is dropped and three widened; then restore, verify, status. */
+async function runHistory(e: Engine): Promise<HistoryRun> {
+  await resetState(e === pg ? 'pg' : 'mysql');
+  await e.exec('DROP TABLE IF EXISTS tv_se');
+  await e.exec(e.create);
+  const root = mkdtempSync(join(tmpdir(), 'tv-schema-'));
+  mkdirSync(join(root, 'dest'));
+  const dest = pathToFileURL(join(root, 'dest')).href;
+  const file = join(root, 'strategy.yaml');
+  writeFileSync(file, `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: tv_se\n    strategy: incremental\n    cursor: at\n    file_max_rows: 120\n`);
+  const backups: CliResult[] = [];
+  const backup = async () => { backups.push(await runCli(['backup', file])); };
+  await backup();
+  await e.exec(e.addColumn);
+  await backup();
+  await e.exec(e.dropAndWiden);
+  await backup();
+
+  const manifest = JSON.parse(await readFile(join(root, 'dest', `${e.qualified}.tv_se`, '_manifest.json'), 'utf8')) as Manifest;
+  // the whole history back, at the widest types, NULL where an object lacked a column
+  await e.exec('DROP TABLE IF EXISTS tv_se_back');
+  const restored = await runCli(['restore', `${dest}/${e.qualified}.tv_se`, '--target', e.url, '--table', 'tv_se_back', '--create']);
+  const restoredRows = await e.rows(e.snapshot('tv_se_back'));
+  const sourceRows = await e.rows(e.snapshot('tv_se'));
+  const verified = await runCli(['verify', file, '--json']);
+  const status = await runCli(['status', file]);
+  // DuckDB reads every object of the prefix together as one table, across the versions
+  const all = await readParquetRows(join(root, 'dest', `${e.qualified}.tv_se`, '*.parquet'), { unionByName: true });
+  return { backups, manifest, restored, restoredRows, sourceRows, verified, status, all };
+}
+
+interface ResetRun {
+  first: CliResult;
+  partial: CliResult;
+  summary: { tables: Array<{ table: string; status: string; rows: number; error?: string }> };
+  reset: CliResult;
+  restored: CliResult;
+  restoredRows: Array<Record<string, unknown>>;
+  sourceRows: Array<Record<string, unknown>>;
+  verified: CliResult;
+}
+
+/** Two tables backed up; one changes incompatibly; a partial run; then --reset-table, restore and verify of that table. */
+async function runIncompatible(e: Engine): Promise<ResetRun> {
+  await resetState(e === pg ? 'pg' : 'mysql');
+  await e.exec('DROP TABLE IF EXISTS tv_se_bad');
+  await e.exec('DROP TABLE IF EXISTS tv_se_ok');
+  await e.exec(`CREATE TABLE tv_se_bad (id int PRIMARY KEY, code varchar(20) NOT NULL, at ${e === pg ? 'timestamptz' : 'datetime(6)'} NOT NULL)`);
+  await e.exec(`CREATE TABLE tv_se_ok (id int PRIMARY KEY, at ${e === pg ? 'timestamptz' : 'datetime(6)'} NOT NULL)`);
+  await e.exec(`INSERT INTO tv_se_bad VALUES (1, 'abc', ${e.now}), (2, 'de', ${e.now})`);
+  await e.exec(`INSERT INTO tv_se_ok VALUES (1, ${e.now})`);
+  const root = mkdtempSync(join(tmpdir(), 'tv-schema-bad-'));
+  mkdirSync(join(root, 'dest'));
+  const dest = pathToFileURL(join(root, 'dest')).href;
+  const file = join(root, 'strategy.yaml');
+  writeFileSync(file, `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: tv_se_bad\n    strategy: incremental\n    cursor: at\n  - table: tv_se_ok\n    strategy: incremental\n    cursor: at\n`);
+  const first = await runCli(['backup', file]);
+  await e.exec(e.incompatible);
+  await e.exec(`INSERT INTO tv_se_ok VALUES (2, ${e.now})`);
+  const partial = await runCli(['backup', file, '--json']);
+  const summary = partial.stdout ? JSON.parse(partial.stdout) as ResetRun['summary'] : { tables: [] };
+  const reset = await runCli(['backup', file, '--only', 'tv_se_bad', '--reset-table', 'tv_se_bad', '--json']);
+  // a restore takes the objects since the reset: the table as it is now
+  await e.exec('DROP TABLE IF EXISTS tv_se_bad_back');
+  const restored = await runCli(['restore', `${dest}/${e.qualified}.tv_se_bad`, '--target', e.url, '--table', 'tv_se_bad_back', '--create']);
+  const restoredRows = await e.rows('SELECT id, code FROM tv_se_bad_back ORDER BY id');
+  const sourceRows = await e.rows('SELECT id, code FROM tv_se_bad ORDER BY id');
+  const verified = await runCli(['verify', file, '--only', 'tv_se_bad']);
+  return { first, partial, summary, reset, restored, restoredRows, sourceRows, verified };
+}
+
 describe.each([[pg.name, pg], [my.name, my]] as const)('schema changes between incremental runs (%s)', (_name, e) => {
-  it('add a column, then drop one and widen three: backups keep running; restore and verify of the whole history are exact; status shows the versions', async () => {
-    await resetState(e === pg ? 'pg' : 'mysql');
-    await e.exec('DROP TABLE IF EXISTS tv_se');
-    await e.exec(e.create);
-    const root = mkdtempSync(join(tmpdir(), 'tv-schema-'));
-    mkdirSync(join(root, 'dest'));
-    const dest = pathToFileURL(join(root, 'dest')).href;
-    const file = join(root, 'strategy.yaml');
-    writeFileSync(file, `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: tv_se\n    strategy: incremental\n    cursor: at\n    file_max_rows: 120\n`);
-    const backup = async () => { const r = await runCli(['backup', file]); expect(r.code, r.stdout + r.stderr).toBe(0); };
-    await backup();
-    await e.exec(e.addColumn);
-    await backup();
-    await e.exec(e.dropAndWiden);
-    await backup();
+  describe('add a column, then drop one and widen three', () => {
+    let h: HistoryRun;
+    beforeAll(async () => { h = await runHistory(e); });
 
-    const manifest = JSON.parse(await readFile(join(root, 'dest', `${e.qualified}.tv_se`, '_manifest.json'), 'utf8')) as {
-      schemaVersion: number; schemas: Array<{ version: number; changes: string[]; columns: Array<{ name: string }> }>; files: Array<{ schemaVersion: number }>;
-    };
-    expect(manifest.schemaVersion).toBe(3);
-    expect(manifest.schemas.map((s) => s.version)).toEqual([1, 2, 3]);
-    expect(manifest.schemas[1]!.changes).toEqual(['column extra added']);
-    expect(manifest.schemas[2]!.changes.join('; ')).toMatch(/column note dropped.*column v widened .*column name widened .*column amount widened/);
-    expect(new Set(manifest.files.map((f) => f.schemaVersion))).toEqual(new Set([1, 2, 3]));
+    it.each([['the first backup', 0], ['the backup after a column is added', 1], ['the backup after a drop and three widenings', 2]] as const)('%s succeeds', (_what, i) => {
+      const r = h.backups[i]!;
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    });
 
-    // the whole history back, at the widest types, NULL where an object lacked a column
-    await e.exec('DROP TABLE IF EXISTS tv_se_back');
-    const restored = await runCli(['restore', `${dest}/${e.qualified}.tv_se`, '--target', e.url, '--table', 'tv_se_back', '--create']);
-    expect(restored.code, restored.stderr).toBe(0);
-    expect(await e.rows(e.snapshot('tv_se_back'))).toEqual(await e.rows(e.snapshot('tv_se')));
-    const verified = await runCli(['verify', file, '--json']);
-    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    it('the manifest is at schema version 3 and keeps versions 1, 2 and 3', () => {
+      expect(h.manifest.schemaVersion).toBe(3);
+      expect(h.manifest.schemas.map((s) => s.version)).toEqual([1, 2, 3]);
+    });
 
-    const status = await runCli(['status', file]);
-    expect(status.stdout).toMatch(/tv_se\s+incremental.*v3/);
-    expect(status.stdout).toMatch(/tv_se: schema v2 .*column extra added/);
+    it('version 2 records the added column', () => {
+      expect(h.manifest.schemas[1]!.changes).toEqual(['column extra added']);
+    });
 
-    // DuckDB reads every object of the prefix together as one table, across the versions
-    const all = await readParquetRows(join(root, 'dest', `${e.qualified}.tv_se`, '*.parquet'), { unionByName: true });
-    expect(all.length).toBe(manifest.files.reduce((n, _f, i) => n + (manifest as unknown as { files: Array<{ rows: number }> }).files[i]!.rows, 0));
-    expect(Object.keys(all[0]!)).toEqual(expect.arrayContaining(['id', 'v', 'name', 'note', 'extra', 'amount', 'at']));
+    it('version 3 records the dropped column and the three widenings', () => {
+      expect(h.manifest.schemas[2]!.changes.join('; ')).toMatch(/column note dropped.*column v widened .*column name widened .*column amount widened/);
+    });
+
+    it('objects were written under each of the three versions', () => {
+      expect(new Set(h.manifest.files.map((f) => f.schemaVersion))).toEqual(new Set([1, 2, 3]));
+    });
+
+    it('restores the whole history, at the widest types, equal to the source', () => {
+      expect(h.restored.code, h.restored.stderr).toBe(0);
+      expect(h.restoredRows).toEqual(h.sourceRows);
+    });
+
+    it('verify of the whole history finds it equal', () => {
+      expect(h.verified.code, h.verified.stdout + h.verified.stderr).toBe(0);
+    });
+
+    it('status shows the table at v3 and what changed at v2', () => {
+      expect(h.status.stdout).toMatch(/tv_se\s+incremental.*v3/);
+      expect(h.status.stdout).toMatch(/tv_se: schema v2 .*column extra added/);
+    });
+
+    it('DuckDB reads every object of the prefix as one table across the versions', () => {
+      expect(h.all.length).toBe(h.manifest.files.reduce((n, _f, i) => n + h.manifest.files[i]!.rows, 0));
+      expect(Object.keys(h.all[0]!)).toEqual(expect.arrayContaining(['id', 'v', 'name', 'note', 'extra', 'amount', 'at']));
+    });
   });
 
-  it('an incompatible change fails that table (exit 3) and says what to run; the other table goes on; --reset-table starts it over', async () => {
-    await resetState(e === pg ? 'pg' : 'mysql');
-    await e.exec('DROP TABLE IF EXISTS tv_se_bad');
-    await e.exec('DROP TABLE IF EXISTS tv_se_ok');
-    await e.exec(`CREATE TABLE tv_se_bad (id int PRIMARY KEY, code varchar(20) NOT NULL, at ${e === pg ? 'timestamptz' : 'datetime(6)'} NOT NULL)`);
-    await e.exec(`CREATE TABLE tv_se_ok (id int PRIMARY KEY, at ${e === pg ? 'timestamptz' : 'datetime(6)'} NOT NULL)`);
-    await e.exec(`INSERT INTO tv_se_bad VALUES (1, 'abc', ${e.now}), (2, 'de', ${e.now})`);
-    await e.exec(`INSERT INTO tv_se_ok VALUES (1, ${e.now})`);
-    const root = mkdtempSync(join(tmpdir(), 'tv-schema-bad-'));
-    mkdirSync(join(root, 'dest'));
-    const dest = pathToFileURL(join(root, 'dest')).href;
-    const file = join(root, 'strategy.yaml');
-    writeFileSync(file, `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: tv_se_bad\n    strategy: incremental\n    cursor: at\n  - table: tv_se_ok\n    strategy: incremental\n    cursor: at\n`);
-    expect((await runCli(['backup', file])).code).toBe(0);
-    await e.exec(e.incompatible);
-    await e.exec(`INSERT INTO tv_se_ok VALUES (2, ${e.now})`);
-    const partial = await runCli(['backup', file, '--json']);
-    expect(partial.code).toBe(3);
-    const s = JSON.parse(partial.stdout) as { tables: Array<{ table: string; status: string; rows: number; error?: string }> };
-    expect(s.tables.find((t) => t.table === 'tv_se_ok')).toMatchObject({ status: 'ok', rows: 1 });
-    const bad = s.tables.find((t) => t.table === 'tv_se_bad')!;
-    expect(bad.status).toBe('failed');
-    expect(bad.error).toMatch(/column code changed from .* to .*; objects already written cannot be read under the new schema\. .*--reset-table tv_se_bad/);
+  describe('an incompatible change', () => {
+    let r: ResetRun;
+    beforeAll(async () => { r = await runIncompatible(e); });
 
-    const reset = await runCli(['backup', file, '--only', 'tv_se_bad', '--reset-table', 'tv_se_bad', '--json']);
-    expect(reset.code, reset.stderr).toBe(0);
-    expect((JSON.parse(reset.stdout) as typeof s).tables[0]).toMatchObject({ status: 'ok', rows: 2 });
-    // a restore takes the objects since the reset: the table as it is now
-    await e.exec('DROP TABLE IF EXISTS tv_se_bad_back');
-    expect((await runCli(['restore', `${dest}/${e.qualified}.tv_se_bad`, '--target', e.url, '--table', 'tv_se_bad_back', '--create'])).code).toBe(0);
-    expect(await e.rows('SELECT id, code FROM tv_se_bad_back ORDER BY id')).toEqual(await e.rows('SELECT id, code FROM tv_se_bad ORDER BY id'));
-    expect((await runCli(['verify', file, '--only', 'tv_se_bad'])).code).toBe(0);
+    it('the first backup of both tables succeeds', () => {
+      expect(r.first.code).toBe(0);
+    });
+
+    it('fails the run partially (exit 3)', () => {
+      expect(r.partial.code).toBe(3);
+    });
+
+    it('the other table goes on', () => {
+      expect(r.summary.tables.find((t) => t.table === 'tv_se_ok')).toMatchObject({ status: 'ok', rows: 1 });
+    });
+
+    it('fails the changed table and says what to run', () => {
+      const bad = r.summary.tables.find((t) => t.table === 'tv_se_bad')!;
+      expect(bad.status).toBe('failed');
+      expect(bad.error).toMatch(/column code changed from .* to .*; objects already written cannot be read under the new schema\. .*--reset-table tv_se_bad/);
+    });
+
+    it('--reset-table starts the table over and backs up every row', () => {
+      expect(r.reset.code, r.reset.stderr).toBe(0);
+      expect((JSON.parse(r.reset.stdout) as ResetRun['summary']).tables[0]).toMatchObject({ status: 'ok', rows: 2 });
+    });
+
+    it('a restore after the reset gives the table as it is now', () => {
+      expect(r.restored.code).toBe(0);
+      expect(r.restoredRows).toEqual(r.sourceRows);
+    });
+
+    it('verify after the reset finds the table equal', () => {
+      expect(r.verified.code).toBe(0);
+    });
   });
 });
