@@ -1,17 +1,29 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { backup, resetState, strategyFile } from '../helpers/backup.js';
-import { CLI, jsonSummary } from '../helpers/cli.js';
+import { CLI, jsonSummary, type CliResult } from '../helpers/cli.js';
 import { PG_URL, withPg } from '../helpers/db.js';
 import { readParquetRows } from '../helpers/duckdb.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { createBucket, getObjectBytes, listKeys, listMultipartUploads, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
 
+interface Crash {
+  /** how the killed backup exited, or why the kill could not be placed */
+  signal: NodeJS.Signals | null;
+  keysAfterKill: string[];
+  uploadsAfterKill: number;
+  rerun: CliResult;
+  keysAfterRerun: string[];
+  ids: number[];
+  uploadsAfterRerun: number;
+}
+
 /** A backup killed in the middle of a multipart upload, then run again: exact, and no object left looking complete. */
 describe.each(s3Targets().map((t) => [t.name, t] as const))('backup: SIGKILL mid-multipart (%s)', (_name, target) => {
-  it('the rerun writes the same key from the same watermark; the dead upload never shows as an object', async () => {
+  let c: Crash;
+  beforeAll(async () => {
     await resetState('pg');
     // ~20 MiB of incompressible rows: one object, uploaded in two 16 MiB-threshold parts
     await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_mpk; CREATE TABLE tv_mpk (id int PRIMARY KEY, payload bytea, at timestamptz NOT NULL DEFAULT timestamptz '2024-01-01 00:00:00+00');
@@ -29,28 +41,54 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('backup: SIGKILL mid
       const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
       const deadline = Date.now() + 60_000;
       while (!proxy.requests.some((r) => r.method === 'PUT' && /partNumber=2/.test(r.query))) {
-        if (Date.now() > deadline) throw new Error('part 2 never started');
+        if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error('part 2 never started'); }
         await new Promise((r) => setTimeout(r, 50));
       }
       // part 2 is in flight (held by the proxy): kill the backup there
       child.kill('SIGKILL');
-      expect(await exited).toBe('SIGKILL');
-      expect(await listKeys(client, bucket)).toEqual([]);
-      const left = target.supportsListMultipartUploads ? await listMultipartUploads(client, bucket) : [];
-      if (target.supportsListMultipartUploads) expect(left).toHaveLength(1); // the kill did land mid-multipart
+      const signal = await exited;
+      const keysAfterKill = await listKeys(client, bucket);
+      const uploadsAfterKill = target.supportsListMultipartUploads ? (await listMultipartUploads(client, bucket)).length : 0;
 
       proxy.setRules([]);
-      const s = jsonSummary<{ tables: Array<{ rows: number; files: number }> }>(await backup(file, ['--json'], { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint }));
-      expect(s.tables[0]).toMatchObject({ rows: 20000, files: 1 });
-      expect(await listKeys(client, bucket)).toEqual(['b/public.tv_mpk/_manifest.json', 'b/public.tv_mpk/incr-00000000.parquet']);
+      const rerun = await backup(file, ['--json'], { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint });
+      const keysAfterRerun = await listKeys(client, bucket);
       const f = join(strategyFile(() => '').dir, 'o.parquet');
       writeFileSync(f, await getObjectBytes(client, bucket, 'b/public.tv_mpk/incr-00000000.parquet'));
       const ids = (await readParquetRows(f)).map((r) => Number(r.id));
-      expect(new Set(ids).size).toBe(20000);
-      // the killed run's upload is the only one left (a lifecycle rule removes it), the rerun's completed
-      if (target.supportsListMultipartUploads) expect((await listMultipartUploads(client, bucket)).length).toBe(left.length);
+      const uploadsAfterRerun = target.supportsListMultipartUploads ? (await listMultipartUploads(client, bucket)).length : 0;
+      c = { signal, keysAfterKill, uploadsAfterKill, rerun, keysAfterRerun, ids, uploadsAfterRerun };
     } finally {
       await proxy.close();
     }
+  });
+
+  it('the backup dies by SIGKILL while part 2 is in flight', () => {
+    expect(c.signal).toBe('SIGKILL');
+  });
+
+  it('the dead upload never shows as an object', () => {
+    expect(c.keysAfterKill).toEqual([]);
+  });
+
+  it.runIf(target.supportsListMultipartUploads)('the kill did land mid-multipart: one upload is left open', () => {
+    expect(c.uploadsAfterKill).toBe(1);
+  });
+
+  it('the rerun backs up every row in one object', () => {
+    const s = jsonSummary<{ tables: Array<{ rows: number; files: number }> }>(c.rerun);
+    expect(s.tables[0]).toMatchObject({ rows: 20000, files: 1 });
+  });
+
+  it('the rerun writes the same key from the same watermark, and the manifest', () => {
+    expect(c.keysAfterRerun).toEqual(['b/public.tv_mpk/_manifest.json', 'b/public.tv_mpk/incr-00000000.parquet']);
+  });
+
+  it('the rerun\'s object holds every row once', () => {
+    expect(new Set(c.ids).size).toBe(20000);
+  });
+
+  it.runIf(target.supportsListMultipartUploads)('the killed run\'s upload is the only one left (a lifecycle rule removes it); the rerun\'s completed', () => {
+    expect(c.uploadsAfterRerun).toBe(c.uploadsAfterKill);
   });
 });

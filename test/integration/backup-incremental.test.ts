@@ -1,6 +1,6 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { backup, backedUpRows, latestPerKey, resetState, strategyFile } from '../helpers/backup.js';
-import { jsonSummary, runCli } from '../helpers/cli.js';
+import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 
 interface Summary { tables: Array<{ table: string; status: string; rows: number; files: number; watermarkBefore: string[] | null; watermarkAfter: string[] | null }> }
@@ -24,113 +24,219 @@ const engines = [
   },
 ];
 
+type SourceRow = { id: number; v: string; updated_at: string };
+
+/** The backed-up rows and the source's rows at one moment of a scenario, to check exactness later. */
+interface Exactness { rows: Array<Record<string, unknown>>; source: SourceRow[] }
+
+/** After a run, the latest version per key across all objects equals the source, and no version is there twice. */
+function expectExact(x: Exactness): number {
+  const versions = x.rows.map((r) => `${String(r.id)}@${String(r.updated_at)}`);
+  expect(new Set(versions).size, 'a row version is in two objects').toBe(versions.length);
+  const latest = latestPerKey(x.rows, 'id', 'updated_at');
+  expect(latest.size).toBe(x.source.length);
+  for (const s of x.source) {
+    const got = latest.get(String(s.id));
+    expect(got && [got.v, got.updated_at], `id ${s.id}`).toEqual([s.v, s.updated_at]);
+  }
+  return x.rows.length;
+}
+
 describe.each(engines)('backup: incremental ($name)', (e) => {
-  beforeEach(async () => { await resetState(e.engine); await e.setup(); });
+  const fresh = async () => { await resetState(e.engine); await e.setup(); };
 
   const yaml = (extra = '') => (dest: string) => `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: ${e.table}\n    strategy: incremental\n    cursor: updated_at\n    file_max_rows: 450\n    batch_rows: 100\n${extra}`;
   const tableDir = e.engine === 'pg' ? 'public.tv_inc' : 'test.tv_inc';
+  const exactness = async (dir: string): Promise<Exactness> => ({ rows: await backedUpRows(dir, tableDir), source: await e.source() });
 
-  /** After each run the latest version per key across all objects equals the source, and no version is there twice. */
-  async function expectExact(dir: string) {
-    const rows = await backedUpRows(dir, tableDir);
-    const versions = rows.map((r) => `${String(r.id)}@${String(r.updated_at)}`);
-    expect(new Set(versions).size, 'a row version is in two objects').toBe(versions.length);
-    const latest = latestPerKey(rows, 'id', 'updated_at');
-    const source = await e.source();
-    expect(latest.size).toBe(source.length);
-    for (const s of source) {
-      const got = latest.get(String(s.id));
-      expect(got && [got.v, got.updated_at], `id ${s.id}`).toEqual([s.v, s.updated_at]);
-    }
-    return rows.length;
-  }
+  describe('a backfill, then three runs after changes, then an idle run', () => {
+    let first: CliResult; let firstExact: Exactness;
+    const runs: Array<{ n: number; result: CliResult; touched: number; exact: Exactness }> = [];
+    let idle: CliResult; let status: CliResult;
+    beforeAll(async () => {
+      await fresh();
+      const { file, dir } = strategyFile(yaml());
+      first = await backup(file, ['--json']);
+      firstExact = await exactness(dir);
+      for (const n of [1, 2, 3]) {
+        await e.change(n);
+        const result = await backup(file, ['--json']);
+        // exactly the rows this change touched: their cursor is on 2025-01-0n
+        const touched = (await e.source()).filter((r) => r.updated_at.startsWith(`2025-01-0${n}`)).length;
+        runs.push({ n, result, touched, exact: await exactness(dir) });
+      }
+      idle = await backup(file, ['--json']);
+      status = await runCli(['status', file, '--json']);
+    });
+    const table = (r: CliResult) => jsonSummary<Summary>(r).tables[0]!;
+    /** rows backed up by the backfill and the changed runs up to n */
+    const totalAfter = (n: number) => 2000 + runs.filter((r) => r.n <= n).reduce((t, r) => t + table(r.result).rows, 0);
 
-  it('backfills, then each run moves only what changed; the latest version per key equals the source', async () => {
-    const { file, dir } = strategyFile(yaml());
-    const first = jsonSummary<Summary>(await backup(file, ['--json']));
-    expect(first.tables[0]).toMatchObject({ status: 'ok', rows: 2000, files: 5, watermarkBefore: null });
-    await expectExact(dir);
-    let total = 2000;
-    let watermark = first.tables[0]!.watermarkAfter;
-    for (const n of [1, 2, 3]) {
-      await e.change(n);
-      const s = jsonSummary<Summary>(await backup(file, ['--json']));
-      // exactly the rows this change touched: their cursor is on 2025-01-0n
-      const touched = (await e.source()).filter((r) => r.updated_at.startsWith(`2025-01-0${n}`)).length;
-      expect(touched).toBeGreaterThan(50);
-      expect(s.tables[0]!.rows).toBe(touched);
-      expect(s.tables[0]!.watermarkBefore).toEqual(watermark);
-      expect(s.tables[0]!.watermarkAfter![0]).toMatch(new RegExp(`^2025-01-0${n}`));
-      watermark = s.tables[0]!.watermarkAfter;
-      total += s.tables[0]!.rows;
-      expect(await expectExact(dir)).toBe(total);
-    }
-    const idle = jsonSummary<Summary>(await backup(file, ['--json']));
-    expect(idle.tables[0]).toMatchObject({ status: 'ok', rows: 0, files: 0 });
-    const status = JSON.parse((await runCli(['status', file, '--json'])).stdout) as { tables: Array<{ rows: number; files: number; lastRun: { status: string } }> };
-    expect(status.tables[0]).toMatchObject({ rows: total, lastRun: { status: 'ok' } });
+    it('the backfill backs up every row, in five objects, from no watermark', () => {
+      expect(table(first)).toMatchObject({ status: 'ok', rows: 2000, files: 5, watermarkBefore: null });
+    });
+
+    it('after the backfill the latest version per key equals the source', () => {
+      expectExact(firstExact);
+    });
+
+    it.each([1, 2, 3])('run %i moves exactly the rows its change touched', (n) => {
+      const r = runs[n - 1]!;
+      expect(r.touched).toBeGreaterThan(50);
+      expect(table(r.result).rows).toBe(r.touched);
+    });
+
+    it.each([1, 2, 3])('run %i starts at the watermark the run before ended at', (n) => {
+      const before = n === 1 ? table(first).watermarkAfter : table(runs[n - 2]!.result).watermarkAfter;
+      expect(table(runs[n - 1]!.result).watermarkBefore).toEqual(before);
+    });
+
+    it.each([1, 2, 3])('run %i ends its watermark at the newest change', (n) => {
+      expect(table(runs[n - 1]!.result).watermarkAfter![0]).toMatch(new RegExp(`^2025-01-0${n}`));
+    });
+
+    it.each([1, 2, 3])('after run %i the latest version per key equals the source, and every row moved is kept once', (n) => {
+      expect(expectExact(runs[n - 1]!.exact)).toBe(totalAfter(n));
+    });
+
+    it('an idle run moves nothing', () => {
+      expect(table(idle)).toMatchObject({ status: 'ok', rows: 0, files: 0 });
+    });
+
+    it('status counts every row backed up and the last run as ok', () => {
+      const st = JSON.parse(status.stdout) as { tables: Array<{ rows: number; files: number; lastRun: { status: string } }> };
+      expect(st.tables[0]).toMatchObject({ rows: totalAfter(3), lastRun: { status: 'ok' } });
+    });
   });
 
-  it('rows sharing one cursor value across batch and file boundaries: none lost, none doubled', async () => {
-    if (e.engine === 'pg') await withPg((c) => c.query(`UPDATE tv_inc SET updated_at = timestamp '2024-06-01 12:00:00.123456' WHERE id BETWEEN 300 AND 1700`));
-    else await withMysql((c) => c.query(`UPDATE tv_inc SET updated_at = TIMESTAMP '2024-06-01 12:00:00.123456' WHERE id BETWEEN 300 AND 1700`));
-    const { file, dir } = strategyFile(yaml());
-    const s = jsonSummary<Summary>(await backup(file, ['--json']));
-    expect(s.tables[0]!.rows).toBe(2000);
-    expect(await expectExact(dir)).toBe(2000);
+  describe('rows sharing one cursor value across batch and file boundaries', () => {
+    let result: CliResult; let exact: Exactness;
+    beforeAll(async () => {
+      await fresh();
+      if (e.engine === 'pg') await withPg((c) => c.query(`UPDATE tv_inc SET updated_at = timestamp '2024-06-01 12:00:00.123456' WHERE id BETWEEN 300 AND 1700`));
+      else await withMysql((c) => c.query(`UPDATE tv_inc SET updated_at = TIMESTAMP '2024-06-01 12:00:00.123456' WHERE id BETWEEN 300 AND 1700`));
+      const { file, dir } = strategyFile(yaml());
+      result = await backup(file, ['--json']);
+      exact = await exactness(dir);
+    });
+
+    it('are all backed up', () => {
+      expect(jsonSummary<Summary>(result).tables[0]!.rows).toBe(2000);
+    });
+
+    it('none lost, none doubled', () => {
+      expect(expectExact(exact)).toBe(2000);
+    });
   });
 
-  it.each([
+  describe.each([
     ['after-upload:1', ''], ['after-upload:3', ''], ['after-commit:2', ''], ['after-upload:2', '    lag: 10m\n'],
-  ])('killed with SIGKILL at %s, then rerun: exact %s', async (point, extra) => {
-    const { file, dir } = strategyFile(yaml(extra));
-    const killed = await backup(file, [], { TABLEVAULT_TEST_KILL_AT: point });
-    expect(killed.signal).toBe('SIGKILL');
-    await e.change(1);
-    const again = jsonSummary<Summary>(await backup(file, ['--json']));
-    expect(again.tables[0]!.status).toBe('ok');
-    await expectExact(dir);
-    // and a third run after more changes still converges
-    await e.change(2);
-    jsonSummary<Summary>(await backup(file, ['--json']));
-    await expectExact(dir);
+  ])('killed with SIGKILL at %s, then rerun %s', (point, extra) => {
+    let killed: CliResult; let again: CliResult; let againExact: Exactness; let third: CliResult; let thirdExact: Exactness;
+    beforeAll(async () => {
+      await fresh();
+      const { file, dir } = strategyFile(yaml(extra));
+      killed = await backup(file, [], { TABLEVAULT_TEST_KILL_AT: point });
+      await e.change(1);
+      again = await backup(file, ['--json']);
+      againExact = await exactness(dir);
+      // and a third run after more changes still converges
+      await e.change(2);
+      third = await backup(file, ['--json']);
+      thirdExact = await exactness(dir);
+    });
+
+    it('the backup dies by SIGKILL', () => {
+      expect(killed.signal).toBe('SIGKILL');
+    });
+
+    it('the rerun succeeds', () => {
+      expect(jsonSummary<Summary>(again).tables[0]!.status).toBe('ok');
+    });
+
+    it('after the rerun the latest version per key equals the source, no version twice', () => {
+      expectExact(againExact);
+    });
+
+    it('a third run after more changes succeeds', () => {
+      jsonSummary<Summary>(third);
+    });
+
+    it('after the third run the backup still equals the source', () => {
+      expectExact(thirdExact);
+    });
   });
 
-  it('two backups at once: the table is backed up once, the other run reports it busy', async () => {
-    const { file, dir } = strategyFile(yaml());
-    const [a, b] = await Promise.all([
-      backup(file, ['--json'], { TABLEVAULT_TEST_PAUSE_AT: 'after-upload:1500' }),
-      new Promise((r) => setTimeout(r, 700)).then(() => backup(file, ['--json'])),
-    ]);
-    const statuses = [jsonSummary<Summary>(a).tables[0]!.status, jsonSummary<Summary>(b).tables[0]!.status].sort();
-    expect(statuses).toEqual(['busy', 'ok']);
-    expect(await expectExact(dir)).toBe(2000);
+  describe('two backups at once', () => {
+    let a: CliResult; let b: CliResult; let exact: Exactness;
+    beforeAll(async () => {
+      await fresh();
+      const { file, dir } = strategyFile(yaml());
+      [a, b] = await Promise.all([
+        backup(file, ['--json'], { TABLEVAULT_TEST_PAUSE_AT: 'after-upload:1500' }),
+        new Promise((r) => setTimeout(r, 700)).then(() => backup(file, ['--json'])),
+      ]);
+      exact = await exactness(dir);
+    });
+
+    it('one backs the table up, the other reports it busy', () => {
+      const statuses = [jsonSummary<Summary>(a).tables[0]!.status, jsonSummary<Summary>(b).tables[0]!.status].sort();
+      expect(statuses).toEqual(['busy', 'ok']);
+    });
+
+    it('the table is backed up once', () => {
+      expect(expectExact(exact)).toBe(2000);
+    });
   });
 
-  it('lag: a row committed late with a cursor older than the watermark is picked up when within lag, never twice', async () => {
-    const { file, dir } = strategyFile(yaml('    lag: 10m\n'));
-    const first = jsonSummary<Summary>(await backup(file, ['--json']));
-    expect(first.tables[0]!.rows).toBe(2000);
-    const wm = first.tables[0]!.watermarkAfter!;
-    // late: cursor 2 minutes before the watermark (inside the window); too late: 1 hour before
-    if (e.engine === 'pg') {
-      await withPg((c) => c.query(`INSERT INTO tv_inc VALUES (5000, 'late', timestamp '2024-01-01 00:02:00.5'), (5001, 'too late', timestamp '2023-12-31 23:00:00')`));
-    } else {
-      await withMysql((c) => c.query(`INSERT INTO tv_inc VALUES (5000, 'late', '2024-01-01 00:02:00.5'), (5001, 'too late', '2023-12-31 23:00:00')`));
-    }
-    const second = jsonSummary<Summary>(await backup(file, ['--json']));
-    expect(second.tables[0]).toMatchObject({ rows: 1, files: 1, watermarkBefore: wm, watermarkAfter: wm });
-    const rows = await backedUpRows(dir, tableDir);
-    expect(rows.filter((r) => Number(r.id) >= 5000).map((r) => [Number(r.id), r.v])).toEqual([[5000, 'late']]);
-    const third = jsonSummary<Summary>(await backup(file, ['--json']));
-    expect(third.tables[0]).toMatchObject({ rows: 0, files: 0 });
-    await e.change(1);
-    const fourth = jsonSummary<Summary>(await backup(file, ['--json']));
-    expect(fourth.tables[0]!.rows).toBeGreaterThan(50);
-    const all = await backedUpRows(dir, tableDir);
-    const versions = all.map((r) => `${String(r.id)}@${String(r.updated_at)}`);
-    expect(new Set(versions).size).toBe(versions.length);
-    expect(all.length).toBe(2000 + 1 + fourth.tables[0]!.rows);
+  describe('lag: a row committed late with a cursor older than the watermark', () => {
+    let first: CliResult; let second: CliResult; let lateRows: Array<Record<string, unknown>>;
+    let third: CliResult; let fourth: CliResult; let all: Array<Record<string, unknown>>;
+    beforeAll(async () => {
+      await fresh();
+      const { file, dir } = strategyFile(yaml('    lag: 10m\n'));
+      first = await backup(file, ['--json']);
+      // late: cursor 2 minutes before the watermark (inside the window); too late: 1 hour before
+      if (e.engine === 'pg') {
+        await withPg((c) => c.query(`INSERT INTO tv_inc VALUES (5000, 'late', timestamp '2024-01-01 00:02:00.5'), (5001, 'too late', timestamp '2023-12-31 23:00:00')`));
+      } else {
+        await withMysql((c) => c.query(`INSERT INTO tv_inc VALUES (5000, 'late', '2024-01-01 00:02:00.5'), (5001, 'too late', '2023-12-31 23:00:00')`));
+      }
+      second = await backup(file, ['--json']);
+      lateRows = await backedUpRows(dir, tableDir);
+      third = await backup(file, ['--json']);
+      await e.change(1);
+      fourth = await backup(file, ['--json']);
+      all = await backedUpRows(dir, tableDir);
+    });
+    const table = (r: CliResult) => jsonSummary<Summary>(r).tables[0]!;
+
+    it('the first run backs up every row', () => {
+      expect(table(first).rows).toBe(2000);
+    });
+
+    it('the next run picks up the row within the lag, and leaves the watermark where it was', () => {
+      const wm = table(first).watermarkAfter!;
+      expect(table(second)).toMatchObject({ rows: 1, files: 1, watermarkBefore: wm, watermarkAfter: wm });
+    });
+
+    it('the row older than the lag window is not picked up', () => {
+      expect(lateRows.filter((r) => Number(r.id) >= 5000).map((r) => [Number(r.id), r.v])).toEqual([[5000, 'late']]);
+    });
+
+    it('a run after that does not pick the late row up again', () => {
+      expect(table(third)).toMatchObject({ rows: 0, files: 0 });
+    });
+
+    it('a run after more changes moves them', () => {
+      expect(table(fourth).rows).toBeGreaterThan(50);
+    });
+
+    it('no row version is backed up twice across all the runs', () => {
+      const versions = all.map((r) => `${String(r.id)}@${String(r.updated_at)}`);
+      expect(new Set(versions).size).toBe(versions.length);
+      expect(all.length).toBe(2000 + 1 + table(fourth).rows);
+    });
   });
 });
 
