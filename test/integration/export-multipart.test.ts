@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { jsonSummary, runCli } from '../helpers/cli.js';
+import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
 import { PG_URL, withPg } from '../helpers/db.js';
-import { startFaultProxy, type FaultRequest, type FaultRule } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type FaultRequest, type FaultRule, type RecordedRequest } from '../helpers/fault-proxy.js';
 import { createBucket, getObjectBytes, listKeys, listMultipartUploads, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
 
 /**
@@ -22,44 +22,87 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('export: multipart u
   const args = (bucket: string) => ['export', '--source', PG_URL, '--table', 'tv_big', '--dest', `s3://${bucket}/mp`,
     '--compression', 'none', '--multipart-threshold', '5MiB', '--part-size', '5MiB', '--part-concurrency', '2', '--file-max-rows', '100000'];
 
-  it('a failing part aborts the upload, leaves no object, and exits 1; a clean rerun succeeds', async () => {
-    const client = makeS3Client(target);
-    const bucket = await createBucket(client);
-    const proxy = await startFaultProxy(target.endpoint, [{
-      match: (r) => r.method === 'PUT' && r.query.get('partNumber') === '2' && r.query.has('uploadId'),
-      action: { kind: 'status', status: 500, code: 'InternalError' },
-    }]);
-    try {
-      const failed = await runCli(args(bucket), { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint });
+  describe('a failing part, then a clean rerun', () => {
+    let failed: CliResult; let afterFail: RecordedRequest[]; let keysAfterFail: string[]; let uploadsAfterFail: unknown[] = [];
+    let rerun: CliResult; let allRequests: RecordedRequest[]; let keysAfterRerun: string[]; let uploadsAfterRerun: unknown[] = [];
+    let stored: Uint8Array | undefined; let head: HeadObjectCommandOutput | undefined;
+    beforeAll(async () => {
+      const client = makeS3Client(target);
+      const bucket = await createBucket(client);
+      const proxy = await startFaultProxy(target.endpoint, [{
+        match: (r) => r.method === 'PUT' && r.query.get('partNumber') === '2' && r.query.has('uploadId'),
+        action: { kind: 'status', status: 500, code: 'InternalError' },
+      }]);
+      try {
+        failed = await runCli(args(bucket), { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint });
+        afterFail = [...proxy.requests];
+        keysAfterFail = await listKeys(client, bucket);
+        if (target.supportsListMultipartUploads) uploadsAfterFail = await listMultipartUploads(client, bucket);
+
+        proxy.setRules([]);
+        rerun = await runCli([...args(bucket), '--json'], { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint });
+        allRequests = [...proxy.requests];
+        keysAfterRerun = await listKeys(client, bucket);
+        if (target.supportsListMultipartUploads) uploadsAfterRerun = await listMultipartUploads(client, bucket);
+        const key = rerun.code === 0 ? (JSON.parse(rerun.stdout) as Ok).files[0]?.key : undefined;
+        if (key) {
+          stored = await getObjectBytes(client, bucket, key);
+          head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        }
+      } finally {
+        await proxy.close();
+      }
+    });
+    type Ok = { rows: number; files: Array<{ key: string; bytes: number }> };
+
+    it('the export fails with exit 1, naming the object', () => {
       expect(failed.code).toBe(1);
       expect(failed.stderr).toMatch(/tablevault: S3 upload mp\/public\.tv_big\/part-00000\.parquet failed/);
-      const parts = proxy.requests.filter((r) => r.method === 'PUT' && /partNumber=2/.test(r.query));
+    });
+
+    it('the failing part is retried before giving up', () => {
+      const parts = afterFail.filter((r) => r.method === 'PUT' && /partNumber=2/.test(r.query));
       expect(parts.length).toBeGreaterThan(1); // retried before giving up
-      const aborts = proxy.requests.filter((r) => r.method === 'DELETE' && /uploadId=/.test(r.query));
+    });
+
+    it('the multipart upload is aborted once', () => {
+      const aborts = afterFail.filter((r) => r.method === 'DELETE' && /uploadId=/.test(r.query));
       expect(aborts).toHaveLength(1);
       if (target.name === 'rgw') expect(aborts[0]!.status).toBe(204);
       // s3rver answers AbortMultipartUpload with 405: the failure is still reported, with what to do about the parts
       else expect(failed.stderr).toMatch(/could not be aborted: .*AbortIncompleteMultipartUpload/);
-      expect(await listKeys(client, bucket)).toEqual([]);
-      if (target.supportsListMultipartUploads) expect(await listMultipartUploads(client, bucket)).toEqual([]);
+    });
 
-      proxy.setRules([]);
-      const ok = jsonSummary<{ rows: number; files: Array<{ key: string; bytes: number }> }>(
-        await runCli([...args(bucket), '--json'], { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint }),
-      );
+    it('the failed export leaves no object', () => {
+      expect(keysAfterFail).toEqual([]);
+    });
+
+    it.runIf(target.supportsListMultipartUploads)('the failed export leaves no multipart upload', () => {
+      expect(uploadsAfterFail).toEqual([]);
+    });
+
+    it('a clean rerun exports every row as one multipart object', () => {
+      const ok = jsonSummary<Ok>(rerun);
       expect(ok.rows).toBe(12000);
       expect(ok.files[0]!.bytes).toBeGreaterThan(10 * 1024 * 1024);
-      expect(proxy.requests.some((r) => r.method === 'POST' && /uploads/.test(r.query) && r.status === 200)).toBe(true);
-      expect(await listKeys(client, bucket)).toEqual(['mp/public.tv_big/_manifest.json', 'mp/public.tv_big/part-00000.parquet']);
-      if (target.supportsListMultipartUploads) expect(await listMultipartUploads(client, bucket)).toEqual([]);
-      // a multipart object carries the SHA-256 of its bytes in its metadata too
-      const stored = await getObjectBytes(client, bucket, ok.files[0]!.key);
-      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: ok.files[0]!.key }));
-      expect(head.Metadata?.['tablevault-sha256']).toBe(createHash('sha256').update(stored).digest('hex'));
-      expect(head.ContentType).toBe('application/vnd.apache.parquet');
-    } finally {
-      await proxy.close();
-    }
+      expect(allRequests.some((r) => r.method === 'POST' && /uploads/.test(r.query) && r.status === 200)).toBe(true);
+    });
+
+    it('after the rerun the object and the manifest exist', () => {
+      expect(keysAfterRerun).toEqual(['mp/public.tv_big/_manifest.json', 'mp/public.tv_big/part-00000.parquet']);
+    });
+
+    it.runIf(target.supportsListMultipartUploads)('after the rerun no multipart upload is left', () => {
+      expect(uploadsAfterRerun).toEqual([]);
+    });
+
+    it('a multipart object carries the SHA-256 of its bytes in its metadata too', () => {
+      expect(head?.Metadata?.['tablevault-sha256']).toBe(createHash('sha256').update(stored ?? new Uint8Array()).digest('hex'));
+    });
+
+    it('a multipart object is stored as Parquet', () => {
+      expect(head?.ContentType).toBe('application/vnd.apache.parquet');
+    });
   });
 
   it.skipIf(!target.checksPartMd5)('a part whose bytes change on the way is refused by the server (Content-MD5; the payload is not signed): exit 1, nothing left', async () => {
