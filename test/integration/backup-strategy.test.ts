@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backup, resetState, strategyFile } from '../helpers/backup.js';
-import { jsonSummary, runCli } from '../helpers/cli.js';
+import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { readParquetRows } from '../helpers/duckdb.js';
 import { createBucket, getObjectBytes, listKeys, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
@@ -66,18 +66,40 @@ describe('backup: strategy file errors', () => {
   });
 });
 
-describe.each(s3Targets().map((t) => [t.name, t] as const))('backup: to S3 (%s)', (_name, target) => {
-  it('writes objects, then a manifest with files, key ranges and the watermark; MySQL state store via --state', async () => {
+describe.each(s3Targets().map((t) => [t.name, t] as const))('backup: to S3, MySQL state store via --state (%s)', (_name, target) => {
+  let result: CliResult; let keys: string[]; let manifest: unknown; let stateRows: Array<{ watermark: string; files: number }>;
+  let lastIds: number[]; let strategyText: string; let migrate: CliResult;
+  beforeAll(async () => {
     await resetState('mysql');
     await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_s3inc; CREATE TABLE tv_s3inc (id int PRIMARY KEY, at timestamptz NOT NULL);
       INSERT INTO tv_s3inc SELECT g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1.5 second' FROM generate_series(1, 250) g;`));
     const client = makeS3Client(target);
     const bucket = await createBucket(client);
     const { file } = strategyFile(() => `source: ${PG_URL}\ndestination: s3://${bucket}/nightly\nstate: ${MYSQL_URL}\ntables:\n  - table: tv_s3inc\n    strategy: incremental\n    cursor: at\n    file_max_rows: 100\n`);
-    const s = jsonSummary<{ tables: Array<{ rows: number; files: number; watermarkAfter: string[] }> }>(await backup(file, ['--json'], s3EnvFor(target)));
+    result = await backup(file, ['--json'], s3EnvFor(target));
+    keys = await listKeys(client, bucket);
+    manifest = keys.includes('nightly/public.tv_s3inc/_manifest.json')
+      ? JSON.parse(Buffer.from(await getObjectBytes(client, bucket, 'nightly/public.tv_s3inc/_manifest.json')).toString()) : undefined;
+    stateRows = await withMysql(async (c) => (await c.query('SELECT watermark, files FROM tablevault_tables'))[0] as Array<{ watermark: string; files: number }>);
+    const f = join(strategyFile(() => '').dir, 'x.parquet');
+    if (keys.includes('nightly/public.tv_s3inc/incr-00000002.parquet')) {
+      writeFileSync(f, await getObjectBytes(client, bucket, 'nightly/public.tv_s3inc/incr-00000002.parquet'));
+      lastIds = (await readParquetRows(f, { orderBy: 'id' })).map((r) => Number(r.id));
+    } else lastIds = [];
+    strategyText = readFileSync(file, 'utf8');
+    migrate = await runCli(['migrate', '--state', MYSQL_URL]);
+  });
+
+  it('backs up every row into three objects and ends at the newest (cursor, key)', () => {
+    const s = jsonSummary<{ tables: Array<{ rows: number; files: number; watermarkAfter: string[] }> }>(result);
     expect(s.tables[0]).toMatchObject({ rows: 250, files: 3, watermarkAfter: ['2024-01-01 00:06:15+00', '250'] });
-    expect(await listKeys(client, bucket)).toEqual(['nightly/public.tv_s3inc/_manifest.json', ...[0, 1, 2].map((i) => `nightly/public.tv_s3inc/incr-0000000${i}.parquet`)]);
-    const manifest = JSON.parse(Buffer.from(await getObjectBytes(client, bucket, 'nightly/public.tv_s3inc/_manifest.json')).toString());
+  });
+
+  it('writes the objects and the manifest under the table\'s prefix', () => {
+    expect(keys).toEqual(['nightly/public.tv_s3inc/_manifest.json', ...[0, 1, 2].map((i) => `nightly/public.tv_s3inc/incr-0000000${i}.parquet`)]);
+  });
+
+  it('the manifest lists the files, their key ranges and the watermark', () => {
     expect(manifest).toMatchObject({
       format: 'tablevault.incremental.v1', keyColumns: ['at', 'id'], watermark: ['2024-01-01 00:06:15+00', '250'], rows: 250,
       files: [
@@ -86,13 +108,21 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('backup: to S3 (%s)'
         { name: 'incr-00000002.parquet', rows: 50, after: ['2024-01-01 00:05:00+00', '200'], through: ['2024-01-01 00:06:15+00', '250'] },
       ],
     });
-    const stateRows = await withMysql(async (c) => (await c.query('SELECT watermark, files FROM tablevault_tables'))[0] as Array<{ watermark: string; files: number }>);
+  });
+
+  it('the MySQL state store holds the watermark and the file count', () => {
     expect(stateRows).toEqual([{ watermark: JSON.stringify(['2024-01-01 00:06:15+00', '250']), files: 3 }]);
-    const f = join(strategyFile(() => '').dir, 'x.parquet');
-    writeFileSync(f, await getObjectBytes(client, bucket, 'nightly/public.tv_s3inc/incr-00000002.parquet'));
-    expect((await readParquetRows(f, { orderBy: 'id' })).map((r) => Number(r.id))).toEqual(Array.from({ length: 50 }, (_, i) => 201 + i));
-    expect(readFileSync(file, 'utf8')).not.toContain('password');
-    const migrate = await runCli(['migrate', '--state', MYSQL_URL]);
+  });
+
+  it('the last object holds exactly the rows after the second one\'s range', () => {
+    expect(lastIds).toEqual(Array.from({ length: 50 }, (_, i) => 201 + i));
+  });
+
+  it('the strategy file names no password', () => {
+    expect(strategyText).not.toContain('password');
+  });
+
+  it('migrate --state finds the MySQL state store up to date', () => {
     expect(migrate.stdout).toMatch(/is up to date/);
   });
 });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { jsonSummary, runCli } from '../helpers/cli.js';
+import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
 import { PG_URL, withPg } from '../helpers/db.js';
-import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy, type RecordedRequest } from '../helpers/fault-proxy.js';
 import { createBucket, getObjectBytes, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
 
 beforeAll(async () => {
@@ -17,41 +17,71 @@ beforeAll(async () => {
  * size, and the export is still exact. ~100 MB of incompressible rows: more than every bounded
  * buffer of the pipeline together (~35 MB), so the reader cannot finish before the uploads catch up.
  */
-describe('memory manager', () => {
-  it('applies backpressure under a slow S3 and a tight limit; the export stays exact', async () => {
+type MemSummary = { rows: number; files: Array<{ key: string; sha256: string }>; memoryPressure: number; peakRssBytes: number; peakHeapBytes: number };
+
+describe('memory manager: a slow S3 and a tight limit', () => {
+  let r: CliResult; let requests: RecordedRequest[]; let stored: Uint8Array | undefined;
+  beforeAll(async () => {
     const target = s3Targets()[0]!;
     const client = makeS3Client(target);
     const bucket = await createBucket(client);
-    const proxy = await startFaultProxy(target.endpoint, [{ match: (r) => r.method === 'PUT' && r.query.has('partNumber'), action: { kind: 'delay', ms: 500 } }]);
+    const proxy = await startFaultProxy(target.endpoint, [{ match: (q) => q.method === 'PUT' && q.query.has('partNumber'), action: { kind: 'delay', ms: 500 } }]);
     try {
-      const r = await runCli(['export', '--source', PG_URL, '--table', 'tv_mem', '--dest', `s3://${bucket}/m`, '--compression', 'none',
+      r = await runCli(['export', '--source', PG_URL, '--table', 'tv_mem', '--dest', `s3://${bucket}/m`, '--compression', 'none',
         '--batch-rows', '4000', '--row-group-rows', '4000', '--memory-limit', '64MiB', '--memory-check-every', '1', '--gc-every', '2',
         '--multipart-threshold', '5MiB', '--part-size', '5MiB', '--part-concurrency', '2', '--json'],
       { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint, TABLEVAULT_LOG_LEVEL: 'debug' });
-      const s = jsonSummary<{ rows: number; files: Array<{ key: string; sha256: string }>; memoryPressure: number; peakRssBytes: number; peakHeapBytes: number }>(r);
-      expect(s.rows).toBe(100000);
-      expect(s.memoryPressure).toBeGreaterThan(0);
-      const logs = r.stderr.split('\n').filter((l) => l.includes('memory above the limit')).map((l) => JSON.parse(l) as { batchRows: number; previousBatchRows: number });
-      expect(logs.length).toBe(s.memoryPressure);
-      expect(logs[0]).toMatchObject({ previousBatchRows: 4000, batchRows: 2000 });
-      expect(logs.at(-1)!.batchRows).toBe(1000); // shrinks no further than 1000 rows
-      // the reader waited for the slow uploads: without backpressure all ~100 MB would be read in
-      // a second or two, while 20 parts held 500 ms each, two at a time, take five
-      const batches = r.stderr.split('\n').filter((l) => l.includes('"batch read"')).map((l) => JSON.parse(l) as { time: number; rows: number });
-      const partsDone = proxy.requests.filter((q) => q.method === 'PUT' && /partNumber=/.test(q.query) && q.status === 200).map((q) => q.doneAt!).sort((a, b) => a - b);
-      expect(partsDone.length).toBe(20);
-      expect(batches.at(-1)!.rows).toBe(100000);
-      // how far reading ran ahead of what S3 had: bounded by the pipeline's buffers, however long
-      // the uploads take (encoded bytes pending 8 MB, batches in flight, a 4,000-row row group,
-      // the parts in flight and the next one being filled: ~35 MB, ~35,000 of these ~1 KB rows);
-      // without backpressure all 100,000 rows are read while at most 4 parts (~20,000 rows) are done
-      const lead = batches.map((b) => b.rows - partsDone.filter((t) => t <= b.time).length * 5000);
-      expect(Math.max(...lead)).toBeLessThan(60_000);
-      expect(s.peakHeapBytes).toBeGreaterThan(0);
-      const bytes = await getObjectBytes(client, bucket, s.files[0]!.key);
-      expect(createHash('sha256').update(bytes).digest('hex')).toBe(s.files[0]!.sha256);
+      requests = [...proxy.requests];
+      const key = r.code === 0 ? (JSON.parse(r.stdout) as MemSummary).files[0]?.key : undefined;
+      if (key) stored = await getObjectBytes(client, bucket, key);
     } finally {
       await proxy.close();
     }
+  });
+  const s = () => jsonSummary<MemSummary>(r);
+  const pressureLogs = () => r.stderr.split('\n').filter((l) => l.includes('memory above the limit')).map((l) => JSON.parse(l) as { batchRows: number; previousBatchRows: number });
+  const batches = () => r.stderr.split('\n').filter((l) => l.includes('"batch read"')).map((l) => JSON.parse(l) as { time: number; rows: number });
+  const partsDone = () => requests.filter((q) => q.method === 'PUT' && /partNumber=/.test(q.query) && q.status === 200).map((q) => q.doneAt!).sort((a, b) => a - b);
+
+  it('exports every row', () => {
+    expect(s().rows).toBe(100000);
+  });
+
+  it('reports memory pressure, logging each time', () => {
+    expect(s().memoryPressure).toBeGreaterThan(0);
+    expect(pressureLogs().length).toBe(s().memoryPressure);
+  });
+
+  it('halves the batch size under pressure', () => {
+    expect(pressureLogs()[0]).toMatchObject({ previousBatchRows: 4000, batchRows: 2000 });
+  });
+
+  it('shrinks the batch no further than 1000 rows', () => {
+    expect(pressureLogs().at(-1)!.batchRows).toBe(1000);
+  });
+
+  it('uploads all 20 parts and reads every row', () => {
+    // the reader waited for the slow uploads: without backpressure all ~100 MB would be read in
+    // a second or two, while 20 parts held 500 ms each, two at a time, take five
+    expect(partsDone().length).toBe(20);
+    expect(batches().at(-1)!.rows).toBe(100000);
+  });
+
+  it('reading runs ahead of what S3 has by no more than the pipeline\'s buffers', () => {
+    // how far reading ran ahead of what S3 had: bounded by the pipeline's buffers, however long
+    // the uploads take (encoded bytes pending 8 MB, batches in flight, a 4,000-row row group,
+    // the parts in flight and the next one being filled: ~35 MB, ~35,000 of these ~1 KB rows);
+    // without backpressure all 100,000 rows are read while at most 4 parts (~20,000 rows) are done
+    const done = partsDone();
+    const lead = batches().map((b) => b.rows - done.filter((t) => t <= b.time).length * 5000);
+    expect(Math.max(...lead)).toBeLessThan(60_000);
+  });
+
+  it('reports the peak heap', () => {
+    expect(s().peakHeapBytes).toBeGreaterThan(0);
+  });
+
+  it('the stored object is exact: its SHA-256 is the one reported', () => {
+    expect(createHash('sha256').update(stored ?? new Uint8Array()).digest('hex')).toBe(s().files[0]!.sha256);
   });
 });
