@@ -1,5 +1,6 @@
 import { Field, RecordBatch, Schema, Struct, makeData } from 'apache-arrow';
-import type { ColumnSpec, TextDialect } from '../source/columns.js';
+import type { ColumnSpec } from '../source/columns.js';
+import type { ReadText } from '../source/text-forms.js';
 import { arrowType, createBuilder, type ColumnBuilder } from './builders.js';
 
 /**
@@ -13,8 +14,8 @@ export class BatchAssembler {
   readonly builders: ColumnBuilder[];
   private rowCount = 0;
 
-  /** `builders`: the source's own, one per column (PostgreSQL's binary COPY); else text builders of `dialect`. */
-  constructor(readonly columns: ColumnSpec[], dialect: TextDialect, capacity: number, builders?: ColumnBuilder[]) {
+  /** `builders`: the source's own, one per column (PostgreSQL's binary COPY); else text builders of the source's text form. */
+  constructor(readonly columns: ColumnSpec[], dialect: ReadText, capacity: number, builders?: ColumnBuilder[]) {
     this.schema = new Schema(columns.map((c) => new Field(c.name, arrowType(c), true)));
     this.builders = builders ?? columns.map((c) => createBuilder(c, dialect, capacity));
     if (this.builders.length !== columns.length) throw new Error('internal: one builder per column');
@@ -40,4 +41,10 @@ export class BatchAssembler {
   counters(): Array<{ column: string; zeroDates: number; notRepresentable: number }> {
     return this.builders.map((b) => ({ column: b.spec.name, ...b.counters }));
   }
+}
+
+/** A batch of no rows with the columns' schema (what a file of an empty table holds). */
+export function emptyBatch(columns: ColumnSpec[]): RecordBatch {
+  // no value is parsed: any text form will do
+  return new BatchAssembler(columns, { hexBinary: false }, 1).flush();
 }

@@ -2,7 +2,8 @@ import {
   Binary, Bool, DataType, DateDay, Decimal, Field, Float32, Float64, Int16, Int32, Int64, Int8, List,
   TimeMicrosecond, TimestampMicrosecond, Uint16, Uint32, Uint64, Uint8, Utf8, makeData, type Data,
 } from 'apache-arrow';
-import type { ColumnSpec, TextDialect } from '../source/columns.js';
+import type { ColumnSpec } from '../source/columns.js';
+import type { ReadText } from '../source/text-forms.js';
 import {
   NOT_REPRESENTABLE, decodePgHex, latin1, parseBigInt, parseDatePart, parseDecimal, parseSmallInt, parseTime, parseTimestamp,
 } from './text.js';
@@ -368,7 +369,7 @@ export function arrowType(spec: ColumnSpec): DataType {
   }
 }
 
-export function createBuilder(spec: ColumnSpec, dialect: TextDialect, capacity: number): ColumnBuilder {
+export function createBuilder(spec: ColumnSpec, dialect: ReadText, capacity: number): ColumnBuilder {
   const type = arrowType(spec);
   const F = <T extends Fixed>(A: Ctor<T>, w: (b: FixedBuilder, i: number, buf: Buffer, s: number, e: number) => void) =>
     new FixedBuilder<T>(spec, type, capacity, A, w);
@@ -386,7 +387,7 @@ export function createBuilder(spec: ColumnSpec, dialect: TextDialect, capacity: 
     case 'float64': return F(Float64Array, floatWriter);
     case 'decimal': return new FixedBuilder(spec, type, capacity, Uint32Array, decimalWriter(spec.scale ?? 0), 4);
     case 'string': case 'json': return new VarBuilder(spec, type as Utf8, capacity, false);
-    case 'binary': return new VarBuilder(spec, type as Binary, capacity, dialect === 'postgres');
+    case 'binary': return new VarBuilder(spec, type as Binary, capacity, dialect.hexBinary);
     case 'date': return F(Int32Array, dateWriter);
     case 'time': return F(BigInt64Array, timeWriter);
     case 'timestamp': case 'timestamptz': return F(BigInt64Array, timestampWriter);

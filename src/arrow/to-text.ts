@@ -1,5 +1,6 @@
 import { makeVector, type Data, type Vector } from 'apache-arrow';
-import type { ColumnSpec, TextDialect } from '../source/columns.js';
+import type { ColumnSpec } from '../source/columns.js';
+import type { ValueText } from '../source/text-forms.js';
 
 /**
  * Arrow values back to the text a database takes, exactly: 64-bit integers as bigint, decimals
@@ -35,9 +36,9 @@ function civil(days: number): { y: number; m: number; d: number } {
 }
 
 /** `YYYY-MM-DD`; year 0 and before as PostgreSQL's `… BC` suffix (returned separately). */
-function dateText(days: number, target: TextDialect): Cell & string | Unrepresentable {
+function dateText(days: number, target: ValueText): Cell & string | Unrepresentable {
   const { y, m, d } = civil(days);
-  if (target === 'mysql' && (y < 1 || y > 9999)) return new Unrepresentable(`date in year ${y} (MySQL DATE holds 1000-9999)`);
+  if (y < target.minYear || y > target.maxYear) return new Unrepresentable(`date in year ${y} (${target.yearsNote})`);
   return y <= 0 ? `${pad(1 - y, 4)}-${pad(m, 2)}-${pad(d, 2)} BC` : `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
 }
 
@@ -47,7 +48,7 @@ function timeOfDay(us: bigint): string {
   return `${pad(s / 3600n, 2)}:${pad((s / 60n) % 60n, 2)}:${pad(s % 60n, 2)}${frac ? `.${pad(frac, 6)}` : ''}`;
 }
 
-function timestampText(us: bigint, tz: boolean, target: TextDialect): Cell {
+function timestampText(us: bigint, tz: boolean, target: ValueText): Cell {
   let days = us / US_PER_DAY;
   let rest = us % US_PER_DAY;
   if (rest < 0n) { rest += US_PER_DAY; days -= 1n; }
@@ -55,8 +56,7 @@ function timestampText(us: bigint, tz: boolean, target: TextDialect): Cell {
   if (date instanceof Unrepresentable) return date;
   const bc = date.endsWith(' BC');
   const ymd = bc ? date.slice(0, -3) : date;
-  // PostgreSQL: `… +00` makes the instant explicit; MySQL DATETIME takes it as UTC (the session runs at +00:00)
-  return `${ymd} ${timeOfDay(rest)}${tz && target === 'postgres' ? '+00' : ''}${bc ? ' BC' : ''}`;
+  return `${ymd} ${timeOfDay(rest)}${tz ? target.utcSuffix : ''}${bc ? ' BC' : ''}`;
 }
 
 /** The unscaled value of a 128-bit two's complement decimal: four little-endian 32-bit words from `at`. */
@@ -75,9 +75,11 @@ export function decimalText(words: Uint32Array, at: number, scale: number): stri
   return neg ? `-${text}` : text;
 }
 
-function floatText(v: number, kind: 'float32' | 'float64', target: TextDialect): Cell {
-  if (Number.isNaN(v)) return target === 'postgres' ? 'NaN' : new Unrepresentable('NaN (MySQL floats hold no NaN)');
-  if (!Number.isFinite(v)) return target === 'postgres' ? (v > 0 ? 'Infinity' : '-Infinity') : new Unrepresentable(`${v} (MySQL floats hold no infinities)`);
+function floatText(v: number, kind: 'float32' | 'float64', target: ValueText): Cell {
+  if (!Number.isFinite(v)) {
+    const t = target.nonFinite(v);
+    return typeof t === 'string' ? t : new Unrepresentable(t.why);
+  }
   if (Object.is(v, -0)) return '-0';
   // a float32 as the double it is exactly: the shortest float32 text (3.4028235e38) can lie beyond
   // FLT_MAX as a double, and MySQL rejects it; the exact double rounds back to the same float32
@@ -85,18 +87,11 @@ function floatText(v: number, kind: 'float32' | 'float64', target: TextDialect):
   return String(v);
 }
 
-/** PostgreSQL array literal: every element quoted, `"` and `\` escaped, NULL bare. */
-function pgArray(items: Cell[]): Cell {
+/** A list in the target's syntax (a PostgreSQL array, JSON for MySQL); an element it cannot hold makes the list Unrepresentable. */
+function listText(items: Cell[], numeric: boolean, target: ValueText): Cell {
   const bad = items.find((c): c is Unrepresentable => c instanceof Unrepresentable);
   if (bad) return bad;
-  return `{${items.map((c) => (c === null ? 'NULL' : `"${(c as string).replace(/["\\]/g, (x) => `\\${x}`)}"`)).join(',')}}`;
-}
-
-/** A list for MySQL, which has no arrays: a JSON array (numbers as numbers, the rest as strings). */
-function jsonArray(items: Cell[], numeric: boolean): Cell {
-  const bad = items.find((c): c is Unrepresentable => c instanceof Unrepresentable);
-  if (bad) return bad;
-  return `[${items.map((c) => (c === null ? 'null' : numeric ? c : JSON.stringify(c))).join(',')}]`;
+  return target.list(items as Array<string | null>, numeric);
 }
 
 const NUMERIC_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'decimal']);
@@ -106,7 +101,7 @@ const NUMERIC_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint
  * target's own input syntax (before any quoting or COPY escaping, which the loaders add).
  * Binary values are returned as lowercase hex; the loaders wrap them (`\x…`, `X'…'`).
  */
-export function cellReader(spec: ColumnSpec, data: Data, target: TextDialect): (row: number) => Cell {
+export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (row: number) => Cell {
   const valid = (i: number) => data.nullCount === 0 || data.getValid(i);
   const off = data.offset;
   switch (spec.kind) {
@@ -135,7 +130,8 @@ export function cellReader(spec: ColumnSpec, data: Data, target: TextDialect): (
     }
     case 'bool': {
       const v = makeVector(data) as Vector;
-      return (i) => (valid(i) ? (v.get(i) ? (target === 'postgres' ? 't' : '1') : (target === 'postgres' ? 'f' : '0')) : null);
+      const { trueText, falseText } = target;
+      return (i) => (valid(i) ? (v.get(i) ? trueText : falseText) : null);
     }
     case 'binary': {
       const v = makeVector(data) as Vector;
@@ -150,7 +146,7 @@ export function cellReader(spec: ColumnSpec, data: Data, target: TextDialect): (
         if (!valid(i)) return null;
         const items: Cell[] = [];
         for (let k = offsets[off + i]!; k < offsets[off + i + 1]!; k++) items.push(element(k));
-        return target === 'postgres' ? pgArray(items) : jsonArray(items, numeric);
+        return listText(items, numeric, target);
       };
     }
     default: {

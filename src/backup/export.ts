@@ -2,7 +2,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { abortableSource } from '../abort.js';
 import { EXPORT_DEFAULTS } from '../defaults.js';
 import { observedSource, type ProgressSink } from '../progress.js';
-import { BatchAssembler } from '../arrow/batch.js';
+import { emptyBatch } from '../arrow/batch.js';
 import { inputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
@@ -192,7 +192,7 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
     // bytes are all handed to the uploader, while its last parts are still going up
     const active = new Set<Promise<void>>();
     let failure: unknown;
-    for await (const fileBatches of splitIntoFiles(batches, ctx.fileMaxRows, () => new BatchAssembler(table.columns, table.engine, 1).flush())) {
+    for await (const fileBatches of splitIntoFiles(batches, ctx.fileMaxRows, () => emptyBatch(table.columns))) {
       const key = joinKey(ctx.tablePrefix, partName(index));
       const fileIndex = index++;
       let rows = 0;

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { inputError } from '../errors.js';
 import { tablePrefix } from '../manifest/layout.js';
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
-import { quoteMysqlIdent, quotePgIdent, sqlAnd } from '../source/quote.js';
-import type { Lag } from '../source/source.js';
+import { sqlAnd } from '../source/quote.js';
+import type { Lag, Source } from '../source/source.js';
 import type { StrategyTable } from '../config/strategy.js';
 
 export interface TablePlan {
@@ -41,7 +41,7 @@ const ORDERABLE = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
  * Checks a strategy table against the live schema, before anything is read, and works out what
  * will be read: the columns, the keyset (cursor, primary key…) and the filter.
  */
-export function planIncremental(file: string, t: StrategyTable, table: SourceTable, destPrefix: string, destination: string): TablePlan {
+export function planIncremental(file: string, t: StrategyTable, table: SourceTable, destPrefix: string, destination: string, source: Source): TablePlan {
   const where = `${file}: table ${t.table}`;
   const byName = new Map(table.columns.map((c) => [c.name, c]));
   const cursor = byName.get(t.cursor!);
@@ -61,11 +61,10 @@ export function planIncremental(file: string, t: StrategyTable, table: SourceTab
   }
   const wanted = t.columns ? new Set([...t.columns, ...keyColumns]) : undefined;
   const columns = wanted ? table.columns.filter((c) => wanted.has(c.name)) : table.columns;
-  const q = table.engine === 'postgres' ? quotePgIdent : quoteMysqlIdent;
   const qualified = `${table.schema}.${table.name}`;
   return {
     table: { ...table, columns }, columns, keyColumns, lag,
-    where: sqlAnd(t.where, cursor.nullable && t.null_cursor === 'skip' && `${q(cursor.name)} IS NOT NULL`),
+    where: sqlAnd(t.where, cursor.nullable && t.null_cursor === 'skip' && source.isNotNullSql(cursor.name)),
     tableKey: `${qualified.slice(0, 200)}@${createHash('sha1').update(destination).digest('hex').slice(0, 16)}`,
     tablePrefix: tablePrefix(destPrefix, table),
     ...(t.partition === 'day' ? { partition: 'day' as const } : {}),

@@ -6,14 +6,14 @@ import type { MemoryManager } from '../memory/manager.js';
 import { ParquetEncoder } from '../parquet/encode.js';
 import { deltaColumns, type IntegerEncoding } from '../parquet/compression.js';
 import type { ColumnSpec } from '../source/columns.js';
-import { quoteMysqlIdent, quotePgIdent, sqlAnd } from '../source/quote.js';
+import { sqlAnd } from '../source/quote.js';
 import type { ReadOptions, ReadStats, Source } from '../source/source.js';
 import type { ManifestState, StateRepository } from '../state/repository.js';
 import type { ObjectStore } from '../store/store.js';
 import { incrementalMetadata } from '../manifest/footer.js';
 import { incrementalObjectKey, nextDay } from '../manifest/layout.js';
 import { writeIncrementalManifest, type IncrementalManifestInput } from '../manifest/write.js';
-import { beforeDaySql, nextRowDay } from './day-partition.js';
+import { nextRowDay } from './day-partition.js';
 import type { TablePlan } from './incremental-plan.js';
 import { backupLateRows, versionHash, type WriteAndCommit } from './late-rows.js';
 import { resolveSchemaVersion } from './schema-version.js';
@@ -126,7 +126,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
       // day partitions: each object holds the rows of one cursor day, the day of the next row
       const day = plan.partition ? await nextRowDay(plan, from, ctx.source) : undefined;
       if (plan.partition && !day) break;
-      const where = day ? sqlAnd(plan.where, beforeDaySql(plan.table, plan.columns.find((c) => c.name === cursor)!, nextDay(day))) : plan.where;
+      const where = day ? sqlAnd(plan.where, ctx.source.beforeDaySql(plan.columns.find((c) => c.name === cursor)!, nextDay(day))) : plan.where;
       const wrote = await writeAndCommit(
         (stats) => ctx.source.read(plan.table, liveRead({
           keyColumns: plan.keyColumns, after: from ?? undefined,
@@ -148,9 +148,8 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
 
 async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promise<void> {
   const cursor = plan.keyColumns[0]!;
-  const q = plan.table.engine === 'postgres' ? quotePgIdent : quoteMysqlIdent;
   const rows = ctx.source.read({ ...plan.table, columns: plan.columns.filter((c) => c.name === cursor), primaryKey: [] }, {
-    batchRows: 1, maxRows: 1, where: `${q(cursor)} IS NULL`, keyColumns: [],
+    batchRows: 1, maxRows: 1, where: ctx.source.isNullSql(cursor), keyColumns: [],
   });
   for await (const b of rows) {
     if (b.numRows > 0) throw inputError('NULL_CURSOR', `${plan.table.schema}.${plan.table.name}: rows have a NULL ${cursor} and null_cursor is fail; fix the rows or set null_cursor: skip`);

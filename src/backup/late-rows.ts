@@ -31,7 +31,7 @@ export async function backupLateRows(
 ): Promise<void> {
   const { source, state } = ctx;
   const t = plan.table;
-  const windowWhere = sqlAnd(plan.where, `NOT ${source.tupleAfterSql(t, plan.keyColumns, watermark)}`, source.withinLagSql(t, plan.keyColumns[0]!, watermark[0]!, lag));
+  const windowWhere = sqlAnd(plan.where, source.tupleNotAfterSql(t, plan.keyColumns, watermark), source.withinLagSql(t, plan.keyColumns[0]!, watermark[0]!, lag));
   const window = await source.readKeys(t, plan.keyColumns, windowWhere);
   const recorded = new Set(await state.recentVersions(plan.tableKey));
   const hashes = window.map(versionHash);

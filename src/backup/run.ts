@@ -111,7 +111,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
         throw e;
       }
       prefixes.set(t.table, qualifiedName(described));
-      plans.set(t.table, t.strategy === 'incremental' ? planIncremental(strategy.file, t, described, dest.prefix, strategy.destination) : undefined);
+      plans.set(t.table, t.strategy === 'incremental' ? planIncremental(strategy.file, t, described, dest.prefix, strategy.destination, source) : undefined);
     }
     if (!opts.dryRun) await state.migrate();
     const results: TableResult[] = [];

@@ -33,7 +33,7 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
       let key = `full:${t.table}@${strategy.destination}`;
       if (t.strategy === 'incremental') {
         const described = await source.describe(parseTableRef(t.table));
-        key = planIncremental(strategy.file, t, described, dest.prefix, strategy.destination).tableKey;
+        key = planIncremental(strategy.file, t, described, dest.prefix, strategy.destination, source).tableKey;
       }
       const { table: row, lastRun: run, schemaChanges } = await state.tableState(key, { schemaChanges: t.strategy === 'incremental' });
       out.push({

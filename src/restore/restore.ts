@@ -4,13 +4,13 @@ import { PeakMemory } from '../memory/peak.js';
 import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
 import { parseTableRef, type ColumnSpec, type TableRef } from '../source/columns.js';
-import { openSource } from '../source/open.js';
+import { engineFor, engineNamed } from '../source/engine.js';
+import type { LoadPlan, Loader } from '../source/loader.js';
 import type { ProgressSink } from '../progress.js';
 import { openBackup, type OpenedBackup } from '../manifest/open.js';
 import { columnsAddedLater, currentFiles, fileColumns, type BackupManifest } from '../manifest/view.js';
 import { readObjectBatches } from '../parquet/read.js';
-import { createTableSql } from './ddl.js';
-import { mysqlLoader, pgLoader, type LoadPlan, type Loader } from './load.js';
+import { createTableSql, zeroDatesLost } from './ddl.js';
 import { cellReader, Unrepresentable } from '../arrow/to-text.js';
 
 export type RestoreMode = 'insert' | 'upsert' | 'replace';
@@ -81,14 +81,15 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
   let ref: TableRef;
   try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE', `--table: ${errorMessage(e)}`); }
 
-  const source = await openSource(opts.target, '--target'); // connects lazily: a bad URL fails here, before any read
-  const engine = source.engine;
+  const engine = await engineFor(opts.target, '--target');
+  const source = await engine.openSource(opts.target); // connects lazily: a bad URL fails here, before any read
   const peak = new PeakMemory().start();
   let backup: OpenedBackup | undefined;
   let loader: Loader | undefined;
   try {
     backup = await openBackup(opts.from, opts.s3);
     const m = backup.manifest;
+    const from = m.source.engine === engine.name ? engine : await engineNamed(m.source.engine);
     const files = currentFiles(m, selectFiles(m, opts.asOf, opts.from));
     const incremental = m.format === 'tablevault.incremental.v1';
     let exists = true;
@@ -105,12 +106,12 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       if (missing.length) throw inputError('COLUMNS', `table ${opts.table} lacks column(s) ${missing.join(', ')} that the backup has; add them or restore into a new table with --create`);
     }
     if ((incremental || mode === 'upsert') && m.primaryKey.length === 0) throw inputError('NO_KEY', `${mode === 'upsert' ? '--mode upsert' : 'an incremental restore'} needs a primary key, and the backup's table has none; use --mode insert or replace`);
-    loader = engine === 'postgres' ? await pgLoader(opts.target) : await mysqlLoader(opts.target);
+    loader = await engine.openLoader(opts.target);
     const created = !exists;
     if (created) {
       // a column added after the first of these objects is NULL in the older ones
       const later = columnsAddedLater(m, files);
-      const ddl = createTableSql(ref, m.columns.map((c) => (later.has(c.name) ? { ...c, nullable: true } : c)), m.primaryKey, m.source.engine, engine);
+      const ddl = createTableSql(ref, m.columns.map((c) => (later.has(c.name) ? { ...c, nullable: true } : c)), m.primaryKey, from, engine);
       log.info({ table: opts.table }, 'creating the table from the backup\'s schema');
       await loader.execute(ddl);
     } else if (mode === 'replace') {
@@ -135,18 +136,18 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
           if (!spec) return () => null;
           if (!child) throw runtimeError('BACKUP_COLUMN', `${key} has no column ${c.name}, which its schema version lists`);
           // read as written (a narrower type before a widening); the text fits the widest
-          const read = cellReader(spec, child.data[0]!, engine);
+          const read = cellReader(spec, child.data[0]!, engine.valueText);
           // MySQL to MySQL: a NULL in a NOT NULL date column was a zero date, which export writes as NULL
-          const zero = engine === 'mysql' && m.source.engine === 'mysql' && !c.nullable ? { date: '0000-00-00', timestamp: '0000-00-00 00:00:00', timestamptz: '0000-00-00 00:00:00' }[c.kind as 'date'] : undefined;
+          const zero = !c.nullable && from.zeroDateText(c.kind) !== undefined ? engine.zeroDateText(c.kind) : undefined;
           // into PostgreSQL, which has no zero date: reported, loaded as NULL (the created column allows it)
-          const zeroLost = engine === 'postgres' && m.source.engine === 'mysql' && !c.nullable && ['date', 'timestamp', 'timestamptz'].includes(c.kind);
+          const zeroLost = !c.nullable && zeroDatesLost(c, from, engine);
           return (row: number): string | null => {
             const v = read(row);
             if (v === null && zero !== undefined) return zero;
             if (v === null && zeroLost) { unrepresentable[c.name] = (unrepresentable[c.name] ?? 0) + 1; return null; }
             if (!(v instanceof Unrepresentable)) return v;
             const nullable = c.nullable && !m.primaryKey.includes(c.name);
-            if (!nullable) throw runtimeError('UNREPRESENTABLE', `${key}: column ${c.name} holds a value ${engine === 'mysql' ? 'MySQL' : 'PostgreSQL'} cannot store: ${v.why}; the column is NOT NULL, so the restore stops here (${rows} rows loaded before this batch)`);
+            if (!nullable) throw runtimeError('UNREPRESENTABLE', `${key}: column ${c.name} holds a value ${engine.displayName} cannot store: ${v.why}; the column is NOT NULL, so the restore stops here (${rows} rows loaded before this batch)`);
             unrepresentable[c.name] = (unrepresentable[c.name] ?? 0) + 1;
             return null;
           };

@@ -1,7 +1,11 @@
 import type { InsertQueryBuilder, Kysely, QueryExecutorProvider } from 'kysely';
 import { inputError, type TablevaultError } from '../errors.js';
 import { redactUrl } from '../redact.js';
+import type { ChecksumOptions, SourceChecksums } from './checksums.js';
+import type { ColumnKind, ColumnSpec, SourceTable } from './columns.js';
+import type { Loader } from './loader.js';
 import type { Source } from './source.js';
+import type { ValueText } from './text-forms.js';
 
 export type EngineName = 'postgres' | 'mysql';
 
@@ -26,11 +30,33 @@ export interface StateDialect {
  */
 export interface Engine {
   readonly name: EngineName;
+  /** The engine as messages name it: PostgreSQL, MySQL. */
+  readonly displayName: string;
   /** A source to read tables from (connects lazily; loads the driver only when called). */
   openSource(url: string): Promise<Source>;
   readonly state: StateDialect;
   /** A failed connection as an error that says what to fix; `label` is the URL without credentials. */
   connectError(e: unknown, label: string): TablevaultError;
+  quoteIdent(name: string): string;
+  /** How values are written for this engine to take them (restore's loaders). */
+  readonly valueText: ValueText;
+  /**
+   * The engine's zero date for `kind` ('0000-00-00' for a MySQL DATE), which export writes as
+   * NULL; undefined when the engine (or the kind) has none.
+   */
+  zeroDateText(kind: ColumnKind): string | undefined;
+  /** What a restore's CREATE TABLE uses for a column backed up from another engine. */
+  readonly ddl: {
+    columnType(c: ColumnSpec, inKey: boolean): string;
+    /** Appended to `CREATE TABLE … (…)`. */
+    readonly tableOptions: string;
+  };
+  /** Opens a connection for a restore to load rows into (`url`: the target). */
+  openLoader(url: string): Promise<Loader>;
+  /** The source's side of a verify of `table`, computed in the database where it can be, in one snapshot. */
+  openChecksums(url: string, source: Source, table: SourceTable, key: ColumnSpec[], opts: ChecksumOptions): Promise<SourceChecksums>;
+  /** Verify hashes float columns apart from the rest, on both sides (the engine cannot give a float's exact text in SQL). */
+  readonly hashesFloatsApart: boolean;
 }
 
 /** URL schemes per engine; each engine module is loaded only when a URL asks for it. */
@@ -51,6 +77,10 @@ const ENGINES: Record<string, () => Promise<Engine>> = {
  * ```
  */
 export async function engineFor(url: string, what: string): Promise<Engine> {
+  return (await engineLoader(url, what))();
+}
+
+function engineLoader(url: string, what: string): () => Promise<Engine> {
   let u: URL;
   try {
     u = new URL(url);
@@ -59,6 +89,13 @@ export async function engineFor(url: string, what: string): Promise<Engine> {
   }
   const load = ENGINES[u.protocol];
   if (!load) throw inputError('SOURCE_URL', `${what} scheme "${u.protocol.replace(/:$/, '')}" is not supported; use postgres://… or mysql://…`);
+  return load;
+}
+
+/** The engine a manifest or a table names (`SourceTable.engine`, `source.engine` of a manifest). */
+export async function engineNamed(name: EngineName): Promise<Engine> {
+  const load = ENGINES[`${name}:`];
+  if (!load) throw inputError('BACKUP_FORMAT', `engine "${String(name)}" is not one this version knows (postgres, mysql); upgrade tablevault`);
   return load();
 }
 

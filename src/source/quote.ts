@@ -1,11 +1,4 @@
-/** Identifier quoting per engine, and SQL text helpers, free of driver imports. */
-export function quotePgIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-export function quoteMysqlIdent(name: string): string {
-  return `\`${name.replace(/`/g, '``')}\``;
-}
+/** SQL text helpers that are the same in every engine (identifier quoting is each engine's: `engine.quoteIdent`). */
 
 /** The conditions that are given, each parenthesized, joined with AND; undefined when none is. */
 export function sqlAnd(...conds: Array<string | undefined | false>): string | undefined {

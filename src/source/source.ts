@@ -1,5 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
-import type { SourceTable, TableRef } from './columns.js';
+import type { ColumnSpec, SourceTable, TableRef } from './columns.js';
+import type { ValueText } from './text-forms.js';
 
 export interface ReadOptions {
   /** Rows per Arrow batch; also the LIMIT of each keyset page. */
@@ -48,15 +49,25 @@ export interface Source {
   readonly engine: 'postgres' | 'mysql';
   /** Where it connects to, without credentials, for messages. */
   readonly label: string;
+  /** How this engine spells values as text (its engine's `valueText`). */
+  readonly valueText: ValueText;
   describe(ref: TableRef): Promise<SourceTable>;
   read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch>;
   /** Key tuples (text form) of the rows meeting `where`, in key order. */
   readKeys(table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]>;
   /** SQL, literals inlined: the key tuple is greater than `values`. */
   tupleAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string;
+  /** SQL, literals inlined: the key tuple is not greater than `values`. */
+  tupleNotAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string;
   /** SQL, literals inlined: the key tuple is one of `tuples`. */
   tupleInSql(table: SourceTable, keyColumns: string[], tuples: string[][]): string;
   /** SQL, literals inlined: `column` is later than `value` minus the lag. */
   withinLagSql(table: SourceTable, column: string, value: string, lag: Lag): string;
+  /** SQL: `column` is NULL. */
+  isNullSql(column: string): string;
+  /** SQL: `column` is not NULL. */
+  isNotNullSql(column: string): string;
+  /** SQL, literals inlined: the date or timestamp column `cursor` is before the start (UTC) of `day` (`YYYY-MM-DD`). */
+  beforeDaySql(cursor: ColumnSpec, day: string): string;
   close(): Promise<void>;
 }

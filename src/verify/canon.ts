@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { makeVector, type Data, type Vector } from 'apache-arrow';
 import type { ColumnSpec } from '../source/columns.js';
-import { quoteMysqlIdent, quotePgIdent } from '../source/quote.js';
 import { decimalText } from '../arrow/to-text.js';
 
 /**
  * The canonical text of a value for verify's checksums, the same whether it is computed in
- * PostgreSQL (pgCanonSql) or from Arrow data (canonReader): integers and decimals in decimal
+ * the database (each engine's checksum.ts, in source/) or from Arrow data (canonReader): integers and decimals in decimal
  * digits, floats as the hex of their IEEE bytes, dates as day numbers, times and timestamps as
  * microsecond numbers, bytes as hex, text and JSON as the database's own text, arrays as JSON.
  * A cell is `v<text>`, or `n` for NULL, so NULL and any text differ.
@@ -70,30 +69,6 @@ export function canonReader(spec: ColumnSpec, data: Data, written?: ColumnSpec):
   return (i) => { const v = raw(i); return v === null ? 'n' : `v${v}`; };
 }
 
-/** The same canonical cell as an SQL expression over a PostgreSQL column. */
-export function pgCanonSql(spec: ColumnSpec): string {
-  const c = quotePgIdent(spec.name);
-  let e: string;
-  switch (spec.kind) {
-    case 'bool': e = `CASE WHEN ${c} THEN '1' ELSE '0' END`; break;
-    case 'float32': e = `encode(float4send(${c}), 'hex')`; break;
-    case 'float64': e = `encode(float8send(${c}), 'hex')`; break;
-    case 'binary': e = `encode(${c}, 'hex')`; break;
-    case 'date': e = `CASE WHEN isfinite(${c}) THEN (${c} - date '1970-01-01')::text END`; break;
-    case 'time': e = `(extract(epoch FROM ${c}) * 1000000)::bigint::text`; break;
-    case 'timestamp': case 'timestamptz': e = `CASE WHEN isfinite(${c}) THEN (extract(epoch FROM ${c}) * 1000000)::bigint::text END`; break;
-    case 'list':
-      e = spec.element!.kind === 'float32' || spec.element!.kind === 'float64'
-        ? `array_to_json(ARRAY(SELECT encode(${spec.element!.kind === 'float32' ? 'float4send' : 'float8send'}(x), 'hex') FROM unnest(${c}) WITH ORDINALITY AS u(x, n) ORDER BY n))::text`
-        : `array_to_json(${c})::text`;
-      break;
-    case 'string': case 'json': e = `format('%s', ${c})`; break; // the type's output function: char(n) keeps its padding
-    default: e = `${c}::text`;
-  }
-  // format('%s', NULL) is '', not NULL: test the column itself
-  return `CASE WHEN ${c} IS NULL THEN 'n' ELSE coalesce('v' || ${e}, 'n') END`;
-}
-
 /** Key ranges: rows are spread over this many buckets by the MD5 of their key's canonical text. */
 export const BUCKETS = 1024;
 
@@ -102,25 +77,6 @@ export interface Side { count: Uint32Array; sumA: Uint32Array; sumB: Uint32Array
 
 export function newSide(): Side {
   return { count: new Uint32Array(BUCKETS), sumA: new Uint32Array(BUCKETS), sumB: new Uint32Array(BUCKETS) };
-}
-
-/** The same canonical cell as an SQL expression over a MySQL/MariaDB column (floats excluded: see verify.ts). */
-export function mysqlCanonSql(spec: ColumnSpec): string {
-  const c = quoteMysqlIdent(spec.name);
-  let e: string;
-  switch (spec.kind) {
-    case 'bool': e = `CASE WHEN ${c} <> 0 THEN '1' ELSE '0' END`; break;
-    case 'binary': e = `LOWER(HEX(${c}))`; break;
-    // zero dates are NULL in the backup: DATEDIFF and TIMESTAMPDIFF give NULL for them too
-    case 'date': e = `CAST(DATEDIFF(${c}, '1970-01-01') AS CHAR)`; break;
-    case 'timestamp': case 'timestamptz': e = `CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${c}) AS CHAR)`; break;
-    // negative or past 24:00:00: not representable, NULL in the backup
-    // (TIME_TO_SEC keeps the fraction in MariaDB and drops it in MySQL: whole fields instead)
-    case 'time': e = `CASE WHEN ${c} < '00:00:00' OR ${c} > '24:00:00' THEN NULL ELSE CAST((HOUR(${c}) * 3600 + MINUTE(${c}) * 60 + SECOND(${c})) * 1000000 + MICROSECOND(${c}) AS CHAR) END`; break;
-    case 'string': case 'json': e = `CONVERT(${c} USING utf8mb4)`; break;
-    default: e = `CAST(${c} AS CHAR)`;
-  }
-  return `CASE WHEN ${c} IS NULL THEN 'n' ELSE COALESCE(CONCAT('v', ${e}), 'n') END`;
 }
 
 export const isFloatColumn = (c: ColumnSpec) => c.kind === 'float32' || c.kind === 'float64';

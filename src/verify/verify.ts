@@ -7,14 +7,14 @@ import { PeakMemory } from '../memory/peak.js';
 import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
 import { parseTableRef, qualifiedName, type ColumnSpec, type SourceTable } from '../source/columns.js';
+import type { SourceChecksums } from '../source/checksums.js';
+import { engineFor } from '../source/engine.js';
 import { openSource } from '../source/open.js';
 import { openBackup, type OpenedBackup } from '../manifest/open.js';
 import { currentFiles, fileColumns } from '../manifest/view.js';
 import { readObjectBatches } from '../parquet/read.js';
 import { decimalUnscaled } from '../arrow/to-text.js';
 import { BUCKETS, canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from './canon.js';
-import { mysqlChecksums } from './mysql-checksum.js';
-import { pgChecksums, type SourceChecksums } from './pg-checksum.js';
 import type { ProgressSink } from '../progress.js';
 
 /** An incremental backup's newest version per key is found with a map; past this many keys per pass, more passes. */
@@ -146,7 +146,8 @@ async function* backupRows(b: OpenedBackup, ctx: Ctx, want: (bucket: number) => 
 export async function verifyTable(opts: { source: string; table: string; backup: string; s3?: S3Options; batchRows?: number; progress?: ProgressSink }, log: Logger): Promise<VerifyTableResult> {
   const started = Date.now();
   const batchRows = opts.batchRows ?? 20_000;
-  const source = await openSource(opts.source);
+  const engine = await engineFor(opts.source, '--source');
+  const source = await engine.openSource(opts.source);
   let backup: OpenedBackup | undefined;
   try {
     backup = await openBackup(opts.backup, opts.s3);
@@ -160,13 +161,11 @@ export async function verifyTable(opts: { source: string; table: string; backup:
     if (missing.length) throw inputError('SCHEMA', `${qualifiedName(described)}: column(s) ${missing.join(', ')} of the backup are missing from the source or have another type now`);
     const table: SourceTable = { ...described, columns: columns.map((c) => described.columns.find((d) => d.name === c.name)!) };
     // MySQL hashes floats apart from the rest (see rowTexts): both sides must split the same way
-    const ctx: Ctx = { columns, keyIdx: m.primaryKey.map((k) => columns.findIndex((c) => c.name === k)), batchRows, split: source.engine === 'mysql' };
+    const ctx: Ctx = { columns, keyIdx: m.primaryKey.map((k) => columns.findIndex((c) => c.name === k)), batchRows, split: engine.hashesFloatsApart };
     const all = () => true;
     // the database computes its side in SQL (only 1,024 × 3 numbers travel, then the keys of differing ranges)
     const keyCols = ctx.keyIdx.map((i) => table.columns[i]!);
-    const checksums: SourceChecksums = source.engine === 'postgres'
-      ? await pgChecksums(opts.source, table, keyCols, BUCKETS)
-      : await mysqlChecksums(opts.source, source, table, keyCols, batchRows);
+    const checksums: SourceChecksums = await engine.openChecksums(opts.source, source, table, keyCols, { buckets: BUCKETS, batchRows });
     let src: Side;
     const bak = newSide();
     try {

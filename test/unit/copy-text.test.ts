@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BatchAssembler } from '../../src/arrow/batch.js';
+import { readText } from '../../src/source/postgres/text.js';
 import type { ColumnSpec } from '../../src/source/columns.js';
 import { CopyTextDecoder } from '../../src/source/postgres/copy-text.js';
 
@@ -19,7 +20,7 @@ const COPY = [
 ].join('');
 
 function decode(chunks: Buffer[]) {
-  const asm = new BatchAssembler(cols, 'postgres', 2);
+  const asm = new BatchAssembler(cols, readText, 2);
   const dec = new CopyTextDecoder(asm, [0]);
   for (const c of chunks) dec.push(c);
   dec.end();

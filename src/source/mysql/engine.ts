@@ -2,8 +2,12 @@ import { createHash } from 'node:crypto';
 import { Kysely, MysqlDialect, sql } from 'kysely';
 import mysql from 'mysql2';
 import { driverUrl, type Engine, type StateDialect } from '../engine.js';
+import type { ColumnKind } from '../columns.js';
+import { quoteMysqlIdent } from './quote.js';
 import { mysqlConnectionOptions } from './connection.js';
+import { columnType, tableOptions } from './ddl.js';
 import { mysqlConnectError } from './errors.js';
+import { valueText } from './text.js';
 
 /** MySQL lock names are at most 64 characters. */
 function lockName(name: string): string {
@@ -24,12 +28,31 @@ const state: StateDialect = {
   ignoreDuplicates: (qb) => qb.ignore(),
 };
 
-/** MySQL and MariaDB: reads by the text protocol (source.ts), state locks by GET_LOCK. */
+/** What a NOT NULL column restored as NULL held: export writes zero dates as NULL. */
+const ZERO_DATES: Partial<Record<ColumnKind, string>> = { date: '0000-00-00', timestamp: '0000-00-00 00:00:00', timestamptz: '0000-00-00 00:00:00' };
+
+/**
+ * MySQL and MariaDB: reads by the text protocol (source.ts), restores by multi-row INSERT
+ * (loader.ts), verifies in SQL but for the floats (checksum.ts), state locks by GET_LOCK.
+ */
 export const mysqlEngine: Engine = {
   name: 'mysql',
+  displayName: 'MySQL',
   async openSource(url) {
     return new (await import('./source.js')).MysqlSource(driverUrl(url));
   },
   state,
   connectError: mysqlConnectError,
+  quoteIdent: quoteMysqlIdent,
+  valueText,
+  zeroDateText: (kind) => ZERO_DATES[kind],
+  ddl: { columnType, tableOptions },
+  async openLoader(url) {
+    return (await import('./loader.js')).openLoader(url);
+  },
+  async openChecksums(url, source, table, key, opts) {
+    return (await import('./checksum.js')).openChecksums(url, source, table, key, opts);
+  },
+  // MySQL has no exact text of a float in SQL: verify streams them and hashes them here
+  hashesFloatsApart: true,
 };

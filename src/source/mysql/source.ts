@@ -5,12 +5,14 @@ import { BatchAssembler } from '../../arrow/batch.js';
 import { inputError } from '../../errors.js';
 import { mysqlConnectError } from './errors.js';
 import { mysqlConnectionOptions } from './connection.js';
-import { quoteMysqlIdent, sqlAnd } from '../quote.js';
+import { sqlAnd } from '../quote.js';
+import { quoteMysqlIdent } from './quote.js';
 import { describeDbUrl } from '../../redact.js';
 import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
 import type { Lag, ReadOptions, Source } from '../source.js';
 import { mapMysqlColumn, type MysqlColumnRow } from './types.js';
 import { TextRows } from './text-rows.js';
+import { readText, valueText } from './text.js';
 
 export { quoteMysqlIdent };
 
@@ -30,6 +32,7 @@ function keyText(col: ColumnSpec, raw: Buffer): string {
 
 export class MysqlSource implements Source {
   readonly engine = 'mysql' as const;
+  readonly valueText = valueText;
   readonly label: string;
   private readonly pool: mysql.Pool;
   private readonly db: Kysely<unknown>;
@@ -92,7 +95,7 @@ export class MysqlSource implements Source {
       const from = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
       // FLOAT prints with ~6 significant digits, too few to get the stored float32 back; as DOUBLE it is exact
       const select = `SELECT ${table.columns.map((c) => (c.kind === 'float32' ? `CAST(${quoteMysqlIdent(c.name)} AS DOUBLE)` : quoteMysqlIdent(c.name))).join(', ')} FROM ${from}`;
-      const asm = new BatchAssembler(table.columns, 'mysql', opts.batchRows);
+      const asm = new BatchAssembler(table.columns, readText, opts.batchRows);
       asmRef = asm;
       const builders = asm.builders;
       const keyCols = opts.keyColumns ?? table.primaryKey;
@@ -125,7 +128,7 @@ export class MysqlSource implements Source {
           if (page.rows < limit) break;
         }
         if (opts.recordKeys && last && opts.stats) {
-          const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), `NOT ${this.tupleAfterSql(table, keyCols, last)}`, opts.recordKeys(last));
+          const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), this.tupleNotAfterSql(table, keyCols, last), opts.recordKeys(last));
           opts.stats.keys = await this.keyQuery(conn, table, keyCols, where);
         }
       } else {
@@ -177,6 +180,10 @@ export class MysqlSource implements Source {
     return `(${ors.join(' OR ')})`;
   }
 
+  tupleNotAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string {
+    return `NOT ${this.tupleAfterSql(table, keyColumns, values)}`;
+  }
+
   tupleInSql(table: SourceTable, keyColumns: string[], tuples: string[][]): string {
     if (tuples.length === 0) return 'FALSE';
     return `(${keyColumns.map(quoteMysqlIdent).join(', ')}) IN (${tuples.map((t) => `(${t.map((v, i) => this.literal(table, keyColumns[i]!, v)).join(', ')})`).join(', ')})`;
@@ -186,6 +193,15 @@ export class MysqlSource implements Source {
     const lit = this.literal(table, column, value);
     const bound = 'seconds' in lag ? `${lit} - INTERVAL ${Math.round(lag.seconds * 1e6)} MICROSECOND` : `${lit} - ${lag.amount}`;
     return `${quoteMysqlIdent(column)} > ${bound}`;
+  }
+
+  isNullSql(column: string): string { return `${quoteMysqlIdent(column)} IS NULL`; }
+
+  isNotNullSql(column: string): string { return `${quoteMysqlIdent(column)} IS NOT NULL`; }
+
+  /** DATETIME and TIMESTAMP literals are read at the session's +00:00. */
+  beforeDaySql(cursor: ColumnSpec, day: string): string {
+    return `${quoteMysqlIdent(cursor.name)} < ${cursor.kind === 'date' ? `'${day}'` : `'${day} 00:00:00'`}`;
   }
 
   private async keyQuery(conn: Conn, table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {

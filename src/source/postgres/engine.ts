@@ -1,7 +1,10 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Engine, StateDialect } from '../engine.js';
+import { quotePgIdent } from './quote.js';
+import { columnType, tableOptions } from './ddl.js';
 import { pgConnectError } from './errors.js';
+import { valueText } from './text.js';
 
 const state: StateDialect = {
   open<DB>(url: string): Kysely<DB> {
@@ -18,12 +21,27 @@ const state: StateDialect = {
   ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
 };
 
-/** PostgreSQL: reads by binary COPY (source.ts), state locks by advisory locks. */
+/**
+ * PostgreSQL: reads by binary COPY (source.ts), restores by COPY FROM STDIN (loader.ts), verifies
+ * in SQL (checksum.ts), state locks by advisory locks.
+ */
 export const postgresEngine: Engine = {
   name: 'postgres',
+  displayName: 'PostgreSQL',
   async openSource(url) {
     return new (await import('./source.js')).PostgresSource(url);
   },
   state,
   connectError: pgConnectError,
+  quoteIdent: quotePgIdent,
+  valueText,
+  zeroDateText: () => undefined,
+  ddl: { columnType, tableOptions },
+  async openLoader(url) {
+    return (await import('./loader.js')).openLoader(url);
+  },
+  async openChecksums(url, source, table, key, opts) {
+    return (await import('./checksum.js')).openChecksums(url, source, table, key, opts);
+  },
+  hashesFloatsApart: false,
 };

@@ -5,7 +5,7 @@ import { BatchAssembler } from '../../arrow/batch.js';
 import { PG_BINARY_KINDS, createBuilder, createPgBinaryBuilder, type ColumnBuilder, type PgBinaryWire } from '../../arrow/builders.js';
 import { inputError } from '../../errors.js';
 import { describeDbUrl } from '../../redact.js';
-import type { SourceTable, TableRef } from '../columns.js';
+import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
 import type { Lag, ReadOptions, Source } from '../source.js';
 import { CopyTextDecoder } from './copy-text.js';
 import { CopyBinaryDecoder, type KeyForm } from './copy-binary.js';
@@ -13,7 +13,9 @@ import { CopyOut } from './copy-out.js';
 import { mapPgColumn, type PgColumnRow } from './types.js';
 import { pgConnectError } from './errors.js';
 import { SESSION_SETTINGS } from './session.js';
-import { quotePgIdent, sqlAnd } from '../quote.js';
+import { readText, valueText } from './text.js';
+import { sqlAnd } from '../quote.js';
+import { quotePgIdent } from './quote.js';
 
 export { quotePgIdent };
 
@@ -39,6 +41,7 @@ interface RowDecoder { rows: number; readonly lastKey: string[]; row(buf: Buffer
 export class PostgresSource implements Source {
   readonly engine = 'postgres' as const;
   readonly label: string;
+  readonly valueText = valueText;
   private readonly pool: pg.Pool;
   private readonly db: Kysely<unknown>;
 
@@ -114,7 +117,7 @@ export class PostgresSource implements Source {
       const plan = await this.readPlan(client, table, keyIdx, opts.batchRows);
       const select = `SELECT ${plan.selectList} FROM ${from}`;
       const format = plan.binary ? ' (FORMAT binary)' : '';
-      const asm = new BatchAssembler(table.columns, 'postgres', opts.batchRows, plan.builders);
+      const asm = new BatchAssembler(table.columns, readText, opts.batchRows, plan.builders);
       asmRef = asm;
       const decoder = (keys: number[]): RowDecoder => plan.binary ? new CopyBinaryDecoder(asm, keys, plan.keyForms) : new CopyTextDecoder(asm, keys);
       const maxRows = opts.maxRows ?? Infinity;
@@ -139,7 +142,7 @@ export class PostgresSource implements Source {
           if (dec.rows < limit) break;
         }
         if (opts.recordKeys && last && opts.stats) {
-          const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), `NOT ${this.tupleAfterSql(table, keyCols, last)}`, opts.recordKeys(last));
+          const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), this.tupleNotAfterSql(table, keyCols, last), opts.recordKeys(last));
           opts.stats.keys = await this.keyQuery(client, table, keyCols, where);
         }
       } else {
@@ -199,7 +202,7 @@ export class PostgresSource implements Source {
       } else {
         if (t.textcast === 'f' && t.typname !== 'bool') return text; // bool::text is 'true'/'false', which the text builder reads
         select.push(`${quotePgIdent(c.name)}::text`);
-        builders.push(createBuilder(c, 'postgres', capacity));
+        builders.push(createBuilder(c, readText, capacity));
       }
     }
     const keyForms = keyIdx.map((i): KeyForm => {
@@ -219,6 +222,10 @@ export class PostgresSource implements Source {
     return `(${keyColumns.map(quotePgIdent).join(', ')}) > (${values.map((v, i) => this.literal(table, keyColumns[i]!, v)).join(', ')})`;
   }
 
+  tupleNotAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string {
+    return `NOT ${this.tupleAfterSql(table, keyColumns, values)}`;
+  }
+
   tupleInSql(table: SourceTable, keyColumns: string[], tuples: string[][]): string {
     if (tuples.length === 0) return 'false';
     return `(${keyColumns.map(quotePgIdent).join(', ')}) IN (${tuples.map((t) => `(${t.map((v, i) => this.literal(table, keyColumns[i]!, v)).join(', ')})`).join(', ')})`;
@@ -227,6 +234,15 @@ export class PostgresSource implements Source {
   withinLagSql(table: SourceTable, column: string, value: string, lag: Lag): string {
     const bound = 'seconds' in lag ? `${this.literal(table, column, value)} - interval '${lag.seconds} seconds'` : `${this.literal(table, column, value)} - ${lag.amount}`;
     return `${quotePgIdent(column)} > ${bound}`;
+  }
+
+  isNullSql(column: string): string { return `${quotePgIdent(column)} IS NULL`; }
+
+  isNotNullSql(column: string): string { return `${quotePgIdent(column)} IS NOT NULL`; }
+
+  beforeDaySql(cursor: ColumnSpec, day: string): string {
+    const literal = cursor.kind === 'date' ? `'${day}'` : cursor.kind === 'timestamptz' ? `'${day} 00:00:00+00'` : `'${day} 00:00:00'`;
+    return `${quotePgIdent(cursor.name)} < ${literal}`;
   }
 
   private async keyQuery(client: pg.PoolClient, table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {

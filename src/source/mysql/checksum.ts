@@ -1,9 +1,28 @@
-import type { ColumnSpec, SourceTable } from '../source/columns.js';
-import { mysqlConnectionOptions } from '../source/mysql/connection.js';
-import { quoteMysqlIdent } from '../source/quote.js';
-import type { Source } from '../source/source.js';
-import { BUCKETS, bucketOf, canonReader, isFloatColumn, md5Part, mysqlCanonSql, newSide } from './canon.js';
-import type { SourceChecksums } from './pg-checksum.js';
+import type { ChecksumOptions, SourceChecksums } from '../checksums.js';
+import type { ColumnSpec, SourceTable } from '../columns.js';
+import { quoteMysqlIdent } from './quote.js';
+import type { Source } from '../source.js';
+import { bucketOf, canonReader, isFloatColumn, md5Part, newSide } from '../../verify/canon.js';
+import { mysqlConnectionOptions } from './connection.js';
+
+/** The canonical cell of verify/canon.ts as an SQL expression over a MySQL/MariaDB column (floats excluded: see below). */
+function canonSql(spec: ColumnSpec): string {
+  const c = quoteMysqlIdent(spec.name);
+  let e: string;
+  switch (spec.kind) {
+    case 'bool': e = `CASE WHEN ${c} <> 0 THEN '1' ELSE '0' END`; break;
+    case 'binary': e = `LOWER(HEX(${c}))`; break;
+    // zero dates are NULL in the backup: DATEDIFF and TIMESTAMPDIFF give NULL for them too
+    case 'date': e = `CAST(DATEDIFF(${c}, '1970-01-01') AS CHAR)`; break;
+    case 'timestamp': case 'timestamptz': e = `CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${c}) AS CHAR)`; break;
+    // negative or past 24:00:00: not representable, NULL in the backup
+    // (TIME_TO_SEC keeps the fraction in MariaDB and drops it in MySQL: whole fields instead)
+    case 'time': e = `CASE WHEN ${c} < '00:00:00' OR ${c} > '24:00:00' THEN NULL ELSE CAST((HOUR(${c}) * 3600 + MINUTE(${c}) * 60 + SECOND(${c})) * 1000000 + MICROSECOND(${c}) AS CHAR) END`; break;
+    case 'string': case 'json': e = `CONVERT(${c} USING utf8mb4)`; break;
+    default: e = `CAST(${c} AS CHAR)`;
+  }
+  return `CASE WHEN ${c} IS NULL THEN 'n' ELSE COALESCE(CONCAT('v', ${e}), 'n') END`;
+}
 
 const u32 = (md5: string, from: number) => `CONV(SUBSTR(${md5}, ${from}, 8), 16, 10)`;
 
@@ -13,7 +32,7 @@ const u32 = (md5: string, from: number) => `CONV(SUBSTR(${md5}, ${from}, 8), 16,
  * hashed here (MySQL has neither a float's bytes nor a text form that is the same across versions).
  * The two are added per bucket, and concatenated per key, exactly as the backup side does (verify.ts).
  */
-export async function mysqlChecksums(url: string, source: Source, table: SourceTable, key: ColumnSpec[], batchRows: number): Promise<SourceChecksums> {
+export async function openChecksums(url: string, source: Source, table: SourceTable, key: ColumnSpec[], { buckets, batchRows }: ChecksumOptions): Promise<SourceChecksums> {
   const mysql = (await import('mysql2')).default;
   const conn = mysql.createConnection({ ...mysqlConnectionOptions(url), supportBigNumbers: true, bigNumberStrings: true });
   const q = <T>(s: string, args: unknown[] = []) => new Promise<T>((resolve, reject) => conn.query(s, args, (err, rows) => (err ? reject(err) : resolve(rows as T))));
@@ -24,9 +43,9 @@ export async function mysqlChecksums(url: string, source: Source, table: SourceT
   const name = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
   const rest = table.columns.filter((c) => !isFloatColumn(c));
   const floats = table.columns.filter(isFloatColumn);
-  const joined = (cols: ColumnSpec[]) => `CONCAT_WS(CHAR(31 USING utf8mb4), ${cols.map(mysqlCanonSql).join(', ')})`;
+  const joined = (cols: ColumnSpec[]) => `CONCAT_WS(CHAR(31 USING utf8mb4), ${cols.map(canonSql).join(', ')})`;
   const rows = `SELECT MD5(${joined(key)}) AS kh, ${joined(key)} AS k, MD5(${joined(rest)}) AS rh FROM ${name}`;
-  const bucketSql = `${u32('kh', 1)} % ${BUCKETS}`;
+  const bucketSql = `${u32('kh', 1)} % ${buckets}`;
 
   /** The floats part, streamed: per row its key text and the floats' hash. */
   async function* floatRows(): AsyncGenerator<{ key: string; bucket: number; a: number; b: number; digest: string }> {

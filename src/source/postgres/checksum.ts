@@ -1,13 +1,32 @@
-import type { ColumnSpec, SourceTable } from '../source/columns.js';
-import { SESSION_SETTINGS } from '../source/postgres/session.js';
-import { quotePgIdent } from '../source/quote.js';
-import { newSide, pgCanonSql, type Side } from './canon.js';
+import type { ChecksumOptions, SourceChecksums } from '../checksums.js';
+import type { ColumnSpec, SourceTable } from '../columns.js';
+import { quotePgIdent } from './quote.js';
+import type { Source } from '../source.js';
+import { newSide } from '../../verify/canon.js';
+import { SESSION_SETTINGS } from './session.js';
 
-/** The source's side of a verify: per-bucket counts and checksums, then the keys (and row digests) of some buckets. */
-export interface SourceChecksums {
-  buckets(): Promise<Side>;
-  keys(buckets: Set<number>): Promise<Map<string, string>>;
-  close(): Promise<void>;
+/** The canonical cell of verify/canon.ts as an SQL expression over a PostgreSQL column. */
+function canonSql(spec: ColumnSpec): string {
+  const c = quotePgIdent(spec.name);
+  let e: string;
+  switch (spec.kind) {
+    case 'bool': e = `CASE WHEN ${c} THEN '1' ELSE '0' END`; break;
+    case 'float32': e = `encode(float4send(${c}), 'hex')`; break;
+    case 'float64': e = `encode(float8send(${c}), 'hex')`; break;
+    case 'binary': e = `encode(${c}, 'hex')`; break;
+    case 'date': e = `CASE WHEN isfinite(${c}) THEN (${c} - date '1970-01-01')::text END`; break;
+    case 'time': e = `(extract(epoch FROM ${c}) * 1000000)::bigint::text`; break;
+    case 'timestamp': case 'timestamptz': e = `CASE WHEN isfinite(${c}) THEN (extract(epoch FROM ${c}) * 1000000)::bigint::text END`; break;
+    case 'list':
+      e = spec.element!.kind === 'float32' || spec.element!.kind === 'float64'
+        ? `array_to_json(ARRAY(SELECT encode(${spec.element!.kind === 'float32' ? 'float4send' : 'float8send'}(x), 'hex') FROM unnest(${c}) WITH ORDINALITY AS u(x, n) ORDER BY n))::text`
+        : `array_to_json(${c})::text`;
+      break;
+    case 'string': case 'json': e = `format('%s', ${c})`; break; // the type's output function: char(n) keeps its padding
+    default: e = `${c}::text`;
+  }
+  // format('%s', NULL) is '', not NULL: test the column itself
+  return `CASE WHEN ${c} IS NULL THEN 'n' ELSE coalesce('v' || ${e}, 'n') END`;
 }
 
 /** `('x' || 8 hex digits)::bit(32)::bigint`: an unsigned 32-bit number from part of an MD5, as Node's readUInt32BE. */
@@ -19,7 +38,7 @@ const u32 = (md5: string, from: number) => `('x' || substr(${md5}, ${from}, 8)):
  * and per bucket count(*) and the two 32-bit sums; then, for differing buckets only, each row's key
  * text and row MD5. Only aggregates and those keys cross the network.
  */
-export async function pgChecksums(url: string, table: SourceTable, key: ColumnSpec[], buckets: number): Promise<SourceChecksums> {
+export async function openChecksums(url: string, _source: Source, table: SourceTable, key: ColumnSpec[], { buckets }: ChecksumOptions): Promise<SourceChecksums> {
   const pg = (await import('pg')).default;
   const client = new pg.Client({ connectionString: url, application_name: 'tablevault-verify' });
   await client.connect();
@@ -27,7 +46,7 @@ export async function pgChecksums(url: string, table: SourceTable, key: ColumnSp
   for (const s of SESSION_SETTINGS) await client.query(s);
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   const name = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
-  const joined = (cols: ColumnSpec[]) => `concat_ws(chr(31), ${cols.map(pgCanonSql).join(', ')})`;
+  const joined = (cols: ColumnSpec[]) => `concat_ws(chr(31), ${cols.map(canonSql).join(', ')})`;
   const rows = `SELECT md5(${joined(key)}) AS kh, ${joined(key)} AS k, md5(${joined(table.columns)}) AS rh FROM ${name}`;
   return {
     async buckets() {
