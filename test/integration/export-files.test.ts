@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonSummary, runCli } from '../helpers/cli.js';
+import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { describeParquet, readParquetRows } from '../helpers/duckdb.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
@@ -85,26 +85,47 @@ describe('export: a table larger than --file-max-rows', () => {
     expect(got.sort()).toEqual(source.map((r) => `${r.a}|${r.b}|${r.v}`).sort());
   });
 
-  it.each(s3Targets().map((t) => [t.name, t] as const))('PostgreSQL: a rerun writes the same keys and bytes; a rerun with larger files removes the stale part (%s)', async (_name, t) => {
-    const client = makeS3Client(t);
-    const bucket = await createBucket(client);
-    const args = ['--source', PG_URL, '--table', 'tv_many', '--dest', `s3://${bucket}/exp`, '--batch-rows', '700'];
-    const first = await exportJson([...args, '--file-max-rows', '1000'], t);
-    const rerun = await runCli(['export', ...args, '--file-max-rows', '1000', '--json'], { ...s3EnvFor(t), TABLEVAULT_LOG_LEVEL: 'info' });
-    const again = jsonSummary<Summary>(rerun);
-    expect(again.files).toEqual(first.files);
-    expect(rerun.stderr.match(/"method":"skipped"/g)).toHaveLength(first.files.length);
-    // the same bytes were already stored: not uploaded again
-    const heads = await Promise.all(first.files.map((f) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: f.key }))));
-    expect(heads.map((h) => h.Metadata?.['tablevault-sha256'])).toEqual(first.files.map((f) => f.sha256));
-    const bigger = await exportJson([...args, '--file-max-rows', '2000'], t);
-    expect(bigger.files.map((f) => f.rows)).toEqual([2000, 500]);
-    const keys = await listKeys(client, bucket);
-    expect(keys).toEqual(['exp/public.tv_many/_manifest.json', 'exp/public.tv_many/part-00000.parquet', 'exp/public.tv_many/part-00001.parquet']);
-    const manifest = JSON.parse(Buffer.from(await getObjectBytes(client, bucket, 'exp/public.tv_many/_manifest.json')).toString('utf8'));
-    expect(manifest).toMatchObject({ format: 'tablevault.export.v1', rows: 2500, primaryKey: ['id'], source: { engine: 'postgres', schema: 'public', table: 'tv_many' } });
-    expect(manifest.files.map((f: { name: string; rows: number }) => [f.name, f.rows])).toEqual([['part-00000.parquet', 2000], ['part-00001.parquet', 500]]);
-    expect(new Set((await readAll(bucket, bigger.files.map((f) => f.key), t)).map((r) => String(r.id))).size).toBe(2500);
+  describe.each(s3Targets().map((t) => [t.name, t] as const))('PostgreSQL: a rerun, then a rerun with larger files (%s)', (_name, t) => {
+    let first: Summary; let rerun: CliResult; let heads: Array<Record<string, string> | undefined>;
+    let bigger: Summary; let keys: string[]; let manifest: { files: Array<{ name: string; rows: number }> }; let biggerIds: Set<string>;
+    beforeAll(async () => {
+      const client = makeS3Client(t);
+      const bucket = await createBucket(client);
+      const args = ['--source', PG_URL, '--table', 'tv_many', '--dest', `s3://${bucket}/exp`, '--batch-rows', '700'];
+      first = await exportJson([...args, '--file-max-rows', '1000'], t);
+      rerun = await runCli(['export', ...args, '--file-max-rows', '1000', '--json'], { ...s3EnvFor(t), TABLEVAULT_LOG_LEVEL: 'info' });
+      heads = (await Promise.all(first.files.map((f) => client.send(new HeadObjectCommand({ Bucket: bucket, Key: f.key }))))).map((h) => h.Metadata);
+      bigger = await exportJson([...args, '--file-max-rows', '2000'], t);
+      keys = await listKeys(client, bucket);
+      manifest = JSON.parse(Buffer.from(await getObjectBytes(client, bucket, 'exp/public.tv_many/_manifest.json')).toString('utf8')) as typeof manifest;
+      biggerIds = new Set((await readAll(bucket, bigger.files.map((f) => f.key), t)).map((r) => String(r.id)));
+    });
+
+    it('the rerun writes the same keys, row counts and checksums', () => {
+      expect(jsonSummary<Summary>(rerun).files).toEqual(first.files);
+    });
+
+    it('the rerun uploads nothing: every object was already stored with the same bytes', () => {
+      expect(rerun.stderr.match(/"method":"skipped"/g)).toHaveLength(first.files.length);
+      expect(heads.map((m) => m?.['tablevault-sha256'])).toEqual(first.files.map((f) => f.sha256));
+    });
+
+    it('a rerun with larger files writes fewer, larger objects', () => {
+      expect(bigger.files.map((f) => f.rows)).toEqual([2000, 500]);
+    });
+
+    it('a rerun with larger files removes the stale part', () => {
+      expect(keys).toEqual(['exp/public.tv_many/_manifest.json', 'exp/public.tv_many/part-00000.parquet', 'exp/public.tv_many/part-00001.parquet']);
+    });
+
+    it('the manifest describes the export and lists the new objects', () => {
+      expect(manifest).toMatchObject({ format: 'tablevault.export.v1', rows: 2500, primaryKey: ['id'], source: { engine: 'postgres', schema: 'public', table: 'tv_many' } });
+      expect(manifest.files.map((f) => [f.name, f.rows])).toEqual([['part-00000.parquet', 2000], ['part-00001.parquet', 500]]);
+    });
+
+    it('the larger objects hold every row once', () => {
+      expect(biggerIds.size).toBe(2500);
+    });
   });
 
   it('--dest file:// writes the same layout to a local directory', async () => {
