@@ -1,4 +1,4 @@
-import type { ColumnBuilder } from './builders.js';
+import type { ColumnBuilder } from './column-builder.js';
 
 /**
  * Parses a PostgreSQL one-dimensional array literal (`{1,2,NULL}`, `{"a b","c\"d"}`,
