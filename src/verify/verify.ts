@@ -16,6 +16,7 @@ import { readObjectBatches } from '../parquet/read.js';
 import { decimalUnscaled } from '../arrow/to-text.js';
 import { BUCKETS, canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from './canon.js';
 import type { ProgressSink } from '../progress.js';
+import { Scope } from '../scope.js';
 
 /** An incremental backup's newest version per key is found with a map; past this many keys per pass, more passes. */
 const KEYS_PER_PASS = 2_000_000;
@@ -147,10 +148,10 @@ export async function verifyTable(opts: { source: string; table: string; backup:
   const started = Date.now();
   const batchRows = opts.batchRows ?? 20_000;
   const engine = await engineFor(opts.source, '--source');
-  const source = await engine.openSource(opts.source);
-  let backup: OpenedBackup | undefined;
+  const scope = new Scope();
   try {
-    backup = await openBackup(opts.backup, opts.s3);
+    const source = scope.add(await engine.openSource(opts.source), (s) => s.close().catch(() => {}));
+    const backup = scope.add(await openBackup(opts.backup, opts.s3), (b) => b.close());
     const m = backup.manifest;
     let ref;
     try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE', `--table: ${errorMessage(e)}`); }
@@ -162,24 +163,11 @@ export async function verifyTable(opts: { source: string; table: string; backup:
     const table: SourceTable = { ...described, columns: columns.map((c) => described.columns.find((d) => d.name === c.name)!) };
     // MySQL hashes floats apart from the rest (see rowTexts): both sides must split the same way
     const ctx: Ctx = { columns, keyIdx: m.primaryKey.map((k) => columns.findIndex((c) => c.name === k)), batchRows, split: engine.hashesFloatsApart };
-    const all = () => true;
     // the database computes its side in SQL (only 1,024 × 3 numbers travel, then the keys of differing ranges)
     const keyCols = ctx.keyIdx.map((i) => table.columns[i]!);
     const checksums: SourceChecksums = await engine.openChecksums(opts.source, source, table, keyCols, { buckets: BUCKETS, batchRows });
-    let src: Side;
-    const bak = newSide();
-    try {
-      // the database computes its side while this process reads the backup's
-      opts.progress?.({ table: opts.table, estimatedRows: m.rows });
-      const backupSide = (async () => {
-        let n = 0;
-        for await (const r of backupRows(backup!, ctx, all)) {
-          add(bak, r.h);
-          if (++n === 10_000) { opts.progress?.({ table: opts.table, rows: n }); n = 0; }
-        }
-        opts.progress?.({ table: opts.table, rows: n });
-      })();
-      [src] = await Promise.all([checksums.buckets(), backupSide]);
+    scope.add(checksums, (c) => c.close());
+    const [src, bak] = await Promise.all([checksums.buckets(), backupSide(backup, ctx, opts)]);
     const differing = new Set<number>();
     for (let i = 0; i < BUCKETS; i++) if (src.count[i] !== bak.count[i] || src.sumA[i] !== bak.sumA[i] || src.sumB[i] !== bak.sumB[i]) differing.add(i);
     const sum = (s: Side) => s.count.reduce((n, c) => n + c, 0);
@@ -189,25 +177,37 @@ export async function verifyTable(opts: { source: string; table: string; backup:
     };
     if (differing.size) {
       log.info({ table: result.table, ranges: differing.size }, 'key ranges differ; narrowing to keys');
-      const want = (b: number) => differing.has(b);
-      const fromSource = await checksums.keys(differing);
-      const note = (list: { count: number; keys: string[] }, key: string) => { list.count++; if (list.keys.length < MAX_KEYS_REPORTED) list.keys.push(showKey(key)); };
-      for await (const r of backupRows(backup, ctx, want)) {
-        const s = fromSource.get(r.key);
-        if (s === undefined) note(result.notInSource, r.key);
-        else { if (s !== r.h.digest) note(result.changed, r.key); fromSource.delete(r.key); }
-      }
-      for (const key of fromSource.keys()) note(result.missingFromBackup, key);
+      await nameDifferingKeys(result, await checksums.keys(differing), backupRows(backup, ctx, (b) => differing.has(b)));
     }
     result.durationMs = Date.now() - started;
     return result;
-    } finally {
-      await checksums.close();
-    }
   } finally {
-    backup?.close();
-    await source.close().catch(() => {});
+    await scope.close();
   }
+}
+
+/** The backup's side of the checksums, read while the database computes its own. */
+async function backupSide(backup: OpenedBackup, ctx: Ctx, opts: { table: string; progress?: ProgressSink }): Promise<Side> {
+  const bak = newSide();
+  opts.progress?.({ table: opts.table, estimatedRows: backup.manifest.rows });
+  let n = 0;
+  for await (const r of backupRows(backup, ctx, () => true)) {
+    add(bak, r.h);
+    if (++n === 10_000) { opts.progress?.({ table: opts.table, rows: n }); n = 0; }
+  }
+  opts.progress?.({ table: opts.table, rows: n });
+  return bak;
+}
+
+/** Names the keys of the differing ranges: the source's digests per key against the backup's rows of those ranges. */
+async function nameDifferingKeys(result: VerifyTableResult, fromSource: Map<string, string>, fromBackup: AsyncIterable<Hashed>): Promise<void> {
+  const note = (list: { count: number; keys: string[] }, key: string) => { list.count++; if (list.keys.length < MAX_KEYS_REPORTED) list.keys.push(showKey(key)); };
+  for await (const r of fromBackup) {
+    const s = fromSource.get(r.key);
+    if (s === undefined) note(result.notInSource, r.key);
+    else { if (s !== r.h.digest) note(result.changed, r.key); fromSource.delete(r.key); }
+  }
+  for (const key of fromSource.keys()) note(result.missingFromBackup, key);
 }
 
 /** `verify --source … --table … --dest …`, or every table (or --only some) of a strategy file. */
