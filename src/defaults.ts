@@ -1,19 +1,57 @@
 /**
- * Defaults and limits the CLI shows in its help: here, free of imports, so that defining the
- * commands loads no driver, SDK or Arrow; each command loads what it runs when it runs.
+ * Every default and limit of tablevault, in one object that the CLI's help, the strategy loader
+ * and the library all read: here, free of imports, so that defining the commands loads no driver,
+ * SDK or Arrow; each command loads what it runs when it runs.
  */
 export const MiB = 1024 * 1024;
 
-/** Uploads: objects up to the threshold in one PutObject, larger ones in parts. */
-export const DEFAULT_UPLOADER_OPTIONS = { multipartThreshold: 16 * MiB, partSize: 16 * MiB, partConcurrency: 4 };
+export type CompressionDefault = 'zstd' | 'snappy' | 'gzip' | 'none';
+export type IntegerEncodingDefault = 'delta' | 'plain';
 
-export const EXPORT_DEFAULTS = { compression: 'zstd' as 'zstd' | 'snappy' | 'gzip' | 'none', integerEncoding: 'delta' as 'delta' | 'plain', batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000, uploadConcurrency: 2 };
+export const DEFAULTS = {
+  /** `export`, and each table of a strategy file (`defaults:` and the table's own keys override these). */
+  export: {
+    compression: 'zstd' as CompressionDefault, integerEncoding: 'delta' as IntegerEncodingDefault,
+    batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000, uploadConcurrency: 2,
+  },
+  /** Uploads: objects up to the threshold in one PutObject, larger ones in parts. */
+  upload: { multipartThreshold: 16 * MiB, partSize: 16 * MiB, partConcurrency: 4 },
+  /** 8 MiB parts (as `aws s3`): streamed copies then hold at most 16 × 8 MiB = 128 MiB of object bytes. */
+  sync: { concurrency: 16, partSize: 8 * MiB, multipartThreshold: 8 * MiB, partConcurrency: 4, compare: 'checksum' as 'size' | 'checksum', copyMode: 'auto' as 'auto' | 'server-side' | 'streamed' },
+  /** The memory manager: check every 10 batches, drain above 512 MiB, never force a GC. */
+  memory: { checkEvery: 10, limitBytes: 512 * MiB, gcEvery: 0 },
+  restore: { batchRows: 50_000, mode: 'insert' as 'insert' | 'upsert' | 'replace' },
+  verify: { batchRows: 20_000 },
+  /** `backup` and `serve`: tables backed up at once. */
+  backup: { parallel: 1 },
+  /** `serve`: where /healthz and /metrics are served. */
+  serve: { listen: '127.0.0.1:9464' },
+  /** Attempts per S3 request (adaptive retry mode). */
+  s3: { maxAttempts: 5 },
+};
 
-/** 8 MiB parts (as `aws s3`): streamed copies then hold at most 16 × 8 MiB = 128 MiB of object bytes. */
-export const SYNC_DEFAULTS = { concurrency: 16, partSize: 8 * MiB, multipartThreshold: 8 * MiB, partConcurrency: 4, compare: 'checksum' as 'size' | 'checksum' };
+export const LIMITS = {
+  /** Each table in flight holds a lock connection and a read connection; the pools are sized for this. */
+  maxParallel: 4,
+  /** S3 refuses parts below 5 MiB (except the last). */
+  minPartSize: 5 * MiB,
+  /** CopyObject copies at most 5 GiB in one request; above that, UploadPartCopy. */
+  maxCopyObjectBytes: 5 * 1024 ** 3,
+  /** Below this the memory manager would throttle every batch. */
+  minMemoryLimit: 64 * MiB,
+};
 
-/** CopyObject copies at most 5 GiB in one request; above that, UploadPartCopy. */
-export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+/** The values an enumerated option takes, for the CLI's `.choices()` and the library's checks alike. */
+export const CHOICES = {
+  sse: ['AES256', 'aws:kms'] as const,
+  compare: ['size', 'checksum'] as const,
+  copyMode: ['auto', 'server-side', 'streamed'] as const,
+  restoreMode: ['insert', 'upsert', 'replace'] as const,
+};
 
-/** Each table in flight holds a lock connection and a read connection; the pools are sized for this. */
-export const MAX_PARALLEL = 4;
+/** The sections of DEFAULTS under the names the library exported before there was one object. */
+export const DEFAULT_UPLOADER_OPTIONS = DEFAULTS.upload;
+export const EXPORT_DEFAULTS = DEFAULTS.export;
+export const SYNC_DEFAULTS = DEFAULTS.sync;
+export const MAX_COPY_OBJECT_BYTES = LIMITS.maxCopyObjectBytes;
+export const MAX_PARALLEL = LIMITS.maxParallel;

@@ -1,6 +1,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import { abortableSource } from '../abort.js';
-import { EXPORT_DEFAULTS } from '../defaults.js';
+import { EXPORT_DEFAULTS, LIMITS } from '../defaults.js';
+import { byteSize, oneOf, wholeNumber } from '../config/validate.js';
 import { observedSource, type ProgressSink } from '../progress.js';
 import { emptyBatch } from '../arrow/batch.js';
 import { inputError } from '../errors.js';
@@ -80,16 +81,10 @@ export interface ExportDeps {
 
 export { EXPORT_DEFAULTS };
 
-function positiveInt(name: string, v: number | undefined, dflt: number, max = 100_000_000): number {
-  const n = v ?? dflt;
-  if (!Number.isInteger(n) || n < 1 || n > max) throw inputError('OPTION', `${name} must be a whole number from 1 to ${max}; got ${String(v)}`);
-  return n;
-}
-
 export function validateMemoryOptions(m: MemoryOptions): MemoryOptions {
-  if (!Number.isInteger(m.checkEvery) || m.checkEvery < 1) throw inputError('OPTION', `--memory-check-every must be a whole number of batches, at least 1; got ${m.checkEvery}`);
-  if (!Number.isInteger(m.gcEvery) || m.gcEvery < 0) throw inputError('OPTION', `--gc-every must be a whole number of batches (0: never); got ${m.gcEvery}`);
-  if (!(m.limitBytes >= 64 * 1024 * 1024)) throw inputError('OPTION', `--memory-limit must be at least 64MiB; got ${m.limitBytes}`);
+  wholeNumber('--memory-check-every', m.checkEvery);
+  wholeNumber('--gc-every', m.gcEvery, { min: 0, note: '0: never' });
+  byteSize('--memory-limit', m.limitBytes, { min: LIMITS.minMemoryLimit });
   return m;
 }
 
@@ -112,13 +107,11 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
   const log = deps.logger ?? silentLogger();
   const started = Date.now();
   const peak = new PeakMemory().start();
-  const compression = opts.compression ?? EXPORT_DEFAULTS.compression;
-  if (!COMPRESSIONS.includes(compression)) throw inputError('OPTION', `--compression must be one of ${COMPRESSIONS.join(', ')}; got "${compression}"`);
-  const integerEncoding = opts.integerEncoding ?? EXPORT_DEFAULTS.integerEncoding;
-  if (!INTEGER_ENCODINGS.includes(integerEncoding)) throw inputError('OPTION', `--integer-encoding must be one of ${INTEGER_ENCODINGS.join(', ')}; got "${integerEncoding}"`);
-  const batchRows = positiveInt('--batch-rows', opts.batchRows, EXPORT_DEFAULTS.batchRows, 10_000_000);
-  const fileMaxRows = positiveInt('--file-max-rows', opts.fileMaxRows, EXPORT_DEFAULTS.fileMaxRows, 1_000_000_000);
-  const rowGroupRows = Math.min(positiveInt('--row-group-rows', opts.rowGroupRows, EXPORT_DEFAULTS.rowGroupRows, 100_000_000), fileMaxRows);
+  const compression = oneOf('--compression', opts.compression, COMPRESSIONS, EXPORT_DEFAULTS.compression);
+  const integerEncoding = oneOf('--integer-encoding', opts.integerEncoding, INTEGER_ENCODINGS, EXPORT_DEFAULTS.integerEncoding);
+  const batchRows = wholeNumber('--batch-rows', opts.batchRows, { max: 10_000_000 }, EXPORT_DEFAULTS.batchRows);
+  const fileMaxRows = wholeNumber('--file-max-rows', opts.fileMaxRows, { max: 1_000_000_000 }, EXPORT_DEFAULTS.fileMaxRows);
+  const rowGroupRows = Math.min(wholeNumber('--row-group-rows', opts.rowGroupRows, { max: 100_000_000 }, EXPORT_DEFAULTS.rowGroupRows), fileMaxRows);
   let ref;
   try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`); }
   const upload = validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
@@ -134,7 +127,7 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
     const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
     const result = await writeExport(table, source, dest.store, encoder, {
       tablePrefix: tablePrefix(dest.prefix, table), compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
-      uploadConcurrency: positiveInt('--upload-concurrency', opts.uploadConcurrency, EXPORT_DEFAULTS.uploadConcurrency, 16), progress: opts.progress,
+      uploadConcurrency: wholeNumber('--upload-concurrency', opts.uploadConcurrency, { max: 16 }, EXPORT_DEFAULTS.uploadConcurrency), progress: opts.progress,
     });
     for (const c of result.stats.counters) {
       if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);

@@ -1,5 +1,6 @@
 import { abortableSource } from '../abort.js';
-import { MAX_PARALLEL } from '../defaults.js';
+import { DEFAULTS, MAX_PARALLEL } from '../defaults.js';
+import { wholeNumber } from '../config/validate.js';
 import { observedSource, type ProgressSink } from '../progress.js';
 import { validateMemoryOptions } from './export.js';
 import { DEFAULT_MEMORY_OPTIONS, type MemoryOptions } from '../memory/manager.js';
@@ -81,11 +82,10 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const tables = selectTables(strategy, opts.only);
   for (const r of opts.resetTables ?? []) {
     const t = strategy.tables.find((x) => x.table === r);
-    if (!t) throw inputError('ONLY', `--reset-table ${r}: not in ${strategy.file}`);
-    if (t.strategy !== 'incremental') throw inputError('ONLY', `--reset-table ${r}: a full table is copied whole every run; there is nothing to reset`);
+    if (!t) throw inputError('RESET_TABLE', `--reset-table ${r}: not in ${strategy.file}`);
+    if (t.strategy !== 'incremental') throw inputError('RESET_TABLE', `--reset-table ${r}: a full table is copied whole every run; there is nothing to reset`);
   }
-  const parallel = opts.parallel ?? 1;
-  if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw inputError('OPTION', `--parallel must be from 1 to ${MAX_PARALLEL}; got ${parallel}`);
+  const parallel = wholeNumber('--parallel', opts.parallel, { max: MAX_PARALLEL }, DEFAULTS.backup.parallel);
   const source = observedSource(abortableSource(await openSource(strategy.source), opts.signal), opts.progress);
   const state = await openState(stateUrl(opts.state, strategy));
   const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { BackupSummary } from '../backup/run.js';
 import type { StatusRow } from '../backup/status.js';
-import { MAX_PARALLEL } from '../defaults.js';
+import { DEFAULTS, MAX_PARALLEL } from '../defaults.js';
 import { wholeNumber } from './parse.js';
 import { testHook } from './test-hook.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
@@ -24,7 +24,7 @@ export function backupCommand(ctx: CliContext, setExit: (code: number) => void):
     .option('--only <table...>', 'back up only these tables (as named in the file)')
     .option('--dry-run', 'check the file against the databases and print the plan; read and write nothing')
     .option('--state <url>', 'state store (postgres://… or mysql://…); default: state: in the file, else the source database')
-    .option('--parallel <n>', `tables backed up at once (1-${MAX_PARALLEL})`, wholeNumber, 1)
+    .option('--parallel <n>', `tables backed up at once (1-${MAX_PARALLEL})`, wholeNumber, DEFAULTS.backup.parallel)
     .option('--reset-table <table...>', 'start these incremental tables over: a new full backup under a new schema version (after an incompatible schema change)')
     .option('--json', 'print one JSON summary on stdout')
     .addHelpText('after', `

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import type { ExportSummary } from '../backup/export.js';
-import { DEFAULT_UPLOADER_OPTIONS, EXPORT_DEFAULTS, MiB } from '../defaults.js';
+import { CHOICES, DEFAULTS, DEFAULT_UPLOADER_OPTIONS, EXPORT_DEFAULTS, MiB } from '../defaults.js';
 import { COMPRESSIONS, INTEGER_ENCODINGS, type CompressionName, type IntegerEncoding } from '../parquet/compression.js';
 import type { UploaderOptions } from '../s3/uploader.js';
 import { byteSize, wholeNumber } from './parse.js';
@@ -42,10 +42,10 @@ export function exportCommand(ctx: CliContext): Command {
     .option('--part-size <size>', 'multipart part size (at least 5MiB)', byteSize, DEFAULT_UPLOADER_OPTIONS.partSize)
     .option('--part-concurrency <n>', 'parts of one object uploaded at once', wholeNumber, DEFAULT_UPLOADER_OPTIONS.partConcurrency)
     .option('--upload-concurrency <n>', 'objects uploading at once; upload memory ≤ objects × (threshold + part concurrency × part size)', wholeNumber, EXPORT_DEFAULTS.uploadConcurrency)
-    .addOption(new Option('--sse <mode>', 'server-side encryption of every object').choices(['AES256', 'aws:kms']))
+    .addOption(new Option('--sse <mode>', 'server-side encryption of every object').choices(CHOICES.sse))
     .option('--sse-kms-key-id <key>', 'KMS key for --sse aws:kms (default: the account\'s S3 key)')
     .option('--storage-class <class>', 'storage class of every object, e.g. STANDARD_IA (default: the bucket\'s)')
-    .option('--max-attempts <n>', 'attempts per S3 request (adaptive retry mode)', wholeNumber, 5)
+    .option('--max-attempts <n>', 'attempts per S3 request (adaptive retry mode)', wholeNumber, DEFAULTS.s3.maxAttempts)
     .option('--json', 'print one JSON summary object on stdout')
     .addHelpText('after', `
 Example:

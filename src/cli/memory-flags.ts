@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_MEMORY_OPTIONS, type MemoryOptions } from '../memory/manager.js';
+import { DEFAULTS } from '../defaults.js';
+import type { MemoryOptions } from '../memory/manager.js';
 import { byteSize, wholeNumber } from './parse.js';
 
 export interface MemoryFlags { memoryLimit: number; memoryCheckEvery: number; gcEvery: string }
@@ -7,9 +8,9 @@ export interface MemoryFlags { memoryLimit: number; memoryCheckEvery: number; gc
 /** --memory-limit, --memory-check-every, --gc-every: the same on every command that reads tables. */
 export function addMemoryFlags(c: Command): Command {
   return c
-    .option('--memory-limit <size>', 'above this RSS or heap, drain what is in flight and read smaller batches', byteSize, DEFAULT_MEMORY_OPTIONS.limitBytes)
-    .option('--memory-check-every <n>', 'check memory every N batches', wholeNumber, DEFAULT_MEMORY_OPTIONS.checkEvery)
-    .option('--gc-every <n>', 'force a garbage collection every N batches (0: never)', String(DEFAULT_MEMORY_OPTIONS.gcEvery));
+    .option('--memory-limit <size>', 'above this RSS or heap, drain what is in flight and read smaller batches', byteSize, DEFAULTS.memory.limitBytes)
+    .option('--memory-check-every <n>', 'check memory every N batches', wholeNumber, DEFAULTS.memory.checkEvery)
+    .option('--gc-every <n>', 'force a garbage collection every N batches (0: never)', String(DEFAULTS.memory.gcEvery));
 }
 
 export function memoryOptions(f: MemoryFlags): MemoryOptions {

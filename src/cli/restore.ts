@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { RestoreMode, RestoreSummary } from '../restore/restore.js';
+import { CHOICES, DEFAULTS } from '../defaults.js';
 import { wholeNumber } from './parse.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
@@ -14,8 +15,8 @@ export function restoreCommand(ctx: CliContext): Command {
     .requiredOption('--table <[schema.]table>', 'table to load into')
     .option('--as-of <run id>', 'incremental backups: the table as it was after this backup run (run ids are in the manifest)')
     .option('--create', 'create the table from the backup\'s schema when it does not exist (types mapped across engines)')
-    .addOption(new Option('--mode <mode>', 'insert: add rows; upsert: replace rows with the same primary key; replace: empty the table first').choices(['insert', 'upsert', 'replace']).default('insert'))
-    .option('--batch-rows <n>', 'rows per batch and per transaction', wholeNumber, 50_000)
+    .addOption(new Option('--mode <mode>', 'insert: add rows; upsert: replace rows with the same primary key; replace: empty the table first').choices(CHOICES.restoreMode).default(DEFAULTS.restore.mode))
+    .option('--batch-rows <n>', 'rows per batch and per transaction', wholeNumber, DEFAULTS.restore.batchRows)
     .option('--s3-endpoint <url>', 'S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL)')
     .option('--s3-region <region>', 'region (default: AWS_REGION, or us-east-1 with a custom endpoint)')
     .option('--json', 'print one JSON summary on stdout')

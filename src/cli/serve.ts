@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { MAX_PARALLEL } from '../defaults.js';
+import { DEFAULTS, MAX_PARALLEL } from '../defaults.js';
 import { testHook } from './test-hook.js';
 import { wholeNumber } from './parse.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
@@ -9,9 +9,9 @@ export function serveCommand(ctx: CliContext): Command {
   return addMemoryFlags(new Command('serve'))
     .description('run a strategy on its schedule: (cron), with /healthz and /metrics (Prometheus) over HTTP')
     .argument('<strategy.yaml>', 'the strategy file; it needs a schedule: line')
-    .option('--listen <host:port>', 'where /healthz and /metrics are served', '127.0.0.1:9464')
+    .option('--listen <host:port>', 'where /healthz and /metrics are served', DEFAULTS.serve.listen)
     .option('--state <url>', 'state store (postgres://… or mysql://…); default: state: in the file, else the source database')
-    .option('--parallel <n>', `tables backed up at once (1-${MAX_PARALLEL})`, wholeNumber, 1)
+    .option('--parallel <n>', `tables backed up at once (1-${MAX_PARALLEL})`, wholeNumber, DEFAULTS.backup.parallel)
     .option('--run-now', 'also run once at start')
     .addHelpText('after', `
 Example (strategy file with schedule: "0 2 * * *"):

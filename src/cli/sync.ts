@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { CopyMode, SyncAction, SyncSummary } from '../sync/sync.js';
 import type { CompareMode } from '../sync/compare.js';
-import { MAX_COPY_OBJECT_BYTES, MiB, SYNC_DEFAULTS } from '../defaults.js';
+import { CHOICES, DEFAULTS, MAX_COPY_OBJECT_BYTES, MiB, SYNC_DEFAULTS } from '../defaults.js';
 import { byteSize, wholeNumber } from './parse.js';
 import { testHook } from './test-hook.js';
 import { formatBytes, printTable } from './output.js';
@@ -38,18 +38,18 @@ export function syncCommand(ctx: CliContext, setExit: (code: number) => void): C
     .option('--dest-profile <name>', 'AWS profile for the destination')
     .option('--include <glob>', 'sync only keys (relative to the prefix) matching this glob; repeatable; ** crosses /', collect)
     .option('--exclude <glob>', 'leave keys matching this glob alone; repeatable', collect)
-    .addOption(new Option('--compare <how>', 'size: equal sizes are equal; checksum: size, then the SHA-256 tablevault stores, else single-part ETags').choices(['size', 'checksum']).default(SYNC_DEFAULTS.compare))
+    .addOption(new Option('--compare <how>', 'size: equal sizes are equal; checksum: size, then the SHA-256 tablevault stores, else single-part ETags').choices(CHOICES.compare).default(SYNC_DEFAULTS.compare))
     .option('--delete', 'delete destination objects the source no longer has (within the include/exclude selection)')
-    .addOption(new Option('--copy-mode <mode>', 'auto: server-side on one endpoint, streamed across endpoints or where the store cannot copy').choices(['auto', 'server-side', 'streamed']).default('auto'))
+    .addOption(new Option('--copy-mode <mode>', 'auto: server-side on one endpoint, streamed across endpoints or where the store cannot copy').choices(CHOICES.copyMode).default(SYNC_DEFAULTS.copyMode))
     .option('--storage-class <class>', 'storage class of the copies, e.g. GLACIER_IR (default: the bucket\'s)')
-    .addOption(new Option('--sse <mode>', 'server-side encryption of the copies').choices(['AES256', 'aws:kms']))
+    .addOption(new Option('--sse <mode>', 'server-side encryption of the copies').choices(CHOICES.sse))
     .option('--sse-kms-key-id <key>', 'KMS key for --sse aws:kms')
     .option('--concurrency <n>', 'objects in flight; streamed copies buffer at most concurrency × part size', wholeNumber, SYNC_DEFAULTS.concurrency)
     .option('--part-size <size>', 'part size of multipart copies (at least 5MiB)', byteSize, SYNC_DEFAULTS.partSize)
     .option('--multipart-threshold <size>', 'streamed objects larger than this are copied in ranged parts', byteSize, SYNC_DEFAULTS.multipartThreshold)
     .option('--part-concurrency <n>', 'parts of one object in flight', wholeNumber, SYNC_DEFAULTS.partConcurrency)
     .option('--copy-object-max <size>', 'server-side: objects up to this size take one CopyObject, larger ones parallel UploadPartCopy parts (S3\'s limit: 5GiB)', byteSize, MAX_COPY_OBJECT_BYTES)
-    .option('--max-attempts <n>', 'attempts per S3 request (adaptive retry mode)', wholeNumber, 5)
+    .option('--max-attempts <n>', 'attempts per S3 request (adaptive retry mode)', wholeNumber, DEFAULTS.s3.maxAttempts)
     .option('--dry-run', 'print what would be copied, skipped and deleted; change nothing')
     .option('--json', 'print one JSON summary on stdout (with --dry-run: one JSON line per action, then the summary)')
     .addHelpText('after', `

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { inputError } from '../errors.js';
+import { DEFAULTS as ALL_DEFAULTS } from '../defaults.js';
+import { DURATION_PATTERN, DURATION_REQUIREMENT, wholeNumberRequirement } from './validate.js';
 import { COMPRESSIONS, INTEGER_ENCODINGS } from '../parquet/compression.js';
 import { resolveEndpoint } from '../s3/client.js';
 import { parseS3Url } from '../s3/location.js';
@@ -25,7 +27,10 @@ import { checkNotOverlapping } from '../sync/overlap.js';
  * ```
  */
 
-const positive = z.number().int().positive();
+const positive = z.number().superRefine((v, ctx) => {
+  const need = wholeNumberRequirement(v);
+  if (need !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be ${need}; got ${v}` });
+});
 
 const TableDefaults = z.object({
   batch_rows: positive.optional(),
@@ -50,7 +55,7 @@ const TableSchema = TableDefaults.extend({
    * than the watermark: a duration (`90s`, `15m`, `2h`, `1d`) for a temporal cursor, a number for
    * a numeric one. Versions already written are not written again.
    */
-  lag: z.union([z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration such as 90s, 15m, 2h or 1d'), z.number().positive()]).optional(),
+  lag: z.union([z.string().regex(DURATION_PATTERN, DURATION_REQUIREMENT), z.number().positive()]).optional(),
   /** What to do with rows whose cursor is NULL: `fail` (default) or `skip` them. */
   null_cursor: z.enum(['fail', 'skip']).optional(),
   columns: z.array(z.string().min(1)).min(1).optional(),
@@ -102,7 +107,9 @@ export interface Strategy {
   schedule?: string;
 }
 
-const DEFAULTS = { batch_rows: 20_000, file_max_rows: 1_000_000, row_group_rows: 100_000, compression: 'zstd' as const, integer_encoding: 'delta' as const };
+/** A table's keys when neither it nor `defaults:` sets them: the export defaults, under the file's names. */
+const E = ALL_DEFAULTS.export;
+const DEFAULTS = { batch_rows: E.batchRows, file_max_rows: E.fileMaxRows, row_group_rows: E.rowGroupRows, compression: E.compression, integer_encoding: E.integerEncoding };
 
 function substituteEnv(value: unknown, file: string, path: string): unknown {
   if (typeof value === 'string') {

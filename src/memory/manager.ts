@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { DEFAULTS } from '../defaults.js';
 import type { Logger } from '../log.js';
 import type { PeakMemory } from './peak.js';
 
@@ -16,7 +17,7 @@ export interface MemoryOptions {
   gcEvery: number;
 }
 
-export const DEFAULT_MEMORY_OPTIONS: MemoryOptions = { checkEvery: 10, limitBytes: 512 * 1024 * 1024, gcEvery: 0 };
+export const DEFAULT_MEMORY_OPTIONS: MemoryOptions = DEFAULTS.memory;
 
 /** Smallest batch the manager shrinks to. */
 const MIN_BATCH_ROWS = 1000;

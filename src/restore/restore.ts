@@ -10,6 +10,8 @@ import type { ProgressSink } from '../progress.js';
 import { openBackup, type OpenedBackup } from '../manifest/open.js';
 import { columnsAddedLater, currentFiles, fileColumns, type BackupManifest } from '../manifest/view.js';
 import { readObjectBatches } from '../parquet/read.js';
+import { CHOICES, DEFAULTS } from '../defaults.js';
+import { oneOf, wholeNumber } from '../config/validate.js';
 import { createTableSql, zeroDatesLost } from './ddl.js';
 import { cellReader, Unrepresentable } from '../arrow/to-text.js';
 
@@ -74,10 +76,8 @@ function selectFiles(m: BackupManifest, asOf: string | undefined, from: string):
 export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger } = {}): Promise<RestoreSummary> {
   const log = deps.logger ?? silentLogger();
   const started = Date.now();
-  const mode = opts.mode ?? 'insert';
-  if (!['insert', 'upsert', 'replace'].includes(mode)) throw inputError('OPTION', `--mode must be insert, upsert or replace; got ${mode}`);
-  const batchRows = opts.batchRows ?? 50_000;
-  if (!Number.isInteger(batchRows) || batchRows < 1) throw inputError('OPTION', `--batch-rows must be a whole number of at least 1; got ${batchRows}`);
+  const mode = oneOf('--mode', opts.mode, CHOICES.restoreMode, DEFAULTS.restore.mode);
+  const batchRows = wholeNumber('--batch-rows', opts.batchRows, {}, DEFAULTS.restore.batchRows);
   let ref: TableRef;
   try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE', `--table: ${errorMessage(e)}`); }
 

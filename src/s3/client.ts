@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DEFAULTS } from '../defaults.js';
 import type { BuildMiddleware, MetadataBearer } from '@smithy/types';
 
 export interface S3Options {
@@ -44,7 +45,7 @@ export function createS3Client(opts: S3Options = {}): ResolvedS3 {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     retryMode: 'adaptive',
-    maxAttempts: opts.maxAttempts ?? 5,
+    maxAttempts: opts.maxAttempts ?? DEFAULTS.s3.maxAttempts,
     requestHandler: new NodeHttpHandler({
       httpAgent: new http.Agent(agentOpts),
       httpsAgent: new https.Agent(agentOpts),

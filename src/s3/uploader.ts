@@ -2,16 +2,17 @@ import { createHash } from 'node:crypto';
 import { CopyObjectCommand, DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { multipartUpload } from './multipart.js';
 import { inputError, runtimeError } from '../errors.js';
+import { byteSize, oneOf, wholeNumber } from '../config/validate.js';
 
-import { DEFAULT_UPLOADER_OPTIONS as DEFAULTS, MiB } from '../defaults.js';
+import { CHOICES, DEFAULT_UPLOADER_OPTIONS as DEFAULTS, LIMITS, MiB } from '../defaults.js';
 
 export { MiB };
 
 /** S3 refuses parts below 5 MiB (except the last) and more than 10,000 parts. */
-export const MIN_PART_SIZE = 5 * MiB;
+export const MIN_PART_SIZE = LIMITS.minPartSize;
 
 /** CopyObject copies at most 5 GiB in one request. */
-const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+const MAX_COPY_OBJECT_BYTES = LIMITS.maxCopyObjectBytes;
 
 /**
  * Object metadata key holding the SHA-256 of the object's bytes (hex): set on every object, single
@@ -43,10 +44,10 @@ export interface UploaderOptions {
 export const DEFAULT_UPLOADER_OPTIONS: UploaderOptions = DEFAULTS;
 
 export function validateUploaderOptions(o: UploaderOptions): UploaderOptions {
-  if (!Number.isInteger(o.partSize) || o.partSize < MIN_PART_SIZE) throw inputError('OPTION', `--part-size must be at least 5 MiB (${MIN_PART_SIZE} bytes); got ${o.partSize}`);
-  if (!Number.isInteger(o.multipartThreshold) || o.multipartThreshold < 1) throw inputError('OPTION', `--multipart-threshold must be a positive number of bytes; got ${o.multipartThreshold}`);
-  if (!Number.isInteger(o.partConcurrency) || o.partConcurrency < 1 || o.partConcurrency > 64) throw inputError('OPTION', `--part-concurrency must be between 1 and 64; got ${o.partConcurrency}`);
-  if (o.sse !== undefined && o.sse !== 'AES256' && o.sse !== 'aws:kms') throw inputError('OPTION', `--sse must be AES256 or aws:kms; got ${String(o.sse)}`);
+  byteSize('--part-size', o.partSize, { min: MIN_PART_SIZE });
+  byteSize('--multipart-threshold', o.multipartThreshold);
+  wholeNumber('--part-concurrency', o.partConcurrency, { max: 64 });
+  if (o.sse !== undefined) oneOf('--sse', o.sse, CHOICES.sse);
   if (o.sseKmsKeyId && o.sse !== 'aws:kms') throw inputError('OPTION', '--sse-kms-key-id needs --sse aws:kms');
   if (o.storageClass !== undefined && !/^[A-Z_]+$/.test(o.storageClass)) throw inputError('OPTION', `--storage-class "${o.storageClass}" is not a storage class name (e.g. STANDARD_IA, GLACIER_IR)`);
   return o;

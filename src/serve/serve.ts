@@ -4,6 +4,7 @@ import { Cron } from 'croner';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { runBackup, type BackupOptions, type BackupSummary } from '../backup/run.js';
 import { loadStrategy } from '../config/strategy.js';
+import { DEFAULTS } from '../defaults.js';
 import { errorMessage, inputError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 
@@ -85,7 +86,7 @@ export async function serve(opts: ServeOptions, deps: { logger?: Logger; signal:
   const log = deps.logger ?? silentLogger();
   const strategy = loadStrategy(opts.strategy);
   if (!strategy.schedule) throw inputError('STRATEGY', `${opts.strategy}: serve needs a schedule: line, e.g. schedule: "0 2 * * *" (every night at 02:00)`);
-  const { host, port } = parseListen(opts.listen ?? '127.0.0.1:9464');
+  const { host, port } = parseListen(opts.listen ?? DEFAULTS.serve.listen);
   const metrics = new ServeMetrics();
   let current: Promise<void> | undefined;
   let running = false;

@@ -17,6 +17,7 @@ import { decimalUnscaled } from '../arrow/to-text.js';
 import { BUCKETS, canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from './canon.js';
 import type { ProgressSink } from '../progress.js';
 import { Scope } from '../scope.js';
+import { DEFAULTS } from '../defaults.js';
 
 /** An incremental backup's newest version per key is found with a map; past this many keys per pass, more passes. */
 const KEYS_PER_PASS = 2_000_000;
@@ -146,7 +147,7 @@ async function* backupRows(b: OpenedBackup, ctx: Ctx, want: (bucket: number) => 
  */
 export async function verifyTable(opts: { source: string; table: string; backup: string; s3?: S3Options; batchRows?: number; progress?: ProgressSink }, log: Logger): Promise<VerifyTableResult> {
   const started = Date.now();
-  const batchRows = opts.batchRows ?? 20_000;
+  const batchRows = opts.batchRows ?? DEFAULTS.verify.batchRows;
   const engine = await engineFor(opts.source, '--source');
   const scope = new Scope();
   try {
