@@ -51,6 +51,7 @@ export function oneOf<T extends string>(name: string, value: T | undefined, allo
 
 function showBytes(n: number): string {
   const MiB = 1024 * 1024;
+  if (n >= 1024 * MiB && n % (1024 * MiB) === 0) return `${n / (1024 * MiB)} GiB (${n} bytes)`;
   if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB (${n} bytes)`;
   return n === 1 ? '1 byte' : `${n} bytes`;
 }
