@@ -3,7 +3,8 @@ export { exportTable, EXPORT_DEFAULTS, type ExportOptions, type ExportSummary, t
 export { MANIFEST_NAME } from './manifest/layout.js';
 export { parseManifest, readManifest } from './manifest/read.js';
 export type { Manifest, ExportManifest, IncrementalManifest, ObjectEntry, IncrementalObjectEntry, SchemaVersionEntry } from './manifest/types.js';
-export { TablevaultError, isTablevaultError } from './errors.js';
+export { TablevaultError, isTablevaultError, type ErrorCode } from './errors.js';
+export { DEFAULTS, LIMITS, CHOICES } from './defaults.js';
 export { createLogger, type Logger } from './log.js';
 export { createS3Client, type S3Options } from './s3/client.js';
 export { Uploader, DEFAULT_UPLOADER_OPTIONS, type UploaderOptions, type UploadResult } from './s3/uploader.js';
