@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { inputError } from '../errors.js';
+import { durationSeconds } from '../config/validate.js';
 import { tablePrefix } from '../manifest/layout.js';
 import type { ColumnSpec, SourceTable } from '../source/columns.js';
 import { sqlAnd } from '../source/quote.js';
@@ -22,14 +23,13 @@ export interface TablePlan {
 }
 
 const TEMPORAL = new Set(['date', 'timestamp', 'timestamptz']);
-const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
 
 function parseLag(where: string, lag: string | number | undefined, cursor: ColumnSpec): Lag | undefined {
   if (lag === undefined) return undefined;
   if (TEMPORAL.has(cursor.kind)) {
-    const m = typeof lag === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(lag) : null;
-    if (!m) throw inputError('STRATEGY', `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a duration such as 15m or 2h`);
-    return { seconds: Number(m[1]) * UNITS[m[2]!]! };
+    const seconds = typeof lag === 'string' ? durationSeconds(lag) : undefined;
+    if (seconds === undefined) throw inputError('STRATEGY', `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a duration such as 15m or 2h`);
+    return { seconds };
   }
   if (typeof lag !== 'number') throw inputError('STRATEGY', `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a number of cursor units`);
   return { amount: lag };
