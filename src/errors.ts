@@ -46,6 +46,8 @@ export type ErrorCode =
   | 'NO_MANIFEST'
   /** The manifest's format is not one this version reads. */
   | 'MANIFEST_FORMAT'
+  /** A backup names an engine this version does not know. */
+  | 'BACKUP_FORMAT'
   /** An object (a manifest or one it names) does not exist at the backup location. */
   | 'NOT_FOUND'
   /** `serve --listen`: the address cannot be listened on. */
