@@ -7,7 +7,8 @@ import type { ColumnBuilder } from './column-builder.js';
  */
 export function parsePgArray(buf: Buffer, start: number, end: number, child: ColumnBuilder): void {
   let i = start;
-  if (buf[i] === 0x5b) { // [lo:hi]= dimension decoration
+  if (buf[i] === 0x5b) {
+    // [lo:hi]= dimension decoration
     while (i < end && buf[i] !== 0x3d) i++;
     i++;
   }
@@ -17,27 +18,44 @@ export function parsePgArray(buf: Buffer, start: number, end: number, child: Col
   if (i === close) return; // {}
   let scratch: Buffer | undefined;
   while (i <= close) {
-    if (buf[i] === 0x7b) throw new SyntaxError('multi-dimensional arrays are not supported; cast the column to text in a view');
-    if (buf[i] === 0x22) { // quoted element with backslash escapes
+    if (buf[i] === 0x7b)
+      throw new SyntaxError('multi-dimensional arrays are not supported; cast the column to text in a view');
+    if (buf[i] === 0x22) {
+      // quoted element with backslash escapes
       i++;
-      let s = i;
+      const s = i;
       let hasEscape = false;
-      while (i < close && buf[i] !== 0x22) { if (buf[i] === 0x5c) { hasEscape = true; i++; } i++; }
+      while (i < close && buf[i] !== 0x22) {
+        if (buf[i] === 0x5c) {
+          hasEscape = true;
+          i++;
+        }
+        i++;
+      }
       if (!hasEscape) child.append(buf, s, i);
       else {
         scratch ??= Buffer.allocUnsafe(close - start);
         let n = 0;
-        for (let k = s; k < i; k++) { if (buf[k] === 0x5c) k++; scratch[n++] = buf[k]!; }
+        for (let k = s; k < i; k++) {
+          if (buf[k] === 0x5c) k++;
+          scratch[n++] = buf[k]!;
+        }
         child.append(scratch, 0, n);
       }
       i++; // closing quote
-      s = i;
     } else {
       const s = i;
       while (i < close && buf[i] !== 0x2c) i++;
       let e = i;
       while (e > s && buf[e - 1] === 0x20) e--;
-      if (e - s === 4 && (buf[s]! | 0x20) === 0x6e && (buf[s + 1]! | 0x20) === 0x75 && (buf[s + 2]! | 0x20) === 0x6c && (buf[s + 3]! | 0x20) === 0x6c) child.appendNull();
+      if (
+        e - s === 4 &&
+        (buf[s]! | 0x20) === 0x6e &&
+        (buf[s + 1]! | 0x20) === 0x75 &&
+        (buf[s + 2]! | 0x20) === 0x6c &&
+        (buf[s + 3]! | 0x20) === 0x6c
+      )
+        child.appendNull();
       else child.append(buf, s, e);
     }
     if (buf[i] === 0x2c) i++;

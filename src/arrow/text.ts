@@ -16,7 +16,10 @@ export function latin1(buf: Buffer, start: number, end: number): string {
 export function parseSmallInt(buf: Buffer, start: number, end: number): number | undefined {
   let i = start;
   let neg = false;
-  if (buf[i] === 0x2d) { neg = true; i++; } else if (buf[i] === 0x2b) i++;
+  if (buf[i] === 0x2d) {
+    neg = true;
+    i++;
+  } else if (buf[i] === 0x2b) i++;
   if (i >= end || end - i > 15) return undefined;
   let v = 0;
   for (; i < end; i++) {
@@ -73,10 +76,16 @@ function fraction(buf: Buffer, i: number, end: number): number {
     while (i < end) {
       const dg = buf[i]! - DIGIT_0;
       if (dg < 0 || dg > 9) break;
-      if (n < 6) { frac = frac * 10 + dg; n++; }
+      if (n < 6) {
+        frac = frac * 10 + dg;
+        n++;
+      }
       i++;
     }
-    while (n < 6) { frac *= 10; n++; }
+    while (n < 6) {
+      frac *= 10;
+      n++;
+    }
   }
   fractionEnd = i;
   return frac;
@@ -102,7 +111,10 @@ function fixedDate(buf: Buffer, start: number): number | undefined {
   const d = two(buf, start + 8);
   if (y1 < 0 || y2 < 0 || m < 1 || m > 12 || d < 1 || d > 31) return undefined; // zero dates and odd shapes take the general path
   const ymd = (y1 * 100 + y2) * 10000 + m * 100 + d;
-  if (ymd !== lastYmd) { lastDays = daysFromCivil(y1 * 100 + y2, m, d); lastYmd = ymd; }
+  if (ymd !== lastYmd) {
+    lastDays = daysFromCivil(y1 * 100 + y2, m, d);
+    lastYmd = ymd;
+  }
   return lastDays;
 }
 
@@ -111,7 +123,13 @@ function fixedDate(buf: Buffer, start: number): number | undefined {
  * year and no era suffix. Undefined for anything else (the general parser handles it).
  */
 function fixedTimestamp(buf: Buffer, start: number, end: number): number | bigint | undefined {
-  if (end - start < 19 || (buf[start + 10] !== 0x20 && buf[start + 10] !== 0x54) || buf[start + 13] !== 0x3a || buf[start + 16] !== 0x3a) return undefined;
+  if (
+    end - start < 19 ||
+    (buf[start + 10] !== 0x20 && buf[start + 10] !== 0x54) ||
+    buf[start + 13] !== 0x3a ||
+    buf[start + 16] !== 0x3a
+  )
+    return undefined;
   const days = fixedDate(buf, start);
   const h = two(buf, start + 11);
   const mi = two(buf, start + 14);
@@ -128,7 +146,13 @@ function fixedTimestamp(buf: Buffer, start: number, end: number): number | bigin
     if (oh < 0) return undefined;
     i += 3;
     let om = 0;
-    if (i + 3 <= end && buf[i] === 0x3a) { om = two(buf, i + 1); i += 3; } else if (i + 2 <= end) { om = two(buf, i); i += 2; }
+    if (i + 3 <= end && buf[i] === 0x3a) {
+      om = two(buf, i + 1);
+      i += 3;
+    } else if (i + 2 <= end) {
+      om = two(buf, i);
+      i += 2;
+    }
     if (om < 0) return undefined;
     offset = (sign === 0x2d ? -1 : 1) * (oh * 3600 + om * 60);
   }
@@ -139,7 +163,10 @@ function fixedTimestamp(buf: Buffer, start: number, end: number): number | bigin
   return BigInt(secs) * 1_000_000n + BigInt(frac);
 }
 
-export interface ParsedDate { days: number; next: number }
+export interface ParsedDate {
+  days: number;
+  next: number;
+}
 
 /**
  * `YYYY-MM-DD` (more year digits allowed, ` BC` suffix allowed). Returns NOT_REPRESENTABLE for
@@ -151,13 +178,13 @@ export function parseDatePart(buf: Buffer, start: number, end: number): ParsedDa
     if (days !== undefined) return { days, next: end };
   }
   const c = buf[start];
-  if (c === 0x69 || c === 0x2d && buf[start + 1] === 0x69) return NOT_REPRESENTABLE; // infinity, -infinity
+  if (c === 0x69 || (c === 0x2d && buf[start + 1] === 0x69)) return NOT_REPRESENTABLE; // infinity, -infinity
   let [y, i] = readDigits(buf, start, end);
   if (buf[i] !== 0x2d) throw new SyntaxError('bad date');
-  let m: number; let d: number;
-  [m, i] = readDigits(buf, i + 1, end);
-  if (buf[i] !== 0x2d) throw new SyntaxError('bad date');
-  [d, i] = readDigits(buf, i + 1, end);
+  const [m, afterMonth] = readDigits(buf, i + 1, end);
+  if (buf[afterMonth] !== 0x2d) throw new SyntaxError('bad date');
+  const [d, afterDay] = readDigits(buf, afterMonth + 1, end);
+  i = afterDay;
   if (m === 0 || d === 0) return 'zero';
   if (endsWithBC(buf, start, end)) y = 1 - y;
   return { days: daysFromCivil(y, m, d), next: i };
@@ -165,7 +192,9 @@ export function parseDatePart(buf: Buffer, start: number, end: number): ParsedDa
 
 /** `HH:MM:SS[.ffffff]` from i; returns microseconds of the day and where it stopped. */
 export function parseTimeOfDay(buf: Buffer, i: number, end: number): [micros: number, next: number] {
-  let h: number; let mi: number; let s: number;
+  let h: number;
+  let mi: number;
+  let s: number;
   [h, i] = readDigits(buf, i, end);
   if (buf[i] !== 0x3a) throw new SyntaxError('bad time');
   [mi, i] = readDigits(buf, i + 1, end);
@@ -189,11 +218,19 @@ function parseOffset(buf: Buffer, i: number, end: number): number {
   const sign = c === 0x2d ? -1 : 1;
   let [h, j] = readDigits(buf, i + 1, end);
   let secs = 0;
-  if (j - (i + 1) === 4) { secs = Math.floor(h / 100) * 3600 + (h % 100) * 60; h = 0; } // +HHMM
+  if (j - (i + 1) === 4) {
+    secs = Math.floor(h / 100) * 3600 + (h % 100) * 60;
+    h = 0;
+  } // +HHMM
   secs += h * 3600;
   if (buf[j] === 0x3a) {
-    let mm: number; [mm, j] = readDigits(buf, j + 1, end); secs += mm * 60;
-    if (buf[j] === 0x3a) { let ss: number; [ss, j] = readDigits(buf, j + 1, end); secs += ss; }
+    let mm: number;
+    [mm, j] = readDigits(buf, j + 1, end);
+    secs += mm * 60;
+    if (buf[j] === 0x3a) {
+      const [ss] = readDigits(buf, j + 1, end);
+      secs += ss;
+    }
   }
   return sign * secs;
 }
@@ -202,7 +239,11 @@ function parseOffset(buf: Buffer, i: number, end: number): number {
  * `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM]][ BC]` → microseconds since the epoch (UTC when an
  * offset is present; the wall clock otherwise). A number when it fits in 53 bits, else a bigint.
  */
-export function parseTimestamp(buf: Buffer, start: number, end: number): number | bigint | typeof NOT_REPRESENTABLE | 'zero' {
+export function parseTimestamp(
+  buf: Buffer,
+  start: number,
+  end: number,
+): number | bigint | typeof NOT_REPRESENTABLE | 'zero' {
   const fast = fixedTimestamp(buf, start, end);
   if (fast !== undefined) return fast;
   const date = parseDatePart(buf, start, end);
@@ -223,21 +264,32 @@ export function parseTimestamp(buf: Buffer, start: number, end: number): number 
  * Decimal text → the unscaled integer at `scale` (e.g. "-12.5" at scale 2 → -1250).
  * NOT_REPRESENTABLE for NaN/Infinity or more fraction digits than the scale.
  */
-export function parseDecimal(buf: Buffer, start: number, end: number, scale: number): number | bigint | typeof NOT_REPRESENTABLE {
+export function parseDecimal(
+  buf: Buffer,
+  start: number,
+  end: number,
+  scale: number,
+): number | bigint | typeof NOT_REPRESENTABLE {
   let i = start;
   let neg = false;
-  if (buf[i] === 0x2d) { neg = true; i++; } else if (buf[i] === 0x2b) i++;
+  if (buf[i] === 0x2d) {
+    neg = true;
+    i++;
+  } else if (buf[i] === 0x2b) i++;
   const c = buf[i];
   if (c === 0x4e || c === 0x49 || c === 0x69 || c === 0x6e) return NOT_REPRESENTABLE; // NaN, Infinity
-  let digits = '';
   let intStart = i;
   while (i < end && buf[i] !== 0x2e && buf[i] !== 0x65 && buf[i] !== 0x45) i++;
   // leading zeros do not count against the 15-digit fast path
   while (intStart < i - 1 && buf[intStart] === DIGIT_0) intStart++;
   const intEnd = i;
-  let fracStart = end; let fracEnd = end;
-  if (buf[i] === 0x2e) { fracStart = i + 1; fracEnd = fracStart; while (fracEnd < end && buf[fracEnd] !== 0x65 && buf[fracEnd] !== 0x45) fracEnd++; }
-  else if (i < end) return NOT_REPRESENTABLE; // exponent form does not come from either engine for DECIMAL
+  let fracStart = end;
+  let fracEnd = end;
+  if (buf[i] === 0x2e) {
+    fracStart = i + 1;
+    fracEnd = fracStart;
+    while (fracEnd < end && buf[fracEnd] !== 0x65 && buf[fracEnd] !== 0x45) fracEnd++;
+  } else if (i < end) return NOT_REPRESENTABLE; // exponent form does not come from either engine for DECIMAL
   let fracLen = fracEnd - fracStart;
   while (fracLen > scale && buf[fracStart + fracLen - 1] === DIGIT_0) fracLen--; // trailing zeros beyond the scale are harmless
   if (fracLen > scale) return NOT_REPRESENTABLE;
@@ -248,13 +300,14 @@ export function parseDecimal(buf: Buffer, start: number, end: number, scale: num
     for (let k = 0; k < scale; k++) v = v * 10 + (k < fracLen ? buf[fracStart + k]! - DIGIT_0 : 0);
     return neg ? -v : v;
   }
-  digits = latin1(buf, intStart, intEnd) + latin1(buf, fracStart, fracStart + fracLen).padEnd(scale, '0');
+  const digits = latin1(buf, intStart, intEnd) + latin1(buf, fracStart, fracStart + fracLen).padEnd(scale, '0');
   const v = BigInt(digits);
   return neg ? -v : v;
 }
 
 /** PostgreSQL bytea hex output `\x0a1b…` → bytes. */
 export function decodePgHex(buf: Buffer, start: number, end: number): Buffer {
-  if (buf[start] !== 0x5c || buf[start + 1] !== 0x78) throw new SyntaxError('bytea is not in hex format (set bytea_output = hex)');
+  if (buf[start] !== 0x5c || buf[start + 1] !== 0x78)
+    throw new SyntaxError('bytea is not in hex format (set bytea_output = hex)');
   return Buffer.from(latin1(buf, start + 2, end), 'hex');
 }
