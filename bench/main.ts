@@ -18,23 +18,51 @@ import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const CLI = join(root, 'dist', 'cli.js');
 
-interface Args { rows: number; repeat: number; engines: string[]; out: string; upload?: number; sync?: boolean }
+interface Args {
+  rows: number;
+  repeat: number;
+  engines: string[];
+  out: string;
+  upload?: number;
+  sync?: boolean;
+}
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { rows: 1_000_000, repeat: 3, engines: ['pg', 'mysql'], out: join(root, 'bench', 'results') };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
-      case '--rows': a.rows = Number(v); i++; break;
-      case '--repeat': a.repeat = Number(v); i++; break;
-      case '--engines': a.engines = v!.split(','); i++; break;
-      case '--out': a.out = resolve(v!); i++; break;
-      case '--upload': a.upload = Number(v); i++; break;
-      case '--sync': a.sync = true; break;
-      default: throw new Error(`unknown argument ${argv[i]}; use --rows N --repeat N --engines pg,mysql --out DIR, or --upload SIZE_MIB, or --sync`);
+      case '--rows':
+        a.rows = Number(v);
+        i++;
+        break;
+      case '--repeat':
+        a.repeat = Number(v);
+        i++;
+        break;
+      case '--engines':
+        a.engines = v!.split(',');
+        i++;
+        break;
+      case '--out':
+        a.out = resolve(v!);
+        i++;
+        break;
+      case '--upload':
+        a.upload = Number(v);
+        i++;
+        break;
+      case '--sync':
+        a.sync = true;
+        break;
+      default:
+        throw new Error(
+          `unknown argument ${argv[i]}; use --rows N --repeat N --engines pg,mysql --out DIR, or --upload SIZE_MIB, or --sync`,
+        );
     }
   }
-  if (!Number.isInteger(a.rows) || a.rows < 1 || !Number.isInteger(a.repeat) || a.repeat < 1) throw new Error('--rows and --repeat take whole numbers');
+  if (!Number.isInteger(a.rows) || a.rows < 1 || !Number.isInteger(a.repeat) || a.repeat < 1)
+    throw new Error('--rows and --repeat take whole numbers');
   return a;
 }
 
@@ -49,7 +77,10 @@ async function startS3(dir: string): Promise<{ endpoint: string; stop: () => voi
   const script = `import S3rver from 's3rver';
     const s = new S3rver({ address: '127.0.0.1', port: 0, directory: ${JSON.stringify(dir)}, silent: true });
     const { port } = await s.run(); process.stdout.write(port + '\\n');`;
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--input-type=module', '-e', script], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<string>((res, rej) => {
     child.stdout.once('data', (d: Buffer) => res(d.toString().trim()));
     child.once('exit', (c) => rej(new Error(`s3rver exited ${c}`)));
@@ -57,7 +88,14 @@ async function startS3(dir: string): Promise<{ endpoint: string; stop: () => voi
   return { endpoint: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
-interface Case { engine: string; name: string; label: string; command: string; bytes: (m: Measurement) => number; env?: NodeJS.ProcessEnv }
+interface Case {
+  engine: string;
+  name: string;
+  label: string;
+  command: string;
+  bytes: (m: Measurement) => number;
+  env?: NodeJS.ProcessEnv;
+}
 
 /** The database server's processes, whose CPU each case also costs (see Measurement.serverCpuMs). */
 const SERVER_PROCESSES: Record<string, readonly string[]> = { pg: ['postgres'], mysql: ['mariadbd', 'mysqld'] };
@@ -68,8 +106,22 @@ function pgCases(url: string, table: string, work: string, s3env: NodeJS.Process
   const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
   const dump = join(work, 'pg.sql.gz');
   return [
-    { engine: 'pg', name: 'read', label: 'psql COPY TO STDOUT > /dev/null', command: `psql ${conn} -c ${sh(`COPY ${table} TO STDOUT`)} > /dev/null`, bytes: () => 0, env },
-    { engine: 'pg', name: 'dump_gzip', label: 'pg_dump -t | gzip -1', command: `pg_dump ${conn} -t ${table} | gzip -1 > ${dump}`, bytes: () => statSync(dump).size, env },
+    {
+      engine: 'pg',
+      name: 'read',
+      label: 'psql COPY TO STDOUT > /dev/null',
+      command: `psql ${conn} -c ${sh(`COPY ${table} TO STDOUT`)} > /dev/null`,
+      bytes: () => 0,
+      env,
+    },
+    {
+      engine: 'pg',
+      name: 'dump_gzip',
+      label: 'pg_dump -t | gzip -1',
+      command: `pg_dump ${conn} -t ${table} | gzip -1 > ${dump}`,
+      bytes: () => statSync(dump).size,
+      env,
+    },
     ...tvCases('pg', url, table, work, s3env, bucket),
   ];
 }
@@ -81,28 +133,64 @@ function mysqlCases(url: string, table: string, work: string, s3env: NodeJS.Proc
   const db = u.pathname.slice(1);
   const dump = join(work, 'mysql.sql.gz');
   return [
-    { engine: 'mysql', name: 'read', label: 'mysql --quick SELECT * > /dev/null', command: `mysql ${conn} --quick -D ${db} -e ${sh(`SELECT * FROM ${table}`)} > /dev/null`, bytes: () => 0, env },
-    { engine: 'mysql', name: 'dump_gzip', label: 'mysqldump --single-transaction | gzip -1', command: `mysqldump ${conn} --single-transaction ${db} ${table} | gzip -1 > ${dump}`, bytes: () => statSync(dump).size, env },
+    {
+      engine: 'mysql',
+      name: 'read',
+      label: 'mysql --quick SELECT * > /dev/null',
+      command: `mysql ${conn} --quick -D ${db} -e ${sh(`SELECT * FROM ${table}`)} > /dev/null`,
+      bytes: () => 0,
+      env,
+    },
+    {
+      engine: 'mysql',
+      name: 'dump_gzip',
+      label: 'mysqldump --single-transaction | gzip -1',
+      command: `mysqldump ${conn} --single-transaction ${db} ${table} | gzip -1 > ${dump}`,
+      bytes: () => statSync(dump).size,
+      env,
+    },
     ...tvCases('mysql', url, table, work, s3env, bucket),
   ];
 }
 
-function tvCases(engine: string, url: string, table: string, work: string, s3env: NodeJS.ProcessEnv, bucket: string): Case[] {
+function tvCases(
+  engine: string,
+  url: string,
+  table: string,
+  work: string,
+  s3env: NodeJS.ProcessEnv,
+  bucket: string,
+): Case[] {
   const local = join(work, `local-${engine}`);
   mkdirSync(local, { recursive: true });
   // the bin itself (not `node dist/cli.js`), so its shebang flags apply as they do for users
-  const tv = (dest: string) => `${CLI} --log-level warn export --source ${sh(url)} --table ${table} --dest ${sh(dest)} --json`;
+  const tv = (dest: string) =>
+    `${CLI} --log-level warn export --source ${sh(url)} --table ${table} --dest ${sh(dest)} --json`;
   const bytes = (m: Measurement) => (JSON.parse(m.stdout) as { bytes: number }).bytes;
   return [
     { engine, name: 'tv_local', label: 'tablevault export → local dir', command: tv(pathToFileURL(local).href), bytes },
-    { engine, name: 'tv_s3', label: 'tablevault export → s3rver', command: tv(`s3://${bucket}/${engine}`), bytes, env: { ...process.env, ...s3env } },
+    {
+      engine,
+      name: 'tv_s3',
+      label: 'tablevault export → s3rver',
+      command: tv(`s3://${bucket}/${engine}`),
+      bytes,
+      env: { ...process.env, ...s3env },
+    },
   ];
 }
 
 interface Result {
-  engine: string; name: string; label: string;
+  engine: string;
+  name: string;
+  label: string;
   runs: Array<{ wallMs: number; cpuMs: number; serverCpuMs: number; peakRssBytes: number; bytes: number }>;
-  wallMs: number; cpuMs: number; serverCpuMs: number; peakRssBytes: number; bytes: number; rowsPerSec: number;
+  wallMs: number;
+  cpuMs: number;
+  serverCpuMs: number;
+  peakRssBytes: number;
+  bytes: number;
+  rowsPerSec: number;
 }
 
 /**
@@ -116,26 +204,47 @@ async function uploadBench(args: Args): Promise<void> {
   const external = process.env.TABLEVAULT_BENCH_S3_ENDPOINT;
   const s3 = external ? { endpoint: external, stop: () => {} } : await startS3(join(work, 's3'));
   const creds = external
-    ? { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? '', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? '' }
+    ? {
+        AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? '',
+        AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? '',
+      }
     : { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
-  const env = { ...process.env, ...creds, AWS_REGION: 'us-east-1', AWS_DEFAULT_REGION: 'us-east-1', AWS_ENDPOINT_URL: s3.endpoint };
+  const env = {
+    ...process.env,
+    ...creds,
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL: s3.endpoint,
+  };
   const bucket = `bench-upload-${Date.now()}`;
-  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: creds.AWS_ACCESS_KEY_ID, secretAccessKey: creds.AWS_SECRET_ACCESS_KEY } });
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: creds.AWS_ACCESS_KEY_ID, secretAccessKey: creds.AWS_SECRET_ACCESS_KEY },
+  });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   client.destroy();
   const file = join(work, 'blob');
   const out = (await import('node:fs')).createWriteStream(file);
   const { randomBytes } = await import('node:crypto');
-  for (let i = 0; i < mib; i++) if (!out.write(randomBytes(1024 * 1024))) await new Promise<void>((r) => out.once('drain', () => r()));
+  for (let i = 0; i < mib; i++)
+    if (!out.write(randomBytes(1024 * 1024))) await new Promise<void>((r) => out.once('drain', () => r()));
   await new Promise<void>((r) => out.end(() => r()));
   const cases = [
     { name: 'tablevault', command: `node ${join(root, 'dist-bench', 'upload-tv.js')} ${file} ${bucket} tv.bin` },
-    { name: 'aws s3 cp', command: `aws s3 cp ${file} s3://${bucket}/aws.bin --endpoint-url ${s3.endpoint} --only-show-errors` },
+    {
+      name: 'aws s3 cp',
+      command: `aws s3 cp ${file} s3://${bucket}/aws.bin --endpoint-url ${s3.endpoint} --only-show-errors`,
+    },
   ];
   const runs = new Map(cases.map((c) => [c.name, [] as Measurement[]]));
   try {
     for (let r = 0; r < args.repeat; r++) {
-      for (const c of cases) { log(`[${r + 1}/${args.repeat}] upload ${mib} MiB: ${c.name}`); runs.get(c.name)!.push(await measure(c.command, env)); }
+      for (const c of cases) {
+        log(`[${r + 1}/${args.repeat}] upload ${mib} MiB: ${c.name}`);
+        runs.get(c.name)!.push(await measure(c.command, env));
+      }
     }
   } finally {
     s3.stop();
@@ -144,24 +253,48 @@ async function uploadBench(args: Args): Promise<void> {
   const results = cases.map((c) => {
     const ms = runs.get(c.name)!;
     const wallMs = median(ms.map((m) => m.wallMs));
-    return { name: c.name, wallMs, cpuMs: median(ms.map((m) => m.cpuMs)), peakRssBytes: Math.max(...ms.map((m) => m.peakRssBytes)), mbPerSec: (mib * 1024 * 1024) / 1e6 / (wallMs / 1000) };
+    return {
+      name: c.name,
+      wallMs,
+      cpuMs: median(ms.map((m) => m.cpuMs)),
+      peakRssBytes: Math.max(...ms.map((m) => m.peakRssBytes)),
+      mbPerSec: (mib * 1024 * 1024) / 1e6 / (wallMs / 1000),
+    };
   });
   const lines = [`upload of one ${mib} MiB object to ${external ?? 's3rver'}, median of ${args.repeat}`, ''];
-  for (const r of results) lines.push(`${r.name.padEnd(12)} ${(r.wallMs / 1000).toFixed(2)} s  ${r.mbPerSec.toFixed(1)} MB/s  cpu ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.peakRssBytes / 1e6).toFixed(1)} MB`);
+  for (const r of results)
+    lines.push(
+      `${r.name.padEnd(12)} ${(r.wallMs / 1000).toFixed(2)} s  ${r.mbPerSec.toFixed(1)} MB/s  cpu ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.peakRssBytes / 1e6).toFixed(1)} MB`,
+    );
   lines.push('', `tablevault / aws s3 cp throughput: ${(results[0]!.mbPerSec / results[1]!.mbPerSec).toFixed(2)}×`);
   process.stdout.write(`${lines.join('\n')}\n`);
   mkdirSync(args.out, { recursive: true });
   const resultFile = join(args.out, `upload-${mib}MiB-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(resultFile, `${JSON.stringify({ date: new Date().toISOString(), mib, endpoint: external ?? 's3rver', repeat: args.repeat, results }, null, 2)}\n`);
+  writeFileSync(
+    resultFile,
+    `${JSON.stringify({ date: new Date().toISOString(), mib, endpoint: external ?? 's3rver', repeat: args.repeat, results }, null, 2)}\n`,
+  );
   log(`results: ${resultFile}`);
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.upload !== undefined) { await uploadBench(args); return; }
-  if (args.sync) { await syncBench({ repeat: args.repeat, out: args.out, root, startS3 }); return; }
-  const pgUrl = process.env.TABLEVAULT_BENCH_PG_URL ?? process.env.TABLEVAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const mysqlUrl = process.env.TABLEVAULT_BENCH_MYSQL_URL ?? process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+  if (args.upload !== undefined) {
+    await uploadBench(args);
+    return;
+  }
+  if (args.sync) {
+    await syncBench({ repeat: args.repeat, out: args.out, root, startS3 });
+    return;
+  }
+  const pgUrl =
+    process.env.TABLEVAULT_BENCH_PG_URL ??
+    process.env.TABLEVAULT_TEST_PG_URL ??
+    'postgres://postgres@127.0.0.1:5432/test';
+  const mysqlUrl =
+    process.env.TABLEVAULT_BENCH_MYSQL_URL ??
+    process.env.TABLEVAULT_TEST_MYSQL_URL ??
+    'mysql://root@127.0.0.1:3306/test';
   const table = benchTableName(args.rows);
   if (args.engines.includes('pg')) await ensurePgTable(pgUrl, args.rows, log);
   if (args.engines.includes('mysql')) await ensureMysqlTable(mysqlUrl, args.rows, log);
@@ -169,9 +302,19 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(os.tmpdir(), 'tv-bench-'));
   const s3 = await startS3(join(work, 's3'));
   const bucket = 'bench';
-  const s3env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: s3.endpoint };
+  const s3env = {
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL: s3.endpoint,
+  };
   mkdirSync(join(work, 's3'), { recursive: true });
-  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   client.destroy();
 
@@ -186,7 +329,13 @@ async function main(): Promise<void> {
       for (const c of cases) {
         log(`[${r + 1}/${args.repeat}] ${c.engine} ${c.label}`);
         const m = await measure(c.command, c.env, SERVER_PROCESSES[c.engine]);
-        runs.get(c)!.push({ wallMs: m.wallMs, cpuMs: m.cpuMs, serverCpuMs: m.serverCpuMs ?? NaN, peakRssBytes: m.peakRssBytes, bytes: c.bytes(m) });
+        runs.get(c)!.push({
+          wallMs: m.wallMs,
+          cpuMs: m.cpuMs,
+          serverCpuMs: m.serverCpuMs ?? NaN,
+          peakRssBytes: m.peakRssBytes,
+          bytes: c.bytes(m),
+        });
       }
     }
   } finally {
@@ -198,39 +347,69 @@ async function main(): Promise<void> {
     const rs = runs.get(c)!;
     const wallMs = median(rs.map((x) => x.wallMs));
     return {
-      engine: c.engine, name: c.name, label: c.label, runs: rs, wallMs,
-      cpuMs: median(rs.map((x) => x.cpuMs)), serverCpuMs: median(rs.map((x) => x.serverCpuMs)), peakRssBytes: Math.max(...rs.map((x) => x.peakRssBytes)),
-      bytes: median(rs.map((x) => x.bytes)), rowsPerSec: Math.round(args.rows / (wallMs / 1000)),
+      engine: c.engine,
+      name: c.name,
+      label: c.label,
+      runs: rs,
+      wallMs,
+      cpuMs: median(rs.map((x) => x.cpuMs)),
+      serverCpuMs: median(rs.map((x) => x.serverCpuMs)),
+      peakRssBytes: Math.max(...rs.map((x) => x.peakRssBytes)),
+      bytes: median(rs.map((x) => x.bytes)),
+      rowsPerSec: Math.round(args.rows / (wallMs / 1000)),
     };
   });
-  const ratios = ['pg', 'mysql'].filter((e) => args.engines.includes(e)).flatMap((engine) => {
-    const get = (n: string) => results.find((x) => x.engine === engine && x.name === n)!;
-    return ['tv_local', 'tv_s3'].map((n) => ({
-      engine, case: n,
-      wallVsRead: get(n).wallMs / get('read').wallMs,
-      wallVsDumpGzip: get(n).wallMs / get('dump_gzip').wallMs,
-      // client and server CPU together: what the two cores have to get through
-      cpuVsDumpGzip: (get(n).cpuMs + get(n).serverCpuMs) / (get('dump_gzip').cpuMs + get('dump_gzip').serverCpuMs),
-      bytesVsDumpGzip: get(n).bytes / get('dump_gzip').bytes,
-      peakRssBytes: get(n).peakRssBytes,
-    }));
-  });
+  const ratios = ['pg', 'mysql']
+    .filter((e) => args.engines.includes(e))
+    .flatMap((engine) => {
+      const get = (n: string) => results.find((x) => x.engine === engine && x.name === n)!;
+      return ['tv_local', 'tv_s3'].map((n) => ({
+        engine,
+        case: n,
+        wallVsRead: get(n).wallMs / get('read').wallMs,
+        wallVsDumpGzip: get(n).wallMs / get('dump_gzip').wallMs,
+        // client and server CPU together: what the two cores have to get through
+        cpuVsDumpGzip: (get(n).cpuMs + get(n).serverCpuMs) / (get('dump_gzip').cpuMs + get('dump_gzip').serverCpuMs),
+        bytesVsDumpGzip: get(n).bytes / get('dump_gzip').bytes,
+        peakRssBytes: get(n).peakRssBytes,
+      }));
+    });
 
   const mb = (b: number) => (b / 1e6).toFixed(1);
-  const lines = [`rows ${args.rows}, median of ${args.repeat} runs, ${os.cpus().length} cores, node ${process.version}`, ''];
+  const lines = [
+    `rows ${args.rows}, median of ${args.repeat} runs, ${os.cpus().length} cores, node ${process.version}`,
+    '',
+  ];
   const header = ['engine', 'case', 'wall s', 'cpu s', 'server cpu s', 'rows/s', 'MB out', 'peak RSS MB'];
-  const body = results.map((x) => [x.engine, x.label, (x.wallMs / 1000).toFixed(2), (x.cpuMs / 1000).toFixed(2), (x.serverCpuMs / 1000).toFixed(2), String(x.rowsPerSec), x.bytes ? mb(x.bytes) : '-', mb(x.peakRssBytes)]);
+  const body = results.map((x) => [
+    x.engine,
+    x.label,
+    (x.wallMs / 1000).toFixed(2),
+    (x.cpuMs / 1000).toFixed(2),
+    (x.serverCpuMs / 1000).toFixed(2),
+    String(x.rowsPerSec),
+    x.bytes ? mb(x.bytes) : '-',
+    mb(x.peakRssBytes),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   for (const row of [header, ...body]) lines.push(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-  lines.push('', 'ratios (tablevault / baseline; targets: wall ≤ 2.0× read (pg), ≤ 1.0× dump|gzip, bytes ≤ 1.0× dump|gzip, RSS ≤ 256 MB):');
+  lines.push(
+    '',
+    'ratios (tablevault / baseline; targets: wall ≤ 2.0× read (pg), ≤ 1.0× dump|gzip, bytes ≤ 1.0× dump|gzip, RSS ≤ 256 MB):',
+  );
   for (const r of ratios) {
-    lines.push(`  ${r.engine} ${r.case}: wall ${r.wallVsRead.toFixed(2)}× read, ${r.wallVsDumpGzip.toFixed(2)}× dump|gzip; cpu+server ${r.cpuVsDumpGzip.toFixed(2)}× dump|gzip; bytes ${r.bytesVsDumpGzip.toFixed(2)}× dump|gzip; peak RSS ${mb(r.peakRssBytes)} MB`);
+    lines.push(
+      `  ${r.engine} ${r.case}: wall ${r.wallVsRead.toFixed(2)}× read, ${r.wallVsDumpGzip.toFixed(2)}× dump|gzip; cpu+server ${r.cpuVsDumpGzip.toFixed(2)}× dump|gzip; bytes ${r.bytesVsDumpGzip.toFixed(2)}× dump|gzip; peak RSS ${mb(r.peakRssBytes)} MB`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 
   mkdirSync(args.out, { recursive: true });
   const file = join(args.out, `export-${args.rows}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), rows: args.rows, repeat: args.repeat, cores: os.cpus().length, node: process.version, results, ratios }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), rows: args.rows, repeat: args.repeat, cores: os.cpus().length, node: process.version, results, ratios }, null, 2)}\n`,
+  );
   log(`results: ${file}`);
 }
 

@@ -35,7 +35,9 @@ function serverCpu(names: readonly string[]): number {
       if (!names.includes(comm)) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch { /* the process ended while we looked */ }
+    } catch {
+      /* the process ended while we looked */
+    }
   }
   return (ticks * 1000) / CLOCK_TICKS;
 }
@@ -61,7 +63,9 @@ function groupRss(pgid: number): number {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(fields[2]) === pgid) total += Number(fields[21]) * PAGE; // pgrp, rss (pages)
-    } catch { /* the process ended while we looked */ }
+    } catch {
+      /* the process ended while we looked */
+    }
   }
   return total;
 }
@@ -73,7 +77,11 @@ function groupRss(pgid: number): number {
  * With `serverProcesses` (process names, e.g. ['postgres']), also the CPU those processes spent
  * meanwhile: nothing else should use that server during the run.
  */
-export async function measure(command: string, env: NodeJS.ProcessEnv = process.env, serverProcesses?: readonly string[]): Promise<Measurement> {
+export async function measure(
+  command: string,
+  env: NodeJS.ProcessEnv = process.env,
+  serverProcesses?: readonly string[],
+): Promise<Measurement> {
   const server0 = serverProcesses ? await settledServerCpu(serverProcesses) : 0;
   const m = await run(command, env);
   if (serverProcesses) m.serverCpuMs = (await settledServerCpu(serverProcesses)) - server0;
@@ -85,13 +93,23 @@ function run(command: string, env: NodeJS.ProcessEnv): Promise<Measurement> {
   const timeFile = join(dir, 'time');
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, 'bash', '-o', 'pipefail', '-c', command], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, 'bash', '-o', 'pipefail', '-c', command], {
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     let peak = 0;
-    const timer = setInterval(() => { if (child.pid) peak = Math.max(peak, groupRss(child.pid)); }, 20);
+    const timer = setInterval(() => {
+      if (child.pid) peak = Math.max(peak, groupRss(child.pid));
+    }, 20);
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(timer);
@@ -102,7 +120,9 @@ function run(command: string, env: NodeJS.ProcessEnv): Promise<Measurement> {
         cpuMs = (u! + s!) * 1000;
         // a command shorter than the sampling interval: the largest single process is the floor
         peak = Math.max(peak, maxKb! * 1024);
-      } catch { /* time(1) wrote nothing */ }
+      } catch {
+        /* time(1) wrote nothing */
+      }
       rmSync(dir, { recursive: true, force: true });
       if (code !== 0) {
         reject(new Error(`command failed (exit ${code}): ${command}\n${stderr.slice(-2000)}`));

@@ -1,7 +1,12 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface CountingProxy { endpoint: string; count: () => number; reset: () => void; stop: () => Promise<void> }
+export interface CountingProxy {
+  endpoint: string;
+  count: () => number;
+  reset: () => void;
+  stop: () => Promise<void>;
+}
 
 /**
  * A pass-through HTTP proxy in front of an S3 endpoint that counts requests, so every sync tool
@@ -13,11 +18,17 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   let n = 0;
   const server = createServer((req, res) => {
     n++;
-    const fwd = httpRequest({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
+    const fwd = httpRequest(
+      { host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    fwd.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
     });
-    fwd.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
     req.pipe(fwd);
   });
   server.keepAliveTimeout = 30_000;
@@ -26,7 +37,13 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   return {
     endpoint: `http://127.0.0.1:${port}`,
     count: () => n,
-    reset: () => { n = 0; },
-    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    reset: () => {
+      n = 0;
+    },
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -38,10 +38,19 @@ export async function ensurePgTable(url: string, rows: number, log: (s: string) 
 
 export async function ensureMysqlTable(url: string, rows: number, log: (s: string) => void): Promise<void> {
   const u = new URL(url);
-  const c = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) });
+  const c = await mysql.createConnection({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1),
+  });
   try {
     const name = benchTableName(rows);
-    const [exists] = await c.query(`SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`, [name]);
+    const [exists] = await c.query(
+      `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+      [name],
+    );
     if (Number((exists as Array<{ n: number }>)[0]!.n) === 1) {
       const [cnt] = await c.query(`SELECT COUNT(*) AS n FROM ${name}`);
       if (Number((cnt as Array<{ n: number }>)[0]!.n) === rows) return;

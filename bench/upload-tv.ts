@@ -4,6 +4,9 @@ import { createS3Client, Uploader, DEFAULT_UPLOADER_OPTIONS } from '../dist/inde
 
 const [file, bucket, key] = process.argv.slice(2);
 const { client } = createS3Client({ maxSockets: DEFAULT_UPLOADER_OPTIONS.partConcurrency + 4 });
-const res = await new Uploader(client, bucket!, DEFAULT_UPLOADER_OPTIONS).upload({ key: key!, body: createReadStream(file!, { highWaterMark: 1024 * 1024 }) });
+const res = await new Uploader(client, bucket!, DEFAULT_UPLOADER_OPTIONS).upload({
+  key: key!,
+  body: createReadStream(file!, { highWaterMark: 1024 * 1024 }),
+});
 client.destroy();
 process.stdout.write(`${JSON.stringify(res)}\n`);

@@ -5,7 +5,8 @@
  * @param {import('kysely').Kysely<any>} db
  */
 export async function up(db) {
-  await db.schema.createTable('tablevault_tables')
+  await db.schema
+    .createTable('tablevault_tables')
     .addColumn('table_key', 'varchar(255)', (c) => c.primaryKey())
     .addColumn('destination', 'varchar(1024)', (c) => c.notNull())
     .addColumn('source_table', 'varchar(255)', (c) => c.notNull())
@@ -18,7 +19,8 @@ export async function up(db) {
     .addColumn('last_run_id', 'varchar(36)')
     .addColumn('updated_at', 'varchar(32)')
     .execute();
-  await db.schema.createTable('tablevault_files')
+  await db.schema
+    .createTable('tablevault_files')
     .addColumn('table_key', 'varchar(255)', (c) => c.notNull())
     .addColumn('seq', 'integer', (c) => c.notNull())
     .addColumn('object_key', 'varchar(1024)', (c) => c.notNull())
@@ -31,7 +33,8 @@ export async function up(db) {
     .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
     .addPrimaryKeyConstraint('tablevault_files_pk', ['table_key', 'seq'])
     .execute();
-  await db.schema.createTable('tablevault_runs')
+  await db.schema
+    .createTable('tablevault_runs')
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('table_key', 'varchar(255)', (c) => c.notNull())
     .addColumn('started_at', 'varchar(32)', (c) => c.notNull())
@@ -44,7 +47,11 @@ export async function up(db) {
     .addColumn('watermark_after', 'text')
     .addColumn('error', 'text')
     .execute();
-  await db.schema.createIndex('tablevault_runs_table').on('tablevault_runs').columns(['table_key', 'started_at']).execute();
+  await db.schema
+    .createIndex('tablevault_runs_table')
+    .on('tablevault_runs')
+    .columns(['table_key', 'started_at'])
+    .execute();
 }
 
 /** @param {import('kysely').Kysely<any>} db */

@@ -6,7 +6,8 @@
  * @param {import('kysely').Kysely<any>} db
  */
 export async function up(db) {
-  await db.schema.createTable('tablevault_recent')
+  await db.schema
+    .createTable('tablevault_recent')
     .addColumn('table_key', 'varchar(255)', (c) => c.notNull())
     .addColumn('version', 'char(40)', (c) => c.notNull())
     .addPrimaryKeyConstraint('tablevault_recent_pk', ['table_key', 'version'])

@@ -6,7 +6,8 @@
  * @param {import('kysely').Kysely<any>} db
  */
 export async function up(db) {
-  await db.schema.createTable('tablevault_schemas')
+  await db.schema
+    .createTable('tablevault_schemas')
     .addColumn('table_key', 'varchar(255)', (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull())
     .addColumn('columns_json', 'text', (c) => c.notNull())
@@ -16,8 +17,14 @@ export async function up(db) {
     .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
     .addPrimaryKeyConstraint('tablevault_schemas_pk', ['table_key', 'version'])
     .execute();
-  await db.schema.alterTable('tablevault_files').addColumn('schema_version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
-  await db.schema.alterTable('tablevault_tables').addColumn('schema_version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+  await db.schema
+    .alterTable('tablevault_files')
+    .addColumn('schema_version', 'integer', (c) => c.notNull().defaultTo(1))
+    .execute();
+  await db.schema
+    .alterTable('tablevault_tables')
+    .addColumn('schema_version', 'integer', (c) => c.notNull().defaultTo(1))
+    .execute();
 }
 
 /** @param {import('kysely').Kysely<any>} db */

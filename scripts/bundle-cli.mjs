@@ -21,6 +21,8 @@ await build({
   sourcemap: 'linked',
   external: ['parquet-wasm', 'pino-pretty', '@electric-sql/*', 'pg-native'],
   // CommonJS dependencies bundled into ESM still call require() for Node's built-ins
-  banner: { js: "import { createRequire as __tvRequire } from 'node:module'; const require = __tvRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __tvRequire } from 'node:module'; const require = __tvRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

@@ -4,7 +4,10 @@ import { withMethods } from './wrap.js';
 
 /** The error a run stops with after SIGTERM/SIGINT: what was committed stands, the rest is redone next run. */
 export function stoppedError(): TablevaultError {
-  return runtimeError('STOPPED', 'stopped by a signal; objects and watermarks committed before it stand, and the next run continues from there');
+  return runtimeError(
+    'STOPPED',
+    'stopped by a signal; objects and watermarks committed before it stand, and the next run continues from there',
+  );
 }
 
 export function isStopped(e: unknown): boolean {

@@ -29,29 +29,51 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command('tablevault')
     .description('Streaming PostgreSQL/MySQL table backups to Parquet in S3')
     .version(VERSION)
-    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(process.env.TABLEVAULT_LOG_LEVEL ?? 'info').env('TABLEVAULT_LOG_LEVEL'))
+    .addOption(
+      new Option('--log-level <level>', 'log level on stderr')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default(process.env.TABLEVAULT_LOG_LEVEL ?? 'info')
+        .env('TABLEVAULT_LOG_LEVEL'),
+    )
     .option('--quiet', 'no live progress line on stderr (it is shown only when stderr is a terminal)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const ctx = processContext({
-    get logLevel() { return program.opts<{ logLevel: string }>().logLevel; },
-    get quiet() { return program.opts<{ quiet?: boolean }>().quiet; },
+    get logLevel() {
+      return program.opts<{ logLevel: string }>().logLevel;
+    },
+    get quiet() {
+      return program.opts<{ quiet?: boolean }>().quiet;
+    },
   });
   let exitCode = 0;
   program.addCommand(exportCommand(ctx).exitOverride());
-  program.addCommand(backupCommand(ctx, (c) => { exitCode = c; }).exitOverride());
+  program.addCommand(
+    backupCommand(ctx, (c) => {
+      exitCode = c;
+    }).exitOverride(),
+  );
   program.addCommand(statusCommand(ctx).exitOverride());
   program.addCommand(migrateCommand(ctx).exitOverride());
-  program.addCommand(syncCommand(ctx, (c) => { exitCode = c; }).exitOverride());
+  program.addCommand(
+    syncCommand(ctx, (c) => {
+      exitCode = c;
+    }).exitOverride(),
+  );
   program.addCommand(restoreCommand(ctx).exitOverride());
-  program.addCommand(verifyCommand(ctx, (c) => { exitCode = c; }).exitOverride());
+  program.addCommand(
+    verifyCommand(ctx, (c) => {
+      exitCode = c;
+    }).exitOverride(),
+  );
   program.addCommand(serveCommand(ctx).exitOverride());
   try {
     await program.parseAsync(argv);
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return 0;
       return 2; // commander has already printed what was wrong with the command line
     }
     if (isTablevaultError(e)) {
@@ -68,9 +90,17 @@ async function main(argv: string[]): Promise<number> {
 quietKnownWarnings();
 
 // `tablevault … | head` closes stdout early: that is not an error
-process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
-
-main(process.argv).then((code) => { process.exitCode = code; }, (e) => {
-  process.stderr.write(`tablevault: ${redactText(errorMessage(e))}\n`);
-  process.exitCode = 1;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  else throw e;
 });
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`tablevault: ${redactText(errorMessage(e))}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -11,13 +11,24 @@ export type IntegerEncodingDefault = 'delta' | 'plain';
 export const DEFAULTS = {
   /** `export`, and each table of a strategy file (`defaults:` and the table's own keys override these). */
   export: {
-    compression: 'zstd' as CompressionDefault, integerEncoding: 'delta' as IntegerEncodingDefault,
-    batchRows: 20_000, fileMaxRows: 1_000_000, rowGroupRows: 100_000, uploadConcurrency: 2,
+    compression: 'zstd' as CompressionDefault,
+    integerEncoding: 'delta' as IntegerEncodingDefault,
+    batchRows: 20_000,
+    fileMaxRows: 1_000_000,
+    rowGroupRows: 100_000,
+    uploadConcurrency: 2,
   },
   /** Uploads: objects up to the threshold in one PutObject, larger ones in parts. */
   upload: { multipartThreshold: 16 * MiB, partSize: 16 * MiB, partConcurrency: 4 },
   /** 8 MiB parts (as `aws s3`): streamed copies then hold at most 16 × 8 MiB = 128 MiB of object bytes. */
-  sync: { concurrency: 16, partSize: 8 * MiB, multipartThreshold: 8 * MiB, partConcurrency: 4, compare: 'checksum' as 'size' | 'checksum', copyMode: 'auto' as 'auto' | 'server-side' | 'streamed' },
+  sync: {
+    concurrency: 16,
+    partSize: 8 * MiB,
+    multipartThreshold: 8 * MiB,
+    partConcurrency: 4,
+    compare: 'checksum' as 'size' | 'checksum',
+    copyMode: 'auto' as 'auto' | 'server-side' | 'streamed',
+  },
   /** The memory manager: check every 10 batches, drain above 512 MiB, never force a GC. */
   memory: { checkEvery: 10, limitBytes: 512 * MiB, gcEvery: 0 },
   restore: { batchRows: 50_000, mode: 'insert' as 'insert' | 'upsert' | 'replace' },

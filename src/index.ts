@@ -1,8 +1,21 @@
 /** The library API: what the CLI uses is what a program can use. */
-export { exportTable, EXPORT_DEFAULTS, type ExportOptions, type ExportSummary, type ExportedFile } from './backup/export.js';
+export {
+  exportTable,
+  EXPORT_DEFAULTS,
+  type ExportOptions,
+  type ExportSummary,
+  type ExportedFile,
+} from './backup/export.js';
 export { MANIFEST_NAME } from './manifest/layout.js';
 export { parseManifest, readManifest } from './manifest/read.js';
-export type { Manifest, ExportManifest, IncrementalManifest, ObjectEntry, IncrementalObjectEntry, SchemaVersionEntry } from './manifest/types.js';
+export type {
+  Manifest,
+  ExportManifest,
+  IncrementalManifest,
+  ObjectEntry,
+  IncrementalObjectEntry,
+  SchemaVersionEntry,
+} from './manifest/types.js';
 export { TablevaultError, isTablevaultError, type ErrorCode } from './errors.js';
 export { DEFAULTS, LIMITS, CHOICES } from './defaults.js';
 export { createLogger, type Logger } from './log.js';
@@ -12,7 +25,14 @@ export { openSource } from './source/open.js';
 export type { Source, ReadOptions } from './source/source.js';
 export type { ColumnSpec, ColumnKind, SourceTable, TableRef } from './source/columns.js';
 export { COMPRESSIONS, encodeParquet, type CompressionName, type ParquetOptions } from './parquet/encode.js';
-export { syncPrefixes, SYNC_DEFAULTS, type SyncOptions, type SyncSummary, type SyncAction, type CopyMode } from './sync/sync.js';
+export {
+  syncPrefixes,
+  SYNC_DEFAULTS,
+  type SyncOptions,
+  type SyncSummary,
+  type SyncAction,
+  type CopyMode,
+} from './sync/sync.js';
 export type { CompareMode } from './sync/compare.js';
 export { restoreTable, type RestoreOptions, type RestoreSummary, type RestoreMode } from './restore/restore.js';
 export { verify, verifyTable, type VerifySummary, type VerifyTableResult } from './verify/verify.js';

@@ -17,7 +17,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: undefined,
-    redact: { paths: ['password', '*.password', 'secretAccessKey', '*.secretAccessKey', 'url', '*.url'], censor: '***' },
+    redact: {
+      paths: ['password', '*.password', 'secretAccessKey', '*.secretAccessKey', 'url', '*.url'],
+      censor: '***',
+    },
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<typeof method>);
@@ -25,7 +28,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     },
   };
   // pino-pretty only when a person reads the logs: unattended runs do not load it
-  const dest = usePretty ? loadPretty()({ destination: 2, colorize: true, sync: true }) : pino.destination({ fd: 2, sync: true });
+  const dest = usePretty
+    ? loadPretty()({ destination: 2, colorize: true, sync: true })
+    : pino.destination({ fd: 2, sync: true });
   return pino(options, dest);
 }
 

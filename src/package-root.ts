@@ -2,7 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-interface PackageJson { name?: string; version: string }
+interface PackageJson {
+  name?: string;
+  version: string;
+}
 
 let found: { root: string; pkg: PackageJson } | undefined;
 

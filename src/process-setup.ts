@@ -5,6 +5,7 @@
 export function quietKnownWarnings(): void {
   process.removeAllListeners('warning');
   process.on('warning', (w) => {
-    if (!`${w.name} ${w.message}`.includes('NodeVersionSupportWarning')) process.stderr.write(`${w.name}: ${w.message}\n`);
+    if (!`${w.name} ${w.message}`.includes('NodeVersionSupportWarning'))
+      process.stderr.write(`${w.name}: ${w.message}\n`);
   });
 }

@@ -17,7 +17,14 @@ export class Scope {
     let failed = false;
     let first: unknown;
     for (const close of this.closers.splice(0).reverse()) {
-      try { await close(); } catch (e) { if (!failed) { failed = true; first = e; } }
+      try {
+        await close();
+      } catch (e) {
+        if (!failed) {
+          failed = true;
+          first = e;
+        }
+      }
     }
     if (failed) throw first;
   }

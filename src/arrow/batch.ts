@@ -15,22 +15,32 @@ export class BatchAssembler {
   private rowCount = 0;
 
   /** `builders`: the source's own, one per column (PostgreSQL's binary COPY); else text builders of the source's text form. */
-  constructor(readonly columns: ColumnSpec[], dialect: ReadText, capacity: number, builders?: ColumnBuilder[]) {
+  constructor(
+    readonly columns: ColumnSpec[],
+    dialect: ReadText,
+    capacity: number,
+    builders?: ColumnBuilder[],
+  ) {
     this.schema = new Schema(columns.map((c) => new Field(c.name, arrowType(c), true)));
     this.builders = builders ?? columns.map((c) => createBuilder(c, dialect, capacity));
     if (this.builders.length !== columns.length) throw new Error('internal: one builder per column');
   }
 
-  get rows(): number { return this.rowCount; }
+  get rows(): number {
+    return this.rowCount;
+  }
 
   /** Call once per row after every column got its value. */
-  endRow(): void { this.rowCount++; }
+  endRow(): void {
+    this.rowCount++;
+  }
 
   flush(): RecordBatch {
     const length = this.rowCount;
     const children = this.builders.map((b) => b.flush());
     for (const [i, c] of children.entries()) {
-      if (c.length !== length) throw new Error(`internal: column "${this.columns[i]!.name}" has ${c.length} values for ${length} rows`);
+      if (c.length !== length)
+        throw new Error(`internal: column "${this.columns[i]!.name}" has ${c.length} values for ${length} rows`);
     }
     this.rowCount = 0;
     const data = makeData({ type: new Struct(this.schema.fields), length, nullCount: 0, children });

@@ -1,6 +1,6 @@
 import type { DataType, Data } from 'apache-arrow';
 import type { ColumnSpec } from '../source/columns.js';
-import { NOT_REPRESENTABLE, latin1 } from './text.js';
+import { type NOT_REPRESENTABLE, latin1 } from './text.js';
 
 /**
  * One builder per column: it takes each value as the bytes of the engine's text format and
@@ -30,7 +30,9 @@ export interface ValueCounters {
 export class Validity {
   bits: Uint8Array;
   nullCount = 0;
-  constructor(cap: number) { this.bits = new Uint8Array((cap + 7) >> 3); }
+  constructor(cap: number) {
+    this.bits = new Uint8Array((cap + 7) >> 3);
+  }
   grow(cap: number): void {
     const need = (cap + 7) >> 3;
     if (need <= this.bits.length) return;
@@ -43,7 +45,10 @@ export class Validity {
     else this.nullCount++;
   }
   take(length: number): { nullCount: number; nullBitmap: Uint8Array | undefined } {
-    const out = { nullCount: this.nullCount, nullBitmap: this.nullCount ? this.bits.slice(0, (length + 7) >> 3) : undefined };
+    const out = {
+      nullCount: this.nullCount,
+      nullBitmap: this.nullCount ? this.bits.slice(0, (length + 7) >> 3) : undefined,
+    };
     this.bits.fill(0, 0, (length + 7) >> 3);
     this.nullCount = 0;
     return out;
@@ -51,7 +56,17 @@ export class Validity {
 }
 
 export type Ctor<T> = { new (n: number): T };
-export type Fixed = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+export type Fixed =
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** Why a value became NULL: a MySQL zero date, or a value the type cannot hold. */
 export type NullReason = 'zero' | typeof NOT_REPRESENTABLE;
@@ -62,8 +77,14 @@ export abstract class BaseBuilder implements ColumnBuilder {
   cap: number;
   readonly validity: Validity;
   private readonly ownCounters: ValueCounters = { zeroDates: 0, notRepresentable: 0 };
-  get counters(): ValueCounters { return this.ownCounters; }
-  constructor(readonly spec: ColumnSpec, readonly type: DataType, capacity: number) {
+  get counters(): ValueCounters {
+    return this.ownCounters;
+  }
+  constructor(
+    readonly spec: ColumnSpec,
+    readonly type: DataType,
+    capacity: number,
+  ) {
     this.cap = Math.max(16, capacity);
     this.validity = new Validity(this.cap);
   }
@@ -90,6 +111,8 @@ export abstract class BaseBuilder implements ColumnBuilder {
   }
   protected valueError(buf: Buffer, start: number, end: number, cause: unknown): Error {
     const shown = latin1(buf, start, Math.min(end, start + 60));
-    return new Error(`column "${this.spec.name}" (${this.spec.dbType}): cannot read value "${shown}": ${cause instanceof Error ? cause.message : String(cause)}`);
+    return new Error(
+      `column "${this.spec.name}" (${this.spec.dbType}): cannot read value "${shown}": ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
   }
 }

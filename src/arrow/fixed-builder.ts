@@ -9,10 +9,15 @@ export type Writer = (b: FixedBuilder, i: number, buf: Buffer, s: number, e: num
 /** Fixed-width values (numbers, dates, times, decimals) in one typed array. */
 export class FixedBuilder<T extends Fixed = Fixed> extends BaseBuilder {
   values: T;
-  constructor(spec: ColumnSpec, type: DataType, capacity: number, private readonly ArrayType: Ctor<T>,
+  constructor(
+    spec: ColumnSpec,
+    type: DataType,
+    capacity: number,
+    private readonly ArrayType: Ctor<T>,
     private readonly write: Writer,
     /** array slots per value: 4 for a 128-bit decimal */
-    private readonly stride = 1) {
+    private readonly stride = 1,
+  ) {
     super(spec, type, capacity);
     this.values = new ArrayType(this.cap * stride);
   }
@@ -24,8 +29,15 @@ export class FixedBuilder<T extends Fixed = Fixed> extends BaseBuilder {
   append(buf: Buffer, start: number, end: number): void {
     this.ensure();
     const i = this.length;
-    try { this.write(this, i, buf, start, end); } catch (e) { throw this.valueError(buf, start, end, e); }
-    if (this.length === i) { this.validity.set(i, true); this.length++; }
+    try {
+      this.write(this, i, buf, start, end);
+    } catch (e) {
+      throw this.valueError(buf, start, end, e);
+    }
+    if (this.length === i) {
+      this.validity.set(i, true);
+      this.length++;
+    }
   }
   private view?: Int32Array;
   private viewOf?: T;
@@ -38,7 +50,9 @@ export class FixedBuilder<T extends Fixed = Fixed> extends BaseBuilder {
     return this.view!;
   }
   /** Called by a writer that decided the value is NULL (it appends the null itself). */
-  nullInstead(reason: NullReason): void { this.nullFor(reason); }
+  nullInstead(reason: NullReason): void {
+    this.nullFor(reason);
+  }
   flush(): Data {
     const length = this.length;
     const { nullCount, nullBitmap } = this.validity.take(length);
@@ -52,7 +66,10 @@ export class FixedBuilder<T extends Fixed = Fixed> extends BaseBuilder {
 
 /** Writes a 64-bit integer held as a safe JS number without going through BigInt. */
 export function setInt64(b: FixedBuilder, i: number, v: number | bigint): void {
-  if (typeof v === 'bigint') { (b.values as BigInt64Array)[i] = v; return; }
+  if (typeof v === 'bigint') {
+    (b.values as BigInt64Array)[i] = v;
+    return;
+  }
   const i32 = b.int32View();
   const hi = Math.floor(v / 4294967296);
   i32[2 * i] = (v - hi * 4294967296) | 0;
@@ -61,7 +78,10 @@ export function setInt64(b: FixedBuilder, i: number, v: number | bigint): void {
 
 /** The unscaled integer as a little-endian 128-bit two's complement in four uint32 words. */
 export function writeDecimal(b: FixedBuilder, i: number, v: number | bigint | typeof NOT_REPRESENTABLE): void {
-  if (v === NOT_REPRESENTABLE) { b.nullInstead(v); return; }
+  if (v === NOT_REPRESENTABLE) {
+    b.nullInstead(v);
+    return;
+  }
   const o = i * 4;
   const w = b.values as Uint32Array;
   if (typeof v === 'number') {
@@ -74,5 +94,8 @@ export function writeDecimal(b: FixedBuilder, i: number, v: number | bigint | ty
     return;
   }
   let u = BigInt.asUintN(128, v);
-  for (let k = 0; k < 4; k++) { w[o + k] = Number(u & 0xffffffffn); u >>= 32n; }
+  for (let k = 0; k < 4; k++) {
+    w[o + k] = Number(u & 0xffffffffn);
+    u >>= 32n;
+  }
 }

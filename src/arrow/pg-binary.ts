@@ -50,7 +50,12 @@ const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
  * The wire form is base-10000 digits: ndigits, weight (of the first digit), sign, dscale.
  * NOT_REPRESENTABLE for NaN/±Infinity or more fraction digits than the scale.
  */
-export function pgNumeric(buf: Buffer, s: number, e: number, scale: number): number | bigint | typeof NOT_REPRESENTABLE {
+export function pgNumeric(
+  buf: Buffer,
+  s: number,
+  e: number,
+  scale: number,
+): number | bigint | typeof NOT_REPRESENTABLE {
   const ndigits = buf.readInt16BE(s);
   const weight = buf.readInt16BE(s + 2);
   const sign = buf.readUInt16BE(s + 4);
@@ -61,12 +66,18 @@ export function pgNumeric(buf: Buffer, s: number, e: number, scale: number): num
   let v = 0;
   let fits = true;
   for (let i = 0, p = s + 8; i < ndigits; i++, p += 2) {
-    if (v > MAX_SAFE_DIV_10000) { fits = false; break; }
+    if (v > MAX_SAFE_DIV_10000) {
+      fits = false;
+      break;
+    }
     v = v * 10000 + buf.readUInt16BE(p);
   }
   if (fits) {
     if (exp >= 0) {
-      if (exp < 16 && v <= Number.MAX_SAFE_INTEGER / POW10[exp]!) { const r = v * POW10[exp]!; return sign ? -r : r; }
+      if (exp < 16 && v <= Number.MAX_SAFE_INTEGER / POW10[exp]!) {
+        const r = v * POW10[exp]!;
+        return sign ? -r : r;
+      }
     } else if (-exp < 16) {
       const div = POW10[-exp]!;
       if (v % div !== 0) return NOT_REPRESENTABLE;

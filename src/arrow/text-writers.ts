@@ -1,5 +1,12 @@
 import {
-  NOT_REPRESENTABLE, latin1, parseBigInt, parseDatePart, parseDecimal, parseSmallInt, parseTime, parseTimestamp,
+  NOT_REPRESENTABLE,
+  latin1,
+  parseBigInt,
+  parseDatePart,
+  parseDecimal,
+  parseSmallInt,
+  parseTime,
+  parseTimestamp,
 } from './text.js';
 import { setInt64, writeDecimal, type FixedBuilder, type Writer } from './fixed-builder.js';
 
@@ -27,19 +34,28 @@ export function floatWriter(b: FixedBuilder, i: number, buf: Buffer, s: number, 
 
 export function dateWriter(b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void {
   const d = parseDatePart(buf, s, e);
-  if (d === 'zero' || d === NOT_REPRESENTABLE) { b.nullInstead(d); return; }
+  if (d === 'zero' || d === NOT_REPRESENTABLE) {
+    b.nullInstead(d);
+    return;
+  }
   (b.values as Int32Array)[i] = d.days;
 }
 
 export function timeWriter(b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void {
   const t = parseTime(buf, s, e);
-  if (t === NOT_REPRESENTABLE) { b.nullInstead(t); return; }
+  if (t === NOT_REPRESENTABLE) {
+    b.nullInstead(t);
+    return;
+  }
   setInt64(b, i, t);
 }
 
 export function timestampWriter(b: FixedBuilder, i: number, buf: Buffer, s: number, e: number): void {
   const t = parseTimestamp(buf, s, e);
-  if (t === 'zero' || t === NOT_REPRESENTABLE) { b.nullInstead(t); return; }
+  if (t === 'zero' || t === NOT_REPRESENTABLE) {
+    b.nullInstead(t);
+    return;
+  }
   setInt64(b, i, t);
 }
 

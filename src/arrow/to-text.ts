@@ -36,7 +36,7 @@ function civil(days: number): { y: number; m: number; d: number } {
 }
 
 /** `YYYY-MM-DD`; year 0 and before as PostgreSQL's `… BC` suffix (returned separately). */
-function dateText(days: number, target: ValueText): Cell & string | Unrepresentable {
+function dateText(days: number, target: ValueText): (Cell & string) | Unrepresentable {
   const { y, m, d } = civil(days);
   if (y < target.minYear || y > target.maxYear) return new Unrepresentable(`date in year ${y} (${target.yearsNote})`);
   return y <= 0 ? `${pad(1 - y, 4)}-${pad(m, 2)}-${pad(d, 2)} BC` : `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
@@ -51,7 +51,10 @@ function timeOfDay(us: bigint): string {
 function timestampText(us: bigint, tz: boolean, target: ValueText): Cell {
   let days = us / US_PER_DAY;
   let rest = us % US_PER_DAY;
-  if (rest < 0n) { rest += US_PER_DAY; days -= 1n; }
+  if (rest < 0n) {
+    rest += US_PER_DAY;
+    days -= 1n;
+  }
   const date = dateText(Number(days), target);
   if (date instanceof Unrepresentable) return date;
   const bc = date.endsWith(' BC');
@@ -94,7 +97,19 @@ function listText(items: Cell[], numeric: boolean, target: ValueText): Cell {
   return target.list(items as Array<string | null>, numeric);
 }
 
-const NUMERIC_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'decimal']);
+const NUMERIC_KINDS = new Set([
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'float32',
+  'float64',
+  'decimal',
+]);
 
 /**
  * A reader of one column of one batch: `(row) => text | null | Unrepresentable`, the text in the
@@ -110,7 +125,8 @@ export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (ro
       const scale = spec.scale ?? 0;
       return (i) => (valid(i) ? decimalText(words, (off + i) * 4, scale) : null);
     }
-    case 'timestamp': case 'timestamptz': {
+    case 'timestamp':
+    case 'timestamptz': {
       const values = data.values as BigInt64Array;
       const tz = spec.kind === 'timestamptz';
       return (i) => (valid(i) ? timestampText(values[off + i]!, tz, target) : null);
@@ -123,7 +139,8 @@ export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (ro
       const values = data.values as Int32Array;
       return (i) => (valid(i) ? dateText(values[off + i]!, target) : null);
     }
-    case 'float32': case 'float64': {
+    case 'float32':
+    case 'float64': {
       const values = data.values as Float32Array | Float64Array;
       const kind = spec.kind;
       return (i) => (valid(i) ? floatText(values[off + i]!, kind, target) : null);

@@ -9,5 +9,10 @@ export function s3Options(s: Strategy): S3Options {
 
 /** The strategy's `s3:` settings, for the destination's uploads. */
 export function uploaderOptions(s: Strategy): UploaderOptions {
-  return validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, sse: s.s3.sse, sseKmsKeyId: s.s3.sse_kms_key_id, storageClass: s.s3.storage_class });
+  return validateUploaderOptions({
+    ...DEFAULT_UPLOADER_OPTIONS,
+    sse: s.s3.sse,
+    sseKmsKeyId: s.s3.sse_kms_key_id,
+    storageClass: s.s3.storage_class,
+  });
 }

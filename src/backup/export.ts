@@ -55,7 +55,12 @@ export interface ExportOptions {
   progress?: ProgressSink;
 }
 
-export interface ExportedFile { key: string; rows: number; bytes: number; sha256: string }
+export interface ExportedFile {
+  key: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
 
 export interface ExportSummary {
   table: string;
@@ -108,30 +113,76 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
   const started = Date.now();
   const peak = new PeakMemory().start();
   const compression = oneOf('--compression', opts.compression, COMPRESSIONS, EXPORT_DEFAULTS.compression);
-  const integerEncoding = oneOf('--integer-encoding', opts.integerEncoding, INTEGER_ENCODINGS, EXPORT_DEFAULTS.integerEncoding);
+  const integerEncoding = oneOf(
+    '--integer-encoding',
+    opts.integerEncoding,
+    INTEGER_ENCODINGS,
+    EXPORT_DEFAULTS.integerEncoding,
+  );
   const batchRows = wholeNumber('--batch-rows', opts.batchRows, { max: 10_000_000 }, EXPORT_DEFAULTS.batchRows);
-  const fileMaxRows = wholeNumber('--file-max-rows', opts.fileMaxRows, { max: 1_000_000_000 }, EXPORT_DEFAULTS.fileMaxRows);
-  const rowGroupRows = Math.min(wholeNumber('--row-group-rows', opts.rowGroupRows, { max: 100_000_000 }, EXPORT_DEFAULTS.rowGroupRows), fileMaxRows);
+  const fileMaxRows = wholeNumber(
+    '--file-max-rows',
+    opts.fileMaxRows,
+    { max: 1_000_000_000 },
+    EXPORT_DEFAULTS.fileMaxRows,
+  );
+  const rowGroupRows = Math.min(
+    wholeNumber('--row-group-rows', opts.rowGroupRows, { max: 100_000_000 }, EXPORT_DEFAULTS.rowGroupRows),
+    fileMaxRows,
+  );
   let ref;
-  try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`); }
+  try {
+    ref = parseTableRef(opts.table);
+  } catch (e) {
+    throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`);
+  }
   const upload = validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
   const dest = openDestination(opts.dest, opts.s3 ?? {}, upload);
   const source = observedSource(abortableSource(await openSource(opts.source), opts.signal), opts.progress);
   try {
     await dest.store.check();
     const table = await source.describe(ref);
-    const warnings = table.columns.filter((c) => c.unknownType)
-      .map((c) => `column "${c.name}" has type ${c.dbType}, which tablevault does not map; exported as ${c.kind === 'binary' ? 'its raw bytes' : 'its text form'}`);
+    const warnings = table.columns
+      .filter((c) => c.unknownType)
+      .map(
+        (c) =>
+          `column "${c.name}" has type ${c.dbType}, which tablevault does not map; exported as ${c.kind === 'binary' ? 'its raw bytes' : 'its text form'}`,
+      );
     for (const w of warnings) log.warn(w);
-    log.info({ table: qualifiedName(table), columns: table.columns.length, primaryKey: table.primaryKey, estimatedRows: table.estimatedRows }, 'exporting');
+    log.info(
+      {
+        table: qualifiedName(table),
+        columns: table.columns.length,
+        primaryKey: table.primaryKey,
+        estimatedRows: table.estimatedRows,
+      },
+      'exporting',
+    );
     const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
     const result = await writeExport(table, source, dest.store, encoder, {
-      tablePrefix: tablePrefix(dest.prefix, table), compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, peak, log, memory,
-      uploadConcurrency: wholeNumber('--upload-concurrency', opts.uploadConcurrency, { max: 16 }, EXPORT_DEFAULTS.uploadConcurrency), progress: opts.progress,
+      tablePrefix: tablePrefix(dest.prefix, table),
+      compression,
+      integerEncoding,
+      batchRows,
+      fileMaxRows,
+      rowGroupRows,
+      peak,
+      log,
+      memory,
+      uploadConcurrency: wholeNumber(
+        '--upload-concurrency',
+        opts.uploadConcurrency,
+        { max: 16 },
+        EXPORT_DEFAULTS.uploadConcurrency,
+      ),
+      progress: opts.progress,
     });
     for (const c of result.stats.counters) {
       if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);
-      if (c.notRepresentable) warnings.push(`column "${c.column}": ${c.notRepresentable} value(s) Parquet cannot hold (infinite date, NaN decimal, TIME outside 00:00-24:00) exported as NULL`);
+      if (c.notRepresentable)
+        warnings.push(
+          `column "${c.column}": ${c.notRepresentable} value(s) Parquet cannot hold (infinite date, NaN decimal, TIME outside 00:00-24:00) exported as NULL`,
+        );
     }
     peak.stop();
     return {
@@ -144,7 +195,9 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
       peakRssBytes: peak.rss,
       peakHeapBytes: peak.heapUsed,
       memoryPressure: memory.pressure,
-      zeroDates: Object.fromEntries(result.stats.counters.filter((c) => c.zeroDates).map((c) => [c.column, c.zeroDates])),
+      zeroDates: Object.fromEntries(
+        result.stats.counters.filter((c) => c.zeroDates).map((c) => [c.column, c.zeroDates]),
+      ),
       warnings,
     };
   } finally {
@@ -168,7 +221,13 @@ interface WriteContext {
   progress?: ProgressSink;
 }
 
-async function writeExport(table: SourceTable, source: Source, store: ObjectStore, encoder: ParquetEncoder, ctx: WriteContext) {
+async function writeExport(
+  table: SourceTable,
+  source: Source,
+  store: ObjectStore,
+  encoder: ParquetEncoder,
+  ctx: WriteContext,
+) {
   const manifestAt = manifestKey(ctx.tablePrefix);
   // from here until the new manifest is written, the prefix must not look like a finished export
   await store.delete([manifestAt]);
@@ -198,19 +257,45 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
         }
       })();
       let handedOver!: () => void;
-      const consumed = new Promise<void>((r) => { handedOver = r; });
+      const consumed = new Promise<void>((r) => {
+        handedOver = r;
+      });
       const body = (async function* (): AsyncGenerator<Uint8Array> {
-        try { yield* encoder.encode(counted, { compression: ctx.compression, rowGroupRows: ctx.rowGroupRows, metadata: fileMeta, deltaColumns: delta }); } finally { handedOver(); }
+        try {
+          yield* encoder.encode(counted, {
+            compression: ctx.compression,
+            rowGroupRows: ctx.rowGroupRows,
+            metadata: fileMeta,
+            deltaColumns: delta,
+          });
+        } finally {
+          handedOver();
+        }
       })();
       written.push(key); // before the upload: a failed multipart is aborted, a finished one must be removed
-      const upload: Promise<void> = store.put({ key, body, contentType: 'application/vnd.apache.parquet' }).then(
-        (res) => {
-          files[fileIndex] = { key, rows, bytes: res.bytes, sha256: res.sha256 };
-          ctx.progress?.({ bytes: res.bytes, objects: 1 });
-          ctx.log.info({ key, rows, bytes: res.bytes, method: res.method, ...(res.sha256InMetadata === false ? { sha256InMetadata: false } : {}) }, 'uploaded');
-        },
-        (e: unknown) => { failure ??= e; handedOver(); },
-      ).finally(() => active.delete(upload));
+      const upload: Promise<void> = store
+        .put({ key, body, contentType: 'application/vnd.apache.parquet' })
+        .then(
+          (res) => {
+            files[fileIndex] = { key, rows, bytes: res.bytes, sha256: res.sha256 };
+            ctx.progress?.({ bytes: res.bytes, objects: 1 });
+            ctx.log.info(
+              {
+                key,
+                rows,
+                bytes: res.bytes,
+                method: res.method,
+                ...(res.sha256InMetadata === false ? { sha256InMetadata: false } : {}),
+              },
+              'uploaded',
+            );
+          },
+          (e: unknown) => {
+            failure ??= e;
+            handedOver();
+          },
+        )
+        .finally(() => active.delete(upload));
       active.add(upload);
       await consumed;
       if (failure !== undefined) break;
@@ -225,7 +310,14 @@ async function writeExport(table: SourceTable, source: Source, store: ObjectStor
   } catch (e) {
     if (written.length) {
       ctx.log.warn({ objects: written.length }, 'export failed; removing the objects this run wrote');
-      await store.delete(written).catch((de) => ctx.log.error({ err: (de as Error).message }, `could not remove ${written.length} object(s) under ${ctx.tablePrefix}/; delete them by hand`));
+      await store
+        .delete(written)
+        .catch((de) =>
+          ctx.log.error(
+            { err: (de as Error).message },
+            `could not remove ${written.length} object(s) under ${ctx.tablePrefix}/; delete them by hand`,
+          ),
+        );
     }
     throw e;
   }

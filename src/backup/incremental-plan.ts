@@ -28,42 +28,98 @@ function parseLag(where: string, lag: string | number | undefined, cursor: Colum
   if (lag === undefined) return undefined;
   if (TEMPORAL.has(cursor.kind)) {
     const seconds = typeof lag === 'string' ? durationSeconds(lag) : undefined;
-    if (seconds === undefined) throw inputError('STRATEGY', `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a duration such as 15m or 2h`);
+    if (seconds === undefined)
+      throw inputError(
+        'STRATEGY',
+        `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a duration such as 15m or 2h`,
+      );
     return { seconds };
   }
-  if (typeof lag !== 'number') throw inputError('STRATEGY', `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a number of cursor units`);
+  if (typeof lag !== 'number')
+    throw inputError(
+      'STRATEGY',
+      `${where}: lag: cursor "${cursor.name}" is a ${cursor.dbType}; give lag as a number of cursor units`,
+    );
   return { amount: lag };
 }
 
-const ORDERABLE = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'decimal', 'string', 'date', 'timestamp', 'timestamptz', 'float32', 'float64', 'time']);
+const ORDERABLE = new Set([
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'decimal',
+  'string',
+  'date',
+  'timestamp',
+  'timestamptz',
+  'float32',
+  'float64',
+  'time',
+]);
 
 /**
  * Checks a strategy table against the live schema, before anything is read, and works out what
  * will be read: the columns, the keyset (cursor, primary key…) and the filter.
  */
-export function planIncremental(file: string, t: StrategyTable, table: SourceTable, destPrefix: string, destination: string, source: Source): TablePlan {
+export function planIncremental(
+  file: string,
+  t: StrategyTable,
+  table: SourceTable,
+  destPrefix: string,
+  destination: string,
+  source: Source,
+): TablePlan {
   const where = `${file}: table ${t.table}`;
   const byName = new Map(table.columns.map((c) => [c.name, c]));
   const cursor = byName.get(t.cursor!);
-  if (!cursor) throw inputError('STRATEGY', `${where}: cursor: column "${t.cursor}" does not exist in ${table.schema}.${table.name}`);
-  if (!ORDERABLE.has(cursor.kind)) throw inputError('STRATEGY', `${where}: cursor: column "${t.cursor}" has type ${cursor.dbType}, which cannot order rows; use a timestamp or an ever-growing number`);
+  if (!cursor)
+    throw inputError(
+      'STRATEGY',
+      `${where}: cursor: column "${t.cursor}" does not exist in ${table.schema}.${table.name}`,
+    );
+  if (!ORDERABLE.has(cursor.kind))
+    throw inputError(
+      'STRATEGY',
+      `${where}: cursor: column "${t.cursor}" has type ${cursor.dbType}, which cannot order rows; use a timestamp or an ever-growing number`,
+    );
   if (cursor.nullable && !t.null_cursor) {
-    throw inputError('STRATEGY', `${where}: cursor: column "${t.cursor}" is nullable; add null_cursor: skip (rows with a NULL cursor are not backed up) or null_cursor: fail, or make the column NOT NULL`);
+    throw inputError(
+      'STRATEGY',
+      `${where}: cursor: column "${t.cursor}" is nullable; add null_cursor: skip (rows with a NULL cursor are not backed up) or null_cursor: fail, or make the column NOT NULL`,
+    );
   }
   const pk = t.primary_key ?? table.primaryKey;
-  if (pk.length === 0) throw inputError('STRATEGY', `${where}: ${table.schema}.${table.name} has no primary key; set primary_key: [columns that identify a row]`);
-  for (const k of pk) if (!byName.has(k)) throw inputError('STRATEGY', `${where}: primary_key: column "${k}" does not exist`);
-  for (const c of t.columns ?? []) if (!byName.has(c)) throw inputError('STRATEGY', `${where}: columns: column "${c}" does not exist in ${table.schema}.${table.name}`);
+  if (pk.length === 0)
+    throw inputError(
+      'STRATEGY',
+      `${where}: ${table.schema}.${table.name} has no primary key; set primary_key: [columns that identify a row]`,
+    );
+  for (const k of pk)
+    if (!byName.has(k)) throw inputError('STRATEGY', `${where}: primary_key: column "${k}" does not exist`);
+  for (const c of t.columns ?? [])
+    if (!byName.has(c))
+      throw inputError('STRATEGY', `${where}: columns: column "${c}" does not exist in ${table.schema}.${table.name}`);
   const keyColumns = [t.cursor!, ...pk.filter((k) => k !== t.cursor)];
   const lag = parseLag(where, t.lag, cursor);
   if (t.partition === 'day' && !TEMPORAL.has(cursor.kind)) {
-    throw inputError('STRATEGY', `${where}: partition: day needs a date or timestamp cursor; "${cursor.name}" is ${cursor.dbType}`);
+    throw inputError(
+      'STRATEGY',
+      `${where}: partition: day needs a date or timestamp cursor; "${cursor.name}" is ${cursor.dbType}`,
+    );
   }
   const wanted = t.columns ? new Set([...t.columns, ...keyColumns]) : undefined;
   const columns = wanted ? table.columns.filter((c) => wanted.has(c.name)) : table.columns;
   const qualified = `${table.schema}.${table.name}`;
   return {
-    table: { ...table, columns }, columns, keyColumns, lag,
+    table: { ...table, columns },
+    columns,
+    keyColumns,
+    lag,
     where: sqlAnd(t.where, cursor.nullable && t.null_cursor === 'skip' && source.isNotNullSql(cursor.name)),
     tableKey: `${qualified.slice(0, 200)}@${createHash('sha1').update(destination).digest('hex').slice(0, 16)}`,
     tablePrefix: tablePrefix(destPrefix, table),

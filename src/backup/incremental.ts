@@ -33,7 +33,13 @@ export interface IncrementalContext {
   source: Source;
   log: Logger;
   runId: string;
-  settings: { batchRows: number; fileMaxRows: number; rowGroupRows: number; compression: 'zstd' | 'snappy' | 'gzip' | 'none'; integerEncoding?: IntegerEncoding };
+  settings: {
+    batchRows: number;
+    fileMaxRows: number;
+    rowGroupRows: number;
+    compression: 'zstd' | 'snappy' | 'gzip' | 'none';
+    integerEncoding?: IntegerEncoding;
+  };
   memory: MemoryManager;
   nullCursor?: 'fail' | 'skip';
   /** Test hook: awaited at named points (after-upload, after-commit) so tests can kill or pause the process there. */
@@ -55,7 +61,11 @@ export interface IncrementalContext {
  */
 export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext): Promise<IncrementalResult> {
   const { state, store, log } = ctx;
-  const row = await state.ensureTable({ tableKey: plan.tableKey, destination: store.label, sourceTable: `${plan.table.schema}.${plan.table.name}` });
+  const row = await state.ensureTable({
+    tableKey: plan.tableKey,
+    destination: store.label,
+    sourceTable: `${plan.table.schema}.${plan.table.name}`,
+  });
   const schemaVersion = await resolveSchemaVersion(plan, ctx, row);
   if (ctx.reset) row.watermark = null;
   const before: string[] | null = row.watermark ? (JSON.parse(row.watermark) as string[]) : null;
@@ -63,20 +73,35 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
   let seq = row.files;
   if (ctx.nullCursor === 'fail') await failOnNullCursor(plan, ctx);
   const encoder = new ParquetEncoder();
-  const result: IncrementalResult = { rows: 0, files: 0, bytes: 0, watermarkBefore: before, watermarkAfter: before, counters: [] };
+  const result: IncrementalResult = {
+    rows: 0,
+    files: 0,
+    bytes: 0,
+    watermarkBefore: before,
+    watermarkAfter: before,
+    counters: [],
+  };
   const record = (rows: number, bytes: number, stats: ReadStats) => {
     result.rows += rows;
     result.files++;
     result.bytes += bytes;
     for (const c of stats.counters) {
       const prev = result.counters.find((p) => p.column === c.column);
-      if (prev) { prev.zeroDates += c.zeroDates; prev.notRepresentable += c.notRepresentable; } else result.counters.push({ ...c });
+      if (prev) {
+        prev.zeroDates += c.zeroDates;
+        prev.notRepresentable += c.notRepresentable;
+      } else result.counters.push({ ...c });
     }
   };
   /** The live batch size: the memory manager may shrink it between pages. */
   const live = { batchRows: ctx.settings.batchRows };
   /** Read options whose batchRows is always the live one, read by the reader for each page. */
-  const liveRead = (o: Omit<ReadOptions, 'batchRows'>): ReadOptions => ({ ...o, get batchRows() { return live.batchRows; } });
+  const liveRead = (o: Omit<ReadOptions, 'batchRows'>): ReadOptions => ({
+    ...o,
+    get batchRows() {
+      return live.batchRows;
+    },
+  });
   /**
    * Writes the rows of one read as object number `seq`, then commits it: the file row, the
    * table's counters and watermark (`to`, or unchanged for late rows) and the recent versions,
@@ -99,7 +124,9 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
       }
     })();
     const body = encoder.encode(counted, {
-      compression: ctx.settings.compression, rowGroupRows: ctx.settings.rowGroupRows, deltaColumns: deltaColumns(plan.table.columns, ctx.settings.integerEncoding),
+      compression: ctx.settings.compression,
+      rowGroupRows: ctx.settings.rowGroupRows,
+      deltaColumns: deltaColumns(plan.table.columns, ctx.settings.integerEncoding),
       metadata: incrementalMetadata(plan.table, { after: watermark, schemaVersion, keyColumns: plan.keyColumns, day }),
     });
     const put = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
@@ -107,8 +134,18 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     const through = to(stats);
     const versions = recent(stats).map(versionHash);
     await state.commitObject({
-      tableKey: plan.tableKey, seq, objectKey: key, rows, bytes: put.bytes, sha256: put.sha256,
-      after: watermark, through, runId: ctx.runId, schemaVersion, columns: plan.columns, recentVersions: versions,
+      tableKey: plan.tableKey,
+      seq,
+      objectKey: key,
+      rows,
+      bytes: put.bytes,
+      sha256: put.sha256,
+      after: watermark,
+      through,
+      runId: ctx.runId,
+      schemaVersion,
+      columns: plan.columns,
+      recentVersions: versions,
     });
     await ctx.hook?.('after-commit');
     log.info({ key, rows, bytes: put.bytes, watermark: through }, 'committed');
@@ -126,13 +163,30 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
       // day partitions: each object holds the rows of one cursor day, the day of the next row
       const day = plan.partition ? await nextRowDay(plan, from, ctx.source) : undefined;
       if (plan.partition && !day) break;
-      const where = day ? sqlAnd(plan.where, ctx.source.beforeDaySql(plan.columns.find((c) => c.name === cursor)!, nextDay(day))) : plan.where;
+      const where = day
+        ? sqlAnd(
+            plan.where,
+            ctx.source.beforeDaySql(
+              plan.columns.find((c) => c.name === cursor)!,
+              nextDay(day),
+            ),
+          )
+        : plan.where;
       const wrote = await writeAndCommit(
-        (stats) => ctx.source.read(plan.table, liveRead({
-          keyColumns: plan.keyColumns, after: from ?? undefined,
-          maxRows: ctx.settings.fileMaxRows, where, stats,
-          recordKeys: lag ? (last: string[]) => ctx.source.withinLagSql(plan.table, cursor, last[0]!, lag) : undefined,
-        })),
+        (stats) =>
+          ctx.source.read(
+            plan.table,
+            liveRead({
+              keyColumns: plan.keyColumns,
+              after: from ?? undefined,
+              maxRows: ctx.settings.fileMaxRows,
+              where,
+              stats,
+              recordKeys: lag
+                ? (last: string[]) => ctx.source.withinLagSql(plan.table, cursor, last[0]!, lag)
+                : undefined,
+            }),
+          ),
         (stats) => stats.lastKey!,
         (stats) => stats.keys ?? [],
         day,
@@ -142,36 +196,64 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
   } finally {
     await encoder.close();
   }
-  await writeIncrementalManifest(store, plan.tablePrefix, manifestInput(plan, await ctx.state.manifestState(plan.tableKey)));
+  await writeIncrementalManifest(
+    store,
+    plan.tablePrefix,
+    manifestInput(plan, await ctx.state.manifestState(plan.tableKey)),
+  );
   return result;
 }
 
 async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promise<void> {
   const cursor = plan.keyColumns[0]!;
-  const rows = ctx.source.read({ ...plan.table, columns: plan.columns.filter((c) => c.name === cursor), primaryKey: [] }, {
-    batchRows: 1, maxRows: 1, where: ctx.source.isNullSql(cursor), keyColumns: [],
-  });
+  const rows = ctx.source.read(
+    { ...plan.table, columns: plan.columns.filter((c) => c.name === cursor), primaryKey: [] },
+    {
+      batchRows: 1,
+      maxRows: 1,
+      where: ctx.source.isNullSql(cursor),
+      keyColumns: [],
+    },
+  );
   for await (const b of rows) {
-    if (b.numRows > 0) throw inputError('NULL_CURSOR', `${plan.table.schema}.${plan.table.name}: rows have a NULL ${cursor} and null_cursor is fail; fix the rows or set null_cursor: skip`);
+    if (b.numRows > 0)
+      throw inputError(
+        'NULL_CURSOR',
+        `${plan.table.schema}.${plan.table.name}: rows have a NULL ${cursor} and null_cursor is fail; fix the rows or set null_cursor: skip`,
+      );
   }
 }
 
 /** The table's manifest, from the state store's record: everything needed to read the backup from the bucket alone. */
 function manifestInput(plan: TablePlan, { table: t, files, schemas }: ManifestState): IncrementalManifestInput {
   return {
-    table: plan.table, columns: plan.columns, keyColumns: plan.keyColumns,
+    table: plan.table,
+    columns: plan.columns,
+    keyColumns: plan.keyColumns,
     schemaVersion: Number(t.schema_version ?? 1),
     schemas: schemas.map((v) => ({
-      version: v.version, columns: JSON.parse(v.columns_json) as ColumnSpec[], keyColumns: JSON.parse(v.key_columns) as string[],
-      changes: v.changes ? JSON.parse(v.changes) as string[] : [], reset: Boolean(v.reset), createdAt: v.created_at,
+      version: v.version,
+      columns: JSON.parse(v.columns_json) as ColumnSpec[],
+      keyColumns: JSON.parse(v.key_columns) as string[],
+      changes: v.changes ? (JSON.parse(v.changes) as string[]) : [],
+      reset: Boolean(v.reset),
+      createdAt: v.created_at,
     })),
-    watermark: t.watermark ? JSON.parse(t.watermark) as string[] : null,
+    watermark: t.watermark ? (JSON.parse(t.watermark) as string[]) : null,
     rows: Number(t.rows),
     objects: files.map((f) => ({
-      key: f.object_key, rows: Number(f.rows), bytes: Number(f.bytes), sha256: f.sha256, schemaVersion: Number(f.schema_version ?? 1),
-      after: f.key_from ? JSON.parse(f.key_from) as string[] : null, through: JSON.parse(f.key_to) as string[], runId: f.run_id,
+      key: f.object_key,
+      rows: Number(f.rows),
+      bytes: Number(f.bytes),
+      sha256: f.sha256,
+      schemaVersion: Number(f.schema_version ?? 1),
+      after: f.key_from ? (JSON.parse(f.key_from) as string[]) : null,
+      through: JSON.parse(f.key_to) as string[],
+      runId: f.run_id,
     })),
   };
 }
 
-export function newRunId(): string { return randomUUID(); }
+export function newRunId(): string {
+  return randomUUID();
+}

@@ -15,7 +15,9 @@ export function versionHash(key: string[]): string {
  * (unchanged for late rows) and the versions `recent` gives; false when the read had no rows.
  */
 export type WriteAndCommit = (
-  read: (stats: ReadStats) => AsyncGenerator<RecordBatch>, to: (stats: ReadStats) => string[], recent: (stats: ReadStats) => string[][],
+  read: (stats: ReadStats) => AsyncGenerator<RecordBatch>,
+  to: (stats: ReadStats) => string[],
+  recent: (stats: ReadStats) => string[][],
   /** day partitions: the object goes under dt=<day>/ */
   day?: string,
 ) => Promise<{ rows: number } | false>;
@@ -26,12 +28,20 @@ export type WriteAndCommit = (
  * Recorded versions that left the window are pruned.
  */
 export async function backupLateRows(
-  plan: TablePlan, lag: Lag, watermark: string[], ctx: Pick<IncrementalContext, 'source' | 'state' | 'log' | 'settings'>,
-  writeAndCommit: WriteAndCommit, liveRead: (o: Omit<ReadOptions, 'batchRows'>) => ReadOptions,
+  plan: TablePlan,
+  lag: Lag,
+  watermark: string[],
+  ctx: Pick<IncrementalContext, 'source' | 'state' | 'log' | 'settings'>,
+  writeAndCommit: WriteAndCommit,
+  liveRead: (o: Omit<ReadOptions, 'batchRows'>) => ReadOptions,
 ): Promise<void> {
   const { source, state } = ctx;
   const t = plan.table;
-  const windowWhere = sqlAnd(plan.where, source.tupleNotAfterSql(t, plan.keyColumns, watermark), source.withinLagSql(t, plan.keyColumns[0]!, watermark[0]!, lag));
+  const windowWhere = sqlAnd(
+    plan.where,
+    source.tupleNotAfterSql(t, plan.keyColumns, watermark),
+    source.withinLagSql(t, plan.keyColumns[0]!, watermark[0]!, lag),
+  );
   const window = await source.readKeys(t, plan.keyColumns, windowWhere);
   const recorded = new Set(await state.recentVersions(plan.tableKey));
   const hashes = window.map(versionHash);

@@ -15,12 +15,27 @@ export async function mirrorTable(r: TableResult, qualified: string, strategy: S
     const from = `${strategy.destination.replace(/\/+$/, '')}/${qualified}`;
     const to = `${m.dest.replace(/\/+$/, '')}/${qualified}`;
     try {
-      const s = await syncPrefixes({
-        source: from, dest: to,
-        sourceS3: { endpoint: strategy.s3.endpoint, region: strategy.s3.region, maxAttempts: strategy.s3.max_attempts },
-        destS3: { endpoint: m.endpoint ?? strategy.s3.endpoint, region: m.region ?? strategy.s3.region, profile: m.profile, maxAttempts: strategy.s3.max_attempts },
-        storageClass: m.storage_class, sse: m.sse, sseKmsKeyId: m.sse_kms_key_id,
-      }, { logger: log });
+      const s = await syncPrefixes(
+        {
+          source: from,
+          dest: to,
+          sourceS3: {
+            endpoint: strategy.s3.endpoint,
+            region: strategy.s3.region,
+            maxAttempts: strategy.s3.max_attempts,
+          },
+          destS3: {
+            endpoint: m.endpoint ?? strategy.s3.endpoint,
+            region: m.region ?? strategy.s3.region,
+            profile: m.profile,
+            maxAttempts: strategy.s3.max_attempts,
+          },
+          storageClass: m.storage_class,
+          sse: m.sse,
+          sseKmsKeyId: m.sse_kms_key_id,
+        },
+        { logger: log },
+      );
       const copied = s.copied.serverSide + s.copied.streamed;
       r.mirrors.push({ dest: to, copied, skipped: s.skipped, failed: s.failed, bytes: s.bytes });
       if (s.failed > 0) {

@@ -65,9 +65,21 @@ export interface TableResult {
   mirrors?: MirrorResult[];
 }
 
-export interface MirrorResult { dest: string; copied: number; skipped: number; failed: number; bytes: number; error?: string }
+export interface MirrorResult {
+  dest: string;
+  copied: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+  error?: string;
+}
 
-export interface BackupSummary { strategy: string; tables: TableResult[]; peakRssBytes: number; peakHeapBytes: number }
+export interface BackupSummary {
+  strategy: string;
+  tables: TableResult[];
+  peakRssBytes: number;
+  peakHeapBytes: number;
+}
 
 export { MAX_PARALLEL };
 
@@ -83,7 +95,11 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   for (const r of opts.resetTables ?? []) {
     const t = strategy.tables.find((x) => x.table === r);
     if (!t) throw inputError('RESET_TABLE', `--reset-table ${r}: not in ${strategy.file}`);
-    if (t.strategy !== 'incremental') throw inputError('RESET_TABLE', `--reset-table ${r}: a full table is copied whole every run; there is nothing to reset`);
+    if (t.strategy !== 'incremental')
+      throw inputError(
+        'RESET_TABLE',
+        `--reset-table ${r}: a full table is copied whole every run; there is nothing to reset`,
+      );
   }
   const parallel = wholeNumber('--parallel', opts.parallel, { max: MAX_PARALLEL }, DEFAULTS.backup.parallel);
   const source = observedSource(abortableSource(await openSource(strategy.source), opts.signal), opts.progress);
@@ -95,23 +111,37 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     await dest.store.check();
     // a mirror that cannot work fails the run up front, not after the backups
     for (const [i, m] of strategy.mirror.entries()) {
-      await checkLocation(m.dest, { endpoint: m.endpoint ?? strategy.s3.endpoint, region: m.region ?? strategy.s3.region, profile: m.profile }, `${strategy.file}: mirror[${i}].dest`);
+      await checkLocation(
+        m.dest,
+        { endpoint: m.endpoint ?? strategy.s3.endpoint, region: m.region ?? strategy.s3.region, profile: m.profile },
+        `${strategy.file}: mirror[${i}].dest`,
+      );
     }
     // every table is checked before any is read: a typo in the file fails the run up front
     const plans = new Map<string, TablePlan | undefined>();
     const prefixes = new Map<string, string>();
     for (const t of tables) {
       let ref;
-      try { ref = parseTableRef(t.table); } catch (e) { throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${errorMessage(e)}`); }
+      try {
+        ref = parseTableRef(t.table);
+      } catch (e) {
+        throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${errorMessage(e)}`);
+      }
       let described;
       try {
         described = await source.describe(ref);
       } catch (e) {
-        if (isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND') throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${e.message}`);
+        if (isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND')
+          throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${e.message}`);
         throw e;
       }
       prefixes.set(t.table, qualifiedName(described));
-      plans.set(t.table, t.strategy === 'incremental' ? planIncremental(strategy.file, t, described, dest.prefix, strategy.destination, source) : undefined);
+      plans.set(
+        t.table,
+        t.strategy === 'incremental'
+          ? planIncremental(strategy.file, t, described, dest.prefix, strategy.destination, source)
+          : undefined,
+      );
     }
     if (!opts.dryRun) await state.migrate();
     const results: TableResult[] = [];
@@ -119,11 +149,23 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         if (opts.signal?.aborted) {
-          results.push({ table: t.table, strategy: t.strategy, status: 'stopped', rows: 0, files: 0, bytes: 0, watermarkBefore: null, watermarkAfter: null, durationMs: 0, warnings: ['not started: stopped by a signal'] });
+          results.push({
+            table: t.table,
+            strategy: t.strategy,
+            status: 'stopped',
+            rows: 0,
+            files: 0,
+            bytes: 0,
+            watermarkBefore: null,
+            watermarkAfter: null,
+            durationMs: 0,
+            warnings: ['not started: stopped by a signal'],
+          });
           continue;
         }
         const r = await backupTable(t, plans.get(t.table), { strategy, source, state, dest, log, opts, memory, peak });
-        if (r.status === 'ok' && strategy.mirror.length) await mirrorTable(r, prefixes.get(t.table)!, strategy, log.child({ table: t.table }));
+        if (r.status === 'ok' && strategy.mirror.length)
+          await mirrorTable(r, prefixes.get(t.table)!, strategy, log.child({ table: t.table }));
         results.push(r);
       }
     };
@@ -138,4 +180,3 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     dest.store.close();
   }
 }
-

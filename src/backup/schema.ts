@@ -21,7 +21,10 @@ export function isWidening(from: ColumnSpec, to: ColumnSpec): boolean {
   if (from.kind === to.kind) {
     if (from.kind === 'string' || from.kind === 'binary') {
       // varchar(n) → varchar(m ≥ n) or text; never to a shorter or bounded type from an unbounded one
-      const len = (t: string) => { const m = /\((\d+)\)/.exec(t); return m ? Number(m[1]) : undefined; };
+      const len = (t: string) => {
+        const m = /\((\d+)\)/.exec(t);
+        return m ? Number(m[1]) : undefined;
+      };
       const [a, b] = [len(from.dbType), len(to.dbType)];
       if (b !== undefined && (a === undefined || b < a)) return false;
     }
@@ -44,7 +47,12 @@ export function isWidening(from: ColumnSpec, to: ColumnSpec): boolean {
   return false;
 }
 
-export function diffSchemas(before: ColumnSpec[], now: ColumnSpec[], keysBefore: string[] | undefined, keysNow: string[]): SchemaDiff {
+export function diffSchemas(
+  before: ColumnSpec[],
+  now: ColumnSpec[],
+  keysBefore: string[] | undefined,
+  keysNow: string[],
+): SchemaDiff {
   const old = new Map(before.map((c) => [c.name, c]));
   const cur = new Map(now.map((c) => [c.name, c]));
   const d: SchemaDiff = { added: [], dropped: [], widened: [], incompatible: [] };
@@ -52,10 +60,12 @@ export function diffSchemas(before: ColumnSpec[], now: ColumnSpec[], keysBefore:
   for (const c of before) if (!cur.has(c.name)) d.dropped.push(c.name);
   for (const c of now) {
     const o = old.get(c.name);
-    if (!o || (o.kind === c.kind && o.dbType === c.dbType && o.precision === c.precision && o.scale === c.scale)) continue;
+    if (!o || (o.kind === c.kind && o.dbType === c.dbType && o.precision === c.precision && o.scale === c.scale))
+      continue;
     (isWidening(o, c) ? d.widened : d.incompatible).push({ column: c.name, from: o.dbType, to: c.dbType });
   }
-  if (keysBefore && keysBefore.join('\u0000') !== keysNow.join('\u0000')) d.keyChanged = { from: keysBefore, to: keysNow };
+  if (keysBefore && keysBefore.join('\u0000') !== keysNow.join('\u0000'))
+    d.keyChanged = { from: keysBefore, to: keysNow };
   return d;
 }
 
@@ -69,7 +79,13 @@ export function describeDiff(d: SchemaDiff): string[] {
     ...d.added.map((c) => `column ${c} added`),
     ...d.dropped.map((c) => `column ${c} dropped`),
     ...d.widened.map((w) => `column ${w.column} widened from ${w.from} to ${w.to}`),
-    ...d.incompatible.map((w) => `column ${w.column} changed from ${w.from} to ${w.to}, which not every old value fits`),
-    ...(d.keyChanged ? [`key columns (cursor, primary key) changed from (${d.keyChanged.from.join(', ')}) to (${d.keyChanged.to.join(', ')})`] : []),
+    ...d.incompatible.map(
+      (w) => `column ${w.column} changed from ${w.from} to ${w.to}, which not every old value fits`,
+    ),
+    ...(d.keyChanged
+      ? [
+          `key columns (cursor, primary key) changed from (${d.keyChanged.from.join(', ')}) to (${d.keyChanged.to.join(', ')})`,
+        ]
+      : []),
   ];
 }

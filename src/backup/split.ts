@@ -6,7 +6,9 @@ import type { RecordBatch } from 'apache-arrow';
  * file is empty unless the whole input is (then `onEmpty` supplies one batch carrying the schema).
  */
 export async function* splitIntoFiles(
-  batches: AsyncIterable<RecordBatch>, maxRows: number, onEmpty: () => RecordBatch,
+  batches: AsyncIterable<RecordBatch>,
+  maxRows: number,
+  onEmpty: () => RecordBatch,
 ): AsyncGenerator<AsyncGenerator<RecordBatch>> {
   const it = batches[Symbol.asyncIterator]();
   let carry: RecordBatch | undefined;
@@ -25,16 +27,24 @@ export async function* splitIntoFiles(
       let b = carry!;
       carry = undefined;
       const room = maxRows - rows;
-      if (b.numRows > room) { carry = b.slice(room); b = b.slice(0, room); }
+      if (b.numRows > room) {
+        carry = b.slice(room);
+        b = b.slice(0, room);
+      }
       rows += b.numRows;
       yield b;
     }
   }
   try {
-    while (await fill()) { files++; yield file(); }
+    while (await fill()) {
+      files++;
+      yield file();
+    }
     if (files === 0) {
       const empty = onEmpty();
-      yield (async function* () { yield empty; })();
+      yield (async function* () {
+        yield empty;
+      })();
     }
   } finally {
     await it.return?.();

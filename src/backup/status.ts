@@ -35,16 +35,37 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
         const described = await source.describe(parseTableRef(t.table));
         key = planIncremental(strategy.file, t, described, dest.prefix, strategy.destination, source).tableKey;
       }
-      const { table: row, lastRun: run, schemaChanges } = await state.tableState(key, { schemaChanges: t.strategy === 'incremental' });
+      const {
+        table: row,
+        lastRun: run,
+        schemaChanges,
+      } = await state.tableState(key, { schemaChanges: t.strategy === 'incremental' });
       out.push({
-        table: t.table, strategy: t.strategy,
+        table: t.table,
+        strategy: t.strategy,
         watermark: row?.watermark ? (JSON.parse(row.watermark) as string[]) : null,
-        files: row ? Number(row.files) : (run ? Number(run.files) : 0), rows: row ? Number(row.rows) : (run ? Number(run.rows) : 0), bytes: row ? Number(row.bytes) : (run ? Number(run.bytes) : 0),
-        lastRun: run ? { status: run.status, startedAt: run.started_at, finishedAt: run.finished_at, rows: Number(run.rows), error: run.error } : null,
-        ...(t.strategy === 'incremental' ? {
-          schemaVersion: row ? Number(row.schema_version ?? 1) : 1,
-          schemaChanges: (schemaChanges ?? []).map((v) => ({ version: v.version, changes: JSON.parse(v.changes!) as string[], at: v.created_at })),
-        } : {}),
+        files: row ? Number(row.files) : run ? Number(run.files) : 0,
+        rows: row ? Number(row.rows) : run ? Number(run.rows) : 0,
+        bytes: row ? Number(row.bytes) : run ? Number(run.bytes) : 0,
+        lastRun: run
+          ? {
+              status: run.status,
+              startedAt: run.started_at,
+              finishedAt: run.finished_at,
+              rows: Number(run.rows),
+              error: run.error,
+            }
+          : null,
+        ...(t.strategy === 'incremental'
+          ? {
+              schemaVersion: row ? Number(row.schema_version ?? 1) : 1,
+              schemaChanges: (schemaChanges ?? []).map((v) => ({
+                version: v.version,
+                changes: JSON.parse(v.changes!) as string[],
+                at: v.created_at,
+              })),
+            }
+          : {}),
       });
     }
     return out;
@@ -54,4 +75,3 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
     dest.store.close();
   }
 }
-

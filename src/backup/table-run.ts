@@ -29,9 +29,24 @@ export interface RunContext {
  * Backs up one table of a run under its lock, recording the run in the state store; another
  * process holding the lock makes it `busy`. Failures become a `failed` result, except bad input.
  */
-export async function backupTable(t: Strategy['tables'][number], plan: TablePlan | undefined, ctx: RunContext): Promise<TableResult> {
+export async function backupTable(
+  t: Strategy['tables'][number],
+  plan: TablePlan | undefined,
+  ctx: RunContext,
+): Promise<TableResult> {
   const started = Date.now();
-  const base: TableResult = { table: t.table, strategy: t.strategy, status: 'ok', rows: 0, files: 0, bytes: 0, watermarkBefore: null, watermarkAfter: null, durationMs: 0, warnings: [] };
+  const base: TableResult = {
+    table: t.table,
+    strategy: t.strategy,
+    status: 'ok',
+    rows: 0,
+    files: 0,
+    bytes: 0,
+    watermarkBefore: null,
+    watermarkAfter: null,
+    durationMs: 0,
+    warnings: [],
+  };
   const log = ctx.log.child({ table: t.table });
   if (ctx.opts.dryRun) {
     const wm = plan ? await ctx.state.peekWatermark(plan.tableKey) : null;
@@ -46,23 +61,69 @@ export async function backupTable(t: Strategy['tables'][number], plan: TablePlan
       try {
         if (plan) {
           const inc = await backupIncremental(plan, {
-            store: observedStore(ctx.dest.store, ctx.opts.progress), state: ctx.state, source: ctx.source, log, runId, hook: ctx.opts.hook, nullCursor: t.null_cursor,
-            onSchemaChange: t.on_schema_change ?? 'evolve', reset: ctx.opts.resetTables?.includes(t.table), strategyFile: ctx.strategy.file, tableName: t.table,
+            store: observedStore(ctx.dest.store, ctx.opts.progress),
+            state: ctx.state,
+            source: ctx.source,
+            log,
+            runId,
+            hook: ctx.opts.hook,
+            nullCursor: t.null_cursor,
+            onSchemaChange: t.on_schema_change ?? 'evolve',
+            reset: ctx.opts.resetTables?.includes(t.table),
+            strategyFile: ctx.strategy.file,
+            tableName: t.table,
             memory: new MemoryManager(ctx.memory, ctx.peak, log),
-            settings: { batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows), compression: t.compression, integerEncoding: t.integer_encoding },
+            settings: {
+              batchRows: t.batch_rows,
+              fileMaxRows: t.file_max_rows,
+              rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows),
+              compression: t.compression,
+              integerEncoding: t.integer_encoding,
+            },
           });
           const warnings = inc.counters.flatMap((c) => [
             ...(c.zeroDates ? [`column "${c.column}": ${c.zeroDates} MySQL zero date(s) backed up as NULL`] : []),
-            ...(c.notRepresentable ? [`column "${c.column}": ${c.notRepresentable} value(s) Parquet cannot hold backed up as NULL`] : []),
+            ...(c.notRepresentable
+              ? [`column "${c.column}": ${c.notRepresentable} value(s) Parquet cannot hold backed up as NULL`]
+              : []),
           ]);
-          r = { ...base, rows: inc.rows, files: inc.files, bytes: inc.bytes, watermarkBefore: inc.watermarkBefore, watermarkAfter: inc.watermarkAfter, warnings, durationMs: Date.now() - started };
+          r = {
+            ...base,
+            rows: inc.rows,
+            files: inc.files,
+            bytes: inc.bytes,
+            watermarkBefore: inc.watermarkBefore,
+            watermarkAfter: inc.watermarkAfter,
+            warnings,
+            durationMs: Date.now() - started,
+          };
         } else {
-          const ex = await exportTable({
-            source: ctx.strategy.source, table: t.table, dest: ctx.strategy.destination, compression: t.compression, integerEncoding: t.integer_encoding,
-            batchRows: t.batch_rows, fileMaxRows: t.file_max_rows, rowGroupRows: t.row_group_rows,
-            s3: s3Options(ctx.strategy), upload: uploaderOptions(ctx.strategy), memory: ctx.memory, signal: ctx.opts.signal, progress: ctx.opts.progress,
-          }, { logger: log });
-          r = { ...base, rows: ex.rows, files: ex.files.length, bytes: ex.bytes, warnings: ex.warnings, durationMs: Date.now() - started };
+          const ex = await exportTable(
+            {
+              source: ctx.strategy.source,
+              table: t.table,
+              dest: ctx.strategy.destination,
+              compression: t.compression,
+              integerEncoding: t.integer_encoding,
+              batchRows: t.batch_rows,
+              fileMaxRows: t.file_max_rows,
+              rowGroupRows: t.row_group_rows,
+              s3: s3Options(ctx.strategy),
+              upload: uploaderOptions(ctx.strategy),
+              memory: ctx.memory,
+              signal: ctx.opts.signal,
+              progress: ctx.opts.progress,
+            },
+            { logger: log },
+          );
+          r = {
+            ...base,
+            rows: ex.rows,
+            files: ex.files.length,
+            bytes: ex.bytes,
+            warnings: ex.warnings,
+            durationMs: Date.now() - started,
+          };
         }
       } catch (e) {
         await ctx.state.finishRunFailed(runId, errorMessage(e)).catch(() => {});
@@ -73,7 +134,12 @@ export async function backupTable(t: Strategy['tables'][number], plan: TablePlan
     });
     if (outcome === 'busy') {
       log.warn('another backup holds this table; skipped');
-      return { ...base, status: 'busy', durationMs: Date.now() - started, warnings: ['skipped: another backup run holds this table'] };
+      return {
+        ...base,
+        status: 'busy',
+        durationMs: Date.now() - started,
+        warnings: ['skipped: another backup run holds this table'],
+      };
     }
     return outcome;
   } catch (e) {

@@ -23,33 +23,85 @@ export function backupCommand(ctx: CliContext, setExit: (code: number) => void):
     .argument('<strategy.yaml>', 'the strategy file')
     .option('--only <table...>', 'back up only these tables (as named in the file)')
     .option('--dry-run', 'check the file against the databases and print the plan; read and write nothing')
-    .option('--state <url>', 'state store (postgres://… or mysql://…); default: state: in the file, else the source database')
+    .option(
+      '--state <url>',
+      'state store (postgres://… or mysql://…); default: state: in the file, else the source database',
+    )
     .option('--parallel <n>', `tables backed up at once (1-${MAX_PARALLEL})`, wholeNumber, DEFAULTS.backup.parallel)
-    .option('--reset-table <table...>', 'start these incremental tables over: a new full backup under a new schema version (after an incompatible schema change)')
+    .option(
+      '--reset-table <table...>',
+      'start these incremental tables over: a new full backup under a new schema version (after an incompatible schema change)',
+    )
     .option('--json', 'print one JSON summary on stdout')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
   SHOP_DB_URL=postgres://backup:…@db:5432/shop tablevault backup strategies/nightly-incremental.yaml
 
 Exit codes: 0 every table done (tables another run holds are reported busy), 1 every table failed,
-2 bad input (strategy file, options), 3 some tables failed and others were done.`)
-    .action(async (file: string, flags: MemoryFlags & { only?: string[]; dryRun?: boolean; state?: string; parallel: number; resetTable?: string[]; json?: boolean }) => {
-      const { runBackup } = await import('../backup/run.js');
-      const summary = await ctx.withProgress('backup', (progress) => runBackup({
-        strategy: file, progress, only: flags.only, dryRun: flags.dryRun, state: flags.state, parallel: flags.parallel, memory: memoryOptions(flags), hook: testHook(), signal: ctx.stopSignal(), resetTables: flags.resetTable,
-      }, { logger: ctx.logger() }));
-      if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
-      else {
-        ctx.stdout(printTable(['table', 'strategy', 'status', 'rows', 'files', 'bytes', 'watermark', 'duration'],
-          summary.tables.map((t) => [t.table, t.strategy, t.status, String(t.rows), String(t.files), formatBytes(t.bytes), wm(t.watermarkAfter), `${(t.durationMs / 1000).toFixed(1)}s`])));
-        for (const t of summary.tables) {
-          if (t.error) ctx.stdout(`${t.table}: ${t.error}\n`);
-          for (const w of t.warnings) ctx.stdout(`${t.table}: warning: ${w}\n`);
-          for (const m of t.mirrors ?? []) if (!m.error) ctx.stdout(`${t.table}: mirrored to ${m.dest}: ${m.copied} copied, ${m.skipped} already there, ${formatBytes(m.bytes)}\n`);
+2 bad input (strategy file, options), 3 some tables failed and others were done.`,
+    )
+    .action(
+      async (
+        file: string,
+        flags: MemoryFlags & {
+          only?: string[];
+          dryRun?: boolean;
+          state?: string;
+          parallel: number;
+          resetTable?: string[];
+          json?: boolean;
+        },
+      ) => {
+        const { runBackup } = await import('../backup/run.js');
+        const summary = await ctx.withProgress('backup', (progress) =>
+          runBackup(
+            {
+              strategy: file,
+              progress,
+              only: flags.only,
+              dryRun: flags.dryRun,
+              state: flags.state,
+              parallel: flags.parallel,
+              memory: memoryOptions(flags),
+              hook: testHook(),
+              signal: ctx.stopSignal(),
+              resetTables: flags.resetTable,
+            },
+            { logger: ctx.logger() },
+          ),
+        );
+        if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
+        else {
+          ctx.stdout(
+            printTable(
+              ['table', 'strategy', 'status', 'rows', 'files', 'bytes', 'watermark', 'duration'],
+              summary.tables.map((t) => [
+                t.table,
+                t.strategy,
+                t.status,
+                String(t.rows),
+                String(t.files),
+                formatBytes(t.bytes),
+                wm(t.watermarkAfter),
+                `${(t.durationMs / 1000).toFixed(1)}s`,
+              ]),
+            ),
+          );
+          for (const t of summary.tables) {
+            if (t.error) ctx.stdout(`${t.table}: ${t.error}\n`);
+            for (const w of t.warnings) ctx.stdout(`${t.table}: warning: ${w}\n`);
+            for (const m of t.mirrors ?? [])
+              if (!m.error)
+                ctx.stdout(
+                  `${t.table}: mirrored to ${m.dest}: ${m.copied} copied, ${m.skipped} already there, ${formatBytes(m.bytes)}\n`,
+                );
+          }
         }
-      }
-      setExit(backupExitCode(summary));
-    });
+        setExit(backupExitCode(summary));
+      },
+    );
 }
 
 export function statusCommand(ctx: CliContext): Command {
@@ -64,10 +116,24 @@ export function statusCommand(ctx: CliContext): Command {
       const rows: StatusRow[] = await backupStatus({ strategy: file, state: flags.state });
       if (flags.json) ctx.stdout(`${JSON.stringify({ strategy: file, tables: rows })}\n`);
       else {
-        ctx.stdout(printTable(['table', 'strategy', 'watermark', 'files', 'rows', 'bytes', 'schema', 'last run'],
-          rows.map((r) => [r.table, r.strategy, wm(r.watermark), String(r.files), String(r.rows), formatBytes(r.bytes), r.schemaVersion ? `v${r.schemaVersion}` : '-',
-            r.lastRun ? `${r.lastRun.status} ${r.lastRun.finishedAt ?? r.lastRun.startedAt}` : 'never'])));
-        for (const r of rows) for (const c of r.schemaChanges ?? []) ctx.stdout(`${r.table}: schema v${c.version} (${c.at}): ${c.changes.join('; ')}\n`);
+        ctx.stdout(
+          printTable(
+            ['table', 'strategy', 'watermark', 'files', 'rows', 'bytes', 'schema', 'last run'],
+            rows.map((r) => [
+              r.table,
+              r.strategy,
+              wm(r.watermark),
+              String(r.files),
+              String(r.rows),
+              formatBytes(r.bytes),
+              r.schemaVersion ? `v${r.schemaVersion}` : '-',
+              r.lastRun ? `${r.lastRun.status} ${r.lastRun.finishedAt ?? r.lastRun.startedAt}` : 'never',
+            ]),
+          ),
+        );
+        for (const r of rows)
+          for (const c of r.schemaChanges ?? [])
+            ctx.stdout(`${r.table}: schema v${c.version} (${c.at}): ${c.changes.join('; ')}\n`);
       }
     });
 }
@@ -77,13 +143,22 @@ export function migrateCommand(ctx: CliContext): Command {
     .description('create or upgrade the state store schema (backup and status do this too)')
     .argument('[strategy.yaml]', 'take the state store from this strategy file')
     .option('--state <url>', 'state store URL')
-    .addHelpText('after', '\nExamples:\n  tablevault migrate strategies/nightly-incremental.yaml\n  tablevault migrate --state postgres://tablevault@statedb:5432/tablevault')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tablevault migrate strategies/nightly-incremental.yaml\n  tablevault migrate --state postgres://tablevault@statedb:5432/tablevault',
+    )
     .action(async (file: string | undefined, flags: { state?: string }) => {
-      const [{ loadStrategy }, { openState }, { stateUrl }] = await Promise.all([import('../config/strategy.js'), import('../state/repository.js'), import('../state/url.js')]);
+      const [{ loadStrategy }, { openState }, { stateUrl }] = await Promise.all([
+        import('../config/strategy.js'),
+        import('../state/repository.js'),
+        import('../state/url.js'),
+      ]);
       const state = await openState(stateUrl(flags.state, file ? () => loadStrategy(file) : undefined));
       try {
         const applied = await state.migrate();
-        ctx.stdout(applied.length ? `applied: ${applied.join(', ')}\n` : `state store at ${state.label} is up to date\n`);
+        ctx.stdout(
+          applied.length ? `applied: ${applied.join(', ')}\n` : `state store at ${state.label} is up to date\n`,
+        );
       } finally {
         await state.close();
       }

@@ -22,7 +22,9 @@ export function processContext(opts: { logLevel?: string; quiet?: boolean }): Cl
   const get = () => (logger ??= createLogger({ level: opts.logLevel }));
   return {
     logger: get,
-    stdout: (text) => { process.stdout.write(text); },
+    stdout: (text) => {
+      process.stdout.write(text);
+    },
     withProgress: (label, f) => withProgress(label, opts.quiet, f),
     stopSignal: () => {
       if (!controller) {
@@ -30,7 +32,10 @@ export function processContext(opts: { logLevel?: string; quiet?: boolean }): Cl
         controller = c;
         const onSignal = (sig: NodeJS.Signals) => {
           if (!c.signal.aborted) {
-            get().warn({ signal: sig }, 'stopping: finishing or abandoning the current batch (send the signal again to exit at once)');
+            get().warn(
+              { signal: sig },
+              'stopping: finishing or abandoning the current batch (send the signal again to exit at once)',
+            );
             c.abort();
           } else {
             process.exit(128 + (sig === 'SIGINT' ? 2 : 15));

@@ -28,48 +28,113 @@ interface ExportFlags extends MemoryFlags, UploaderOptions {
 export function exportCommand(ctx: CliContext): Command {
   return addMemoryFlags(new Command('export'))
     .description('export one table, whole, to Parquet objects in S3')
-    .requiredOption('--source <url>', 'database URL: postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db')
+    .requiredOption(
+      '--source <url>',
+      'database URL: postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db',
+    )
     .requiredOption('--table <[schema.]table>', 'the table to export (for MySQL the schema is the database)')
-    .requiredOption('--dest <s3://bucket/prefix>', 'where objects go: <prefix>/<schema>.<table>/part-NNNNN.parquet and _manifest.json; file:///dir writes to a local directory')
-    .addOption(new Option('--compression <codec>', 'Parquet compression').choices(COMPRESSIONS).default(EXPORT_DEFAULTS.compression))
-    .addOption(new Option('--integer-encoding <encoding>', 'integer, date, time and timestamp columns: delta (DELTA_BINARY_PACKED) or plain, for readers without delta').choices(INTEGER_ENCODINGS).default(EXPORT_DEFAULTS.integerEncoding))
+    .requiredOption(
+      '--dest <s3://bucket/prefix>',
+      'where objects go: <prefix>/<schema>.<table>/part-NNNNN.parquet and _manifest.json; file:///dir writes to a local directory',
+    )
+    .addOption(
+      new Option('--compression <codec>', 'Parquet compression')
+        .choices(COMPRESSIONS)
+        .default(EXPORT_DEFAULTS.compression),
+    )
+    .addOption(
+      new Option(
+        '--integer-encoding <encoding>',
+        'integer, date, time and timestamp columns: delta (DELTA_BINARY_PACKED) or plain, for readers without delta',
+      )
+        .choices(INTEGER_ENCODINGS)
+        .default(EXPORT_DEFAULTS.integerEncoding),
+    )
     .option('--batch-rows <n>', 'rows read per batch (one keyset page)', wholeNumber, EXPORT_DEFAULTS.batchRows)
-    .option('--file-max-rows <n>', 'rows per Parquet object; a larger table becomes several objects', wholeNumber, EXPORT_DEFAULTS.fileMaxRows)
+    .option(
+      '--file-max-rows <n>',
+      'rows per Parquet object; a larger table becomes several objects',
+      wholeNumber,
+      EXPORT_DEFAULTS.fileMaxRows,
+    )
     .option('--row-group-rows <n>', 'rows per Parquet row group', wholeNumber, EXPORT_DEFAULTS.rowGroupRows)
-    .option('--s3-endpoint <url>', 'S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; path-style is used)')
+    .option(
+      '--s3-endpoint <url>',
+      'S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; path-style is used)',
+    )
     .option('--s3-region <region>', 'region (default: AWS_REGION, or us-east-1 with a custom endpoint)')
-    .option('--multipart-threshold <size>', 'objects larger than this use a multipart upload', byteSize, DEFAULT_UPLOADER_OPTIONS.multipartThreshold)
+    .option(
+      '--multipart-threshold <size>',
+      'objects larger than this use a multipart upload',
+      byteSize,
+      DEFAULT_UPLOADER_OPTIONS.multipartThreshold,
+    )
     .option('--part-size <size>', 'multipart part size (at least 5MiB)', byteSize, DEFAULT_UPLOADER_OPTIONS.partSize)
-    .option('--part-concurrency <n>', 'parts of one object uploaded at once', wholeNumber, DEFAULT_UPLOADER_OPTIONS.partConcurrency)
-    .option('--upload-concurrency <n>', 'objects uploading at once; upload memory ≤ objects × (threshold + part concurrency × part size)', wholeNumber, EXPORT_DEFAULTS.uploadConcurrency)
+    .option(
+      '--part-concurrency <n>',
+      'parts of one object uploaded at once',
+      wholeNumber,
+      DEFAULT_UPLOADER_OPTIONS.partConcurrency,
+    )
+    .option(
+      '--upload-concurrency <n>',
+      'objects uploading at once; upload memory ≤ objects × (threshold + part concurrency × part size)',
+      wholeNumber,
+      EXPORT_DEFAULTS.uploadConcurrency,
+    )
     .addOption(new Option('--sse <mode>', 'server-side encryption of every object').choices(CHOICES.sse))
-    .option('--sse-kms-key-id <key>', 'KMS key for --sse aws:kms (default: the account\'s S3 key)')
-    .option('--storage-class <class>', 'storage class of every object, e.g. STANDARD_IA (default: the bucket\'s)')
+    .option('--sse-kms-key-id <key>', "KMS key for --sse aws:kms (default: the account's S3 key)")
+    .option('--storage-class <class>', "storage class of every object, e.g. STANDARD_IA (default: the bucket's)")
     .option('--max-attempts <n>', 'attempts per S3 request (adaptive retry mode)', wholeNumber, DEFAULTS.s3.maxAttempts)
     .option('--json', 'print one JSON summary object on stdout')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Example:
   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… \\
   tablevault export --source postgres://backup@db:5432/shop --table public.orders --dest s3://backups/nightly
 
 Credentials come from the standard AWS chain (environment, shared config, profile).
-Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize / MiB}MiB, ${DEFAULT_UPLOADER_OPTIONS.partConcurrency} parts at once.`)
+Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize / MiB}MiB, ${DEFAULT_UPLOADER_OPTIONS.partConcurrency} parts at once.`,
+    )
     .action(async (flags: ExportFlags) => {
       // the encoder thread compiles its WebAssembly while this thread loads the export code
       const { ParquetEncoder } = await import('../parquet/encode.js');
       const encoder = new ParquetEncoder().warm();
       const { exportTable } = await import('../backup/export.js');
-      const summary = await ctx.withProgress('export', (progress) => exportTable({
-        source: flags.source, table: flags.table, dest: flags.dest, compression: flags.compression, integerEncoding: flags.integerEncoding,
-        batchRows: flags.batchRows, fileMaxRows: flags.fileMaxRows, rowGroupRows: flags.rowGroupRows,
-        s3: { endpoint: flags.s3Endpoint, region: flags.s3Region, maxAttempts: flags.maxAttempts, maxSockets: flags.uploadConcurrency * flags.partConcurrency + 4 },
-        uploadConcurrency: flags.uploadConcurrency,
-        upload: {
-          multipartThreshold: flags.multipartThreshold, partSize: flags.partSize, partConcurrency: flags.partConcurrency,
-          sse: flags.sse, sseKmsKeyId: flags.sseKmsKeyId, storageClass: flags.storageClass,
-        } satisfies UploaderOptions,
-        memory: memoryOptions(flags), signal: ctx.stopSignal(), progress,
-      }, { logger: ctx.logger(), encoder }));
+      const summary = await ctx.withProgress('export', (progress) =>
+        exportTable(
+          {
+            source: flags.source,
+            table: flags.table,
+            dest: flags.dest,
+            compression: flags.compression,
+            integerEncoding: flags.integerEncoding,
+            batchRows: flags.batchRows,
+            fileMaxRows: flags.fileMaxRows,
+            rowGroupRows: flags.rowGroupRows,
+            s3: {
+              endpoint: flags.s3Endpoint,
+              region: flags.s3Region,
+              maxAttempts: flags.maxAttempts,
+              maxSockets: flags.uploadConcurrency * flags.partConcurrency + 4,
+            },
+            uploadConcurrency: flags.uploadConcurrency,
+            upload: {
+              multipartThreshold: flags.multipartThreshold,
+              partSize: flags.partSize,
+              partConcurrency: flags.partConcurrency,
+              sse: flags.sse,
+              sseKmsKeyId: flags.sseKmsKeyId,
+              storageClass: flags.storageClass,
+            } satisfies UploaderOptions,
+            memory: memoryOptions(flags),
+            signal: ctx.stopSignal(),
+            progress,
+          },
+          { logger: ctx.logger(), encoder },
+        ),
+      );
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else ctx.stdout(humanSummary(summary));
     });
@@ -78,7 +143,16 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
 function humanSummary(s: ExportSummary): string {
   const lines = printTable(
     ['table', 'rows', 'files', 'bytes', 'duration', 'peak RSS'],
-    [[s.table, String(s.rows), String(s.files.length), formatBytes(s.bytes), `${(s.durationMs / 1000).toFixed(1)}s`, formatBytes(s.peakRssBytes)]],
+    [
+      [
+        s.table,
+        String(s.rows),
+        String(s.files.length),
+        formatBytes(s.bytes),
+        `${(s.durationMs / 1000).toFixed(1)}s`,
+        formatBytes(s.peakRssBytes),
+      ],
+    ],
   );
   const warn = s.warnings.map((w) => `warning: ${w}\n`).join('');
   return `${lines}${warn}manifest: ${s.manifestKey}\n`;

@@ -15,4 +15,3 @@ export function byteSize(value: string): number {
   if (n === undefined) throw new InvalidArgumentError('expected a size such as 16MiB, 8M or 5242880');
   return n;
 }
-

@@ -1,7 +1,11 @@
 import type { ProgressEvent, ProgressSink } from '../progress.js';
 import { formatBytes } from './output.js';
 
-interface TableState { rows: number; estimated: number; started: number }
+interface TableState {
+  rows: number;
+  estimated: number;
+  started: number;
+}
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -26,7 +30,10 @@ export class ProgressLine {
   private timer: NodeJS.Timeout | undefined;
   private drawn = false;
 
-  constructor(private readonly label: string, private readonly out: NodeJS.WriteStream = process.stderr) {}
+  constructor(
+    private readonly label: string,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+  ) {}
 
   static forCommand(label: string, quiet: boolean | undefined): ProgressLine | undefined {
     return !quiet && process.stderr.isTTY ? new ProgressLine(label).start() : undefined;
@@ -41,7 +48,10 @@ export class ProgressLine {
   readonly sink: ProgressSink = (e: ProgressEvent) => {
     if (e.table !== undefined) {
       let t = this.tables.get(e.table);
-      if (!t) { t = { rows: 0, estimated: 0, started: Date.now() }; this.tables.set(e.table, t); }
+      if (!t) {
+        t = { rows: 0, estimated: 0, started: Date.now() };
+        this.tables.set(e.table, t);
+      }
       if (e.estimatedRows !== undefined) t.estimated = e.estimatedRows;
       t.rows += e.rows ?? 0;
     }
@@ -58,10 +68,15 @@ export class ProgressLine {
       const est = Math.max(t.estimated, t.rows);
       const pct = t.estimated > 0 ? ` (${Math.min(100, Math.floor((t.rows / est) * 100))}%)` : '';
       const left = t.estimated > 0 && rate > 0 ? ` ETA ${eta((est - t.rows) / rate)}` : '';
-      parts.push(`${name} ${fmt(t.rows)}${t.estimated > 0 ? ` / ~${fmt(t.estimated)}` : ''} rows${pct} ${fmt(rate)} rows/s${left}`);
+      parts.push(
+        `${name} ${fmt(t.rows)}${t.estimated > 0 ? ` / ~${fmt(t.estimated)}` : ''} rows${pct} ${fmt(rate)} rows/s${left}`,
+      );
     }
     const secs = (Date.now() - this.started) / 1000;
-    if (this.objects || this.bytes) parts.push(`${fmt(this.objects)} objects${this.skipped ? `, ${fmt(this.skipped)} skipped` : ''}, ${formatBytes(this.bytes)} (${(this.bytes / 1e6 / Math.max(secs, 0.001)).toFixed(1)} MB/s)`);
+    if (this.objects || this.bytes)
+      parts.push(
+        `${fmt(this.objects)} objects${this.skipped ? `, ${fmt(this.skipped)} skipped` : ''}, ${formatBytes(this.bytes)} (${(this.bytes / 1e6 / Math.max(secs, 0.001)).toFixed(1)} MB/s)`,
+      );
     else if (this.skipped) parts.push(`${fmt(this.skipped)} skipped`);
     return `${this.label}: ${parts.join(' · ') || 'starting…'}`;
   }
@@ -79,7 +94,15 @@ export class ProgressLine {
 }
 
 /** Runs `f` with a progress line (when enabled), stopping it whatever happens. */
-export async function withProgress<T>(label: string, quiet: boolean | undefined, f: (sink: ProgressSink | undefined) => Promise<T>): Promise<T> {
+export async function withProgress<T>(
+  label: string,
+  quiet: boolean | undefined,
+  f: (sink: ProgressSink | undefined) => Promise<T>,
+): Promise<T> {
   const p = ProgressLine.forCommand(label, quiet);
-  try { return await f(p?.sink); } finally { p?.stop(); }
+  try {
+    return await f(p?.sink);
+  } finally {
+    p?.stop();
+  }
 }

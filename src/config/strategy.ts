@@ -32,16 +32,18 @@ const positive = z.number().superRefine((v, ctx) => {
   if (need !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be ${need}; got ${v}` });
 });
 
-const TableDefaults = z.object({
-  batch_rows: positive.optional(),
-  file_max_rows: positive.optional(),
-  row_group_rows: positive.optional(),
-  compression: z.enum(COMPRESSIONS as [string, ...string[]]).optional(),
-  /** Integers, dates, times, timestamps: delta (DELTA_BINARY_PACKED) or plain, for readers without delta. */
-  integer_encoding: z.enum(INTEGER_ENCODINGS as [string, ...string[]]).optional(),
-  /** When the table's columns change between runs: evolve (added, dropped, widened columns) or fail. */
-  on_schema_change: z.enum(['evolve', 'fail']).optional(),
-}).strict();
+const TableDefaults = z
+  .object({
+    batch_rows: positive.optional(),
+    file_max_rows: positive.optional(),
+    row_group_rows: positive.optional(),
+    compression: z.enum(COMPRESSIONS as [string, ...string[]]).optional(),
+    /** Integers, dates, times, timestamps: delta (DELTA_BINARY_PACKED) or plain, for readers without delta. */
+    integer_encoding: z.enum(INTEGER_ENCODINGS as [string, ...string[]]).optional(),
+    /** When the table's columns change between runs: evolve (added, dropped, widened columns) or fail. */
+    on_schema_change: z.enum(['evolve', 'fail']).optional(),
+  })
+  .strict();
 
 const TableSchema = TableDefaults.extend({
   table: z.string().min(1),
@@ -67,30 +69,41 @@ const TableSchema = TableDefaults.extend({
 const EnvRef = z.object({ env: z.string().min(1) }).strict();
 
 /** An archive copy of the destination: after each table's successful run, its new objects are synced there. */
-const MirrorSchema = z.object({
-  dest: z.string().min(1),
-  endpoint: z.string().optional(),
-  region: z.string().optional(),
-  profile: z.string().optional(),
-  storage_class: z.string().optional(),
-  sse: z.enum(['AES256', 'aws:kms']).optional(),
-  sse_kms_key_id: z.string().optional(),
-}).strict();
+const MirrorSchema = z
+  .object({
+    dest: z.string().min(1),
+    endpoint: z.string().optional(),
+    region: z.string().optional(),
+    profile: z.string().optional(),
+    storage_class: z.string().optional(),
+    sse: z.enum(['AES256', 'aws:kms']).optional(),
+    sse_kms_key_id: z.string().optional(),
+  })
+  .strict();
 
-const StrategySchema = z.object({
-  source: z.union([z.string().min(1), EnvRef]),
-  destination: z.string().min(1),
-  state: z.union([z.string().min(1), EnvRef]).optional(),
-  s3: z.object({
-    endpoint: z.string().optional(), region: z.string().optional(), max_attempts: positive.optional(),
-    sse: z.enum(['AES256', 'aws:kms']).optional(), sse_kms_key_id: z.string().optional(), storage_class: z.string().optional(),
-  }).strict().optional(),
-  defaults: TableDefaults.optional(),
-  tables: z.array(TableSchema).min(1),
-  mirror: z.array(MirrorSchema).optional(),
-  /** For `serve`: a cron expression (5 fields, or 6 with seconds first), e.g. "0 2 * * *". */
-  schedule: z.string().min(1).optional(),
-}).strict();
+const StrategySchema = z
+  .object({
+    source: z.union([z.string().min(1), EnvRef]),
+    destination: z.string().min(1),
+    state: z.union([z.string().min(1), EnvRef]).optional(),
+    s3: z
+      .object({
+        endpoint: z.string().optional(),
+        region: z.string().optional(),
+        max_attempts: positive.optional(),
+        sse: z.enum(['AES256', 'aws:kms']).optional(),
+        sse_kms_key_id: z.string().optional(),
+        storage_class: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    defaults: TableDefaults.optional(),
+    tables: z.array(TableSchema).min(1),
+    mirror: z.array(MirrorSchema).optional(),
+    /** For `serve`: a cron expression (5 fields, or 6 with seconds first), e.g. "0 2 * * *". */
+    schedule: z.string().min(1).optional(),
+  })
+  .strict();
 
 export type StrategyMirror = z.infer<typeof MirrorSchema>;
 
@@ -101,27 +114,54 @@ export interface Strategy {
   source: string;
   destination: string;
   state?: string;
-  s3: { endpoint?: string; region?: string; max_attempts?: number; sse?: 'AES256' | 'aws:kms'; sse_kms_key_id?: string; storage_class?: string };
-  tables: Array<StrategyTable & { batch_rows: number; file_max_rows: number; row_group_rows: number; compression: (typeof COMPRESSIONS)[number]; integer_encoding: (typeof INTEGER_ENCODINGS)[number] }>;
+  s3: {
+    endpoint?: string;
+    region?: string;
+    max_attempts?: number;
+    sse?: 'AES256' | 'aws:kms';
+    sse_kms_key_id?: string;
+    storage_class?: string;
+  };
+  tables: Array<
+    StrategyTable & {
+      batch_rows: number;
+      file_max_rows: number;
+      row_group_rows: number;
+      compression: (typeof COMPRESSIONS)[number];
+      integer_encoding: (typeof INTEGER_ENCODINGS)[number];
+    }
+  >;
   mirror: StrategyMirror[];
   schedule?: string;
 }
 
 /** A table's keys when neither it nor `defaults:` sets them: the export defaults, under the file's names. */
 const E = ALL_DEFAULTS.export;
-const DEFAULTS = { batch_rows: E.batchRows, file_max_rows: E.fileMaxRows, row_group_rows: E.rowGroupRows, compression: E.compression, integer_encoding: E.integerEncoding };
+const DEFAULTS = {
+  batch_rows: E.batchRows,
+  file_max_rows: E.fileMaxRows,
+  row_group_rows: E.rowGroupRows,
+  compression: E.compression,
+  integer_encoding: E.integerEncoding,
+};
 
 function substituteEnv(value: unknown, file: string, path: string): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
       const v = process.env[name];
-      if (v === undefined) throw inputError('STRATEGY', `${file}: ${path} refers to \${${name}}, which is not set; export it before running`);
+      if (v === undefined)
+        throw inputError(
+          'STRATEGY',
+          `${file}: ${path} refers to \${${name}}, which is not set; export it before running`,
+        );
       return v;
     });
   }
   if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, file, `${path}[${i}]`));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, file, path ? `${path}.${k}` : k)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, file, path ? `${path}.${k}` : k)]),
+    );
   }
   return value;
 }
@@ -152,11 +192,18 @@ function resolveRef(v: string | { env: string } | undefined, file: string, key: 
 /** Reads and validates a strategy file. Checks against the database come later, before reading. */
 export function loadStrategy(file: string): Strategy {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
-    throw inputError('STRATEGY', `cannot read strategy file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw inputError(
+      'STRATEGY',
+      `cannot read strategy file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   let doc: unknown;
-  try { doc = parseYaml(text); } catch (e) {
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
     throw inputError('STRATEGY', `${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   const parsed = StrategySchema.safeParse(doc);
@@ -166,19 +213,33 @@ export function loadStrategy(file: string): Strategy {
   for (const t of s.tables) {
     if (names.has(t.table)) throw inputError('STRATEGY', `${file}: table ${t.table} is listed twice`);
     names.add(t.table);
-    if (t.strategy === 'incremental' && !t.cursor) throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is required for strategy incremental (e.g. cursor: updated_at)`);
-    if (t.strategy === 'full' && t.cursor) throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is only for strategy incremental`);
-    if (t.strategy === 'full' && t.partition === 'day') throw inputError('STRATEGY', `${file}: table ${t.table}: partition: day is for incremental tables (a full export has no cursor to partition by)`);
+    if (t.strategy === 'incremental' && !t.cursor)
+      throw inputError(
+        'STRATEGY',
+        `${file}: table ${t.table}: cursor is required for strategy incremental (e.g. cursor: updated_at)`,
+      );
+    if (t.strategy === 'full' && t.cursor)
+      throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is only for strategy incremental`);
+    if (t.strategy === 'full' && t.partition === 'day')
+      throw inputError(
+        'STRATEGY',
+        `${file}: table ${t.table}: partition: day is for incremental tables (a full export has no cursor to partition by)`,
+      );
   }
   const mirror = s.mirror ?? [];
   if (mirror.length) {
-    if (!s.destination.startsWith('s3://')) throw inputError('STRATEGY', `${file}: mirror: needs an s3:// destination (it is ${s.destination})`);
+    if (!s.destination.startsWith('s3://'))
+      throw inputError('STRATEGY', `${file}: mirror: needs an s3:// destination (it is ${s.destination})`);
     const from = parseS3Url(s.destination, `${file}: destination`);
     mirror.forEach((m, i) => {
       const to = parseS3Url(m.dest, `${file}: mirror[${i}].dest`);
-      if (m.sse_kms_key_id && m.sse !== 'aws:kms') throw inputError('STRATEGY', `${file}: mirror[${i}]: sse_kms_key_id needs sse: aws:kms`);
+      if (m.sse_kms_key_id && m.sse !== 'aws:kms')
+        throw inputError('STRATEGY', `${file}: mirror[${i}]: sse_kms_key_id needs sse: aws:kms`);
       try {
-        checkNotOverlapping({ ...from, endpoint: resolveEndpoint(s.s3?.endpoint) }, { ...to, endpoint: resolveEndpoint(m.endpoint ?? s.s3?.endpoint) });
+        checkNotOverlapping(
+          { ...from, endpoint: resolveEndpoint(s.s3?.endpoint) },
+          { ...to, endpoint: resolveEndpoint(m.endpoint ?? s.s3?.endpoint) },
+        );
       } catch (e) {
         throw inputError('STRATEGY', `${file}: mirror[${i}].dest: ${(e as Error).message}`);
       }

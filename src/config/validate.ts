@@ -18,7 +18,8 @@ export interface WholeNumberLimits {
 /** What a whole-number option must be, or undefined when `value` is one within the limits. */
 export function wholeNumberRequirement(value: unknown, limits: WholeNumberLimits = {}): string | undefined {
   const { min = 1, max, note } = limits;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= min && (max === undefined || value <= max)) return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && (max === undefined || value <= max))
+    return undefined;
   const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
   return `a whole number ${range}${note ? ` (${note})` : ''}`;
 }
@@ -30,7 +31,12 @@ export function wholeNumberRequirement(value: unknown, limits: WholeNumberLimits
  * const batchRows = wholeNumber('--batch-rows', opts.batchRows, { max: 10_000_000 }, 20_000);
  * ```
  */
-export function wholeNumber(name: string, value: number | undefined, limits: WholeNumberLimits = {}, dflt?: number): number {
+export function wholeNumber(
+  name: string,
+  value: number | undefined,
+  limits: WholeNumberLimits = {},
+  dflt?: number,
+): number {
   const n = value ?? dflt;
   const need = wholeNumberRequirement(n, limits);
   if (need !== undefined) throw inputError('OPTION', `${name} must be ${need}; got ${String(value)}`);
@@ -45,7 +51,8 @@ function alternatives(allowed: readonly string[]): string {
 /** `value` (or `dflt`) if it is one of `allowed`. */
 export function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[], dflt?: T): T {
   const v = value ?? dflt;
-  if (v === undefined || !allowed.includes(v)) throw inputError('OPTION', `${name} must be ${alternatives(allowed)}; got ${String(value)}`);
+  if (v === undefined || !allowed.includes(v))
+    throw inputError('OPTION', `${name} must be ${alternatives(allowed)}; got ${String(value)}`);
   return v;
 }
 
@@ -59,19 +66,37 @@ function showBytes(n: number): string {
 /** What a byte-size option must be, or undefined when `value` is a whole number of bytes within the limits. */
 export function byteSizeRequirement(value: unknown, limits: { min?: number; max?: number } = {}): string | undefined {
   const { min = 1, max } = limits;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= min && (max === undefined || value <= max)) return undefined;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && (max === undefined || value <= max))
+    return undefined;
   return `at least ${showBytes(min)}${max === undefined ? '' : ` and at most ${showBytes(max)}`}`;
 }
 
 /** `value` (or `dflt`) if it is a whole number of bytes within the limits. */
-export function byteSize(name: string, value: number | undefined, limits: { min?: number; max?: number } = {}, dflt?: number): number {
+export function byteSize(
+  name: string,
+  value: number | undefined,
+  limits: { min?: number; max?: number } = {},
+  dflt?: number,
+): number {
   const n = value ?? dflt;
   const need = byteSizeRequirement(n, limits);
   if (need !== undefined) throw inputError('OPTION', `${name} must be ${need}; got ${String(value)}`);
   return n!;
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** The bytes of a size written as `16MiB`, `8m` or `5242880` (binary units: 1 MB = 1 MiB, as in `aws s3`); undefined if it is not one. */
 export function parseByteSize(text: string): number | undefined {

@@ -5,31 +5,65 @@ import type { ColumnKind, ColumnSpec } from '../source/columns.js';
 import type { ObjectStore } from '../store/store.js';
 import { MANIFEST_NAME, manifestKey } from './layout.js';
 import {
-  EXPORT_FORMAT, INCREMENTAL_FORMAT, MANIFEST_FORMATS,
-  type ExportManifest, type IncrementalManifest, type IncrementalObjectEntry, type Manifest, type ManifestSource, type ObjectEntry, type SchemaVersionEntry,
+  EXPORT_FORMAT,
+  INCREMENTAL_FORMAT,
+  MANIFEST_FORMATS,
+  type ExportManifest,
+  type IncrementalManifest,
+  type IncrementalObjectEntry,
+  type Manifest,
+  type ManifestSource,
+  type ObjectEntry,
+  type SchemaVersionEntry,
 } from './types.js';
 
 // Each schema is typed against its interface in types.ts, so the two cannot drift apart.
 
 // every kind, or this does not compile: a kind added to ColumnKind must be added here
 const KINDS: Record<ColumnKind, true> = {
-  bool: true, int8: true, int16: true, int32: true, int64: true, uint8: true, uint16: true, uint32: true, uint64: true,
-  float32: true, float64: true, decimal: true, string: true, json: true, binary: true, date: true, time: true, timestamp: true,
-  timestamptz: true, list: true,
+  bool: true,
+  int8: true,
+  int16: true,
+  int32: true,
+  int64: true,
+  uint8: true,
+  uint16: true,
+  uint32: true,
+  uint64: true,
+  float32: true,
+  float64: true,
+  decimal: true,
+  string: true,
+  json: true,
+  binary: true,
+  date: true,
+  time: true,
+  timestamp: true,
+  timestamptz: true,
+  list: true,
 };
 
-const Column: z.ZodType<ColumnSpec> = z.lazy(() => z.object({
-  name: z.string(),
-  dbType: z.string(),
-  nullable: z.boolean(),
-  kind: z.custom<ColumnKind>((k) => typeof k === 'string' && Object.hasOwn(KINDS, k), 'a column kind this tablevault knows'),
-  precision: z.number().optional(),
-  scale: z.number().optional(),
-  element: Column.optional(),
-  unknownType: z.boolean().optional(),
-}));
+const Column: z.ZodType<ColumnSpec> = z.lazy(() =>
+  z.object({
+    name: z.string(),
+    dbType: z.string(),
+    nullable: z.boolean(),
+    kind: z.custom<ColumnKind>(
+      (k) => typeof k === 'string' && Object.hasOwn(KINDS, k),
+      'a column kind this tablevault knows',
+    ),
+    precision: z.number().optional(),
+    scale: z.number().optional(),
+    element: Column.optional(),
+    unknownType: z.boolean().optional(),
+  }),
+);
 
-const Source: z.ZodType<ManifestSource> = z.object({ engine: z.enum(['postgres', 'mysql']), schema: z.string(), table: z.string() });
+const Source: z.ZodType<ManifestSource> = z.object({
+  engine: z.enum(['postgres', 'mysql']),
+  schema: z.string(),
+  table: z.string(),
+});
 const Key = z.array(z.string());
 const Count = z.number().int().nonnegative();
 
@@ -42,7 +76,10 @@ const ExportSchema: z.ZodType<ExportManifest, z.ZodTypeDef, unknown> = z.object(
   source: Source,
   columns: z.array(Column),
   primaryKey: Key.default([]),
-  compression: z.custom<CompressionName>((c) => COMPRESSIONS.includes(c as CompressionName), `one of ${COMPRESSIONS.join(', ')}`),
+  compression: z.custom<CompressionName>(
+    (c) => COMPRESSIONS.includes(c as CompressionName),
+    `one of ${COMPRESSIONS.join(', ')}`,
+  ),
   rows: Count.default(0),
   files: z.array(ObjectSchema).default([]),
   completedAt: z.string(),
@@ -88,12 +125,18 @@ const IncrementalSchema: z.ZodType<IncrementalManifest, z.ZodTypeDef, unknown> =
 export function parseManifest(json: unknown, where: string): Manifest {
   const format = typeof json === 'object' && json !== null ? (json as { format?: unknown }).format : undefined;
   if (!MANIFEST_FORMATS.includes(format as Manifest['format'])) {
-    throw inputError('MANIFEST_FORMAT', `${where} has format ${String(format)}, which this tablevault does not read; upgrade tablevault`);
+    throw inputError(
+      'MANIFEST_FORMAT',
+      `${where} has format ${String(format)}, which this tablevault does not read; upgrade tablevault`,
+    );
   }
   const parsed = format === EXPORT_FORMAT ? ExportSchema.safeParse(json) : IncrementalSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw inputError('MANIFEST_FORMAT', `${where} is not a valid ${String(format)} manifest (${issue.path.join('.') || 'document'}: ${issue.message}); it was changed or damaged: back the table up again, or restore from a copy of the bucket`);
+    throw inputError(
+      'MANIFEST_FORMAT',
+      `${where} is not a valid ${String(format)} manifest (${issue.path.join('.') || 'document'}: ${issue.message}); it was changed or damaged: back the table up again, or restore from a copy of the bucket`,
+    );
   }
   return parsed.data;
 }
@@ -108,7 +151,11 @@ export async function readManifest(store: ObjectStore, prefix: string, label: st
     bytes = await store.get(manifestKey(prefix));
   } catch (e) {
     if ((e as { code?: string }).code === 'NOT_FOUND') {
-      throw inputError('NO_MANIFEST', `${label} holds no ${MANIFEST_NAME}: give the table's own prefix (…/<schema>.<table>) of a finished export or backup`, e);
+      throw inputError(
+        'NO_MANIFEST',
+        `${label} holds no ${MANIFEST_NAME}: give the table's own prefix (…/<schema>.<table>) of a finished export or backup`,
+        e,
+      );
     }
     throw e;
   }
@@ -117,7 +164,11 @@ export async function readManifest(store: ObjectStore, prefix: string, label: st
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (e) {
-    throw inputError('MANIFEST_FORMAT', `${where} is not valid JSON (${(e as Error).message}); it was changed or damaged: back the table up again, or restore from a copy of the bucket`, e);
+    throw inputError(
+      'MANIFEST_FORMAT',
+      `${where} is not valid JSON (${(e as Error).message}); it was changed or damaged: back the table up again, or restore from a copy of the bucket`,
+      e,
+    );
   }
   return parseManifest(json, where);
 }

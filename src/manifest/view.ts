@@ -1,5 +1,12 @@
 import type { ColumnSpec } from '../source/columns.js';
-import { EXPORT_FORMAT, type IncrementalObjectEntry, type Manifest, type ManifestSource, type ObjectEntry, type SchemaVersionEntry } from './types.js';
+import {
+  EXPORT_FORMAT,
+  type IncrementalObjectEntry,
+  type Manifest,
+  type ManifestSource,
+  type ObjectEntry,
+  type SchemaVersionEntry,
+} from './types.js';
 
 /** One object as restore and verify see it, whichever kind of backup wrote it. */
 export type BackupFile = ObjectEntry & Partial<Pick<IncrementalObjectEntry, 'runId' | 'through' | 'schemaVersion'>>;
@@ -21,10 +28,26 @@ export interface BackupManifest {
 
 export function backupView(m: Manifest): BackupManifest {
   if (m.format === EXPORT_FORMAT) {
-    return { format: m.format, source: m.source, columns: m.columns, primaryKey: m.primaryKey, rows: m.rows, files: m.files };
+    return {
+      format: m.format,
+      source: m.source,
+      columns: m.columns,
+      primaryKey: m.primaryKey,
+      rows: m.rows,
+      files: m.files,
+    };
   }
   const [cursor, ...pk] = m.keyColumns;
-  return { format: m.format, source: m.source, columns: m.columns, primaryKey: pk, cursor, rows: m.rows, files: m.files, schemas: m.schemas };
+  return {
+    format: m.format,
+    source: m.source,
+    columns: m.columns,
+    primaryKey: pk,
+    cursor,
+    rows: m.rows,
+    files: m.files,
+    schemas: m.schemas,
+  };
 }
 
 /** The columns an object was written with (its schema version's), or the manifest's. */

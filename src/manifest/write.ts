@@ -4,12 +4,23 @@ import type { ObjectStore } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { manifestKey, objectName } from './layout.js';
 import {
-  EXPORT_FORMAT, INCREMENTAL_FORMAT,
-  type ExportManifest, type IncrementalManifest, type Manifest, type ManifestSource, type ObjectEntry, type SchemaVersionEntry,
+  EXPORT_FORMAT,
+  INCREMENTAL_FORMAT,
+  type ExportManifest,
+  type IncrementalManifest,
+  type Manifest,
+  type ManifestSource,
+  type ObjectEntry,
+  type SchemaVersionEntry,
 } from './types.js';
 
 /** A data object as its writer knows it: by its full key. */
-export interface WrittenObject { key: string; rows: number; bytes: number; sha256: string }
+export interface WrittenObject {
+  key: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
 
 type TableName = Pick<SourceTable, 'engine' | 'schema' | 'name'>;
 
@@ -23,7 +34,10 @@ function objectEntry(prefix: string, o: WrittenObject): ObjectEntry {
 
 /** An export's manifest: the table's columns and key, and its part objects in order. */
 export function exportManifest(
-  prefix: string, table: TableName & Pick<SourceTable, 'columns' | 'primaryKey'>, compression: CompressionName, files: WrittenObject[],
+  prefix: string,
+  table: TableName & Pick<SourceTable, 'columns' | 'primaryKey'>,
+  compression: CompressionName,
+  files: WrittenObject[],
   completedAt = new Date().toISOString(),
 ): ExportManifest {
   return {
@@ -53,7 +67,11 @@ export interface IncrementalManifestInput {
 }
 
 /** An incremental backup's manifest, from the state store's record of it. */
-export function incrementalManifest(prefix: string, input: IncrementalManifestInput, updatedAt = new Date().toISOString()): IncrementalManifest {
+export function incrementalManifest(
+  prefix: string,
+  input: IncrementalManifestInput,
+  updatedAt = new Date().toISOString(),
+): IncrementalManifest {
   return {
     format: INCREMENTAL_FORMAT,
     tablevaultVersion: VERSION,
@@ -65,7 +83,11 @@ export function incrementalManifest(prefix: string, input: IncrementalManifestIn
     watermark: input.watermark,
     rows: input.rows,
     files: input.objects.map((o) => ({
-      ...objectEntry(prefix, o), schemaVersion: o.schemaVersion, after: o.after, through: o.through, runId: o.runId,
+      ...objectEntry(prefix, o),
+      schemaVersion: o.schemaVersion,
+      after: o.after,
+      through: o.through,
+      runId: o.runId,
       // a late object leaves the watermark where it was: it starts and ends at the same key
       late: o.after !== null && JSON.stringify(o.after) === JSON.stringify(o.through),
     })),
@@ -75,9 +97,19 @@ export function incrementalManifest(prefix: string, input: IncrementalManifestIn
 
 /** Writes a table's manifest as one object (pretty JSON, as every version so far has). */
 export async function writeManifest(store: ObjectStore, prefix: string, manifest: Manifest): Promise<void> {
-  await store.put({ key: manifestKey(prefix), contentType: 'application/json', body: (async function* () { yield Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`); })() });
+  await store.put({
+    key: manifestKey(prefix),
+    contentType: 'application/json',
+    body: (async function* () {
+      yield Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    })(),
+  });
 }
 
-export async function writeIncrementalManifest(store: ObjectStore, prefix: string, input: IncrementalManifestInput): Promise<void> {
+export async function writeIncrementalManifest(
+  store: ObjectStore,
+  prefix: string,
+  input: IncrementalManifestInput,
+): Promise<void> {
   await writeManifest(store, prefix, incrementalManifest(prefix, input));
 }

@@ -71,14 +71,23 @@ export class MemoryManager {
     const m = process.memoryUsage();
     if (m.rss <= this.opts.limitBytes && m.heapUsed <= this.opts.limitBytes) {
       // pressure gone (below 3/4 of the limit): back towards the batch size asked for
-      if (read.batchRows < this.wanted && m.rss < this.opts.limitBytes * 0.75) read.batchRows = Math.min(this.wanted, read.batchRows * 2);
+      if (read.batchRows < this.wanted && m.rss < this.opts.limitBytes * 0.75)
+        read.batchRows = Math.min(this.wanted, read.batchRows * 2);
       return;
     }
     this.pressure++;
     const before = read.batchRows;
     read.batchRows = Math.max(MIN_BATCH_ROWS, Math.floor(read.batchRows / 2));
-    this.log.warn({ rssBytes: m.rss, heapUsedBytes: m.heapUsed, limitBytes: this.opts.limitBytes, batchRows: read.batchRows, previousBatchRows: before },
-      'memory above the limit: waiting for encoding and uploads to drain, smaller batches from now on');
+    this.log.warn(
+      {
+        rssBytes: m.rss,
+        heapUsedBytes: m.heapUsed,
+        limitBytes: this.opts.limitBytes,
+        batchRows: read.batchRows,
+        previousBatchRows: before,
+      },
+      'memory above the limit: waiting for encoding and uploads to drain, smaller batches from now on',
+    );
     exposedGc()?.();
     await drained();
     this.peak.sample();

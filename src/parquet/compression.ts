@@ -19,7 +19,19 @@ export interface ParquetOptions {
   deltaColumns?: string[];
 }
 
-const DELTA_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'date', 'time', 'timestamp', 'timestamptz']);
+const DELTA_KINDS = new Set([
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'date',
+  'time',
+  'timestamp',
+  'timestamptz',
+]);
 
 /**
  * The columns stored as Parquet INT32/INT64 (integers, dates, times, timestamps, decimals of at
@@ -31,5 +43,7 @@ const DELTA_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16
  */
 export function deltaColumns(columns: ColumnSpec[], encoding: IntegerEncoding = 'delta'): string[] {
   if (encoding === 'plain') return [];
-  return columns.filter((c) => DELTA_KINDS.has(c.kind) || (c.kind === 'decimal' && (c.precision ?? 38) <= 18)).map((c) => c.name);
+  return columns
+    .filter((c) => DELTA_KINDS.has(c.kind) || (c.kind === 'decimal' && (c.precision ?? 38) <= 18))
+    .map((c) => c.name);
 }

@@ -23,19 +23,33 @@ function push(item: wasm.RecordBatch | null): void {
 
 async function encode(opts: ParquetOptions): Promise<void> {
   queue = [];
-  const source = new ReadableStream<wasm.RecordBatch>({
-    async pull(controller) {
-      while (queue.length === 0) await new Promise<void>((r) => { wake = r; });
-      wake = undefined;
-      const next = queue.shift()!;
-      if (next === null) controller.close();
-      else { controller.enqueue(next); port.postMessage({ type: 'ack' }); }
+  const source = new ReadableStream<wasm.RecordBatch>(
+    {
+      async pull(controller) {
+        while (queue.length === 0)
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+        wake = undefined;
+        const next = queue.shift()!;
+        if (next === null) controller.close();
+        else {
+          controller.enqueue(next);
+          port.postMessage({ type: 'ack' });
+        }
+      },
     },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   const out = await wasm.transformParquetStream(source, writerProperties(opts));
   for await (const chunk of out as unknown as AsyncIterable<Uint8Array>) {
     // never transfer a view of WASM memory: that would detach it
-    const own = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer !== wasm.wasmMemory().buffer ? chunk : chunk.slice();
+    const own =
+      chunk.byteOffset === 0 &&
+      chunk.byteLength === chunk.buffer.byteLength &&
+      chunk.buffer !== wasm.wasmMemory().buffer
+        ? chunk
+        : chunk.slice();
     port.postMessage({ type: 'chunk', data: own }, [own.buffer as ArrayBuffer]);
   }
   port.postMessage({ type: 'done' });
@@ -44,7 +58,9 @@ async function encode(opts: ParquetOptions): Promise<void> {
 port.on('message', (m: In) => {
   switch (m.type) {
     case 'open':
-      encode(m.opts).catch((e: unknown) => port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+      encode(m.opts).catch((e: unknown) =>
+        port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
+      );
       break;
     case 'batch': {
       const table = wasm.Table.fromIPCStream(m.ipc);

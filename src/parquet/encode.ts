@@ -9,7 +9,8 @@ const MAX_BATCHES_IN_FLIGHT = 2;
 /** Encoded bytes waiting for the consumer (the uploader) before reading pauses. */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
-type FromWorker = { type: 'ack' } | { type: 'chunk'; data: Uint8Array } | { type: 'done' } | { type: 'error'; message: string };
+type FromWorker =
+  { type: 'ack' } | { type: 'chunk'; data: Uint8Array } | { type: 'done' } | { type: 'error'; message: string };
 
 /**
  * Encodes Arrow batches to Parquet on a worker thread (parquet-wasm's streaming writer), so
@@ -63,17 +64,31 @@ export class ParquetEncoder {
     let failure: unknown;
     let stop = false;
     let signal!: () => void;
-    let changed = new Promise<void>((r) => { signal = r; });
-    const notify = () => { const s = signal; changed = new Promise<void>((r) => { signal = r; }); s(); this.checkDrained(); };
+    let changed = new Promise<void>((r) => {
+      signal = r;
+    });
+    const notify = () => {
+      const s = signal;
+      changed = new Promise<void>((r) => {
+        signal = r;
+      });
+      s();
+      this.checkDrained();
+    };
     this.idle = () => inflight === 0 && out.length === 0;
     const onMessage = (m: FromWorker) => {
       if (m.type === 'ack') inflight--;
-      else if (m.type === 'chunk') { out.push(m.data); pendingBytes += m.data.length; }
-      else if (m.type === 'done') finished = true;
+      else if (m.type === 'chunk') {
+        out.push(m.data);
+        pendingBytes += m.data.length;
+      } else if (m.type === 'done') finished = true;
       else failure ??= new Error(`Parquet encoding failed: ${m.message}`);
       notify();
     };
-    const onError = (e: Error) => { failure ??= e; notify(); };
+    const onError = (e: Error) => {
+      failure ??= e;
+      notify();
+    };
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.postMessage({ type: 'open', opts });
@@ -82,7 +97,12 @@ export class ParquetEncoder {
       for await (const b of batches) {
         // an empty batch only when it is all there is: the file then still carries the schema
         if (b.numRows === 0 && sent > 0) continue;
-        while (!stop && failure === undefined && (inflight >= MAX_BATCHES_IN_FLIGHT || pendingBytes > MAX_PENDING_BYTES)) await changed;
+        while (
+          !stop &&
+          failure === undefined &&
+          (inflight >= MAX_BATCHES_IN_FLIGHT || pendingBytes > MAX_PENDING_BYTES)
+        )
+          await changed;
         if (stop || failure !== undefined) return;
         const ipc = tableToIPC(new ArrowTable([b]), 'stream');
         inflight++;
@@ -90,7 +110,10 @@ export class ParquetEncoder {
         worker.postMessage({ type: 'batch', ipc }, [ipc.buffer as ArrayBuffer]);
       }
       worker.postMessage({ type: 'end' });
-    })().catch((e: unknown) => { failure ??= e; notify(); });
+    })().catch((e: unknown) => {
+      failure ??= e;
+      notify();
+    });
     try {
       for (;;) {
         if (out.length) {
@@ -131,7 +154,14 @@ export class ParquetEncoder {
 }
 
 /** Encodes one file on a worker of its own. */
-export async function* encodeParquet(batches: AsyncIterable<RecordBatch>, opts: ParquetOptions): AsyncGenerator<Uint8Array> {
+export async function* encodeParquet(
+  batches: AsyncIterable<RecordBatch>,
+  opts: ParquetOptions,
+): AsyncGenerator<Uint8Array> {
   const encoder = new ParquetEncoder();
-  try { yield* encoder.encode(batches, opts); } finally { await encoder.close(); }
+  try {
+    yield* encoder.encode(batches, opts);
+  } finally {
+    await encoder.close();
+  }
 }

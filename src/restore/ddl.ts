@@ -10,12 +10,21 @@ export function targetType(c: ColumnSpec, from: Engine, to: Engine, inKey: boole
   return from.name === to.name ? c.dbType : to.ddl.columnType(c, inKey);
 }
 
-export function createTableSql(table: { schema?: string; name: string }, columns: ColumnSpec[], primaryKey: string[], from: Engine, to: Engine): string {
+export function createTableSql(
+  table: { schema?: string; name: string },
+  columns: ColumnSpec[],
+  primaryKey: string[],
+  from: Engine,
+  to: Engine,
+): string {
   const q = (s: string) => to.quoteIdent(s);
   const name = table.schema ? `${q(table.schema)}.${q(table.name)}` : q(table.name);
   // zero dates in a NOT NULL column reach an engine without them as NULL (reported by the restore)
   const nullable = (c: ColumnSpec) => c.nullable || zeroDatesLost(c, from, to);
-  const cols = columns.map((c) => `${q(c.name)} ${targetType(c, from, to, primaryKey.includes(c.name))}${nullable(c) && !primaryKey.includes(c.name) ? '' : ' NOT NULL'}`);
+  const cols = columns.map(
+    (c) =>
+      `${q(c.name)} ${targetType(c, from, to, primaryKey.includes(c.name))}${nullable(c) && !primaryKey.includes(c.name) ? '' : ' NOT NULL'}`,
+  );
   if (primaryKey.length) cols.push(`PRIMARY KEY (${primaryKey.map(q).join(', ')})`);
   return `CREATE TABLE ${name} (${cols.join(', ')})${to.ddl.tableOptions}`;
 }

@@ -57,11 +57,15 @@ export interface RestoreSummary {
 /** Which of the manifest's files to apply: all, or an incremental backup's files up to the last one of run `asOf`. */
 function selectFiles(m: BackupManifest, asOf: string | undefined, from: string): BackupManifest['files'] {
   if (asOf === undefined) return m.files;
-  if (m.format !== 'tablevault.incremental.v1') throw inputError('AS_OF', `--as-of applies to incremental backups; ${from} is a full export`);
+  if (m.format !== 'tablevault.incremental.v1')
+    throw inputError('AS_OF', `--as-of applies to incremental backups; ${from} is a full export`);
   const last = m.files.map((f) => f.runId).lastIndexOf(asOf);
   if (last < 0) {
     const runs = [...new Set(m.files.map((f) => f.runId))];
-    throw inputError('AS_OF', `--as-of ${asOf}: no backup run with that id wrote to ${from}; its runs are ${runs.slice(-5).join(', ')}${runs.length > 5 ? ' (last 5)' : ''}`);
+    throw inputError(
+      'AS_OF',
+      `--as-of ${asOf}: no backup run with that id wrote to ${from}; its runs are ${runs.slice(-5).join(', ')}${runs.length > 5 ? ' (last 5)' : ''}`,
+    );
   }
   return m.files.slice(0, last + 1);
 }
@@ -79,7 +83,11 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
   const mode = oneOf('--mode', opts.mode, CHOICES.restoreMode, DEFAULTS.restore.mode);
   const batchRows = wholeNumber('--batch-rows', opts.batchRows, {}, DEFAULTS.restore.batchRows);
   let ref: TableRef;
-  try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE', `--table: ${errorMessage(e)}`); }
+  try {
+    ref = parseTableRef(opts.table);
+  } catch (e) {
+    throw inputError('TABLE', `--table: ${errorMessage(e)}`);
+  }
 
   const engine = await engineFor(opts.target, '--target');
   const source = await engine.openSource(opts.target); // connects lazily: a bad URL fails here, before any read
@@ -100,25 +108,46 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       if (!(isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND')) throw e;
       exists = false;
     }
-    if (!exists && !opts.create) throw inputError('TABLE_NOT_FOUND', `table ${opts.table} does not exist in ${redactUrl(opts.target)}; create it, or pass --create to create it from the backup's schema`);
+    if (!exists && !opts.create)
+      throw inputError(
+        'TABLE_NOT_FOUND',
+        `table ${opts.table} does not exist in ${redactUrl(opts.target)}; create it, or pass --create to create it from the backup's schema`,
+      );
     if (exists) {
       const missing = m.columns.filter((c) => !existing.some((e) => e.name === c.name)).map((c) => c.name);
-      if (missing.length) throw inputError('COLUMNS', `table ${opts.table} lacks column(s) ${missing.join(', ')} that the backup has; add them or restore into a new table with --create`);
+      if (missing.length)
+        throw inputError(
+          'COLUMNS',
+          `table ${opts.table} lacks column(s) ${missing.join(', ')} that the backup has; add them or restore into a new table with --create`,
+        );
     }
-    if ((incremental || mode === 'upsert') && m.primaryKey.length === 0) throw inputError('NO_KEY', `${mode === 'upsert' ? '--mode upsert' : 'an incremental restore'} needs a primary key, and the backup's table has none; use --mode insert or replace`);
+    if ((incremental || mode === 'upsert') && m.primaryKey.length === 0)
+      throw inputError(
+        'NO_KEY',
+        `${mode === 'upsert' ? '--mode upsert' : 'an incremental restore'} needs a primary key, and the backup's table has none; use --mode insert or replace`,
+      );
     loader = await engine.openLoader(opts.target);
     const created = !exists;
     if (created) {
       // a column added after the first of these objects is NULL in the older ones
       const later = columnsAddedLater(m, files);
-      const ddl = createTableSql(ref, m.columns.map((c) => (later.has(c.name) ? { ...c, nullable: true } : c)), m.primaryKey, from, engine);
-      log.info({ table: opts.table }, 'creating the table from the backup\'s schema');
+      const ddl = createTableSql(
+        ref,
+        m.columns.map((c) => (later.has(c.name) ? { ...c, nullable: true } : c)),
+        m.primaryKey,
+        from,
+        engine,
+      );
+      log.info({ table: opts.table }, "creating the table from the backup's schema");
       await loader.execute(ddl);
     } else if (mode === 'replace') {
       await loader.truncate(ref);
     }
     const plan: LoadPlan = {
-      table: ref, columns: m.columns, primaryKey: m.primaryKey, cursor: m.cursor,
+      table: ref,
+      columns: m.columns,
+      primaryKey: m.primaryKey,
+      cursor: m.cursor,
       // an incremental backup holds several versions of a row: the newest cursor wins; a full export holds one
       conflict: incremental ? 'newest' : mode === 'upsert' ? 'upsert' : 'insert',
     };
@@ -134,7 +163,8 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
           const spec = written.get(c.name);
           // a column added after this object was written: NULL here
           if (!spec) return () => null;
-          if (!child) throw runtimeError('BACKUP_COLUMN', `${key} has no column ${c.name}, which its schema version lists`);
+          if (!child)
+            throw runtimeError('BACKUP_COLUMN', `${key} has no column ${c.name}, which its schema version lists`);
           // read as written (a narrower type before a widening); the text fits the widest
           const read = cellReader(spec, child.data[0]!, engine.valueText);
           // MySQL to MySQL: a NULL in a NOT NULL date column was a zero date, which export writes as NULL
@@ -144,10 +174,17 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
           return (row: number): string | null => {
             const v = read(row);
             if (v === null && zero !== undefined) return zero;
-            if (v === null && zeroLost) { unrepresentable[c.name] = (unrepresentable[c.name] ?? 0) + 1; return null; }
+            if (v === null && zeroLost) {
+              unrepresentable[c.name] = (unrepresentable[c.name] ?? 0) + 1;
+              return null;
+            }
             if (!(v instanceof Unrepresentable)) return v;
             const nullable = c.nullable && !m.primaryKey.includes(c.name);
-            if (!nullable) throw runtimeError('UNREPRESENTABLE', `${key}: column ${c.name} holds a value ${engine.displayName} cannot store: ${v.why}; the column is NOT NULL, so the restore stops here (${rows} rows loaded before this batch)`);
+            if (!nullable)
+              throw runtimeError(
+                'UNREPRESENTABLE',
+                `${key}: column ${c.name} holds a value ${engine.displayName} cannot store: ${v.why}; the column is NOT NULL, so the restore stops here (${rows} rows loaded before this batch)`,
+              );
             unrepresentable[c.name] = (unrepresentable[c.name] ?? 0) + 1;
             return null;
           };
@@ -160,15 +197,31 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       }
       log.info({ file: f.name, rows }, 'object restored');
     }
-    const warnings = Object.entries(unrepresentable).map(([c, n]) => `column "${c}": ${n} value(s) the target cannot hold were loaded as NULL`);
+    const warnings = Object.entries(unrepresentable).map(
+      ([c, n]) => `column "${c}": ${n} value(s) the target cannot hold were loaded as NULL`,
+    );
     peak.stop();
     return {
-      from: opts.from, target: redactUrl(opts.target), table: opts.table, format: m.format, mode, created, files: files.length, rows, unrepresentable, warnings,
-      durationMs: Date.now() - started, peakRssBytes: peak.rss,
+      from: opts.from,
+      target: redactUrl(opts.target),
+      table: opts.table,
+      format: m.format,
+      mode,
+      created,
+      files: files.length,
+      rows,
+      unrepresentable,
+      warnings,
+      durationMs: Date.now() - started,
+      peakRssBytes: peak.rss,
     };
   } catch (e) {
     if (isTablevaultError(e)) throw e;
-    throw runtimeError('RESTORE_FAILED', `restore into ${opts.table} failed: ${errorMessage(e)}; batches loaded before the failure stay (rerun with --mode replace, or upsert)`, e);
+    throw runtimeError(
+      'RESTORE_FAILED',
+      `restore into ${opts.table} failed: ${errorMessage(e)}; batches loaded before the failure stay (rerun with --mode replace, or upsert)`,
+      e,
+    );
   } finally {
     peak.stop();
     await loader?.close();

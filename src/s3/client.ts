@@ -35,7 +35,8 @@ export function resolveEndpoint(opt?: string): string | undefined {
  */
 export function createS3Client(opts: S3Options = {}): ResolvedS3 {
   const endpoint = resolveEndpoint(opts.endpoint);
-  const region = opts.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined);
+  const region =
+    opts.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined);
   const maxSockets = opts.maxSockets ?? 64;
   const agentOpts = { keepAlive: true, maxSockets, keepAliveMsecs: 1000 };
   const client = new S3Client({
@@ -66,7 +67,11 @@ export function createS3Client(opts: S3Options = {}): ResolvedS3 {
  */
 const unsignedPayloadWithMd5: BuildMiddleware<object, MetadataBearer> = (next) => async (args) => {
   const req = args.request as { headers?: Record<string, string> };
-  if (req.headers && ('content-md5' in req.headers || 'Content-MD5' in req.headers) && !('x-amz-content-sha256' in req.headers)) {
+  if (
+    req.headers &&
+    ('content-md5' in req.headers || 'Content-MD5' in req.headers) &&
+    !('x-amz-content-sha256' in req.headers)
+  ) {
     req.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
   }
   return next(args);

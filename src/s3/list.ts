@@ -28,11 +28,18 @@ export function compareKeys(a: string, b: string): number {
  * the caller works on this one, so memory holds two pages whatever the object count. Checks that
  * the server lists in key order, because `sync` merges two listings as sorted streams.
  */
-export async function* listObjects(side: ListTarget, listPrefix: string, onRequest: () => void = () => {}): AsyncGenerator<ListedObject> {
+export async function* listObjects(
+  side: ListTarget,
+  listPrefix: string,
+  onRequest: () => void = () => {},
+): AsyncGenerator<ListedObject> {
   const page = (token?: string): Promise<ListObjectsV2CommandOutput> => {
     onRequest();
-    return side.client.send(new ListObjectsV2Command({ Bucket: side.bucket, Prefix: listPrefix, ContinuationToken: token }))
-      .catch((e: unknown) => { throw s3Error(e, { bucket: side.bucket, endpoint: side.endpoint, action: 'list objects', flag: side.flag }); });
+    return side.client
+      .send(new ListObjectsV2Command({ Bucket: side.bucket, Prefix: listPrefix, ContinuationToken: token }))
+      .catch((e: unknown) => {
+        throw s3Error(e, { bucket: side.bucket, endpoint: side.endpoint, action: 'list objects', flag: side.flag });
+      });
   };
   let next: Promise<ListObjectsV2CommandOutput> | undefined = page();
   let previous: string | undefined;
@@ -43,7 +50,10 @@ export async function* listObjects(side: ListTarget, listPrefix: string, onReque
     for (const o of res.Contents ?? []) {
       const key = o.Key!.slice(listPrefix.length);
       if (previous !== undefined && compareKeys(previous, key) >= 0) {
-        throw runtimeError('S3_LIST_ORDER', `s3://${side.bucket}/${listPrefix}: the server listed "${key}" after "${previous}", not in key order; sync needs S3's ordered listings`);
+        throw runtimeError(
+          'S3_LIST_ORDER',
+          `s3://${side.bucket}/${listPrefix}: the server listed "${key}" after "${previous}", not in key order; sync needs S3's ordered listings`,
+        );
       }
       previous = key;
       yield { key, size: o.Size ?? 0, etag: o.ETag ?? '' };

@@ -13,7 +13,11 @@ export function parseS3Url(url: string, flag = '--dest'): S3Location {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url.trim());
   if (!m) throw inputError('DEST_URL', `${flag} "${url}" is not an S3 URL; use s3://bucket/prefix`);
   const bucket = m[1]!;
-  if (!BUCKET.test(bucket)) throw inputError('DEST_URL', `${flag}: "${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens)`);
+  if (!BUCKET.test(bucket))
+    throw inputError(
+      'DEST_URL',
+      `${flag}: "${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens)`,
+    );
   const prefix = m[2]!.replace(/\/+$/, '').replace(/^\/+/, '');
   return { bucket, prefix };
 }

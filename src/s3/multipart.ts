@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand,
-  type CompletedPart, type CreateMultipartUploadCommandInput, type S3Client,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type CreateMultipartUploadCommandInput,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 
 /** S3's limits: at most 10,000 parts, each at most 5 GiB. */
@@ -31,7 +36,11 @@ export interface MultipartInput {
 }
 
 /** Cuts a byte stream into numbered parts of the growing sizes. Holds at most one part. */
-async function* cutParts(head: Uint8Array[], rest: AsyncIterator<Uint8Array>, base: number): AsyncGenerator<{ n: number; body: Buffer }> {
+async function* cutParts(
+  head: Uint8Array[],
+  rest: AsyncIterator<Uint8Array>,
+  base: number,
+): AsyncGenerator<{ n: number; body: Buffer }> {
   let pending: Uint8Array[] = [];
   let size = 0;
   let n = 1;
@@ -44,7 +53,10 @@ async function* cutParts(head: Uint8Array[], rest: AsyncIterator<Uint8Array>, ba
   const feed = async function* (c: Uint8Array) {
     pending.push(c);
     size += c.length;
-    while (size >= partSizeFor(n, base)) { const body = take(partSizeFor(n, base)); yield { n: n++, body }; }
+    while (size >= partSizeFor(n, base)) {
+      const body = take(partSizeFor(n, base));
+      yield { n: n++, body };
+    }
   };
   // taken out of the caller's array as they are cut: the head is not held twice while parts go up
   for (let c = head.shift(); c; c = head.shift()) yield* feed(c);
@@ -75,27 +87,50 @@ export async function multipartUpload(m: MultipartInput): Promise<{ bytes: numbe
     for await (const p of parts) {
       if (failed) return;
       if (p.n > MAX_PARTS) throw new Error(`more than ${MAX_PARTS} parts`);
-      const res = await m.client.send(new UploadPartCommand({
-        Bucket: m.params.Bucket, Key: m.params.Key, UploadId: uploadId, PartNumber: p.n, Body: p.body, ContentLength: p.body.length,
-        ContentMD5: createHash('md5').update(p.body).digest('base64'),
-      }));
+      const res = await m.client.send(
+        new UploadPartCommand({
+          Bucket: m.params.Bucket,
+          Key: m.params.Key,
+          UploadId: uploadId,
+          PartNumber: p.n,
+          Body: p.body,
+          ContentLength: p.body.length,
+          ContentMD5: createHash('md5').update(p.body).digest('base64'),
+        }),
+      );
       if (!res.ETag) throw new Error(`part ${p.n}: the server returned no ETag`);
       done.push({ PartNumber: p.n, ETag: res.ETag });
       bytes += p.body.length;
     }
   };
   try {
-    const results = await Promise.allSettled(Array.from({ length: m.concurrency }, () => worker().catch((e: unknown) => { failed = true; throw e; })));
+    const results = await Promise.allSettled(
+      Array.from({ length: m.concurrency }, () =>
+        worker().catch((e: unknown) => {
+          failed = true;
+          throw e;
+        }),
+      ),
+    );
     const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (rejected) throw rejected.reason;
     done.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    await m.client.send(new CompleteMultipartUploadCommand({ Bucket: m.params.Bucket, Key: m.params.Key, UploadId: uploadId, MultipartUpload: { Parts: done } }));
+    await m.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: m.params.Bucket,
+        Key: m.params.Key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: done },
+      }),
+    );
     return { bytes, parts: done.length };
   } catch (e) {
     failed = true;
     await parts.return(undefined).catch(() => {});
     try {
-      await m.client.send(new AbortMultipartUploadCommand({ Bucket: m.params.Bucket, Key: m.params.Key, UploadId: uploadId }));
+      await m.client.send(
+        new AbortMultipartUploadCommand({ Bucket: m.params.Bucket, Key: m.params.Key, UploadId: uploadId }),
+      );
     } catch (abortError) {
       if (e instanceof Error) {
         const why = (abortError as { name?: string }).name ?? String(abortError);

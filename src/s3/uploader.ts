@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { CopyObjectCommand, DeleteObjectsCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { multipartUpload } from './multipart.js';
 import { inputError, runtimeError } from '../errors.js';
 import { byteSize, oneOf, wholeNumber } from '../config/validate.js';
@@ -49,12 +55,20 @@ export function validateUploaderOptions(o: UploaderOptions): UploaderOptions {
   wholeNumber('--part-concurrency', o.partConcurrency, { max: 64 });
   if (o.sse !== undefined) oneOf('--sse', o.sse, CHOICES.sse);
   if (o.sseKmsKeyId && o.sse !== 'aws:kms') throw inputError('OPTION', '--sse-kms-key-id needs --sse aws:kms');
-  if (o.storageClass !== undefined && !/^[A-Z_]+$/.test(o.storageClass)) throw inputError('OPTION', `--storage-class "${o.storageClass}" is not a storage class name (e.g. STANDARD_IA, GLACIER_IR)`);
+  if (o.storageClass !== undefined && !/^[A-Z_]+$/.test(o.storageClass))
+    throw inputError(
+      'OPTION',
+      `--storage-class "${o.storageClass}" is not a storage class name (e.g. STANDARD_IA, GLACIER_IR)`,
+    );
   return o;
 }
 
 /** Encryption and storage class as request parameters, the same for every object and every write path (uploads, copies). */
-export function objectParams(o: Pick<UploaderOptions, 'sse' | 'sseKmsKeyId' | 'storageClass'>): { ServerSideEncryption?: 'AES256' | 'aws:kms'; SSEKMSKeyId?: string; StorageClass?: never } {
+export function objectParams(o: Pick<UploaderOptions, 'sse' | 'sseKmsKeyId' | 'storageClass'>): {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+  StorageClass?: never;
+} {
   return {
     ...(o.sse ? { ServerSideEncryption: o.sse } : {}),
     ...(o.sseKmsKeyId ? { SSEKMSKeyId: o.sseKmsKeyId } : {}),
@@ -87,11 +101,17 @@ export interface UploadParams {
  * upload never leaves an object or parts behind.
  */
 export class Uploader {
-  constructor(private readonly client: S3Client, readonly bucket: string, private readonly opts: UploaderOptions = DEFAULT_UPLOADER_OPTIONS) {
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+    private readonly opts: UploaderOptions = DEFAULT_UPLOADER_OPTIONS,
+  ) {
     validateUploaderOptions(opts);
   }
 
-  private objectParams() { return objectParams(this.opts); }
+  private objectParams() {
+    return objectParams(this.opts);
+  }
 
   async upload(p: UploadParams): Promise<UploadResult> {
     const sha = createHash('sha256');
@@ -101,7 +121,10 @@ export class Uploader {
     let ended = false;
     while (headBytes <= this.opts.multipartThreshold) {
       const n = await it.next();
-      if (n.done) { ended = true; break; }
+      if (n.done) {
+        ended = true;
+        break;
+      }
       sha.update(n.value);
       head.push(n.value);
       headBytes += n.value.length;
@@ -110,12 +133,20 @@ export class Uploader {
       const body = Buffer.concat(head);
       const sha256 = sha.digest('hex');
       // a rerun (after a crash, or of an unchanged export) finds the same bytes already stored
-      if (await this.storedMatches(p.key, body.length, sha256)) return { key: p.key, bytes: body.length, sha256, method: 'skipped' };
-      await this.client.send(new PutObjectCommand({
-        Bucket: this.bucket, Key: p.key, Body: body, ContentLength: body.length,
-        ContentMD5: createHash('md5').update(body).digest('base64'),
-        ContentType: p.contentType, Metadata: { ...p.metadata, [SHA256_META]: sha256 }, ...this.objectParams(),
-      }));
+      if (await this.storedMatches(p.key, body.length, sha256))
+        return { key: p.key, bytes: body.length, sha256, method: 'skipped' };
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: p.key,
+          Body: body,
+          ContentLength: body.length,
+          ContentMD5: createHash('md5').update(body).digest('base64'),
+          ContentType: p.contentType,
+          Metadata: { ...p.metadata, [SHA256_META]: sha256 },
+          ...this.objectParams(),
+        }),
+      );
       return { key: p.key, bytes: body.length, sha256, method: 'put' };
     }
     const hashed: AsyncIterator<Uint8Array> = {
@@ -129,8 +160,17 @@ export class Uploader {
     try {
       ({ bytes: total } = await multipartUpload({
         client: this.client,
-        params: { Bucket: this.bucket, Key: p.key, ContentType: p.contentType, Metadata: p.metadata, ...this.objectParams() },
-        head, rest: hashed, partSize: this.opts.partSize, concurrency: this.opts.partConcurrency,
+        params: {
+          Bucket: this.bucket,
+          Key: p.key,
+          ContentType: p.contentType,
+          Metadata: p.metadata,
+          ...this.objectParams(),
+        },
+        head,
+        rest: hashed,
+        partSize: this.opts.partSize,
+        concurrency: this.opts.partConcurrency,
       }));
     } finally {
       await it.return?.();
@@ -139,10 +179,19 @@ export class Uploader {
     const headRes = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: p.key }));
     if (headRes.ContentLength !== total) {
       await this.deleteKeys([p.key]);
-      throw runtimeError('S3_INCOMPLETE', `s3://${this.bucket}/${p.key}: stored ${headRes.ContentLength} bytes, sent ${total}; the object was removed, rerun the export`);
+      throw runtimeError(
+        'S3_INCOMPLETE',
+        `s3://${this.bucket}/${p.key}: stored ${headRes.ContentLength} bytes, sent ${total}; the object was removed, rerun the export`,
+      );
     }
     const sha256 = sha.digest('hex');
-    return { key: p.key, bytes: total, sha256, method: 'multipart', sha256InMetadata: await this.addSha256(p, sha256, total) };
+    return {
+      key: p.key,
+      bytes: total,
+      sha256,
+      method: 'multipart',
+      sha256InMetadata: await this.addSha256(p, sha256, total),
+    };
   }
 
   /**
@@ -154,10 +203,17 @@ export class Uploader {
   private async addSha256(p: UploadParams, sha256: string, bytes: number): Promise<boolean> {
     if (bytes > MAX_COPY_OBJECT_BYTES) return false;
     try {
-      await this.client.send(new CopyObjectCommand({
-        Bucket: this.bucket, Key: p.key, CopySource: `${this.bucket}/${encodeURIComponent(p.key).replace(/%2F/g, '/')}`,
-        MetadataDirective: 'REPLACE', ContentType: p.contentType, Metadata: { ...p.metadata, [SHA256_META]: sha256 }, ...this.objectParams(),
-      }));
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: p.key,
+          CopySource: `${this.bucket}/${encodeURIComponent(p.key).replace(/%2F/g, '/')}`,
+          MetadataDirective: 'REPLACE',
+          ContentType: p.contentType,
+          Metadata: { ...p.metadata, [SHA256_META]: sha256 },
+          ...this.objectParams(),
+        }),
+      );
       return true;
     } catch {
       return false;
@@ -178,11 +234,17 @@ export class Uploader {
   /** Deletes keys in batches of 1000; missing keys are not an error. */
   async deleteKeys(keys: string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
-      const res = await this.client.send(new DeleteObjectsCommand({
-        Bucket: this.bucket,
-        Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
-      }));
-      if (res.Errors?.length) throw runtimeError('S3_DELETE', `could not delete ${res.Errors.length} object(s), first ${res.Errors[0]!.Key}: ${res.Errors[0]!.Message}`);
+      const res = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      if (res.Errors?.length)
+        throw runtimeError(
+          'S3_DELETE',
+          `could not delete ${res.Errors.length} object(s), first ${res.Errors[0]!.Key}: ${res.Errors[0]!.Message}`,
+        );
     }
   }
 }

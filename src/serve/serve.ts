@@ -28,15 +28,59 @@ export function cursorTimeMs(text: string): number | undefined {
 /** Prometheus metrics of the runs, per table (prom-client, a registry of its own). */
 export class ServeMetrics {
   readonly registry = new Registry();
-  private readonly rows = new Counter({ name: 'tablevault_rows_total', help: 'Rows backed up', labelNames: ['table'], registers: [this.registry] });
-  private readonly bytes = new Counter({ name: 'tablevault_bytes_total', help: 'Bytes written to the destination', labelNames: ['table'], registers: [this.registry] });
-  private readonly objects = new Counter({ name: 'tablevault_objects_total', help: 'Objects written to the destination', labelNames: ['table'], registers: [this.registry] });
-  private readonly failures = new Counter({ name: 'tablevault_failures_total', help: 'Table runs that failed', labelNames: ['table'], registers: [this.registry] });
-  private readonly runs = new Counter({ name: 'tablevault_runs_total', help: 'Strategy runs, by outcome', labelNames: ['outcome'], registers: [this.registry] });
-  private readonly duration = new Gauge({ name: 'tablevault_last_run_duration_seconds', help: 'Duration of the table\'s last run', labelNames: ['table'], registers: [this.registry] });
-  private readonly lastSuccess = new Gauge({ name: 'tablevault_last_success_timestamp_seconds', help: 'When the table last backed up successfully (Unix time)', labelNames: ['table'], registers: [this.registry] });
-  private readonly lag = new Gauge({ name: 'tablevault_watermark_lag_seconds', help: 'Now minus the watermark\'s cursor, for tables with a time cursor', labelNames: ['table'], registers: [this.registry] });
-  readonly running = new Gauge({ name: 'tablevault_run_in_progress', help: '1 while a run is going', registers: [this.registry] });
+  private readonly rows = new Counter({
+    name: 'tablevault_rows_total',
+    help: 'Rows backed up',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly bytes = new Counter({
+    name: 'tablevault_bytes_total',
+    help: 'Bytes written to the destination',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly objects = new Counter({
+    name: 'tablevault_objects_total',
+    help: 'Objects written to the destination',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly failures = new Counter({
+    name: 'tablevault_failures_total',
+    help: 'Table runs that failed',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly runs = new Counter({
+    name: 'tablevault_runs_total',
+    help: 'Strategy runs, by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly duration = new Gauge({
+    name: 'tablevault_last_run_duration_seconds',
+    help: "Duration of the table's last run",
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly lastSuccess = new Gauge({
+    name: 'tablevault_last_success_timestamp_seconds',
+    help: 'When the table last backed up successfully (Unix time)',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  private readonly lag = new Gauge({
+    name: 'tablevault_watermark_lag_seconds',
+    help: "Now minus the watermark's cursor, for tables with a time cursor",
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+  readonly running = new Gauge({
+    name: 'tablevault_run_in_progress',
+    help: '1 while a run is going',
+    registers: [this.registry],
+  });
   private readonly watermarks = new Map<string, number>();
 
   constructor() {
@@ -53,7 +97,10 @@ export class ServeMetrics {
     this.runs.inc({ outcome: failed === 0 ? 'ok' : failed === s.tables.length ? 'failed' : 'partial' });
     for (const t of s.tables) {
       this.duration.set({ table: t.table }, t.durationMs / 1000);
-      if (t.status === 'failed') { this.failures.inc({ table: t.table }); continue; }
+      if (t.status === 'failed') {
+        this.failures.inc({ table: t.table });
+        continue;
+      }
       if (t.status !== 'ok') continue;
       this.rows.inc({ table: t.table }, t.rows);
       this.bytes.inc({ table: t.table }, t.bytes);
@@ -73,7 +120,8 @@ export class ServeMetrics {
 
 function parseListen(listen: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(listen);
-  if (!m || Number(m[2]) > 65535) throw inputError('OPTION', `--listen "${listen}" is not host:port (e.g. 127.0.0.1:9464)`);
+  if (!m || Number(m[2]) > 65535)
+    throw inputError('OPTION', `--listen "${listen}" is not host:port (e.g. 127.0.0.1:9464)`);
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(m[2]) };
 }
 
@@ -82,10 +130,17 @@ function parseListen(listen: string): { host: string; port: number } {
  * never doubled), serving `/healthz` and `/metrics` (Prometheus text). Resolves after `signal`
  * fires: the run in flight stops at its next batch, then the HTTP server closes.
  */
-export async function serve(opts: ServeOptions, deps: { logger?: Logger; signal: AbortSignal; onListening?: (address: string) => void }): Promise<void> {
+export async function serve(
+  opts: ServeOptions,
+  deps: { logger?: Logger; signal: AbortSignal; onListening?: (address: string) => void },
+): Promise<void> {
   const log = deps.logger ?? silentLogger();
   const strategy = loadStrategy(opts.strategy);
-  if (!strategy.schedule) throw inputError('STRATEGY', `${opts.strategy}: serve needs a schedule: line, e.g. schedule: "0 2 * * *" (every night at 02:00)`);
+  if (!strategy.schedule)
+    throw inputError(
+      'STRATEGY',
+      `${opts.strategy}: serve needs a schedule: line, e.g. schedule: "0 2 * * *" (every night at 02:00)`,
+    );
   const { host, port } = parseListen(opts.listen ?? DEFAULTS.serve.listen);
   const metrics = new ServeMetrics();
   let current: Promise<void> | undefined;
@@ -94,7 +149,10 @@ export async function serve(opts: ServeOptions, deps: { logger?: Logger; signal:
 
   const runOnce = async () => {
     if (deps.signal.aborted) return;
-    if (running) { log.warn('the previous run is still going; this one is skipped'); return; }
+    if (running) {
+      log.warn('the previous run is still going; this one is skipped');
+      return;
+    }
     running = true;
     metrics.running.set(1);
     const started = Date.now();
@@ -104,7 +162,13 @@ export async function serve(opts: ServeOptions, deps: { logger?: Logger; signal:
       const summary = await runBackup({ ...rest, strategy: opts.strategy, signal: deps.signal }, { logger: log });
       metrics.record(summary);
       lastOutcome = summary.tables.some((t) => t.status === 'failed') ? 'failed' : 'ok';
-      log.info({ durationMs: Date.now() - started, tables: summary.tables.map((t) => ({ table: t.table, status: t.status, rows: t.rows })) }, 'scheduled run finished');
+      log.info(
+        {
+          durationMs: Date.now() - started,
+          tables: summary.tables.map((t) => ({ table: t.table, status: t.status, rows: t.rows })),
+        },
+        'scheduled run finished',
+      );
     } catch (e) {
       lastOutcome = 'failed';
       metrics.recordFailedRun();
@@ -118,28 +182,53 @@ export async function serve(opts: ServeOptions, deps: { logger?: Logger; signal:
   let job: Cron;
   try {
     // protect: a run still going when the next one is due makes that one skip
-    job = new Cron(strategy.schedule, { protect: (j) => log.warn({ next: j.nextRun()?.toISOString() }, 'the previous run is still going; this one is skipped'), paused: true }, () => {
-      current = runOnce();
-      return current;
-    });
+    job = new Cron(
+      strategy.schedule,
+      {
+        protect: (j) =>
+          log.warn({ next: j.nextRun()?.toISOString() }, 'the previous run is still going; this one is skipped'),
+        paused: true,
+      },
+      () => {
+        current = runOnce();
+        return current;
+      },
+    );
   } catch (e) {
-    throw inputError('STRATEGY', `${opts.strategy}: schedule "${strategy.schedule}" is not a cron expression (${errorMessage(e)}); e.g. "0 2 * * *"`);
+    throw inputError(
+      'STRATEGY',
+      `${opts.strategy}: schedule "${strategy.schedule}" is not a cron expression (${errorMessage(e)}); e.g. "0 2 * * *"`,
+    );
   }
 
   const server: Server = createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', lastRun: lastOutcome, running, nextRun: job.nextRun()?.toISOString() ?? null }));
+      res.end(
+        JSON.stringify({ status: 'ok', lastRun: lastOutcome, running, nextRun: job.nextRun()?.toISOString() ?? null }),
+      );
     } else if (req.url === '/metrics') {
-      metrics.text().then((body) => { res.writeHead(200, { 'content-type': metrics.registry.contentType }); res.end(body); },
-        (e: unknown) => { res.writeHead(500); res.end(errorMessage(e)); });
+      metrics.text().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(body);
+        },
+        (e: unknown) => {
+          res.writeHead(500);
+          res.end(errorMessage(e));
+        },
+      );
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('tablevault serve: /healthz, /metrics\n');
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(inputError('LISTEN', `cannot listen on ${host}:${port}: ${e.code ?? e.message}; pick another --listen`, e)));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        inputError('LISTEN', `cannot listen on ${host}:${port}: ${e.code ?? e.message}; pick another --listen`, e),
+      ),
+    );
     server.listen(port, host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
@@ -147,7 +236,9 @@ export async function serve(opts: ServeOptions, deps: { logger?: Logger; signal:
   log.info({ listen: address, schedule: strategy.schedule, next: job.nextRun()?.toISOString() }, 'serving');
   deps.onListening?.(address);
   job.resume();
-  if (opts.runNow) { current = runOnce(); }
+  if (opts.runNow) {
+    current = runOnce();
+  }
 
   await new Promise<void>((resolve) => {
     if (deps.signal.aborted) resolve();
@@ -155,6 +246,9 @@ export async function serve(opts: ServeOptions, deps: { logger?: Logger; signal:
   });
   job.stop();
   await current;
-  await new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+  await new Promise<void>((r) => {
+    server.closeAllConnections();
+    server.close(() => r());
+  });
   log.info('stopped');
 }

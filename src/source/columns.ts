@@ -5,9 +5,16 @@
  */
 export type ScalarKind =
   | 'bool'
-  | 'int8' | 'int16' | 'int32' | 'int64'
-  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
-  | 'float32' | 'float64'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'float32'
+  | 'float64'
   | 'decimal'
   | 'string'
   | 'json'
@@ -67,14 +74,23 @@ export function parseTableRef(text: string): TableRef {
   for (let i = 0; i < trimmed.length; i++) {
     const ch = trimmed[i]!;
     if (ch === '"' || ch === '`') {
-      if (quoted && trimmed[i + 1] === ch) { cur += ch; i++; continue; }
+      if (quoted && trimmed[i + 1] === ch) {
+        cur += ch;
+        i++;
+        continue;
+      }
       quoted = !quoted;
       continue;
     }
-    if (ch === '.' && !quoted) { parts.push(cur); cur = ''; continue; }
+    if (ch === '.' && !quoted) {
+      parts.push(cur);
+      cur = '';
+      continue;
+    }
     cur += ch;
   }
   parts.push(cur);
-  if (quoted || parts.length > 2 || parts.some((p) => p === '')) throw new Error(`"${text}" is not a table name: use table or schema.table`);
+  if (quoted || parts.length > 2 || parts.some((p) => p === ''))
+    throw new Error(`"${text}" is not a table name: use table or schema.table`);
   return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : { name: parts[0]! };
 }

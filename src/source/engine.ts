@@ -54,7 +54,13 @@ export interface Engine {
   /** Opens a connection for a restore to load rows into (`url`: the target). */
   openLoader(url: string): Promise<Loader>;
   /** The source's side of a verify of `table`, computed in the database where it can be, in one snapshot. */
-  openChecksums(url: string, source: Source, table: SourceTable, key: ColumnSpec[], opts: ChecksumOptions): Promise<SourceChecksums>;
+  openChecksums(
+    url: string,
+    source: Source,
+    table: SourceTable,
+    key: ColumnSpec[],
+    opts: ChecksumOptions,
+  ): Promise<SourceChecksums>;
   /** Verify hashes float columns apart from the rest, on both sides (the engine cannot give a float's exact text in SQL). */
   readonly hashesFloatsApart: boolean;
 }
@@ -85,17 +91,28 @@ function engineLoader(url: string, what: string): () => Promise<Engine> {
   try {
     u = new URL(url);
   } catch {
-    throw inputError('SOURCE_URL', `${what} "${redactUrl(url)}" is not a URL; use postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db`);
+    throw inputError(
+      'SOURCE_URL',
+      `${what} "${redactUrl(url)}" is not a URL; use postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db`,
+    );
   }
   const load = ENGINES[u.protocol];
-  if (!load) throw inputError('SOURCE_URL', `${what} scheme "${u.protocol.replace(/:$/, '')}" is not supported; use postgres://… or mysql://…`);
+  if (!load)
+    throw inputError(
+      'SOURCE_URL',
+      `${what} scheme "${u.protocol.replace(/:$/, '')}" is not supported; use postgres://… or mysql://…`,
+    );
   return load;
 }
 
 /** The engine a manifest or a table names (`SourceTable.engine`, `source.engine` of a manifest). */
 export async function engineNamed(name: EngineName): Promise<Engine> {
   const load = ENGINES[`${name}:`];
-  if (!load) throw inputError('BACKUP_FORMAT', `engine "${String(name)}" is not one this version knows (postgres, mysql); upgrade tablevault`);
+  if (!load)
+    throw inputError(
+      'BACKUP_FORMAT',
+      `engine "${String(name)}" is not one this version knows (postgres, mysql); upgrade tablevault`,
+    );
   return load();
 }
 

@@ -33,14 +33,29 @@ export abstract class RowFlow {
   wait(): Promise<'paused' | 'done'> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
-        if (this.error !== undefined) { reject(this.error); return true; }
-        if (this.finished) { if (this.errorAtEnd !== undefined) reject(this.errorAtEnd); else resolve('done'); return true; }
-        if (this.paused && this.errorAtEnd === undefined) { resolve('paused'); return true; }
+        if (this.error !== undefined) {
+          reject(this.error);
+          return true;
+        }
+        if (this.finished) {
+          if (this.errorAtEnd !== undefined) reject(this.errorAtEnd);
+          else resolve('done');
+          return true;
+        }
+        if (this.paused && this.errorAtEnd === undefined) {
+          resolve('paused');
+          return true;
+        }
         return false;
       };
-      if (!check()) this.wake = () => { if (check()) this.wake = undefined; };
+      if (!check())
+        this.wake = () => {
+          if (check()) this.wake = undefined;
+        };
     });
   }
 
-  protected notify(): void { this.wake?.(); }
+  protected notify(): void {
+    this.wake?.();
+  }
 }

@@ -8,21 +8,64 @@ import { describeDbUrl } from '../redact.js';
 import { engineFor, type Engine, type EngineName } from '../source/engine.js';
 
 export interface TablesRow {
-  table_key: string; destination: string; source_table: string; watermark: string | null;
-  files: number; rows: string | number; bytes: string | number; columns_json: string | null; last_run_id: string | null; updated_at: string | null;
+  table_key: string;
+  destination: string;
+  source_table: string;
+  watermark: string | null;
+  files: number;
+  rows: string | number;
+  bytes: string | number;
+  columns_json: string | null;
+  last_run_id: string | null;
+  updated_at: string | null;
   schema_version?: number;
 }
 export interface FilesRow {
-  table_key: string; seq: number; object_key: string; rows: string | number; bytes: string | number; sha256: string;
-  key_from: string | null; key_to: string; run_id: string; created_at: string; schema_version?: number;
+  table_key: string;
+  seq: number;
+  object_key: string;
+  rows: string | number;
+  bytes: string | number;
+  sha256: string;
+  key_from: string | null;
+  key_to: string;
+  run_id: string;
+  created_at: string;
+  schema_version?: number;
 }
 export interface RunsRow {
-  id: string; table_key: string; started_at: string; finished_at: string | null; status: string;
-  rows: string | number; files: number; bytes: string | number; watermark_before: string | null; watermark_after: string | null; error: string | null;
+  id: string;
+  table_key: string;
+  started_at: string;
+  finished_at: string | null;
+  status: string;
+  rows: string | number;
+  files: number;
+  bytes: string | number;
+  watermark_before: string | null;
+  watermark_after: string | null;
+  error: string | null;
 }
-export interface RecentRow { table_key: string; version: string }
-export interface SchemasRow { table_key: string; version: number; columns_json: string; key_columns: string; changes: string | null; reset: number; created_at: string }
-export interface StateSchema { tablevault_tables: TablesRow; tablevault_files: FilesRow; tablevault_runs: RunsRow; tablevault_recent: RecentRow; tablevault_schemas: SchemasRow }
+export interface RecentRow {
+  table_key: string;
+  version: string;
+}
+export interface SchemasRow {
+  table_key: string;
+  version: number;
+  columns_json: string;
+  key_columns: string;
+  changes: string | null;
+  reset: number;
+  created_at: string;
+}
+export interface StateSchema {
+  tablevault_tables: TablesRow;
+  tablevault_files: FilesRow;
+  tablevault_runs: RunsRow;
+  tablevault_recent: RecentRow;
+  tablevault_schemas: SchemasRow;
+}
 
 export interface StateDb {
   db: Kysely<StateSchema>;
@@ -40,7 +83,9 @@ const MIGRATIONS_DIR = packagePath('migrations');
 class DirectoryMigrationProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
     const out: Record<string, Migration> = {};
-    for (const f of readdirSync(MIGRATIONS_DIR).filter((n) => /^\d+_.*\.js$/.test(n)).sort()) {
+    for (const f of readdirSync(MIGRATIONS_DIR)
+      .filter((n) => /^\d+_.*\.js$/.test(n))
+      .sort()) {
       out[f.replace(/\.js$/, '')] = (await import(pathToFileURL(join(MIGRATIONS_DIR, f)).href)) as Migration;
     }
     return out;
@@ -50,7 +95,13 @@ class DirectoryMigrationProvider implements MigrationProvider {
 /** Opens the state store at a postgres:// or mysql:// URL (connects lazily; loads only that driver). */
 export async function openStateDb(url: string): Promise<StateDb> {
   const engine = await engineFor(url, 'state URL');
-  return { db: engine.state.open<StateSchema>(url), engine: engine.name, dialect: engine.state, engineOf: engine, label: describeDbUrl(url) };
+  return {
+    db: engine.state.open<StateSchema>(url),
+    engine: engine.name,
+    dialect: engine.state,
+    engineOf: engine,
+    label: describeDbUrl(url),
+  };
 }
 
 /** Creates or upgrades the state schema; safe to run concurrently (kysely takes a migration lock). */
@@ -61,11 +112,18 @@ export async function migrateState(s: StateDb): Promise<string[]> {
     throw s.engineOf.connectError(e, s.label);
   }
   const migrator = new Migrator({
-    db: s.db, provider: new DirectoryMigrationProvider(),
-    migrationTableName: 'tablevault_migration', migrationLockTableName: 'tablevault_migration_lock',
+    db: s.db,
+    provider: new DirectoryMigrationProvider(),
+    migrationTableName: 'tablevault_migration',
+    migrationLockTableName: 'tablevault_migration_lock',
   });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw runtimeError('STATE_MIGRATE', `migrating the state store at ${s.label} failed: ${(error as Error).message}`, error);
+  if (error)
+    throw runtimeError(
+      'STATE_MIGRATE',
+      `migrating the state store at ${s.label} failed: ${(error as Error).message}`,
+      error,
+    );
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 

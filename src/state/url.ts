@@ -1,7 +1,10 @@
 import { inputError } from '../errors.js';
 
 /** What a strategy file says about where state lives. */
-export interface StateSettings { state?: string; source: string }
+export interface StateSettings {
+  state?: string;
+  source: string;
+}
 
 /**
  * Which state store a command uses: `--state` beats `state:` in the strategy file, which beats

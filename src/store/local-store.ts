@@ -15,7 +15,9 @@ import type { ObjectStore } from './store.js';
  */
 export class LocalStore implements ObjectStore {
   readonly label: string;
-  constructor(readonly root: string) { this.label = `file://${root}`; }
+  constructor(readonly root: string) {
+    this.label = `file://${root}`;
+  }
 
   private path(key: string): string {
     const p = join(this.root, ...key.split('/'));
@@ -25,7 +27,8 @@ export class LocalStore implements ObjectStore {
 
   async check(): Promise<void> {
     const s = await stat(this.root).catch(() => undefined);
-    if (!s?.isDirectory()) throw inputError('DEST_DIR', `${this.root} is not a directory; create it first or fix --dest`);
+    if (!s?.isDirectory())
+      throw inputError('DEST_DIR', `${this.root} is not a directory; create it first or fix --dest`);
   }
 
   async put(p: UploadParams): Promise<UploadResult> {
@@ -33,7 +36,8 @@ export class LocalStore implements ObjectStore {
     await mkdir(dirname(target), { recursive: true });
     // temporary files of an earlier attempt at this key (a process killed mid-write) go first
     const base = basename(target);
-    for (const f of await readdir(dirname(target))) if (f.startsWith(`${base}.tmp-`)) await rm(join(dirname(target), f), { force: true });
+    for (const f of await readdir(dirname(target)))
+      if (f.startsWith(`${base}.tmp-`)) await rm(join(dirname(target), f), { force: true });
     const tmp = `${target}.tmp-${process.pid}`;
     const sha = createHash('sha256');
     let bytes = 0;
@@ -63,7 +67,8 @@ export class LocalStore implements ObjectStore {
     try {
       return await readFile(this.path(key));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw inputError('NOT_FOUND', `${this.label}/${key} does not exist; check the backup location`, e);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw inputError('NOT_FOUND', `${this.label}/${key} does not exist; check the backup location`, e);
       throw e;
     }
   }
@@ -73,7 +78,10 @@ export class LocalStore implements ObjectStore {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       if (!e.isFile() || e.name.includes('.tmp-')) continue;
-      const full = join((e as unknown as { parentPath?: string; path: string }).parentPath ?? (e as unknown as { path: string }).path, e.name);
+      const full = join(
+        (e as unknown as { parentPath?: string; path: string }).parentPath ?? (e as unknown as { path: string }).path,
+        e.name,
+      );
       yield relative(this.root, full).split(sep).join('/');
     }
   }

@@ -7,13 +7,18 @@ import { LocalStore } from './local-store.js';
 import { S3Store } from './s3-store.js';
 import type { ObjectStore } from './store.js';
 
-export interface Destination { store: ObjectStore; prefix: string }
+export interface Destination {
+  store: ObjectStore;
+  prefix: string;
+}
 
 /** `s3://bucket/prefix` or `file:///dir` → a store and the key prefix inside it. */
 export function openDestination(url: string, s3: S3Options, upload: UploaderOptions): Destination {
   if (url.startsWith('file://')) {
     let dir: string;
-    try { dir = fileURLToPath(url); } catch {
+    try {
+      dir = fileURLToPath(url);
+    } catch {
       throw inputError('DEST_URL', `--dest "${url}" is not a file URL; use file:///absolute/path`);
     }
     return { store: new LocalStore(dir.replace(/\/+$/, '') || '/'), prefix: '' };

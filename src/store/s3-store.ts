@@ -11,7 +11,11 @@ export class S3Store implements ObjectStore {
   private readonly s3;
   private readonly uploader: Uploader;
 
-  constructor(readonly bucket: string, s3: S3Options, upload: UploaderOptions) {
+  constructor(
+    readonly bucket: string,
+    s3: S3Options,
+    upload: UploaderOptions,
+  ) {
     this.label = `s3://${bucket}`;
     this.s3 = createS3Client(s3);
     this.uploader = new Uploader(this.s3.client, bucket, upload);
@@ -22,15 +26,27 @@ export class S3Store implements ObjectStore {
   }
 
   async check(): Promise<void> {
-    try { await this.s3.client.send(new HeadBucketCommand({ Bucket: this.bucket })); } catch (e) { this.fail(e, 'check bucket'); }
+    try {
+      await this.s3.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (e) {
+      this.fail(e, 'check bucket');
+    }
   }
 
   async put(p: UploadParams): Promise<UploadResult> {
-    try { return await this.uploader.upload(p); } catch (e) { this.fail(e, `upload ${p.key}`); }
+    try {
+      return await this.uploader.upload(p);
+    } catch (e) {
+      this.fail(e, `upload ${p.key}`);
+    }
   }
 
   async delete(keys: string[]): Promise<void> {
-    try { await this.uploader.deleteKeys(keys); } catch (e) { this.fail(e, 'delete'); }
+    try {
+      await this.uploader.deleteKeys(keys);
+    } catch (e) {
+      this.fail(e, 'delete');
+    }
   }
 
   async get(key: string): Promise<Uint8Array> {
@@ -38,14 +54,21 @@ export class S3Store implements ObjectStore {
       const r = await this.s3.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return await r.Body!.transformToByteArray();
     } catch (e) {
-      if ((e as { name?: string }).name === 'NoSuchKey') throw inputError('NOT_FOUND', `s3://${this.bucket}/${key} does not exist; check the backup location`, e);
+      if ((e as { name?: string }).name === 'NoSuchKey')
+        throw inputError('NOT_FOUND', `s3://${this.bucket}/${key} does not exist; check the backup location`, e);
       this.fail(e, `read ${key}`);
     }
   }
 
   async *list(prefix: string): AsyncGenerator<string> {
-    for await (const o of listObjects({ client: this.s3.client, bucket: this.bucket, endpoint: this.s3.endpoint }, prefix)) yield prefix + o.key;
+    for await (const o of listObjects(
+      { client: this.s3.client, bucket: this.bucket, endpoint: this.s3.endpoint },
+      prefix,
+    ))
+      yield prefix + o.key;
   }
 
-  close(): void { this.s3.client.destroy(); }
+  close(): void {
+    this.s3.client.destroy();
+  }
 }

@@ -40,14 +40,26 @@ export async function abortStaleUploads(side: SyncSide, log: Logger): Promise<nu
   for (;;) {
     let r;
     try {
-      r = await side.client.send(new ListMultipartUploadsCommand({ Bucket: side.bucket, Prefix: listPrefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      r = await side.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: side.bucket,
+          Prefix: listPrefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
     } catch (e) {
-      log.debug({ err: errorMessage(e) }, 'ListMultipartUploads is not available; incomplete uploads are left to the bucket lifecycle rule');
+      log.debug(
+        { err: errorMessage(e) },
+        'ListMultipartUploads is not available; incomplete uploads are left to the bucket lifecycle rule',
+      );
       return aborted;
     }
     for (const u of r.Uploads ?? []) {
       if (!u.Key || !u.UploadId) continue;
-      await side.client.send(new AbortMultipartUploadCommand({ Bucket: side.bucket, Key: u.Key, UploadId: u.UploadId }));
+      await side.client.send(
+        new AbortMultipartUploadCommand({ Bucket: side.bucket, Key: u.Key, UploadId: u.UploadId }),
+      );
       aborted++;
       log.info({ key: u.Key }, 'aborted an incomplete multipart upload left by an earlier run');
     }

@@ -34,7 +34,12 @@ async function head(side: SyncSide, key: string): Promise<HeadObjectCommandOutpu
  * by ETag when both are single-part uploads (the ETag is then the bytes' MD5); else by size alone,
  * and the decision says so. Equal single-part ETags settle it without a request.
  */
-export async function decide(src: ListedObject, dst: ListedObject | undefined, mode: CompareMode, sides: { src: SyncSide; dst: SyncSide }): Promise<Decision> {
+export async function decide(
+  src: ListedObject,
+  dst: ListedObject | undefined,
+  mode: CompareMode,
+  sides: { src: SyncSide; dst: SyncSide },
+): Promise<Decision> {
   if (!dst) return { copy: true, basis: 'missing', requests: 0 };
   if (src.size !== dst.size) return { copy: true, basis: 'size', requests: 0 };
   if (mode === 'size') return { copy: false, basis: 'size', requests: 0 };
@@ -45,6 +50,12 @@ export async function decide(src: ListedObject, dst: ListedObject | undefined, m
   const ds = d.Metadata?.[SHA256_META];
   if (ss && ds) return { copy: ss !== ds, basis: 'checksum', requests: 2 };
   // single-part ETags that differ: with SSE-KMS the ETag is no MD5, so only a differing MD5 of unencrypted objects proves a change
-  if (singlePart && !s.ServerSideEncryption?.includes('kms') && !d.ServerSideEncryption?.includes('kms')) return { copy: true, basis: 'etag', requests: 2 };
-  return { copy: false, basis: 'size', note: ss || ds ? 'only one side carries a SHA-256' : 'multipart ETag and no SHA-256', requests: 2 };
+  if (singlePart && !s.ServerSideEncryption?.includes('kms') && !d.ServerSideEncryption?.includes('kms'))
+    return { copy: true, basis: 'etag', requests: 2 };
+  return {
+    copy: false,
+    basis: 'size',
+    note: ss || ds ? 'only one side carries a SHA-256' : 'multipart ETag and no SHA-256',
+    requests: 2,
+  };
 }

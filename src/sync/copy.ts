@@ -1,8 +1,18 @@
 import { createHash } from 'node:crypto';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand,
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
-  type CompletedPart, type HeadObjectCommandOutput, type S3Client,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
+  type HeadObjectCommandOutput,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { runtimeError } from '../errors.js';
 import { joinKey } from '../s3/location.js';
@@ -39,15 +49,25 @@ export interface CopyOptions {
 
 export type CopyMethod = 'server-side' | 'streamed';
 
-export interface CopyResult { method: CopyMethod; requests: number }
+export interface CopyResult {
+  method: CopyMethod;
+  requests: number;
+}
 
 /** The headers that describe an object, carried from source to destination on every copy path. */
-type Described = Pick<HeadObjectCommandOutput, 'ContentType' | 'Metadata' | 'CacheControl' | 'ContentDisposition' | 'ContentEncoding' | 'ContentLanguage'>;
+type Described = Pick<
+  HeadObjectCommandOutput,
+  'ContentType' | 'Metadata' | 'CacheControl' | 'ContentDisposition' | 'ContentEncoding' | 'ContentLanguage'
+>;
 
 function described(h: Described): Described {
   return {
-    ContentType: h.ContentType, Metadata: h.Metadata, CacheControl: h.CacheControl,
-    ContentDisposition: h.ContentDisposition, ContentEncoding: h.ContentEncoding, ContentLanguage: h.ContentLanguage,
+    ContentType: h.ContentType,
+    Metadata: h.Metadata,
+    CacheControl: h.CacheControl,
+    ContentDisposition: h.ContentDisposition,
+    ContentEncoding: h.ContentEncoding,
+    ContentLanguage: h.ContentLanguage,
   };
 }
 
@@ -84,7 +104,8 @@ async function readBody(body: unknown, expected: number, what: string): Promise<
   const out = Buffer.allocUnsafe(expected);
   let at = 0;
   for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    if (at + chunk.length > expected) throw runtimeError('SYNC_SHORT_READ', `${what}: the server sent more than the ${expected} bytes expected`);
+    if (at + chunk.length > expected)
+      throw runtimeError('SYNC_SHORT_READ', `${what}: the server sent more than the ${expected} bytes expected`);
     out.set(chunk, at);
     at += chunk.length;
   }
@@ -121,10 +142,16 @@ export class Copier {
     this.serverSide = serverSide;
   }
 
-  private srcKey(o: ListedObject): string { return joinKey(this.src.prefix, o.key); }
-  private dstKey(o: ListedObject): string { return joinKey(this.dst.prefix, o.key); }
+  private srcKey(o: ListedObject): string {
+    return joinKey(this.src.prefix, o.key);
+  }
+  private dstKey(o: ListedObject): string {
+    return joinKey(this.dst.prefix, o.key);
+  }
 
-  private objectParams() { return objectParams(this.opts); }
+  private objectParams() {
+    return objectParams(this.opts);
+  }
 
   async copy(o: ListedObject): Promise<CopyResult> {
     const counter = { requests: 0 };
@@ -137,8 +164,12 @@ export class Copier {
           return { method: 'server-side', requests: counter.requests };
         } catch (e) {
           if (isNotImplemented(e)) {
-            if (o.size <= this.opts.maxCopyObjectBytes) this.stopServerSide('the destination store answered NotImplemented to CopyObject');
-            else { this.partCopy = false; this.fallbackReason ??= 'the destination store answered NotImplemented to UploadPartCopy'; }
+            if (o.size <= this.opts.maxCopyObjectBytes)
+              this.stopServerSide('the destination store answered NotImplemented to CopyObject');
+            else {
+              this.partCopy = false;
+              this.fallbackReason ??= 'the destination store answered NotImplemented to UploadPartCopy';
+            }
           } else if (this.accessDeniedMeansStream && (errorName(e) === 'AccessDenied' || httpStatus(e) === 403)) {
             this.stopServerSide('the destination credentials may not read the source (AccessDenied on CopyObject)');
           } else throw e;
@@ -149,7 +180,11 @@ export class Copier {
       return { method: 'streamed', requests: counter.requests };
     } catch (e) {
       if (isPreconditionFailed(e)) {
-        throw runtimeError('SYNC_SOURCE_CHANGED', `s3://${this.src.bucket}/${this.srcKey(o)} changed while it was being copied; run sync again to copy the new version`, e);
+        throw runtimeError(
+          'SYNC_SOURCE_CHANGED',
+          `s3://${this.src.bucket}/${this.srcKey(o)} changed while it was being copied; run sync again to copy the new version`,
+          e,
+        );
       }
       throw e;
     }
@@ -162,19 +197,37 @@ export class Copier {
 
   private async copyObject(o: ListedObject, c: { requests: number }): Promise<void> {
     c.requests++;
-    await this.dst.client.send(new CopyObjectCommand({
-      Bucket: this.dst.bucket, Key: this.dstKey(o), CopySource: copySource(this.src.bucket, this.srcKey(o)),
-      CopySourceIfMatch: o.etag || undefined, MetadataDirective: 'COPY', ...this.objectParams(),
-    }));
+    await this.dst.client.send(
+      new CopyObjectCommand({
+        Bucket: this.dst.bucket,
+        Key: this.dstKey(o),
+        CopySource: copySource(this.src.bucket, this.srcKey(o)),
+        CopySourceIfMatch: o.etag || undefined,
+        MetadataDirective: 'COPY',
+        ...this.objectParams(),
+      }),
+    );
   }
 
   /** Creates a multipart upload carrying the source's description, runs `parts`, completes and checks it; aborts on failure. */
-  private async multipart(o: ListedObject, head: Described, c: { requests: number }, part: (n: number, start: number, end: number, uploadId: string) => Promise<string>): Promise<void> {
+  private async multipart(
+    o: ListedObject,
+    head: Described,
+    c: { requests: number },
+    part: (n: number, start: number, end: number, uploadId: string) => Promise<string>,
+  ): Promise<void> {
     const key = this.dstKey(o);
     const size = copyPartSize(o.size, this.opts.partSize);
     const count = Math.ceil(o.size / size);
     c.requests++;
-    const created = await this.dst.client.send(new CreateMultipartUploadCommand({ Bucket: this.dst.bucket, Key: key, ...described(head), ...this.objectParams() }));
+    const created = await this.dst.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.dst.bucket,
+        Key: key,
+        ...described(head),
+        ...this.objectParams(),
+      }),
+    );
     const uploadId = created.UploadId!;
     const done: CompletedPart[] = [];
     let next = 1;
@@ -190,44 +243,74 @@ export class Copier {
       }
     };
     try {
-      const results = await Promise.allSettled(Array.from({ length: Math.min(this.opts.partConcurrency, count) }, () => worker().catch((e: unknown) => { failed = true; throw e; })));
+      const results = await Promise.allSettled(
+        Array.from({ length: Math.min(this.opts.partConcurrency, count) }, () =>
+          worker().catch((e: unknown) => {
+            failed = true;
+            throw e;
+          }),
+        ),
+      );
       const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected) throw rejected.reason;
       done.sort((a, b) => a.PartNumber! - b.PartNumber!);
       c.requests += 2;
-      await this.dst.client.send(new CompleteMultipartUploadCommand({ Bucket: this.dst.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }));
+      await this.dst.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.dst.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: done },
+        }),
+      );
     } catch (e) {
-      await this.dst.client.send(new AbortMultipartUploadCommand({ Bucket: this.dst.bucket, Key: key, UploadId: uploadId })).catch(() => {});
+      await this.dst.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.dst.bucket, Key: key, UploadId: uploadId }))
+        .catch(() => {});
       throw e;
     }
     // some stores answer Complete with an empty ETag, and s3rver takes an UploadPartCopy it does not do as an empty part: check what is stored
     const stored = await this.dst.client.send(new HeadObjectCommand({ Bucket: this.dst.bucket, Key: key }));
     if (stored.ContentLength !== o.size) {
       await this.dst.client.send(new DeleteObjectCommand({ Bucket: this.dst.bucket, Key: key })).catch(() => {});
-      throw Object.assign(new Error(`s3://${this.dst.bucket}/${key}: stored ${stored.ContentLength} bytes of ${o.size}`), { name: 'IncompleteCopy' });
+      throw Object.assign(
+        new Error(`s3://${this.dst.bucket}/${key}: stored ${stored.ContentLength} bytes of ${o.size}`),
+        { name: 'IncompleteCopy' },
+      );
     }
   }
 
   private async headSource(o: ListedObject, c: { requests: number }): Promise<HeadObjectCommandOutput> {
     c.requests++;
-    return this.src.client.send(new HeadObjectCommand({ Bucket: this.src.bucket, Key: this.srcKey(o), IfMatch: o.etag || undefined }));
+    return this.src.client.send(
+      new HeadObjectCommand({ Bucket: this.src.bucket, Key: this.srcKey(o), IfMatch: o.etag || undefined }),
+    );
   }
 
   private async copyParts(o: ListedObject, c: { requests: number }): Promise<void> {
     const head = await this.headSource(o, c);
     try {
       await this.multipart(o, head, c, async (n, start, end, uploadId) => {
-        const r = await this.dst.client.send(new UploadPartCopyCommand({
-          Bucket: this.dst.bucket, Key: this.dstKey(o), UploadId: uploadId, PartNumber: n,
-          CopySource: copySource(this.src.bucket, this.srcKey(o)), CopySourceRange: `bytes=${start}-${end}`, CopySourceIfMatch: o.etag || undefined,
-        }));
+        const r = await this.dst.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.dst.bucket,
+            Key: this.dstKey(o),
+            UploadId: uploadId,
+            PartNumber: n,
+            CopySource: copySource(this.src.bucket, this.srcKey(o)),
+            CopySourceRange: `bytes=${start}-${end}`,
+            CopySourceIfMatch: o.etag || undefined,
+          }),
+        );
         const etag = r.CopyPartResult?.ETag;
-        if (!etag) throw Object.assign(new Error(`part ${n}: no ETag in the UploadPartCopy answer`), { name: 'NotImplemented' });
+        if (!etag)
+          throw Object.assign(new Error(`part ${n}: no ETag in the UploadPartCopy answer`), { name: 'NotImplemented' });
         return etag;
       });
     } catch (e) {
       // a store that does not do UploadPartCopy may still accept it and store nothing: treat as not implemented
-      if ((e as { name?: string }).name === 'IncompleteCopy') throw Object.assign(new Error('UploadPartCopy stored no bytes'), { name: 'NotImplemented' });
+      if ((e as { name?: string }).name === 'IncompleteCopy')
+        throw Object.assign(new Error('UploadPartCopy stored no bytes'), { name: 'NotImplemented' });
       throw e;
     }
   }
@@ -236,17 +319,29 @@ export class Copier {
     const release = await this.budget.acquire(o.size);
     try {
       c.requests++;
-      const got = await this.src.client.send(new GetObjectCommand({ Bucket: this.src.bucket, Key: this.srcKey(o), IfMatch: o.etag || undefined }));
+      const got = await this.src.client.send(
+        new GetObjectCommand({ Bucket: this.src.bucket, Key: this.srcKey(o), IfMatch: o.etag || undefined }),
+      );
       const body = await readBody(got.Body, o.size, `s3://${this.src.bucket}/${this.srcKey(o)}`);
       const stored = got.Metadata?.[SHA256_META];
       if (stored && createHash('sha256').update(body).digest('hex') !== stored) {
-        throw runtimeError('SYNC_SOURCE_CORRUPT', `s3://${this.src.bucket}/${this.srcKey(o)}: its bytes do not match the SHA-256 in its metadata; the source object is damaged, not copied`);
+        throw runtimeError(
+          'SYNC_SOURCE_CORRUPT',
+          `s3://${this.src.bucket}/${this.srcKey(o)}: its bytes do not match the SHA-256 in its metadata; the source object is damaged, not copied`,
+        );
       }
       c.requests++;
-      await this.dst.client.send(new PutObjectCommand({
-        Bucket: this.dst.bucket, Key: this.dstKey(o), Body: body, ContentLength: body.length,
-        ContentMD5: createHash('md5').update(body).digest('base64'), ...described(got), ...this.objectParams(),
-      }));
+      await this.dst.client.send(
+        new PutObjectCommand({
+          Bucket: this.dst.bucket,
+          Key: this.dstKey(o),
+          Body: body,
+          ContentLength: body.length,
+          ContentMD5: createHash('md5').update(body).digest('base64'),
+          ...described(got),
+          ...this.objectParams(),
+        }),
+      );
     } finally {
       release();
     }
@@ -258,12 +353,30 @@ export class Copier {
       const release = await this.budget.acquire(end - start + 1);
       try {
         c.requests++;
-        const got = await this.src.client.send(new GetObjectCommand({ Bucket: this.src.bucket, Key: this.srcKey(o), Range: `bytes=${start}-${end}`, IfMatch: o.etag || undefined }));
-        const body = await readBody(got.Body, end - start + 1, `s3://${this.src.bucket}/${this.srcKey(o)} bytes ${start}-${end}`);
-        const r = await this.dst.client.send(new UploadPartCommand({
-          Bucket: this.dst.bucket, Key: this.dstKey(o), UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length,
-          ContentMD5: createHash('md5').update(body).digest('base64'),
-        }));
+        const got = await this.src.client.send(
+          new GetObjectCommand({
+            Bucket: this.src.bucket,
+            Key: this.srcKey(o),
+            Range: `bytes=${start}-${end}`,
+            IfMatch: o.etag || undefined,
+          }),
+        );
+        const body = await readBody(
+          got.Body,
+          end - start + 1,
+          `s3://${this.src.bucket}/${this.srcKey(o)} bytes ${start}-${end}`,
+        );
+        const r = await this.dst.client.send(
+          new UploadPartCommand({
+            Bucket: this.dst.bucket,
+            Key: this.dstKey(o),
+            UploadId: uploadId,
+            PartNumber: n,
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5: createHash('md5').update(body).digest('base64'),
+          }),
+        );
         if (!r.ETag) throw new Error(`part ${n}: the server returned no ETag`);
         return r.ETag;
       } finally {

@@ -40,11 +40,19 @@ export class SyncExecutor {
   private deletes: string[] = [];
   private readonly manifests: ListedObject[] = [];
 
-  constructor(private readonly src: SyncSide, private readonly dst: SyncSide, private readonly copier: Copier,
-    private readonly opts: ExecuteOptions, private readonly tally: SyncTally, private readonly log: Logger) {}
+  constructor(
+    private readonly src: SyncSide,
+    private readonly dst: SyncSide,
+    private readonly copier: Copier,
+    private readonly opts: ExecuteOptions,
+    private readonly tally: SyncTally,
+    private readonly log: Logger,
+  ) {}
 
   /** Whether bad input has shown, so that no further work should start. */
-  get stopped(): boolean { return this.fatal !== undefined; }
+  get stopped(): boolean {
+    return this.fatal !== undefined;
+  }
 
   /** Queues the deletion of a destination object the source lacks (`key` relative to the prefix). */
   async delete(key: string, bytes: number): Promise<void> {
@@ -65,7 +73,13 @@ export class SyncExecutor {
     if (this.fatal !== undefined) throw this.fatal;
     // a table's manifest goes last, once every object it may name is in place
     for (const m of this.manifests) {
-      if (this.tally.failed > 0) this.fail(m.key, new Error(`not copied because ${this.tally.failed} other object(s) failed; the destination keeps its previous manifest`));
+      if (this.tally.failed > 0)
+        this.fail(
+          m.key,
+          new Error(
+            `not copied because ${this.tally.failed} other object(s) failed; the destination keeps its previous manifest`,
+          ),
+        );
       else await this.copyOne(m);
     }
     await this.flushDeletes();
@@ -73,12 +87,17 @@ export class SyncExecutor {
 
   private run(key: string, task: () => Promise<void>): void {
     const p: Promise<void> = task()
-      .catch((e: unknown) => { if (isTablevaultError(e) && e.exitCode === 2) this.fatal ??= e; else this.fail(key, e); })
+      .catch((e: unknown) => {
+        if (isTablevaultError(e) && e.exitCode === 2) this.fatal ??= e;
+        else this.fail(key, e);
+      })
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }
 
-  private act(a: SyncAction): void { this.opts.onAction?.(a); }
+  private act(a: SyncAction): void {
+    this.opts.onAction?.(a);
+  }
 
   private fail(key: string, e: unknown): void {
     this.tally.fail(key, e);
@@ -90,7 +109,12 @@ export class SyncExecutor {
     try {
       decision = await decide(so, d, this.opts.compareMode, { src: this.src, dst: this.dst });
     } catch (e) {
-      const mapped = s3Error(e, { bucket: this.dst.bucket, endpoint: this.dst.endpoint, action: 'compare', flag: this.dst.flag });
+      const mapped = s3Error(e, {
+        bucket: this.dst.bucket,
+        endpoint: this.dst.endpoint,
+        action: 'compare',
+        flag: this.dst.flag,
+      });
       if (mapped.exitCode === 2) throw mapped;
       this.fail(key, e);
       return;
@@ -100,7 +124,13 @@ export class SyncExecutor {
     if (!decision.copy) {
       this.tally.skip(key, decision.note);
       this.opts.progress?.({ skipped: 1 });
-      this.act({ action: 'skip', key, bytes: so.size, basis: decision.basis, ...(decision.note ? { note: decision.note } : {}) });
+      this.act({
+        action: 'skip',
+        key,
+        bytes: so.size,
+        basis: decision.basis,
+        ...(decision.note ? { note: decision.note } : {}),
+      });
       return;
     }
     this.tally.planCopy();
@@ -110,7 +140,10 @@ export class SyncExecutor {
   }
 
   private async copyOne(o: ListedObject): Promise<void> {
-    if (this.opts.dryRun) { this.tally.copy(o.size); return; }
+    if (this.opts.dryRun) {
+      this.tally.copy(o.size);
+      return;
+    }
     try {
       const r = await this.copier.copy(o);
       this.tally.request('copy', r.requests);
@@ -118,7 +151,12 @@ export class SyncExecutor {
       this.opts.progress?.({ objects: 1, bytes: o.size });
     } catch (e) {
       if (isTablevaultError(e) && e.exitCode === 2) throw e;
-      const mapped = s3Error(e, { bucket: this.dst.bucket, endpoint: this.dst.endpoint, action: 'copy', flag: this.dst.flag });
+      const mapped = s3Error(e, {
+        bucket: this.dst.bucket,
+        endpoint: this.dst.endpoint,
+        action: 'copy',
+        flag: this.dst.flag,
+      });
       if (mapped.exitCode === 2) throw mapped;
       this.fail(o.key, e);
     }
@@ -128,11 +166,22 @@ export class SyncExecutor {
     const batch = this.deletes;
     this.deletes = [];
     if (batch.length === 0) return;
-    if (this.opts.dryRun) { this.tally.deleted(batch.length); return; }
+    if (this.opts.dryRun) {
+      this.tally.deleted(batch.length);
+      return;
+    }
     this.tally.request('delete');
     const dst = this.dst;
-    const res = await dst.client.send(new DeleteObjectsCommand({ Bucket: dst.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }))
-      .catch((e: unknown) => { throw s3Error(e, { bucket: dst.bucket, endpoint: dst.endpoint, action: 'delete objects', flag: dst.flag }); });
+    const res = await dst.client
+      .send(
+        new DeleteObjectsCommand({
+          Bucket: dst.bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      )
+      .catch((e: unknown) => {
+        throw s3Error(e, { bucket: dst.bucket, endpoint: dst.endpoint, action: 'delete objects', flag: dst.flag });
+      });
     const errors = res.Errors ?? [];
     for (const er of errors) this.fail(er.Key ?? '?', new Error(er.Message ?? er.Code ?? 'delete failed'));
     this.tally.deleted(batch.length - errors.length);

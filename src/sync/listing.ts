@@ -17,10 +17,17 @@ export function isManifest(key: string): boolean {
   return isManifestKey(key);
 }
 
-export interface ListedPair { key: string; src?: ListedObject; dst?: ListedObject }
+export interface ListedPair {
+  key: string;
+  src?: ListedObject;
+  dst?: ListedObject;
+}
 
 /** Pairs two key-sorted listings: each key once, with the source's object, the destination's, or both. */
-export async function* mergeListings(a: AsyncIterable<ListedObject>, b: AsyncIterable<ListedObject>): AsyncGenerator<ListedPair> {
+export async function* mergeListings(
+  a: AsyncIterable<ListedObject>,
+  b: AsyncIterable<ListedObject>,
+): AsyncGenerator<ListedPair> {
   const ia = a[Symbol.asyncIterator]();
   const ib = b[Symbol.asyncIterator]();
   try {
@@ -28,9 +35,17 @@ export async function* mergeListings(a: AsyncIterable<ListedObject>, b: AsyncIte
     let y = await ib.next();
     while (!x.done || !y.done) {
       const c = x.done ? 1 : y.done ? -1 : compareKeys(x.value.key, y.value.key);
-      if (c < 0) { yield { key: x.value!.key, src: x.value! }; x = await ia.next(); }
-      else if (c > 0) { yield { key: y.value!.key, dst: y.value! }; y = await ib.next(); }
-      else { yield { key: x.value!.key, src: x.value!, dst: y.value! }; x = await ia.next(); y = await ib.next(); }
+      if (c < 0) {
+        yield { key: x.value!.key, src: x.value! };
+        x = await ia.next();
+      } else if (c > 0) {
+        yield { key: y.value!.key, dst: y.value! };
+        y = await ib.next();
+      } else {
+        yield { key: x.value!.key, src: x.value!, dst: y.value! };
+        x = await ia.next();
+        y = await ib.next();
+      }
     }
   } finally {
     await ia.return?.();
@@ -43,7 +58,13 @@ export async function* mergeListings(a: AsyncIterable<ListedObject>, b: AsyncIte
  * streams, counted as listed, then only the keys the include/exclude globs select. Ends (and
  * stops listing) at the first pair after `stop()` turns true.
  */
-export async function* listedPairs(src: SyncSide, dst: SyncSide, accept: (key: string) => boolean, tally: SyncTally, stop: () => boolean): AsyncGenerator<ListedPair> {
+export async function* listedPairs(
+  src: SyncSide,
+  dst: SyncSide,
+  accept: (key: string) => boolean,
+  tally: SyncTally,
+  stop: () => boolean,
+): AsyncGenerator<ListedPair> {
   const listed = () => tally.request('list');
   const under = (side: SyncSide) => (side.prefix ? `${side.prefix}/` : '');
   for await (const pair of mergeListings(listObjects(src, under(src), listed), listObjects(dst, under(dst), listed))) {

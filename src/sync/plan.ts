@@ -53,10 +53,30 @@ const FIVE_GIB = 5 * 1024 ** 3;
 /** Checks every option before anything is requested: bad input stops the run with exit code 2. */
 export function planSync(opts: SyncPlanOptions): SyncPlan {
   const concurrency = wholeNumber('--concurrency', opts.concurrency, { max: 1024 }, SYNC_DEFAULTS.concurrency);
-  const partSize = byteSize('--part-size', opts.partSize, { min: MIN_PART_SIZE, max: FIVE_GIB }, SYNC_DEFAULTS.partSize);
-  const multipartThreshold = byteSize('--multipart-threshold', opts.multipartThreshold, { max: FIVE_GIB }, SYNC_DEFAULTS.multipartThreshold);
-  const partConcurrency = wholeNumber('--part-concurrency', opts.partConcurrency, { max: 64 }, SYNC_DEFAULTS.partConcurrency);
-  const maxCopyObjectBytes = byteSize('--copy-object-max', opts.maxCopyObjectBytes, { min: MIN_PART_SIZE, max: LIMITS.maxCopyObjectBytes }, LIMITS.maxCopyObjectBytes);
+  const partSize = byteSize(
+    '--part-size',
+    opts.partSize,
+    { min: MIN_PART_SIZE, max: FIVE_GIB },
+    SYNC_DEFAULTS.partSize,
+  );
+  const multipartThreshold = byteSize(
+    '--multipart-threshold',
+    opts.multipartThreshold,
+    { max: FIVE_GIB },
+    SYNC_DEFAULTS.multipartThreshold,
+  );
+  const partConcurrency = wholeNumber(
+    '--part-concurrency',
+    opts.partConcurrency,
+    { max: 64 },
+    SYNC_DEFAULTS.partConcurrency,
+  );
+  const maxCopyObjectBytes = byteSize(
+    '--copy-object-max',
+    opts.maxCopyObjectBytes,
+    { min: MIN_PART_SIZE, max: LIMITS.maxCopyObjectBytes },
+    LIMITS.maxCopyObjectBytes,
+  );
   const compareMode = oneOf('--compare', opts.compare, CHOICES.compare, SYNC_DEFAULTS.compare);
   const copyMode = oneOf('--copy-mode', opts.copyMode, CHOICES.copyMode, SYNC_DEFAULTS.copyMode);
   if (opts.sseKmsKeyId && opts.sse !== 'aws:kms') throw inputError('OPTION', '--sse-kms-key-id needs --sse aws:kms');
@@ -69,10 +89,21 @@ export function planSync(opts: SyncPlanOptions): SyncPlan {
   checkNotOverlapping({ ...srcLoc, endpoint: srcEndpoint }, { ...dstLoc, endpoint: dstEndpoint });
   const sameEndpoint = (srcEndpoint ?? '') === (dstEndpoint ?? '');
   const sameCredentials = (opts.sourceS3?.profile ?? '') === (opts.destS3?.profile ?? '');
-  if (copyMode === 'server-side' && !sameEndpoint) throw inputError('OPTION', '--copy-mode server-side needs the source and destination on the same endpoint');
+  if (copyMode === 'server-side' && !sameEndpoint)
+    throw inputError('OPTION', '--copy-mode server-side needs the source and destination on the same endpoint');
   return {
-    concurrency, partSize, multipartThreshold, partConcurrency, maxCopyObjectBytes, compareMode, copyMode, accept,
-    src: { ...srcLoc, endpoint: srcEndpoint }, dst: { ...dstLoc, endpoint: dstEndpoint }, sameEndpoint, sameCredentials,
+    concurrency,
+    partSize,
+    multipartThreshold,
+    partConcurrency,
+    maxCopyObjectBytes,
+    compareMode,
+    copyMode,
+    accept,
+    src: { ...srcLoc, endpoint: srcEndpoint },
+    dst: { ...dstLoc, endpoint: dstEndpoint },
+    sameEndpoint,
+    sameCredentials,
   };
 }
 
@@ -87,10 +118,25 @@ export interface SyncClients {
 export function openSides(plan: SyncPlan, opts: SyncPlanOptions): SyncClients {
   const sockets = plan.concurrency * plan.partConcurrency + 8;
   const dstClient: ResolvedS3 = createS3Client({ ...opts.destS3, maxSockets: sockets });
-  const srcClient = plan.sameEndpoint && plan.sameCredentials && (opts.sourceS3?.region ?? '') === (opts.destS3?.region ?? '') ? dstClient : createS3Client({ ...opts.sourceS3, maxSockets: sockets });
+  const srcClient =
+    plan.sameEndpoint && plan.sameCredentials && (opts.sourceS3?.region ?? '') === (opts.destS3?.region ?? '')
+      ? dstClient
+      : createS3Client({ ...opts.sourceS3, maxSockets: sockets });
   return {
-    src: { client: srcClient.client, bucket: plan.src.bucket, prefix: plan.src.prefix, endpoint: plan.src.endpoint, flag: 'the source' },
-    dst: { client: dstClient.client, bucket: plan.dst.bucket, prefix: plan.dst.prefix, endpoint: plan.dst.endpoint, flag: 'the destination' },
+    src: {
+      client: srcClient.client,
+      bucket: plan.src.bucket,
+      prefix: plan.src.prefix,
+      endpoint: plan.src.endpoint,
+      flag: 'the source',
+    },
+    dst: {
+      client: dstClient.client,
+      bucket: plan.dst.bucket,
+      prefix: plan.dst.prefix,
+      endpoint: plan.dst.endpoint,
+      flag: 'the destination',
+    },
     close() {
       srcClient.client.destroy();
       if (dstClient !== srcClient) dstClient.client.destroy();
@@ -101,6 +147,21 @@ export function openSides(plan: SyncPlan, opts: SyncPlanOptions): SyncClients {
 /** The copier of a plan: server-side where the endpoint allows, streamed within a byte budget of concurrency × part size. */
 export function planCopier(plan: SyncPlan, opts: SyncPlanOptions, sides: SyncClients, onPart?: () => void): Copier {
   const { partSize, multipartThreshold, partConcurrency, maxCopyObjectBytes } = plan;
-  return new Copier(sides.src, sides.dst, { partSize, multipartThreshold, partConcurrency, maxCopyObjectBytes, sse: opts.sse, sseKmsKeyId: opts.sseKmsKeyId, storageClass: opts.storageClass },
-    new ByteBudget(plan.concurrency * Math.max(partSize, Math.min(multipartThreshold, partSize))), plan.copyMode !== 'streamed' && plan.sameEndpoint, plan.sameEndpoint && !plan.sameCredentials, onPart);
+  return new Copier(
+    sides.src,
+    sides.dst,
+    {
+      partSize,
+      multipartThreshold,
+      partConcurrency,
+      maxCopyObjectBytes,
+      sse: opts.sse,
+      sseKmsKeyId: opts.sseKmsKeyId,
+      storageClass: opts.storageClass,
+    },
+    new ByteBudget(plan.concurrency * Math.max(partSize, Math.min(multipartThreshold, partSize))),
+    plan.copyMode !== 'streamed' && plan.sameEndpoint,
+    plan.sameEndpoint && !plan.sameCredentials,
+    onPart,
+  );
 }

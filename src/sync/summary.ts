@@ -65,7 +65,9 @@ export class SyncTally {
     if (onDest) this.listed.dest++;
   }
 
-  request(kind: RequestKind, n = 1): void { this.requests[kind] += n; }
+  request(kind: RequestKind, n = 1): void {
+    this.requests[kind] += n;
+  }
 
   /** A decision on an object present on both sides, by what it compared. */
   comparedBy(basis: Basis): void {
@@ -83,7 +85,9 @@ export class SyncTally {
   }
 
   /** An object found missing or different. */
-  planCopy(): void { this.toCopy++; }
+  planCopy(): void {
+    this.toCopy++;
+  }
 
   /** An object copied (`method`), or in a dry run one that would be (no method). */
   copy(bytes: number, method?: CopyMethod): void {
@@ -92,32 +96,63 @@ export class SyncTally {
     this.bytes += bytes;
   }
 
-  deleted(n: number): void { this.deletedCount += n; }
+  deleted(n: number): void {
+    this.deletedCount += n;
+  }
 
   fail(key: string, e: unknown): void {
     this.failedCount++;
     if (this.failures.length < MAX_LISTED) this.failures.push({ key, error: errorMessage(e) });
   }
 
-  get failed(): number { return this.failedCount; }
+  get failed(): number {
+    return this.failedCount;
+  }
 
   /** The counts the final log line names. */
   totals(): { copied: number; skipped: number; deleted: number; failed: number; bytes: number } {
-    return { copied: this.copied.serverSide + this.copied.streamed, skipped: this.skipped, deleted: this.deletedCount, failed: this.failedCount, bytes: this.bytes };
+    return {
+      copied: this.copied.serverSide + this.copied.streamed,
+      skipped: this.skipped,
+      deleted: this.deletedCount,
+      failed: this.failedCount,
+      bytes: this.bytes,
+    };
   }
 
-  summary(run: { source: string; dest: string; dryRun: boolean; durationMs: number; peakRssBytes: number; fallback?: string }): SyncSummary {
+  summary(run: {
+    source: string;
+    dest: string;
+    dryRun: boolean;
+    durationMs: number;
+    peakRssBytes: number;
+    fallback?: string;
+  }): SyncSummary {
     const copied = this.copied.serverSide + this.copied.streamed;
     const secs = Math.max(run.durationMs, 1) / 1000;
     return {
-      source: run.source, dest: run.dest, dryRun: run.dryRun,
-      listed: { ...this.listed }, toCopy: this.toCopy, copied: { ...this.copied }, skipped: this.skipped, deleted: this.deletedCount, failed: this.failedCount, bytes: this.bytes,
-      compared: { ...this.compared }, keptBySizeOnly: this.keptBySizeOnly, comparedBySizeOnly: [...this.bySizeOnly], abortedUploads: this.abortedUploads,
+      source: run.source,
+      dest: run.dest,
+      dryRun: run.dryRun,
+      listed: { ...this.listed },
+      toCopy: this.toCopy,
+      copied: { ...this.copied },
+      skipped: this.skipped,
+      deleted: this.deletedCount,
+      failed: this.failedCount,
+      bytes: this.bytes,
+      compared: { ...this.compared },
+      keptBySizeOnly: this.keptBySizeOnly,
+      comparedBySizeOnly: [...this.bySizeOnly],
+      abortedUploads: this.abortedUploads,
       requests: { ...this.requests },
       requestsPerCopiedObject: copied ? Math.round((this.requests.copy / copied) * 100) / 100 : 0,
       objectsPerSecond: Math.round((copied / secs) * 10) / 10,
       megabytesPerSecond: Math.round((this.bytes / 1e6 / secs) * 10) / 10,
-      durationMs: run.durationMs, peakRssBytes: run.peakRssBytes, failures: [...this.failures], fallback: run.fallback,
+      durationMs: run.durationMs,
+      peakRssBytes: run.peakRssBytes,
+      failures: [...this.failures],
+      fallback: run.fallback,
     };
   }
 }

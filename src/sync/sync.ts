@@ -51,7 +51,10 @@ export interface SyncOptions {
   progress?: ProgressSink;
 }
 
-export interface SyncDeps { logger?: Logger; testHooks?: { onPart?: () => void } }
+export interface SyncDeps {
+  logger?: Logger;
+  testHooks?: { onPart?: () => void };
+}
 
 /**
  * Mirrors one S3 prefix onto another: lists both as sorted streams, copies what is missing or
@@ -76,7 +79,20 @@ export async function syncPrefixes(opts: SyncOptions, deps: SyncDeps = {}): Prom
     await Promise.all([checkBucket(src), checkBucket(dst)]);
     if (!opts.dryRun) tally.abortedUploads = await abortStaleUploads(dst, log);
     const copier = planCopier(plan, opts, sides, deps.testHooks?.onPart);
-    const work = new SyncExecutor(src, dst, copier, { concurrency: plan.concurrency, compareMode: plan.compareMode, dryRun: opts.dryRun, onAction: opts.onAction, progress: opts.progress }, tally, log);
+    const work = new SyncExecutor(
+      src,
+      dst,
+      copier,
+      {
+        concurrency: plan.concurrency,
+        compareMode: plan.compareMode,
+        dryRun: opts.dryRun,
+        onAction: opts.onAction,
+        progress: opts.progress,
+      },
+      tally,
+      log,
+    );
     const stop = () => work.stopped || !!opts.signal?.aborted;
     for await (const { key, src: so, dst: d } of listedPairs(src, dst, plan.accept, tally, stop)) {
       if (so) await work.sync(key, so, d);
@@ -88,7 +104,14 @@ export async function syncPrefixes(opts: SyncOptions, deps: SyncDeps = {}): Prom
     sides.close();
   }
   peak.stop();
-  const summary = tally.summary({ source: opts.source, dest: opts.dest, dryRun: !!opts.dryRun, durationMs: Date.now() - started, peakRssBytes: peak.rss, fallback });
+  const summary = tally.summary({
+    source: opts.source,
+    dest: opts.dest,
+    dryRun: !!opts.dryRun,
+    durationMs: Date.now() - started,
+    peakRssBytes: peak.rss,
+    fallback,
+  });
   if (summary.fallback) log.warn({ reason: summary.fallback }, 'server-side copy not available; objects were streamed');
   log.info(tally.totals(), 'sync finished');
   return summary;

@@ -11,11 +11,24 @@ import { decimalText } from '../arrow/to-text.js';
  * A cell is `v<text>`, or `n` for NULL, so NULL and any text differ.
  */
 
-const NUMERIC = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'decimal', 'float32', 'float64']);
+const NUMERIC = new Set([
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'decimal',
+  'float32',
+  'float64',
+]);
 
 function floatHex(v: number, bytes: 4 | 8): string {
   const b = Buffer.alloc(bytes);
-  if (bytes === 4) b.writeFloatBE(v); else b.writeDoubleBE(v);
+  if (bytes === 4) b.writeFloatBE(v);
+  else b.writeDoubleBE(v);
   return b.toString('hex');
 }
 
@@ -35,14 +48,24 @@ function rawReader(spec: ColumnSpec, data: Data, written: ColumnSpec = spec): (i
       const zeros = pad ? `${scale === 0 ? '.' : ''}${'0'.repeat(pad)}` : '';
       return (i) => (valid(i) ? decimalText(w, (off + i) * 4, scale) + zeros : null);
     }
-    case 'float32': case 'float64': {
+    case 'float32':
+    case 'float64': {
       const values = data.values as Float32Array | Float64Array;
       const n = spec.kind === 'float32' ? 4 : 8;
       return (i) => (valid(i) ? floatHex(values[off + i]!, n) : null);
     }
-    case 'bool': { const v = makeVector(data) as Vector; return (i) => (valid(i) ? (v.get(i) ? '1' : '0') : null); }
-    case 'binary': { const v = makeVector(data) as Vector; return (i) => (valid(i) ? Buffer.from(v.get(i) as Uint8Array).toString('hex') : null); }
-    case 'date': case 'time': case 'timestamp': case 'timestamptz': {
+    case 'bool': {
+      const v = makeVector(data) as Vector;
+      return (i) => (valid(i) ? (v.get(i) ? '1' : '0') : null);
+    }
+    case 'binary': {
+      const v = makeVector(data) as Vector;
+      return (i) => (valid(i) ? Buffer.from(v.get(i) as Uint8Array).toString('hex') : null);
+    }
+    case 'date':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz': {
       const values = data.values as unknown as ArrayLike<number | bigint>;
       return (i) => (valid(i) ? String(values[off + i]) : null);
     }
@@ -60,20 +83,30 @@ function rawReader(spec: ColumnSpec, data: Data, written: ColumnSpec = spec): (i
         return `[${items.join(',')}]`;
       };
     }
-    default: { const v = makeVector(data) as Vector; return (i) => (valid(i) ? String(v.get(i)) : null); }
+    default: {
+      const v = makeVector(data) as Vector;
+      return (i) => (valid(i) ? String(v.get(i)) : null);
+    }
   }
 }
 
 export function canonReader(spec: ColumnSpec, data: Data, written?: ColumnSpec): (i: number) => string {
   const raw = rawReader(spec, data, written);
-  return (i) => { const v = raw(i); return v === null ? 'n' : `v${v}`; };
+  return (i) => {
+    const v = raw(i);
+    return v === null ? 'n' : `v${v}`;
+  };
 }
 
 /** Key ranges: rows are spread over this many buckets by the MD5 of their key's canonical text. */
 export const BUCKETS = 1024;
 
 /** One side of a verify: per bucket, the row count and two 32-bit sums of row MD5s. */
-export interface Side { count: Uint32Array; sumA: Uint32Array; sumB: Uint32Array }
+export interface Side {
+  count: Uint32Array;
+  sumA: Uint32Array;
+  sumB: Uint32Array;
+}
 
 export function newSide(): Side {
   return { count: new Uint32Array(BUCKETS), sumA: new Uint32Array(BUCKETS), sumB: new Uint32Array(BUCKETS) };
@@ -81,7 +114,12 @@ export function newSide(): Side {
 
 export const isFloatColumn = (c: ColumnSpec) => c.kind === 'float32' || c.kind === 'float64';
 
-export interface Hash { bucket: number; a: number; b: number; digest: string }
+export interface Hash {
+  bucket: number;
+  a: number;
+  b: number;
+  digest: string;
+}
 
 /** The key's bucket: the first 32 bits of its MD5, modulo BUCKETS (as SQL computes it). */
 export function bucketOf(key: string): number {

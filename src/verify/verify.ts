@@ -42,15 +42,22 @@ export interface VerifyTableResult {
   durationMs: number;
 }
 
-export interface VerifySummary { tables: VerifyTableResult[]; equal: boolean; peakRssBytes: number }
-
+export interface VerifySummary {
+  tables: VerifyTableResult[];
+  equal: boolean;
+  peakRssBytes: number;
+}
 
 /**
  * A batch's rows as canonical text (canon.ts), the same as the database computes it: the key
  * (primary key cells) and the row. With `split` (MySQL) floats are hashed apart from the rest: MySQL
  * can compute the rest in SQL but has no exact text of a float, so its floats are streamed.
  */
-function rowTexts(batch: RecordBatch, ctx: Ctx, written?: ColumnSpec[]): { key: (r: number) => string; hash: (r: number, key: string) => Hash } {
+function rowTexts(
+  batch: RecordBatch,
+  ctx: Ctx,
+  written?: ColumnSpec[],
+): { key: (r: number) => string; hash: (r: number, key: string) => Hash } {
   const readers = ctx.columns.map((c) => {
     const w = written ? written.find((x) => x.name === c.name) : c;
     if (!w) return () => 'n'; // added after this object was written: NULL in it
@@ -63,7 +70,12 @@ function rowTexts(batch: RecordBatch, ctx: Ctx, written?: ColumnSpec[]): { key: 
   const floats = readers.filter((_, i) => isFloat[i]);
   return {
     key: (r) => ctx.keyIdx.map((k) => readers[k]!(r)).join('\u001f'),
-    hash: (r, key) => hashes(key, rest.map((f) => f(r)).join('\u001f'), floats.length ? floats.map((f) => f(r)).join('\u001f') : undefined),
+    hash: (r, key) =>
+      hashes(
+        key,
+        rest.map((f) => f(r)).join('\u001f'),
+        floats.length ? floats.map((f) => f(r)).join('\u001f') : undefined,
+      ),
   };
 }
 
@@ -74,7 +86,11 @@ function add(side: Side, h: { bucket: number; a: number; b: number }): void {
 }
 
 /** The key's text as a user reads it: the primary key values joined with ", ". */
-const showKey = (k: string) => k.split('\u001f').map((v) => (v === 'n' ? 'NULL' : v.slice(1))).join(', ');
+const showKey = (k: string) =>
+  k
+    .split('\u001f')
+    .map((v) => (v === 'n' ? 'NULL' : v.slice(1)))
+    .join(', ');
 
 /** Comparable cursor values of one batch: the raw integer, float, day or microsecond number; decimals from their words; else text. */
 function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigint | number | string | null {
@@ -84,20 +100,50 @@ function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigi
     const w = data.values as Uint32Array;
     return (r) => (data.getValid(r) ? decimalUnscaled(w, (off + r) * 4) : null);
   }
-  if (['timestamp', 'timestamptz', 'time', 'date', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64'].includes(spec.kind)) {
+  if (
+    [
+      'timestamp',
+      'timestamptz',
+      'time',
+      'date',
+      'int8',
+      'int16',
+      'int32',
+      'int64',
+      'uint8',
+      'uint16',
+      'uint32',
+      'uint64',
+      'float32',
+      'float64',
+    ].includes(spec.kind)
+  ) {
     const values = data.values as unknown as ArrayLike<number | bigint>;
     return (r) => (data.getValid(r) ? values[off + r]! : null);
   }
   const read = canonReader(spec, data);
-  return (r) => { const v = read(r); return v === 'n' ? null : v; };
+  return (r) => {
+    const v = read(r);
+    return v === 'n' ? null : v;
+  };
 }
 
-interface Ctx { columns: ColumnSpec[]; keyIdx: number[]; batchRows: number; split: boolean }
+interface Ctx {
+  columns: ColumnSpec[];
+  keyIdx: number[];
+  batchRows: number;
+  split: boolean;
+}
 
 type Hashed = { key: string; h: Hash };
 
 /** A batch's rows with their key, content and hashes, those in the `want` buckets only. */
-function* hashedRows(batch: RecordBatch, ctx: Ctx, want: (bucket: number) => boolean, written?: ColumnSpec[]): Generator<Hashed> {
+function* hashedRows(
+  batch: RecordBatch,
+  ctx: Ctx,
+  want: (bucket: number) => boolean,
+  written?: ColumnSpec[],
+): Generator<Hashed> {
   const t = rowTexts(batch, ctx, written);
   for (let r = 0; r < batch.numRows; r++) {
     const key = t.key(r);
@@ -112,7 +158,8 @@ async function* backupRows(b: OpenedBackup, ctx: Ctx, want: (bucket: number) => 
   const keyOf = (f: string) => (b.prefix ? `${b.prefix}/${f}` : f);
   if (m.format === 'tablevault.export.v1') {
     for (const f of m.files) {
-      for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows)) yield* hashedRows(batch, ctx, want, fileColumns(m, f));
+      for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows))
+        yield* hashedRows(batch, ctx, want, fileColumns(m, f));
     }
     return;
   }
@@ -145,7 +192,10 @@ async function* backupRows(b: OpenedBackup, ctx: Ctx, want: (bucket: number) => 
  * checksums of the primary key and every value, in the same canonical text; ranges that differ are
  * then read again, and only their keys are compared, to name the rows that differ.
  */
-export async function verifyTable(opts: { source: string; table: string; backup: string; s3?: S3Options; batchRows?: number; progress?: ProgressSink }, log: Logger): Promise<VerifyTableResult> {
+export async function verifyTable(
+  opts: { source: string; table: string; backup: string; s3?: S3Options; batchRows?: number; progress?: ProgressSink },
+  log: Logger,
+): Promise<VerifyTableResult> {
   const started = Date.now();
   const batchRows = opts.batchRows ?? DEFAULTS.verify.batchRows;
   const engine = await engineFor(opts.source, '--source');
@@ -155,30 +205,68 @@ export async function verifyTable(opts: { source: string; table: string; backup:
     const backup = scope.add(await openBackup(opts.backup, opts.s3), (b) => b.close());
     const m = backup.manifest;
     let ref;
-    try { ref = parseTableRef(opts.table); } catch (e) { throw inputError('TABLE', `--table: ${errorMessage(e)}`); }
+    try {
+      ref = parseTableRef(opts.table);
+    } catch (e) {
+      throw inputError('TABLE', `--table: ${errorMessage(e)}`);
+    }
     const described = await source.describe(ref);
-    if (m.primaryKey.length === 0) throw inputError('NO_KEY', `${qualifiedName(described)} has no primary key in its backup: verify compares rows by key`);
+    if (m.primaryKey.length === 0)
+      throw inputError(
+        'NO_KEY',
+        `${qualifiedName(described)} has no primary key in its backup: verify compares rows by key`,
+      );
     const columns = m.columns;
-    const missing = columns.filter((c) => !described.columns.some((d) => d.name === c.name && d.kind === c.kind)).map((c) => c.name);
-    if (missing.length) throw inputError('SCHEMA', `${qualifiedName(described)}: column(s) ${missing.join(', ')} of the backup are missing from the source or have another type now`);
-    const table: SourceTable = { ...described, columns: columns.map((c) => described.columns.find((d) => d.name === c.name)!) };
+    const missing = columns
+      .filter((c) => !described.columns.some((d) => d.name === c.name && d.kind === c.kind))
+      .map((c) => c.name);
+    if (missing.length)
+      throw inputError(
+        'SCHEMA',
+        `${qualifiedName(described)}: column(s) ${missing.join(', ')} of the backup are missing from the source or have another type now`,
+      );
+    const table: SourceTable = {
+      ...described,
+      columns: columns.map((c) => described.columns.find((d) => d.name === c.name)!),
+    };
     // MySQL hashes floats apart from the rest (see rowTexts): both sides must split the same way
-    const ctx: Ctx = { columns, keyIdx: m.primaryKey.map((k) => columns.findIndex((c) => c.name === k)), batchRows, split: engine.hashesFloatsApart };
+    const ctx: Ctx = {
+      columns,
+      keyIdx: m.primaryKey.map((k) => columns.findIndex((c) => c.name === k)),
+      batchRows,
+      split: engine.hashesFloatsApart,
+    };
     // the database computes its side in SQL (only 1,024 × 3 numbers travel, then the keys of differing ranges)
     const keyCols = ctx.keyIdx.map((i) => table.columns[i]!);
-    const checksums: SourceChecksums = await engine.openChecksums(opts.source, source, table, keyCols, { buckets: BUCKETS, batchRows });
+    const checksums: SourceChecksums = await engine.openChecksums(opts.source, source, table, keyCols, {
+      buckets: BUCKETS,
+      batchRows,
+    });
     scope.add(checksums, (c) => c.close());
     const [src, bak] = await Promise.all([checksums.buckets(), backupSide(backup, ctx, opts)]);
     const differing = new Set<number>();
-    for (let i = 0; i < BUCKETS; i++) if (src.count[i] !== bak.count[i] || src.sumA[i] !== bak.sumA[i] || src.sumB[i] !== bak.sumB[i]) differing.add(i);
+    for (let i = 0; i < BUCKETS; i++)
+      if (src.count[i] !== bak.count[i] || src.sumA[i] !== bak.sumA[i] || src.sumB[i] !== bak.sumB[i]) differing.add(i);
     const sum = (s: Side) => s.count.reduce((n, c) => n + c, 0);
     const result: VerifyTableResult = {
-      table: qualifiedName(described), backup: opts.backup, equal: differing.size === 0, sourceRows: sum(src), backupRows: sum(bak), rangesDiffering: differing.size,
-      missingFromBackup: { count: 0, keys: [] }, notInSource: { count: 0, keys: [] }, changed: { count: 0, keys: [] }, durationMs: 0,
+      table: qualifiedName(described),
+      backup: opts.backup,
+      equal: differing.size === 0,
+      sourceRows: sum(src),
+      backupRows: sum(bak),
+      rangesDiffering: differing.size,
+      missingFromBackup: { count: 0, keys: [] },
+      notInSource: { count: 0, keys: [] },
+      changed: { count: 0, keys: [] },
+      durationMs: 0,
     };
     if (differing.size) {
       log.info({ table: result.table, ranges: differing.size }, 'key ranges differ; narrowing to keys');
-      await nameDifferingKeys(result, await checksums.keys(differing), backupRows(backup, ctx, (b) => differing.has(b)));
+      await nameDifferingKeys(
+        result,
+        await checksums.keys(differing),
+        backupRows(backup, ctx, (b) => differing.has(b)),
+      );
     }
     result.durationMs = Date.now() - started;
     return result;
@@ -188,31 +276,59 @@ export async function verifyTable(opts: { source: string; table: string; backup:
 }
 
 /** The backup's side of the checksums, read while the database computes its own. */
-async function backupSide(backup: OpenedBackup, ctx: Ctx, opts: { table: string; progress?: ProgressSink }): Promise<Side> {
+async function backupSide(
+  backup: OpenedBackup,
+  ctx: Ctx,
+  opts: { table: string; progress?: ProgressSink },
+): Promise<Side> {
   const bak = newSide();
   opts.progress?.({ table: opts.table, estimatedRows: backup.manifest.rows });
   let n = 0;
   for await (const r of backupRows(backup, ctx, () => true)) {
     add(bak, r.h);
-    if (++n === 10_000) { opts.progress?.({ table: opts.table, rows: n }); n = 0; }
+    if (++n === 10_000) {
+      opts.progress?.({ table: opts.table, rows: n });
+      n = 0;
+    }
   }
   opts.progress?.({ table: opts.table, rows: n });
   return bak;
 }
 
 /** Names the keys of the differing ranges: the source's digests per key against the backup's rows of those ranges. */
-async function nameDifferingKeys(result: VerifyTableResult, fromSource: Map<string, string>, fromBackup: AsyncIterable<Hashed>): Promise<void> {
-  const note = (list: { count: number; keys: string[] }, key: string) => { list.count++; if (list.keys.length < MAX_KEYS_REPORTED) list.keys.push(showKey(key)); };
+async function nameDifferingKeys(
+  result: VerifyTableResult,
+  fromSource: Map<string, string>,
+  fromBackup: AsyncIterable<Hashed>,
+): Promise<void> {
+  const note = (list: { count: number; keys: string[] }, key: string) => {
+    list.count++;
+    if (list.keys.length < MAX_KEYS_REPORTED) list.keys.push(showKey(key));
+  };
   for await (const r of fromBackup) {
     const s = fromSource.get(r.key);
     if (s === undefined) note(result.notInSource, r.key);
-    else { if (s !== r.h.digest) note(result.changed, r.key); fromSource.delete(r.key); }
+    else {
+      if (s !== r.h.digest) note(result.changed, r.key);
+      fromSource.delete(r.key);
+    }
   }
   for (const key of fromSource.keys()) note(result.missingFromBackup, key);
 }
 
 /** `verify --source … --table … --dest …`, or every table (or --only some) of a strategy file. */
-export async function verify(opts: { strategy?: string; only?: string[]; source?: string; table?: string; dest?: string; s3?: S3Options; progress?: ProgressSink }, deps: { logger?: Logger } = {}): Promise<VerifySummary> {
+export async function verify(
+  opts: {
+    strategy?: string;
+    only?: string[];
+    source?: string;
+    table?: string;
+    dest?: string;
+    s3?: S3Options;
+    progress?: ProgressSink;
+  },
+  deps: { logger?: Logger } = {},
+): Promise<VerifySummary> {
   const log = deps.logger ?? silentLogger();
   const peak = new PeakMemory().start();
   const jobs: Array<{ source: string; table: string; backup: string; s3?: S3Options }> = [];
@@ -221,14 +337,22 @@ export async function verify(opts: { strategy?: string; only?: string[]; source?
     const source = await openSource(s.source);
     try {
       for (const t of selectTables(s, opts.only)) {
-        const described = await source.describe(parseTableRef(t.table)).catch((e: unknown) => { throw inputError('STRATEGY', `${s.file}: table ${t.table}: ${errorMessage(e)}`); });
-        jobs.push({ source: s.source, table: t.table, backup: `${s.destination.replace(/\/+$/, '')}/${qualifiedName(described)}`, s3: { endpoint: s.s3.endpoint, region: s.s3.region } });
+        const described = await source.describe(parseTableRef(t.table)).catch((e: unknown) => {
+          throw inputError('STRATEGY', `${s.file}: table ${t.table}: ${errorMessage(e)}`);
+        });
+        jobs.push({
+          source: s.source,
+          table: t.table,
+          backup: `${s.destination.replace(/\/+$/, '')}/${qualifiedName(described)}`,
+          s3: { endpoint: s.s3.endpoint, region: s.s3.region },
+        });
       }
     } finally {
       await source.close().catch(() => {});
     }
   } else {
-    if (!opts.source || !opts.table || !opts.dest) throw inputError('OPTION', 'verify needs a strategy file, or --source, --table and --dest');
+    if (!opts.source || !opts.table || !opts.dest)
+      throw inputError('OPTION', 'verify needs a strategy file, or --source, --table and --dest');
     const dest = opts.dest.replace(/\/+$/, '');
     // --dest as for export (the prefix above <schema>.<table>) or the table's own prefix
     const source = await openSource(opts.source);
@@ -248,8 +372,17 @@ export async function verify(opts: { strategy?: string; only?: string[]; source?
     } catch (e) {
       if ((e as { exitCode?: number }).exitCode === 2) throw e;
       tables.push({
-        table: j.table, backup: j.backup, equal: false, sourceRows: 0, backupRows: 0, rangesDiffering: 0,
-        missingFromBackup: { count: 0, keys: [] }, notInSource: { count: 0, keys: [] }, changed: { count: 0, keys: [] }, error: errorMessage(e), durationMs: 0,
+        table: j.table,
+        backup: j.backup,
+        equal: false,
+        sourceRows: 0,
+        backupRows: 0,
+        rangesDiffering: 0,
+        missingFromBackup: { count: 0, keys: [] },
+        notInSource: { count: 0, keys: [] },
+        changed: { count: 0, keys: [] },
+        error: errorMessage(e),
+        durationMs: 0,
       });
       log.error({ table: j.table, source: redactUrl(j.source), err: errorMessage(e) }, 'verify failed');
     }

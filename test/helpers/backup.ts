@@ -23,12 +23,18 @@ export function backup(file: string, args: string[] = [], env: Record<string, st
 /** Every row of every incremental object of a table, as DuckDB reads them. */
 export async function backedUpRows(dir: string, table: string): Promise<Array<Record<string, unknown>>> {
   const tdir = join(dir, table);
-  const files = readdirSync(tdir).filter((f) => /^incr-\d{8}\.parquet$/.test(f)).map((f) => join(tdir, f));
+  const files = readdirSync(tdir)
+    .filter((f) => /^incr-\d{8}\.parquet$/.test(f))
+    .map((f) => join(tdir, f));
   return files.length ? readParquetRows(files) : [];
 }
 
 /** The latest version per primary key across all objects (highest cursor wins). */
-export function latestPerKey(rows: Array<Record<string, unknown>>, pk: string, cursor: string): Map<string, Record<string, unknown>> {
+export function latestPerKey(
+  rows: Array<Record<string, unknown>>,
+  pk: string,
+  cursor: string,
+): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   for (const r of rows) {
     const k = String(r[pk]);
@@ -39,7 +45,8 @@ export function latestPerKey(rows: Array<Record<string, unknown>>, pk: string, c
 }
 
 export async function resetState(engine: 'pg' | 'mysql'): Promise<void> {
-  const drop = 'DROP TABLE IF EXISTS tablevault_schemas, tablevault_recent, tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
+  const drop =
+    'DROP TABLE IF EXISTS tablevault_schemas, tablevault_recent, tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
   if (engine === 'pg') await withPg((c) => c.query(drop));
   else await withMysql((c) => c.query(drop));
 }

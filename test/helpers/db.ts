@@ -25,8 +25,16 @@ export async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 export async function withMysql<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
   const u = new URL(MYSQL_URL);
   const c = await mysql.createConnection({
-    host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
-    database: u.pathname.slice(1), multipleStatements: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: true, dateStrings: true,
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1),
+    multipleStatements: true,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
     charset: 'utf8mb4',
   });
   try {

@@ -41,7 +41,7 @@ import {
   DuckDBArrayValue,
   DuckDBBitValue,
   DuckDBBlobValue,
-  DuckDBConnection,
+  type DuckDBConnection,
   DuckDBDateValue,
   DuckDBDecimalValue,
   DuckDBInstance,
@@ -73,7 +73,11 @@ export async function withDuckDB<T>(fn: (c: DuckDBConnection) => Promise<T>): Pr
   try {
     // Only affects SQL the caller writes (e.g. an orderBy on a timestamptz cast); the values themselves are
     // formatted in JS. ICU is statically linked in @duckdb/node-api builds; ignore it if it is not.
-    try { await conn.run("SET TimeZone = 'UTC'"); } catch { /* no ICU: TIMESTAMPTZ casts use UTC anyway */ }
+    try {
+      await conn.run("SET TimeZone = 'UTC'");
+    } catch {
+      /* no ICU: TIMESTAMPTZ casts use UTC anyway */
+    }
     return await fn(conn);
   } finally {
     conn.closeSync();
@@ -88,7 +92,10 @@ export function sqlString(s: string): string {
 
 /** `read_parquet(...)` over one path/glob or a list of paths. */
 /** Options of DuckDB's read_parquet: union_by_name (files with different columns), hive_partitioning (key=value folders). */
-export interface ReadParquetOptions { unionByName?: boolean; hivePartitioning?: boolean }
+export interface ReadParquetOptions {
+  unionByName?: boolean;
+  hivePartitioning?: boolean;
+}
 
 function readParquetSql(files: string[] | string, o: ReadParquetOptions = {}): string {
   const opts = `${o.unionByName ? ', union_by_name = true' : ''}${o.hivePartitioning !== undefined ? `, hive_partitioning = ${o.hivePartitioning}` : ''}`;
@@ -101,7 +108,10 @@ function readParquetSql(files: string[] | string, o: ReadParquetOptions = {}): s
  * All rows of the Parquet file(s) (a path, a glob, or a list of paths), values converted as described at
  * the top of this file. `orderBy` is a SQL fragment put after ORDER BY (e.g. 'id' or 'id, name DESC').
  */
-export async function readParquetRows(files: string[] | string, opts: { orderBy?: string } & ReadParquetOptions = {}): Promise<Record<string, unknown>[]> {
+export async function readParquetRows(
+  files: string[] | string,
+  opts: { orderBy?: string } & ReadParquetOptions = {},
+): Promise<Record<string, unknown>[]> {
   const sql = `SELECT * FROM ${readParquetSql(files, opts)}${opts.orderBy ? ` ORDER BY ${opts.orderBy}` : ''}`;
   return withDuckDB(async (c) => {
     const reader = await c.runAndReadAll(sql);
@@ -124,7 +134,9 @@ export async function describeParquet(file: string): Promise<Array<{ name: strin
 /** Each top-level column's data encodings in the file's first row group, e.g. { id: 'RLE, DELTA_BINARY_PACKED' }. */
 export async function parquetEncodings(file: string): Promise<Record<string, string>> {
   return withDuckDB(async (c) => {
-    const reader = await c.runAndReadAll(`SELECT path_in_schema AS col, encodings FROM parquet_metadata(${sqlString(file)}) WHERE row_group_id = 0`);
+    const reader = await c.runAndReadAll(
+      `SELECT path_in_schema AS col, encodings FROM parquet_metadata(${sqlString(file)}) WHERE row_group_id = 0`,
+    );
     return Object.fromEntries(reader.getRowObjects().map((r) => [String(r.col), String(r.encodings)]));
   });
 }
@@ -155,7 +167,8 @@ function blobText(v: DuckDBValue): string {
 
 /** Converts one DuckDB value (as returned by DuckDBResultReader.getRowObjects) to the plain JS form above. */
 export function toJs(v: DuckDBValue): unknown {
-  if (v === null || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string') return v;
+  if (v === null || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string')
+    return v;
   if (v instanceof DuckDBDecimalValue) return formatDecimal(v.value, v.scale);
   if (v instanceof DuckDBBlobValue) return new Uint8Array(v.bytes);
   if (v instanceof DuckDBDateValue) return formatDate(v.days);
@@ -167,10 +180,12 @@ export function toJs(v: DuckDBValue): unknown {
   if (v instanceof DuckDBTimestampSecondsValue) return isInf(v.seconds) ?? formatTimestamp(v.seconds * 1_000_000n, 6);
   if (v instanceof DuckDBTimestampNanosecondsValue) return formatTimestamp(v.nanos, 9);
   if (v instanceof DuckDBListValue || v instanceof DuckDBArrayValue) return v.items.map(toJs);
-  if (v instanceof DuckDBStructValue) return Object.fromEntries(Object.entries(v.entries).map(([k, x]) => [k, toJs(x)]));
+  if (v instanceof DuckDBStructValue)
+    return Object.fromEntries(Object.entries(v.entries).map(([k, x]) => [k, toJs(x)]));
   if (v instanceof DuckDBMapValue) return v.entries.map((e) => ({ key: toJs(e.key), value: toJs(e.value) }));
   if (v instanceof DuckDBUnionValue) return { tag: v.tag, value: toJs(v.value) };
-  if (v instanceof DuckDBUUIDValue || v instanceof DuckDBIntervalValue || v instanceof DuckDBBitValue) return v.toString();
+  if (v instanceof DuckDBUUIDValue || v instanceof DuckDBIntervalValue || v instanceof DuckDBBitValue)
+    return v.toString();
   return String(v);
 }
 
@@ -246,7 +261,10 @@ export function formatTimestamp(units: bigint, digits: 6 | 9 = 6): string {
   const perDay = 86_400n * (digits === 6 ? 1_000_000n : 1_000_000_000n);
   let days = units / perDay;
   let rest = units % perDay;
-  if (rest < 0n) { rest += perDay; days -= 1n; } // floor division
+  if (rest < 0n) {
+    rest += perDay;
+    days -= 1n;
+  } // floor division
   const { ymd, bc } = dateParts(Number(days));
   return `${ymd}${bc ? ' (BC)' : ''} ${formatTimeOfDay(rest, digits)}`;
 }

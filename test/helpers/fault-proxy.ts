@@ -32,7 +32,14 @@ export type FaultRule = {
 };
 
 /** `at`: Date.now() on arrival; `doneAt`: when the answer was fully sent (absent for dropped requests). */
-export type RecordedRequest = { method: string; path: string; query: string; status: number; at: number; doneAt?: number };
+export type RecordedRequest = {
+  method: string;
+  path: string;
+  query: string;
+  status: number;
+  at: number;
+  doneAt?: number;
+};
 
 export type FaultProxy = {
   /** http://127.0.0.1:<port> */
@@ -44,7 +51,13 @@ export type FaultProxy = {
 };
 
 const DEFAULT_CODES: Record<number, string> = {
-  400: 'BadRequest', 403: 'AccessDenied', 404: 'NoSuchKey', 409: 'Conflict', 500: 'InternalError', 501: 'NotImplemented', 503: 'SlowDown',
+  400: 'BadRequest',
+  403: 'AccessDenied',
+  404: 'NoSuchKey',
+  409: 'Conflict',
+  500: 'InternalError',
+  501: 'NotImplemented',
+  503: 'SlowDown',
 };
 
 function errorBody(code: string): string {
@@ -58,7 +71,9 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
   const upPort = Number(up.port || 80);
 
   let active: Array<{ rule: FaultRule; left: number }> = [];
-  const setRules = (r: FaultRule[]): void => { active = r.map((rule) => ({ rule, left: rule.times ?? Infinity })); };
+  const setRules = (r: FaultRule[]): void => {
+    active = r.map((rule) => ({ rule, left: rule.times ?? Infinity }));
+  };
   setRules(rules);
 
   const requests: RecordedRequest[] = [];
@@ -73,7 +88,9 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
     const method = req.method ?? 'GET';
     const rec: RecordedRequest = { method, path, query: rawQuery, status: 0, at: Date.now() };
     requests.push(rec);
-    res.on('finish', () => { rec.doneAt = Date.now(); });
+    res.on('finish', () => {
+      rec.doneAt = Date.now();
+    });
 
     const info: FaultRequest = { method, path, query: new URLSearchParams(rawQuery), headers: req.headers };
     const hit = active.find((a) => a.left > 0 && a.rule.match(info));
@@ -97,7 +114,9 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
         res.end(body);
       };
       req.on('end', reply);
-      req.on('error', () => { /* client went away */ });
+      req.on('error', () => {
+        /* client went away */
+      });
       req.resume(); // drain the body first, so the client is not cut off mid-upload
       if (req.readableEnded) reply();
       return;
@@ -126,7 +145,9 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
         }
       });
       req.on('error', () => upReq.destroy());
-      res.on('close', () => { if (!res.writableFinished) upReq.destroy(); });
+      res.on('close', () => {
+        if (!res.writableFinished) upReq.destroy();
+      });
       if (action?.kind === 'corrupt') req.pipe(flipByte(action.at)).pipe(upReq);
       else req.pipe(upReq);
     };
@@ -147,7 +168,10 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
 
@@ -155,11 +179,12 @@ export async function startFaultProxy(upstream: string, rules: FaultRule[] = [])
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     setRules,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-      for (const r of upstreamRequests) r.destroy();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+        for (const r of upstreamRequests) r.destroy();
+      }),
   };
 }
 

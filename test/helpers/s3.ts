@@ -7,7 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client,
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 
@@ -31,23 +35,34 @@ function s3rverEndpoint(): string {
     // not inside a vitest worker: fall back to the environment variable
   }
   endpoint ??= process.env.TABLEVAULT_TEST_S3RVER_ENDPOINT;
-  if (!endpoint) throw new Error('no s3rver endpoint: run the tests through vitest (test/helpers/global-setup.ts starts it)');
+  if (!endpoint)
+    throw new Error('no s3rver endpoint: run the tests through vitest (test/helpers/global-setup.ts starts it)');
   return endpoint;
 }
 
 /** Every S3 server to test against; the first is always s3rver. */
 export function s3Targets(): S3Target[] {
-  const targets: S3Target[] = [{
-    name: 's3rver', endpoint: s3rverEndpoint(), region: 'us-east-1',
-    accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', supportsListMultipartUploads: false, checksPartMd5: false,
-  }];
+  const targets: S3Target[] = [
+    {
+      name: 's3rver',
+      endpoint: s3rverEndpoint(),
+      region: 'us-east-1',
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      supportsListMultipartUploads: false,
+      checksPartMd5: false,
+    },
+  ];
   const rgw = process.env.TABLEVAULT_TEST_RGW_ENDPOINT;
   if (rgw) {
     targets.push({
-      name: 'rgw', endpoint: rgw, region: 'us-east-1',
+      name: 'rgw',
+      endpoint: rgw,
+      region: 'us-east-1',
       accessKeyId: process.env.TABLEVAULT_TEST_RGW_ACCESS_KEY || 'testkey',
       secretAccessKey: process.env.TABLEVAULT_TEST_RGW_SECRET_KEY || 'testsecret',
-      supportsListMultipartUploads: true, checksPartMd5: true,
+      supportsListMultipartUploads: true,
+      checksPartMd5: true,
     });
   } else if (process.env.CI) {
     throw new Error('CI is set but TABLEVAULT_TEST_RGW_ENDPOINT is not: CI must test against Ceph RGW (see .ci/run)');
@@ -93,12 +108,17 @@ export async function getObjectBytes(client: S3Client, bucket: string, key: stri
 }
 
 /** Multipart uploads still open in the bucket (only where the target's supportsListMultipartUploads). */
-export async function listMultipartUploads(client: S3Client, bucket: string): Promise<Array<{ Key: string; UploadId: string }>> {
+export async function listMultipartUploads(
+  client: S3Client,
+  bucket: string,
+): Promise<Array<{ Key: string; UploadId: string }>> {
   const out: Array<{ Key: string; UploadId: string }> = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
-    const r = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+    const r = await client.send(
+      new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+    );
     for (const u of r.Uploads ?? []) out.push({ Key: u.Key ?? '', UploadId: u.UploadId ?? '' });
     if (!r.IsTruncated || (r.NextKeyMarker === undefined && r.NextUploadIdMarker === undefined)) return out;
     keyMarker = r.NextKeyMarker;

@@ -7,7 +7,15 @@ import { CLI, jsonSummary, type CliResult } from '../helpers/cli.js';
 import { PG_URL, withPg } from '../helpers/db.js';
 import { readParquetRows } from '../helpers/duckdb.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { createBucket, getObjectBytes, listKeys, listMultipartUploads, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
+import {
+  createBucket,
+  getObjectBytes,
+  listKeys,
+  listMultipartUploads,
+  makeS3Client,
+  s3EnvFor,
+  s3Targets,
+} from '../helpers/s3.js';
 
 interface Crash {
   /** how the killed backup exited, or why the kill could not be placed */
@@ -26,29 +34,47 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('backup: SIGKILL mid
   beforeAll(async () => {
     await resetState('pg');
     // ~20 MiB of incompressible rows: one object, uploaded in two 16 MiB-threshold parts
-    await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_mpk; CREATE TABLE tv_mpk (id int PRIMARY KEY, payload bytea, at timestamptz NOT NULL DEFAULT timestamptz '2024-01-01 00:00:00+00');
+    await withPg((c) =>
+      c.query(`DROP TABLE IF EXISTS tv_mpk; CREATE TABLE tv_mpk (id int PRIMARY KEY, payload bytea, at timestamptz NOT NULL DEFAULT timestamptz '2024-01-01 00:00:00+00');
       INSERT INTO tv_mpk (id, payload) SELECT g, decode(string_agg(md5(g::text || '/' || i::text), ''), 'hex')
-      FROM generate_series(1, 20000) g, generate_series(1, 64) i GROUP BY g;`));
+      FROM generate_series(1, 20000) g, generate_series(1, 64) i GROUP BY g;`),
+    );
     const client = makeS3Client(target);
     const bucket = await createBucket(client);
-    const proxy = await startFaultProxy(target.endpoint, [{
-      match: (r) => r.method === 'PUT' && r.query.get('partNumber') === '2', action: { kind: 'delay', ms: 60_000 },
-    }]);
+    const proxy = await startFaultProxy(target.endpoint, [
+      {
+        match: (r) => r.method === 'PUT' && r.query.get('partNumber') === '2',
+        action: { kind: 'delay', ms: 60_000 },
+      },
+    ]);
     try {
-      const { file } = strategyFile(() => `source: ${PG_URL}\ndestination: s3://${bucket}/b\ntables:\n  - table: tv_mpk\n    strategy: incremental\n    cursor: at\n    compression: none\n    file_max_rows: 100000\n`);
-      const env = { ...process.env, ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint, TABLEVAULT_LOG_LEVEL: 'warn' };
+      const { file } = strategyFile(
+        () =>
+          `source: ${PG_URL}\ndestination: s3://${bucket}/b\ntables:\n  - table: tv_mpk\n    strategy: incremental\n    cursor: at\n    compression: none\n    file_max_rows: 100000\n`,
+      );
+      const env = {
+        ...process.env,
+        ...s3EnvFor(target),
+        AWS_ENDPOINT_URL: proxy.endpoint,
+        TABLEVAULT_LOG_LEVEL: 'warn',
+      };
       const child = spawn(process.execPath, [CLI, 'backup', file], { env, stdio: 'ignore' });
       const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
       const deadline = Date.now() + 60_000;
       while (!proxy.requests.some((r) => r.method === 'PUT' && /partNumber=2/.test(r.query))) {
-        if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error('part 2 never started'); }
+        if (Date.now() > deadline) {
+          child.kill('SIGKILL');
+          throw new Error('part 2 never started');
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
       // part 2 is in flight (held by the proxy): kill the backup there
       child.kill('SIGKILL');
       const signal = await exited;
       const keysAfterKill = await listKeys(client, bucket);
-      const uploadsAfterKill = target.supportsListMultipartUploads ? (await listMultipartUploads(client, bucket)).length : 0;
+      const uploadsAfterKill = target.supportsListMultipartUploads
+        ? (await listMultipartUploads(client, bucket)).length
+        : 0;
 
       proxy.setRules([]);
       const rerun = await backup(file, ['--json'], { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint });
@@ -56,7 +82,9 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('backup: SIGKILL mid
       const f = join(strategyFile(() => '').dir, 'o.parquet');
       writeFileSync(f, await getObjectBytes(client, bucket, 'b/public.tv_mpk/incr-00000000.parquet'));
       const ids = (await readParquetRows(f)).map((r) => Number(r.id));
-      const uploadsAfterRerun = target.supportsListMultipartUploads ? (await listMultipartUploads(client, bucket)).length : 0;
+      const uploadsAfterRerun = target.supportsListMultipartUploads
+        ? (await listMultipartUploads(client, bucket)).length
+        : 0;
       c = { signal, keysAfterKill, uploadsAfterKill, rerun, keysAfterRerun, ids, uploadsAfterRerun };
     } finally {
       await proxy.close();
@@ -84,11 +112,14 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('backup: SIGKILL mid
     expect(c.keysAfterRerun).toEqual(['b/public.tv_mpk/_manifest.json', 'b/public.tv_mpk/incr-00000000.parquet']);
   });
 
-  it('the rerun\'s object holds every row once', () => {
+  it("the rerun's object holds every row once", () => {
     expect(new Set(c.ids).size).toBe(20000);
   });
 
-  it.runIf(target.supportsListMultipartUploads)('the killed run\'s upload is the only one left (a lifecycle rule removes it); the rerun\'s completed', () => {
-    expect(c.uploadsAfterRerun).toBe(c.uploadsAfterKill);
-  });
+  it.runIf(target.supportsListMultipartUploads)(
+    "the killed run's upload is the only one left (a lifecycle rule removes it); the rerun's completed",
+    () => {
+      expect(c.uploadsAfterRerun).toBe(c.uploadsAfterKill);
+    },
+  );
 });

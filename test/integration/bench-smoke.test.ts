@@ -12,14 +12,39 @@ describe('bench harness (smoke)', () => {
     const out = mkdtempSync(join(tmpdir(), 'tv-bench-smoke-'));
     try {
       const main = fileURLToPath(new URL('../../dist-bench/main.js', import.meta.url));
-      const { stdout } = await promisify(execFile)(process.execPath, [main, '--rows', '10000', '--repeat', '1', '--out', out]);
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        main,
+        '--rows',
+        '10000',
+        '--repeat',
+        '1',
+        '--out',
+        out,
+      ]);
       expect(stdout).toMatch(/ratios \(tablevault \/ baseline/);
       const [file] = readdirSync(out);
-      const json = JSON.parse(readFileSync(join(out, file!), 'utf8')) as { rows: number; results: Array<{ engine: string; name: string; wallMs: number; serverCpuMs: number; bytes: number; peakRssBytes: number }> };
+      const json = JSON.parse(readFileSync(join(out, file!), 'utf8')) as {
+        rows: number;
+        results: Array<{
+          engine: string;
+          name: string;
+          wallMs: number;
+          serverCpuMs: number;
+          bytes: number;
+          peakRssBytes: number;
+        }>;
+      };
       expect(json.rows).toBe(10000);
-      expect(json.results.map((r) => `${r.engine}:${r.name}`)).toEqual(
-        ['pg:read', 'pg:dump_gzip', 'pg:tv_local', 'pg:tv_s3', 'mysql:read', 'mysql:dump_gzip', 'mysql:tv_local', 'mysql:tv_s3'],
-      );
+      expect(json.results.map((r) => `${r.engine}:${r.name}`)).toEqual([
+        'pg:read',
+        'pg:dump_gzip',
+        'pg:tv_local',
+        'pg:tv_s3',
+        'mysql:read',
+        'mysql:dump_gzip',
+        'mysql:tv_local',
+        'mysql:tv_s3',
+      ]);
       for (const r of json.results) {
         expect(r.wallMs).toBeGreaterThan(0);
         expect(r.peakRssBytes).toBeGreaterThan(0);
@@ -28,7 +53,9 @@ describe('bench harness (smoke)', () => {
       }
       // each engine's server did work for its cases (the clock ticks are 10 ms, so not per case)
       for (const engine of ['pg', 'mysql']) {
-        expect(json.results.filter((r) => r.engine === engine).reduce((n, r) => n + r.serverCpuMs, 0)).toBeGreaterThan(0);
+        expect(json.results.filter((r) => r.engine === engine).reduce((n, r) => n + r.serverCpuMs, 0)).toBeGreaterThan(
+          0,
+        );
       }
     } finally {
       rmSync(out, { recursive: true, force: true });

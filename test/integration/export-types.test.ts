@@ -16,11 +16,13 @@ const str: Conv = (v) => v;
 const num: Conv = (v) => (v === null ? null : Number(v));
 const f32: Conv = (v) => (v === null ? null : Math.fround(Number(v)));
 const big: Conv = (v) => (v === null ? null : BigInt(v));
-const bool: Conv = (v) => (v === null ? null : v === 't' || v === 'true' || (v !== 'f' && v !== 'false' && Number(v) !== 0));
+const bool: Conv = (v) =>
+  v === null ? null : v === 't' || v === 'true' || (v !== 'f' && v !== 'false' && Number(v) !== 0);
 const hex: Conv = (v) => (v === null ? null : `hex:${v.toLowerCase()}`);
 const json: Conv = (v) => (v === null ? null : JSON.parse(v));
 /** to_char(…, '… BC') → DuckDB's spelling: AD dropped, BC as ' (BC)' after the date. */
-const era: Conv = (v) => (v === null ? null : v.endsWith(' BC') ? `${v.slice(0, 10)} (BC)${v.slice(10, -3)}` : v.replace(/ AD$/, ''));
+const era: Conv = (v) =>
+  v === null ? null : v.endsWith(' BC') ? `${v.slice(0, 10)} (BC)${v.slice(10, -3)}` : v.replace(/ AD$/, '');
 const zeroDateNull: Conv = (v) => (v === null || v.startsWith('0000-00-00') ? null : v);
 
 /** Binary values compared as hex, so Buffer and Uint8Array compare equal. */
@@ -30,7 +32,12 @@ function normalize(v: unknown): unknown {
   return v;
 }
 
-interface Case { column: string; sql: string; conv: Conv; parquetType: RegExp }
+interface Case {
+  column: string;
+  sql: string;
+  conv: Conv;
+  parquetType: RegExp;
+}
 
 const PG_CASES: Case[] = [
   { column: 'c_bool', sql: 'c_bool::text', conv: bool, parquetType: /^BOOLEAN$/ },
@@ -53,13 +60,19 @@ const PG_CASES: Case[] = [
   { column: 'c_date', sql: "to_char(c_date, 'YYYY-MM-DD BC')", conv: era, parquetType: /^DATE$/ },
   { column: 'c_time', sql: "to_char('2000-01-01'::date + c_time, 'HH24:MI:SS.US')", conv: str, parquetType: /^TIME$/ },
   { column: 'c_ts', sql: "to_char(c_ts, 'YYYY-MM-DD HH24:MI:SS.US BC')", conv: era, parquetType: /^TIMESTAMP$/ },
-  { column: 'c_tstz', sql: "to_char(c_tstz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US BC')", conv: era, parquetType: /^TIMESTAMP WITH TIME ZONE$/ },
+  {
+    column: 'c_tstz',
+    sql: "to_char(c_tstz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US BC')",
+    conv: era,
+    parquetType: /^TIMESTAMP WITH TIME ZONE$/,
+  },
   { column: 'c_int_arr', sql: 'array_to_json(c_int_arr)::text', conv: json, parquetType: /^INTEGER\[\]$/ },
   { column: 'c_text_arr', sql: 'array_to_json(c_text_arr)::text', conv: json, parquetType: /^VARCHAR\[\]$/ },
   {
     column: 'c_num_arr',
     sql: "CASE WHEN c_num_arr IS NULL THEN NULL ELSE COALESCE((SELECT json_agg(x::text ORDER BY o) FROM unnest(c_num_arr) WITH ORDINALITY u(x, o)), '[]')::text END",
-    conv: json, parquetType: /^DECIMAL\(10,3\)\[\]$/,
+    conv: json,
+    parquetType: /^DECIMAL\(10,3\)\[\]$/,
   },
   { column: 'c_interval', sql: 'c_interval::text', conv: str, parquetType: /^VARCHAR$/ },
   { column: 'c_notnull', sql: 'c_notnull', conv: str, parquetType: /^VARCHAR$/ },
@@ -92,22 +105,49 @@ const MYSQL_CASES: Case[] = [
   { column: 'c_blob', sql: 'HEX(c_blob)', conv: hex, parquetType: /^BLOB$/ },
   { column: 'c_date', sql: "DATE_FORMAT(c_date, '%Y-%m-%d')", conv: zeroDateNull, parquetType: /^DATE$/ },
   { column: 'c_time', sql: "TIME_FORMAT(c_time, '%H:%i:%s.%f')", conv: str, parquetType: /^TIME$/ },
-  { column: 'c_datetime', sql: "DATE_FORMAT(c_datetime, '%Y-%m-%d %H:%i:%s.%f')", conv: zeroDateNull, parquetType: /^TIMESTAMP$/ },
-  { column: 'c_timestamp', sql: "DATE_FORMAT(c_timestamp, '%Y-%m-%d %H:%i:%s.%f')", conv: str, parquetType: /^TIMESTAMP WITH TIME ZONE$/ },
+  {
+    column: 'c_datetime',
+    sql: "DATE_FORMAT(c_datetime, '%Y-%m-%d %H:%i:%s.%f')",
+    conv: zeroDateNull,
+    parquetType: /^TIMESTAMP$/,
+  },
+  {
+    column: 'c_timestamp',
+    sql: "DATE_FORMAT(c_timestamp, '%Y-%m-%d %H:%i:%s.%f')",
+    conv: str,
+    parquetType: /^TIMESTAMP WITH TIME ZONE$/,
+  },
   { column: 'c_year', sql: 'CAST(c_year AS CHAR)', conv: num, parquetType: /^SMALLINT$/ },
-  { column: 'c_notnull_dt', sql: "DATE_FORMAT(c_notnull_dt, '%Y-%m-%d %H:%i:%s.%f')", conv: zeroDateNull, parquetType: /^TIMESTAMP$/ },
+  {
+    column: 'c_notnull_dt',
+    sql: "DATE_FORMAT(c_notnull_dt, '%Y-%m-%d %H:%i:%s.%f')",
+    conv: zeroDateNull,
+    parquetType: /^TIMESTAMP$/,
+  },
 ];
 
 let work: string;
-beforeAll(() => { work = mkdtempSync(join(tmpdir(), 'tv-types-')); });
-afterAll(() => { rmSync(work, { recursive: true, force: true }); });
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'tv-types-'));
+});
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
 
 async function exportAndRead(url: string, cases: Case[]) {
   const target = s3Targets()[0]!;
   const client = makeS3Client(target);
   const bucket = await createBucket(client);
-  const summary = jsonSummary<{ rows: number; files: Array<{ key: string }>; warnings: string[]; zeroDates: Record<string, number> }>(
-    await runCli(['export', '--source', url, '--table', 'tv_types', '--dest', `s3://${bucket}/types`, '--json'], s3EnvFor(target)),
+  const summary = jsonSummary<{
+    rows: number;
+    files: Array<{ key: string }>;
+    warnings: string[];
+    zeroDates: Record<string, number>;
+  }>(
+    await runCli(
+      ['export', '--source', url, '--table', 'tv_types', '--dest', `s3://${bucket}/types`, '--json'],
+      s3EnvFor(target),
+    ),
   );
   expect(summary.files).toHaveLength(1);
   const file = join(work, `${bucket}.parquet`);
@@ -118,11 +158,17 @@ async function exportAndRead(url: string, cases: Case[]) {
   return { summary, rows, encodings: await parquetEncodings(file) };
 }
 
-function compare(rows: Array<Record<string, unknown>>, source: Array<Record<string, string | null>>, cases: Case[]): void {
+function compare(
+  rows: Array<Record<string, unknown>>,
+  source: Array<Record<string, string | null>>,
+  cases: Case[],
+): void {
   expect(rows.map((r) => Number(r.id))).toEqual(source.map((r) => Number(r.id)));
   for (const [i, src] of source.entries()) {
     for (const c of cases) {
-      expect(normalize(rows[i]![c.column]), `row id=${src.id} column ${c.column}`).toEqual(normalize(c.conv(src[c.column] ?? null)));
+      expect(normalize(rows[i]![c.column]), `row id=${src.id} column ${c.column}`).toEqual(
+        normalize(c.conv(src[c.column] ?? null)),
+      );
     }
   }
 }
@@ -133,12 +179,17 @@ describe('export: every PostgreSQL type round-trips exactly', () => {
     const { summary, rows, encodings } = await exportAndRead(PG_URL, PG_CASES);
     expect(summary.rows).toBe(5);
     // integers, dates, times, timestamps and 18-digit decimals as deltas (DuckDB reads them back below); wider decimals, floats and strings PLAIN
-    for (const col of ['id', 'c_int2', 'c_int4', 'c_int8', 'c_num_small', 'c_date', 'c_time', 'c_ts', 'c_tstz']) expect(encodings[col], col).toMatch(/DELTA_BINARY_PACKED/);
-    for (const col of ['c_bool', 'c_float8', 'c_num', 'c_text', 'c_bytea']) expect(encodings[col], col).not.toMatch(/DELTA/);
+    for (const col of ['id', 'c_int2', 'c_int4', 'c_int8', 'c_num_small', 'c_date', 'c_time', 'c_ts', 'c_tstz'])
+      expect(encodings[col], col).toMatch(/DELTA_BINARY_PACKED/);
+    for (const col of ['c_bool', 'c_float8', 'c_num', 'c_text', 'c_bytea'])
+      expect(encodings[col], col).not.toMatch(/DELTA/);
     expect(summary.warnings).toEqual([expect.stringMatching(/column "c_interval" has type interval.*text form/)]);
     const source = await withPg(async (c) => {
       await c.query("SET IntervalStyle = 'iso_8601'");
-      const r = await c.query({ text: `SELECT id::text, ${PG_CASES.map((k) => `${k.sql} AS ${k.column}`).join(', ')} FROM tv_types ORDER BY id`, types: { getTypeParser: () => (v: string) => v } });
+      const r = await c.query({
+        text: `SELECT id::text, ${PG_CASES.map((k) => `${k.sql} AS ${k.column}`).join(', ')} FROM tv_types ORDER BY id`,
+        types: { getTypeParser: () => (v: string) => v },
+      });
       return r.rows as Array<Record<string, string | null>>;
     });
     compare(rows, source, PG_CASES);
@@ -154,7 +205,10 @@ describe('export: every MySQL type round-trips exactly', () => {
     expect(summary.zeroDates).toEqual({ c_date: 1, c_datetime: 1, c_notnull_dt: 1 });
     expect(summary.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/c_date.*1 MySQL zero date/)]));
     const source = await withMysql(async (c) => {
-      const [r] = await c.query({ sql: `SELECT CAST(id AS CHAR) AS id, ${MYSQL_CASES.map((k) => `${k.sql} AS ${k.column}`).join(', ')} FROM tv_types ORDER BY id`, typeCast: ((f: { string(): string | null }) => f.string()) as never });
+      const [r] = await c.query({
+        sql: `SELECT CAST(id AS CHAR) AS id, ${MYSQL_CASES.map((k) => `${k.sql} AS ${k.column}`).join(', ')} FROM tv_types ORDER BY id`,
+        typeCast: ((f: { string(): string | null }) => f.string()) as never,
+      });
       return r as Array<Record<string, string | null>>;
     });
     compare(rows, source, MYSQL_CASES);

@@ -10,7 +10,9 @@ import { parquetKeyValueMetadata, readParquetRows } from '../helpers/duckdb.js';
 
 /** Every object path under a folder, relative to it. */
 function walk(dir: string, base = ''): string[] {
-  return readdirSync(join(dir, base), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(dir, join(base, e.name)) : [join(base, e.name)]));
+  return readdirSync(join(dir, base), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(dir, join(base, e.name)) : [join(base, e.name)],
+  );
 }
 
 interface Scenario {
@@ -35,12 +37,17 @@ interface Scenario {
  */
 async function runScenario(): Promise<Scenario> {
   await resetState('pg');
-  await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_hive; CREATE TABLE tv_hive (id int PRIMARY KEY, v text, at timestamptz NOT NULL);
-    INSERT INTO tv_hive SELECT g, 'v' || g, timestamptz '2024-03-01 00:00:00+00' + g * interval '5 minutes' FROM generate_series(1, 700) g;`)); // 2024-03-01 .. 03-03
+  await withPg((c) =>
+    c.query(`DROP TABLE IF EXISTS tv_hive; CREATE TABLE tv_hive (id int PRIMARY KEY, v text, at timestamptz NOT NULL);
+    INSERT INTO tv_hive SELECT g, 'v' || g, timestamptz '2024-03-01 00:00:00+00' + g * interval '5 minutes' FROM generate_series(1, 700) g;`),
+  ); // 2024-03-01 .. 03-03
   const root = mkdtempSync(join(tmpdir(), 'tv-hive-'));
   mkdirSync(join(root, 'dest'));
   const file = join(root, 'strategy.yaml');
-  writeFileSync(file, `source: ${PG_URL}\ndestination: ${pathToFileURL(join(root, 'dest')).href}\ntables:\n  - table: tv_hive\n    strategy: incremental\n    cursor: at\n    partition: day\n    file_max_rows: 200\n    lag: 1d\n`);
+  writeFileSync(
+    file,
+    `source: ${PG_URL}\ndestination: ${pathToFileURL(join(root, 'dest')).href}\ntables:\n  - table: tv_hive\n    strategy: incremental\n    cursor: at\n    partition: day\n    file_max_rows: 200\n    lag: 1d\n`,
+  );
   // killed after its second object is stored but before it is committed: the rerun writes the same keys
   const killed = await runCli(['backup', file], { TABLEVAULT_TEST_KILL_AT: 'after-upload:2' });
   const rerun = await runCli(['backup', file]);
@@ -48,8 +55,10 @@ async function runScenario(): Promise<Scenario> {
   const first = walk(prefix).filter((f) => f.endsWith('.parquet'));
 
   // a new column, rows on a new day, and a row updated into an earlier day's cursor... via the lag window
-  await withPg((c) => c.query(`ALTER TABLE tv_hive ADD COLUMN extra int;
-    INSERT INTO tv_hive SELECT g, 'new', timestamptz '2024-03-04 06:00:00+00' + g * interval '1 minute', g FROM generate_series(701, 760) g;`));
+  await withPg((c) =>
+    c.query(`ALTER TABLE tv_hive ADD COLUMN extra int;
+    INSERT INTO tv_hive SELECT g, 'new', timestamptz '2024-03-04 06:00:00+00' + g * interval '1 minute', g FROM generate_series(701, 760) g;`),
+  );
   const second = await runCli(['backup', file]);
   await withPg((c) => c.query(`INSERT INTO tv_hive VALUES (761, 'late', timestamptz '2024-03-04 05:00:00+00', 1)`)); // older than the watermark, within the lag
   const third = await runCli(['backup', file]);
@@ -60,15 +69,27 @@ async function runScenario(): Promise<Scenario> {
   const meta = Object.fromEntries(kv.map((m) => [m.key, m.value]));
 
   await withPg((c) => c.query('DROP TABLE IF EXISTS tv_hive_back'));
-  const restored = await runCli(['restore', `${pathToFileURL(join(root, 'dest')).href}/public.tv_hive`, '--target', PG_URL, '--table', 'tv_hive_back', '--create']);
-  const missing = await withPg(async (c) => (await c.query('SELECT a::text FROM tv_hive a EXCEPT SELECT b::text FROM tv_hive_back b')).rows);
+  const restored = await runCli([
+    'restore',
+    `${pathToFileURL(join(root, 'dest')).href}/public.tv_hive`,
+    '--target',
+    PG_URL,
+    '--table',
+    'tv_hive_back',
+    '--create',
+  ]);
+  const missing = await withPg(
+    async (c) => (await c.query('SELECT a::text FROM tv_hive a EXCEPT SELECT b::text FROM tv_hive_back b')).rows,
+  );
   const verified = await runCli(['verify', file]);
   return { killed, rerun, first, second, third, rows, meta, restored, missing, verified };
 }
 
 describe('partition: day (Hive-style layout)', () => {
   let s: Scenario;
-  beforeAll(async () => { s = await runScenario(); });
+  beforeAll(async () => {
+    s = await runScenario();
+  });
 
   it('the run killed between upload and commit dies by SIGKILL', () => {
     expect(s.killed.signal).toBe('SIGKILL');
@@ -83,7 +104,9 @@ describe('partition: day (Hive-style layout)', () => {
   });
 
   it('writes one folder per day of the cursor', () => {
-    expect(new Set(s.first.map((f) => f.slice(0, 13)))).toEqual(new Set(['dt=2024-03-01', 'dt=2024-03-02', 'dt=2024-03-03']));
+    expect(new Set(s.first.map((f) => f.slice(0, 13)))).toEqual(
+      new Set(['dt=2024-03-01', 'dt=2024-03-02', 'dt=2024-03-03']),
+    );
   });
 
   it('backs up after a new column is added', () => {
@@ -99,7 +122,7 @@ describe('partition: day (Hive-style layout)', () => {
     expect(new Set(s.rows.map((r) => r.id)).size).toBe(761);
   });
 
-  it('every row lies in its own day\'s folder', () => {
+  it("every row lies in its own day's folder", () => {
     for (const r of s.rows) expect(String(r.dt)).toBe(new Date(String(r.at)).toISOString().slice(0, 10));
   });
 
@@ -107,11 +130,18 @@ describe('partition: day (Hive-style layout)', () => {
     expect(s.rows.filter((r) => r.extra !== null)).toHaveLength(61);
   });
 
-  it('each object\'s footer names the source, the schema version, its partition and its cursor range', () => {
-    expect(JSON.parse(s.meta['tablevault.source']!)).toEqual({ engine: 'postgres', schema: 'public', table: 'tv_hive' });
+  it("each object's footer names the source, the schema version, its partition and its cursor range", () => {
+    expect(JSON.parse(s.meta['tablevault.source']!)).toEqual({
+      engine: 'postgres',
+      schema: 'public',
+      table: 'tv_hive',
+    });
     expect(s.meta['tablevault.schema_version']).toBe('2');
     expect(s.meta['tablevault.partition']).toBe('dt=2024-03-04');
-    expect([s.meta['tablevault.cursor_from'], s.meta['tablevault.cursor_before']]).toEqual(['2024-03-04', '2024-03-05']);
+    expect([s.meta['tablevault.cursor_from'], s.meta['tablevault.cursor_before']]).toEqual([
+      '2024-03-04',
+      '2024-03-05',
+    ]);
   });
 
   it('restores the partitioned prefix into a table equal to the source', () => {

@@ -6,9 +6,11 @@ import { startFaultProxy, type RecordedRequest } from '../helpers/fault-proxy.js
 import { createBucket, getObjectBytes, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
 
 beforeAll(async () => {
-  await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_mem; CREATE TABLE tv_mem (id int PRIMARY KEY, payload bytea);
+  await withPg((c) =>
+    c.query(`DROP TABLE IF EXISTS tv_mem; CREATE TABLE tv_mem (id int PRIMARY KEY, payload bytea);
     INSERT INTO tv_mem SELECT g, decode(string_agg(md5(g::text || ':' || i::text), ''), 'hex')
-    FROM generate_series(1, 100000) g, generate_series(1, 64) i GROUP BY g;`));
+    FROM generate_series(1, 100000) g, generate_series(1, 64) i GROUP BY g;`),
+  );
 });
 
 /**
@@ -17,20 +19,57 @@ beforeAll(async () => {
  * size, and the export is still exact. ~100 MB of incompressible rows: more than every bounded
  * buffer of the pipeline together (~35 MB), so the reader cannot finish before the uploads catch up.
  */
-type MemSummary = { rows: number; files: Array<{ key: string; sha256: string }>; memoryPressure: number; peakRssBytes: number; peakHeapBytes: number };
+type MemSummary = {
+  rows: number;
+  files: Array<{ key: string; sha256: string }>;
+  memoryPressure: number;
+  peakRssBytes: number;
+  peakHeapBytes: number;
+};
 
 describe('memory manager: a slow S3 and a tight limit', () => {
-  let r: CliResult; let requests: RecordedRequest[]; let stored: Uint8Array | undefined;
+  let r: CliResult;
+  let requests: RecordedRequest[];
+  let stored: Uint8Array | undefined;
   beforeAll(async () => {
     const target = s3Targets()[0]!;
     const client = makeS3Client(target);
     const bucket = await createBucket(client);
-    const proxy = await startFaultProxy(target.endpoint, [{ match: (q) => q.method === 'PUT' && q.query.has('partNumber'), action: { kind: 'delay', ms: 500 } }]);
+    const proxy = await startFaultProxy(target.endpoint, [
+      { match: (q) => q.method === 'PUT' && q.query.has('partNumber'), action: { kind: 'delay', ms: 500 } },
+    ]);
     try {
-      r = await runCli(['export', '--source', PG_URL, '--table', 'tv_mem', '--dest', `s3://${bucket}/m`, '--compression', 'none',
-        '--batch-rows', '4000', '--row-group-rows', '4000', '--memory-limit', '64MiB', '--memory-check-every', '1', '--gc-every', '2',
-        '--multipart-threshold', '5MiB', '--part-size', '5MiB', '--part-concurrency', '2', '--json'],
-      { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint, TABLEVAULT_LOG_LEVEL: 'debug' });
+      r = await runCli(
+        [
+          'export',
+          '--source',
+          PG_URL,
+          '--table',
+          'tv_mem',
+          '--dest',
+          `s3://${bucket}/m`,
+          '--compression',
+          'none',
+          '--batch-rows',
+          '4000',
+          '--row-group-rows',
+          '4000',
+          '--memory-limit',
+          '64MiB',
+          '--memory-check-every',
+          '1',
+          '--gc-every',
+          '2',
+          '--multipart-threshold',
+          '5MiB',
+          '--part-size',
+          '5MiB',
+          '--part-concurrency',
+          '2',
+          '--json',
+        ],
+        { ...s3EnvFor(target), AWS_ENDPOINT_URL: proxy.endpoint, TABLEVAULT_LOG_LEVEL: 'debug' },
+      );
       requests = [...proxy.requests];
       const key = r.code === 0 ? (JSON.parse(r.stdout) as MemSummary).files[0]?.key : undefined;
       if (key) stored = await getObjectBytes(client, bucket, key);
@@ -39,9 +78,21 @@ describe('memory manager: a slow S3 and a tight limit', () => {
     }
   });
   const s = () => jsonSummary<MemSummary>(r);
-  const pressureLogs = () => r.stderr.split('\n').filter((l) => l.includes('memory above the limit')).map((l) => JSON.parse(l) as { batchRows: number; previousBatchRows: number });
-  const batches = () => r.stderr.split('\n').filter((l) => l.includes('"batch read"')).map((l) => JSON.parse(l) as { time: number; rows: number });
-  const partsDone = () => requests.filter((q) => q.method === 'PUT' && /partNumber=/.test(q.query) && q.status === 200).map((q) => q.doneAt!).sort((a, b) => a - b);
+  const pressureLogs = () =>
+    r.stderr
+      .split('\n')
+      .filter((l) => l.includes('memory above the limit'))
+      .map((l) => JSON.parse(l) as { batchRows: number; previousBatchRows: number });
+  const batches = () =>
+    r.stderr
+      .split('\n')
+      .filter((l) => l.includes('"batch read"'))
+      .map((l) => JSON.parse(l) as { time: number; rows: number });
+  const partsDone = () =>
+    requests
+      .filter((q) => q.method === 'PUT' && /partNumber=/.test(q.query) && q.status === 200)
+      .map((q) => q.doneAt!)
+      .sort((a, b) => a - b);
 
   it('exports every row', () => {
     expect(s().rows).toBe(100000);
@@ -67,7 +118,7 @@ describe('memory manager: a slow S3 and a tight limit', () => {
     expect(batches().at(-1)!.rows).toBe(100000);
   });
 
-  it('reading runs ahead of what S3 has by no more than the pipeline\'s buffers', () => {
+  it("reading runs ahead of what S3 has by no more than the pipeline's buffers", () => {
     // how far reading ran ahead of what S3 had: bounded by the pipeline's buffers, however long
     // the uploads take (encoded bytes pending 8 MB, batches in flight, a 4,000-row row group,
     // the parts in flight and the next one being filled: ~35 MB, ~35,000 of these ~1 KB rows);
@@ -82,6 +133,10 @@ describe('memory manager: a slow S3 and a tight limit', () => {
   });
 
   it('the stored object is exact: its SHA-256 is the one reported', () => {
-    expect(createHash('sha256').update(stored ?? new Uint8Array()).digest('hex')).toBe(s().files[0]!.sha256);
+    expect(
+      createHash('sha256')
+        .update(stored ?? new Uint8Array())
+        .digest('hex'),
+    ).toBe(s().files[0]!.sha256);
   });
 });

@@ -15,35 +15,60 @@ import { readParquetRows } from '../helpers/duckdb.js';
  */
 
 let work: string;
-beforeAll(() => { work = mkdtempSync(join(tmpdir(), 'tv-myread-')); });
-afterAll(() => { rmSync(work, { recursive: true, force: true }); });
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'tv-myread-'));
+});
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
 
 async function exportDir(table: string, extra: string[] = []) {
   const dir = mkdtempSync(join(work, `${table}-`));
   const summary = jsonSummary<{ rows: number }>(
-    await runCli(['export', '--source', MYSQL_URL, '--table', `test.${table}`, '--dest', pathToFileURL(dir).href, '--json', ...extra]),
+    await runCli([
+      'export',
+      '--source',
+      MYSQL_URL,
+      '--table',
+      `test.${table}`,
+      '--dest',
+      pathToFileURL(dir).href,
+      '--json',
+      ...extra,
+    ]),
   );
   const sub = join(dir, `test.${table}`);
-  const files = readdirSync(sub).filter((f) => f.endsWith('.parquet')).map((f) => join(sub, f));
+  const files = readdirSync(sub)
+    .filter((f) => f.endsWith('.parquet'))
+    .map((f) => join(sub, f));
   return { summary, rows: await readParquetRows(files, { orderBy: 'n' }) };
 }
 
-const sha = (v: unknown) => (v === null ? null : createHash('sha256').update(v as Uint8Array | string).digest('hex'));
+const sha = (v: unknown) =>
+  v === null
+    ? null
+    : createHash('sha256')
+        .update(v as Uint8Array | string)
+        .digest('hex');
 
 describe('export: MySQL rows decoded from the packets', () => {
   const lengths = [0, 1, 250, 251, 252, 65535, 65536, 70000, 300000];
 
   async function load(pk: boolean): Promise<void> {
-    await withMysql((c) => c.query(`
+    await withMysql((c) =>
+      c.query(`
       DROP TABLE IF EXISTS tv_myread;
       CREATE TABLE tv_myread (n INT NOT NULL${pk ? ' PRIMARY KEY' : ''}, t MEDIUMTEXT, b MEDIUMBLOB, d DATETIME(6), x DECIMAL(12,2));
       ${lengths.map((len, i) => `INSERT INTO tv_myread VALUES (${i}, REPEAT('é', ${len}), ${len ? `UNHEX(REPEAT('00ff', ${len}))` : "''"}, ${i % 3 ? `'2024-0${1 + (i % 9)}-02 03:04:05.${String(i).padStart(6, '0')}'` : 'NULL'}, ${i % 2 ? `-${i}.25` : 'NULL'});`).join('\n')}
-      INSERT INTO tv_myread VALUES (100, NULL, NULL, NULL, NULL);`));
+      INSERT INTO tv_myread VALUES (100, NULL, NULL, NULL, NULL);`),
+    );
   }
 
   async function check(rows: Array<Record<string, unknown>>): Promise<void> {
     const source = await withMysql(async (c) => {
-      const [r] = await c.query('SELECT n, SHA2(t, 256) AS t, SHA2(b, 256) AS b, CAST(d AS CHAR) AS d, CAST(x AS CHAR) AS x FROM tv_myread ORDER BY n');
+      const [r] = await c.query(
+        'SELECT n, SHA2(t, 256) AS t, SHA2(b, 256) AS b, CAST(d AS CHAR) AS d, CAST(x AS CHAR) AS x FROM tv_myread ORDER BY n',
+      );
       return r as Array<{ n: number; t: string | null; b: string | null; d: string | null; x: string | null }>;
     });
     expect(rows.length).toBe(lengths.length + 1);

@@ -9,7 +9,13 @@ import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, loadMysqlFixture, loadPgFixture, withMysql, withPg } from '../helpers/db.js';
 import { createBucket, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
 
-interface RestoreSummary { rows: number; files: number; created: boolean; unrepresentable: Record<string, number>; warnings: string[] }
+interface RestoreSummary {
+  rows: number;
+  files: number;
+  created: boolean;
+  unrepresentable: Record<string, number>;
+  warnings: string[];
+}
 
 function localDest(): { dir: string; url: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tv-restore-'));
@@ -21,7 +27,10 @@ async function pgRows(sqlText: string): Promise<Array<Record<string, unknown>>> 
 }
 
 async function mysqlRows(sqlText: string): Promise<Array<Record<string, unknown>>> {
-  return withMysql(async (c) => { const [rows] = await c.query(sqlText); return rows as Array<Record<string, unknown>>; });
+  return withMysql(async (c) => {
+    const [rows] = await c.query(sqlText);
+    return rows as Array<Record<string, unknown>>;
+  });
 }
 
 /** JSON compared as parsed values (each engine spells it its own way); both sides select it as text */
@@ -40,52 +49,79 @@ beforeAll(async () => {
   await loadPgFixture('pg-types.sql');
   await loadMysqlFixture('mysql-types.sql');
   // MySQL zero dates in nullable columns are exported as NULL (and counted): that is what a round trip can give back
-  await withMysql((c) => c.query("SET SESSION sql_mode = ''; UPDATE tv_types SET c_date = NULLIF(c_date, '0000-00-00'), c_datetime = NULLIF(c_datetime, '0000-00-00 00:00:00'), c_timestamp = NULLIF(c_timestamp, '0000-00-00 00:00:00')"));
+  await withMysql((c) =>
+    c.query(
+      "SET SESSION sql_mode = ''; UPDATE tv_types SET c_date = NULLIF(c_date, '0000-00-00'), c_datetime = NULLIF(c_datetime, '0000-00-00 00:00:00'), c_timestamp = NULLIF(c_timestamp, '0000-00-00 00:00:00')",
+    ),
+  );
 });
 
 type Rows = Array<Record<string, unknown>>;
 
 describe('restore: same engine round trips are exact', () => {
-  describe.each(s3Targets().map((t) => [t.name, t] as const))('PostgreSQL → PostgreSQL through S3 (%s)', (_name, target) => {
-    let ex: CliResult; let restored: CliResult; let sourceCount: number; let missing: Rows; let extra: Rows; let types: Rows;
-    beforeAll(async () => {
-      const client = makeS3Client(target);
-      const bucket = await createBucket(client);
-      ex = await runCli(['export', '--source', PG_URL, '--table', 'tv_types', '--dest', `s3://${bucket}/rt`], s3EnvFor(target));
-      await withPg((c) => c.query('DROP TABLE IF EXISTS tv_types_back'));
-      restored = await restore(`s3://${bucket}/rt/public.tv_types`, PG_URL, 'public.tv_types_back', ['--create'], s3EnvFor(target));
-      sourceCount = Number((await pgRows('SELECT count(*)::int AS n FROM tv_types'))[0]!.n);
-      // row text in both directions: types, NUMERIC digits, µs, time zones, bytea, JSON, unicode, arrays, NULL vs ''
-      missing = await pgRows('SELECT a::text FROM tv_types a EXCEPT SELECT b::text FROM tv_types_back b');
-      extra = await pgRows('SELECT b::text FROM tv_types_back b EXCEPT SELECT a::text FROM tv_types a');
-      types = await pgRows("SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS t FROM pg_attribute a WHERE a.attrelid = 'tv_types_back'::regclass AND a.attnum > 0 ORDER BY a.attnum");
-    });
+  describe.each(s3Targets().map((t) => [t.name, t] as const))(
+    'PostgreSQL → PostgreSQL through S3 (%s)',
+    (_name, target) => {
+      let ex: CliResult;
+      let restored: CliResult;
+      let sourceCount: number;
+      let missing: Rows;
+      let extra: Rows;
+      let types: Rows;
+      beforeAll(async () => {
+        const client = makeS3Client(target);
+        const bucket = await createBucket(client);
+        ex = await runCli(
+          ['export', '--source', PG_URL, '--table', 'tv_types', '--dest', `s3://${bucket}/rt`],
+          s3EnvFor(target),
+        );
+        await withPg((c) => c.query('DROP TABLE IF EXISTS tv_types_back'));
+        restored = await restore(
+          `s3://${bucket}/rt/public.tv_types`,
+          PG_URL,
+          'public.tv_types_back',
+          ['--create'],
+          s3EnvFor(target),
+        );
+        sourceCount = Number((await pgRows('SELECT count(*)::int AS n FROM tv_types'))[0]!.n);
+        // row text in both directions: types, NUMERIC digits, µs, time zones, bytea, JSON, unicode, arrays, NULL vs ''
+        missing = await pgRows('SELECT a::text FROM tv_types a EXCEPT SELECT b::text FROM tv_types_back b');
+        extra = await pgRows('SELECT b::text FROM tv_types_back b EXCEPT SELECT a::text FROM tv_types a');
+        types = await pgRows(
+          "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS t FROM pg_attribute a WHERE a.attrelid = 'tv_types_back'::regclass AND a.attnum > 0 ORDER BY a.attnum",
+        );
+      });
 
-    it('the export to S3 succeeds', () => {
-      expect(ex.code, ex.stderr).toBe(0);
-    });
+      it('the export to S3 succeeds', () => {
+        expect(ex.code, ex.stderr).toBe(0);
+      });
 
-    it('--create creates the table and every row is loaded', () => {
-      const s = jsonSummary<RestoreSummary>(restored);
-      expect(s.created).toBe(true);
-      expect(s.rows).toBe(sourceCount);
-    });
+      it('--create creates the table and every row is loaded', () => {
+        const s = jsonSummary<RestoreSummary>(restored);
+        expect(s.created).toBe(true);
+        expect(s.rows).toBe(sourceCount);
+      });
 
-    it('every source row is in the copy, value for value (the database compares them)', () => {
-      expect(missing).toEqual([]);
-    });
+      it('every source row is in the copy, value for value (the database compares them)', () => {
+        expect(missing).toEqual([]);
+      });
 
-    it('the copy has no row the source lacks', () => {
-      expect(extra).toEqual([]);
-    });
+      it('the copy has no row the source lacks', () => {
+        expect(extra).toEqual([]);
+      });
 
-    it('the created table keeps the NUMERIC precision and scale', () => {
-      expect(types.find((r) => r.attname === 'c_num')!.t).toBe('numeric(38,10)');
-    });
-  });
+      it('the created table keeps the NUMERIC precision and scale', () => {
+        expect(types.find((r) => r.attname === 'c_num')!.t).toBe('numeric(38,10)');
+      });
+    },
+  );
 
   describe('MySQL → MySQL', () => {
-    let ex: CliResult; let restored: CliResult; let sourceCount: number; let missing: Rows; let extra: Rows;
+    let ex: CliResult;
+    let restored: CliResult;
+    let sourceCount: number;
+    let missing: Rows;
+    let extra: Rows;
     beforeAll(async () => {
       const { url } = localDest();
       ex = await runCli(['export', '--source', MYSQL_URL, '--table', 'tv_types', '--dest', url]);
@@ -114,9 +150,16 @@ describe('restore: same engine round trips are exact', () => {
   });
 
   describe('--mode', () => {
-    let ex: CliResult; let missing: CliResult; let created: CliResult; let again: CliResult;
-    let upsert: CliResult; let afterUpsert4: Rows; let afterUpsert99: Rows;
-    let replace: CliResult; let afterReplaceMissing: Rows; let afterReplace99: Rows;
+    let ex: CliResult;
+    let missing: CliResult;
+    let created: CliResult;
+    let again: CliResult;
+    let upsert: CliResult;
+    let afterUpsert4: Rows;
+    let afterUpsert99: Rows;
+    let replace: CliResult;
+    let afterReplaceMissing: Rows;
+    let afterReplace99: Rows;
     beforeAll(async () => {
       const { url } = localDest();
       ex = await runCli(['export', '--source', PG_URL, '--table', 'tv_types', '--dest', url]);
@@ -125,7 +168,11 @@ describe('restore: same engine round trips are exact', () => {
       await withPg((c) => c.query('DROP TABLE IF EXISTS tv_types_mode'));
       created = await restore(from, PG_URL, 'tv_types_mode', ['--create']);
       again = await restore(from, PG_URL, 'tv_types_mode');
-      await withPg((c) => c.query("UPDATE tv_types_mode SET c_text = 'changed' WHERE id = 4; INSERT INTO tv_types_mode (id, c_notnull) VALUES (99, 'extra')"));
+      await withPg((c) =>
+        c.query(
+          "UPDATE tv_types_mode SET c_text = 'changed' WHERE id = 4; INSERT INTO tv_types_mode (id, c_notnull) VALUES (99, 'extra')",
+        ),
+      );
       upsert = await restore(from, PG_URL, 'tv_types_mode', ['--mode', 'upsert']);
       afterUpsert4 = await pgRows('SELECT c_text FROM tv_types_mode WHERE id = 4');
       afterUpsert99 = await pgRows('SELECT id FROM tv_types_mode WHERE id = 99');
@@ -180,16 +227,21 @@ describe('restore: same engine round trips are exact', () => {
 
 describe('restore: across engines, types mapped and what cannot be held reported', () => {
   describe('PostgreSQL → MySQL', () => {
-    let ex: CliResult; let restored: CliResult; let src: Rows; let out: Rows;
+    let ex: CliResult;
+    let restored: CliResult;
+    let src: Rows;
+    let out: Rows;
     beforeAll(async () => {
       const { url } = localDest();
       ex = await runCli(['export', '--source', PG_URL, '--table', 'tv_types', '--dest', url]);
       await withMysql((c) => c.query('DROP TABLE IF EXISTS tv_from_pg'));
       restored = await restore(`${url}/public.tv_types`, MYSQL_URL, 'tv_from_pg', ['--create']);
-      src = await pgRows(`SELECT id, c_int8::text AS c_int8, c_num::text AS c_num, c_text, encode(c_bytea, 'hex') AS c_bytea,
+      src =
+        await pgRows(`SELECT id, c_int8::text AS c_int8, c_num::text AS c_num, c_text, encode(c_bytea, 'hex') AS c_bytea,
         to_char(c_tstz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS c_tstz, c_jsonb::text AS c_jsonb, array_to_json(c_text_arr)::text AS c_text_arr,
         extract(year FROM c_date) < 1 AS bc, (c_tstz AT TIME ZONE 'UTC') < '0001-01-01' AS tstz_bc FROM tv_types ORDER BY id`);
-      out = await mysqlRows(`SELECT id, CAST(c_int8 AS CHAR) AS c_int8, CAST(c_num AS CHAR) AS c_num, c_text, LOWER(HEX(c_bytea)) AS c_bytea,
+      out =
+        await mysqlRows(`SELECT id, CAST(c_int8 AS CHAR) AS c_int8, CAST(c_num AS CHAR) AS c_num, c_text, LOWER(HEX(c_bytea)) AS c_bytea,
         DATE_FORMAT(c_tstz, '%Y-%m-%d %H:%i:%s.%f') AS c_tstz, CAST(c_jsonb AS CHAR) AS c_jsonb, CAST(c_text_arr AS CHAR) AS c_text_arr FROM tv_from_pg ORDER BY id`);
     });
 
@@ -237,20 +289,27 @@ describe('restore: across engines, types mapped and what cannot be held reported
     });
 
     it('warns which column had values loaded as NULL', () => {
-      expect(jsonSummary<RestoreSummary>(restored).warnings.join('\n')).toMatch(/column "c_date": \d+ value\(s\) the target cannot hold were loaded as NULL/);
+      expect(jsonSummary<RestoreSummary>(restored).warnings.join('\n')).toMatch(
+        /column "c_date": \d+ value\(s\) the target cannot hold were loaded as NULL/,
+      );
     });
   });
 
   describe('MySQL → PostgreSQL', () => {
-    let ex: CliResult; let restored: CliResult; let src: Rows; let out: Rows;
+    let ex: CliResult;
+    let restored: CliResult;
+    let src: Rows;
+    let out: Rows;
     beforeAll(async () => {
       const { url } = localDest();
       ex = await runCli(['export', '--source', MYSQL_URL, '--table', 'tv_types', '--dest', url]);
       await withPg((c) => c.query('DROP TABLE IF EXISTS tv_from_mysql'));
       restored = await restore(`${url}/test.tv_types`, PG_URL, 'tv_from_mysql', ['--create']);
-      src = await mysqlRows(`SELECT id, CAST(c_ubig AS CHAR) AS c_ubig, CAST(c_dec_wide AS CHAR) AS c_dec_wide, c_text, LOWER(HEX(c_varbinary)) AS c_varbinary,
+      src =
+        await mysqlRows(`SELECT id, CAST(c_ubig AS CHAR) AS c_ubig, CAST(c_dec_wide AS CHAR) AS c_dec_wide, c_text, LOWER(HEX(c_varbinary)) AS c_varbinary,
         DATE_FORMAT(c_datetime, '%Y-%m-%d %H:%i:%s.%f') AS c_datetime, CAST(c_json AS CHAR) AS c_json, CAST(c_notnull_dt AS CHAR) AS c_notnull_dt FROM tv_types ORDER BY id`);
-      out = await pgRows(`SELECT id, c_ubig::text AS c_ubig, c_dec_wide::text AS c_dec_wide, c_text, encode(c_varbinary, 'hex') AS c_varbinary,
+      out =
+        await pgRows(`SELECT id, c_ubig::text AS c_ubig, c_dec_wide::text AS c_dec_wide, c_text, encode(c_varbinary, 'hex') AS c_varbinary,
         to_char(c_datetime, 'YYYY-MM-DD HH24:MI:SS.US') AS c_datetime, c_json::text AS c_json FROM tv_from_mysql ORDER BY id`);
     });
 
@@ -274,7 +333,8 @@ describe('restore: across engines, types mapped and what cannot be held reported
     });
 
     it('JSON is equal as parsed values', () => {
-      for (const [i, r] of src.entries()) if (r.c_json !== null) expect(asJson(out[i]!.c_json)).toEqual(asJson(r.c_json));
+      for (const [i, r] of src.entries())
+        if (r.c_json !== null) expect(asJson(out[i]!.c_json)).toEqual(asJson(r.c_json));
     });
 
     it('a zero date in a NOT NULL column has no PostgreSQL value: counted and said', () => {
@@ -285,22 +345,42 @@ describe('restore: across engines, types mapped and what cannot be held reported
 });
 
 describe('restore: incremental backups after several runs with updates', () => {
-  let backups: CliResult[]; let snapshot1: Rows; let restored: CliResult; let missing: Rows; let extra: Rows;
-  let asOf: CliResult; let asOfRows: Rows; let intoMysql: CliResult; let pgLatest: Rows; let myLatest: Rows; let bad: CliResult;
+  let backups: CliResult[];
+  let snapshot1: Rows;
+  let restored: CliResult;
+  let missing: Rows;
+  let extra: Rows;
+  let asOf: CliResult;
+  let asOfRows: Rows;
+  let intoMysql: CliResult;
+  let pgLatest: Rows;
+  let myLatest: Rows;
+  let bad: CliResult;
   beforeAll(async () => {
     await resetState('pg');
-    await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_inc_rt; CREATE TABLE tv_inc_rt (id int PRIMARY KEY, v text, n numeric(10,2), at timestamptz NOT NULL);
-      INSERT INTO tv_inc_rt SELECT g, 'v' || g, g / 7.0, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' FROM generate_series(1, 2000) g;`));
+    await withPg((c) =>
+      c.query(`DROP TABLE IF EXISTS tv_inc_rt; CREATE TABLE tv_inc_rt (id int PRIMARY KEY, v text, n numeric(10,2), at timestamptz NOT NULL);
+      INSERT INTO tv_inc_rt SELECT g, 'v' || g, g / 7.0, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' FROM generate_series(1, 2000) g;`),
+    );
     const { url } = localDest();
     const dir = mkdtempSync(join(tmpdir(), 'tv-restore-strategy-'));
     const file = join(dir, 'strategy.yaml');
-    writeFileSync(file, `source: ${PG_URL}\ndestination: ${url}\ntables:\n  - table: tv_inc_rt\n    strategy: incremental\n    cursor: at\n    file_max_rows: 700\n`);
+    writeFileSync(
+      file,
+      `source: ${PG_URL}\ndestination: ${url}\ntables:\n  - table: tv_inc_rt\n    strategy: incremental\n    cursor: at\n    file_max_rows: 700\n`,
+    );
     backups = [await runCli(['backup', file])];
     snapshot1 = await pgRows('SELECT t::text FROM tv_inc_rt t ORDER BY id');
-    await withPg((c) => c.query(`UPDATE tv_inc_rt SET v = 'second', at = timestamptz '2025-01-01 00:00:00+00' + id * interval '1 second' WHERE id % 3 = 0;
-      INSERT INTO tv_inc_rt SELECT g, 'new', 1.5, timestamptz '2025-02-01 00:00:00+00' + g * interval '1 second' FROM generate_series(2001, 2300) g;`));
+    await withPg((c) =>
+      c.query(`UPDATE tv_inc_rt SET v = 'second', at = timestamptz '2025-01-01 00:00:00+00' + id * interval '1 second' WHERE id % 3 = 0;
+      INSERT INTO tv_inc_rt SELECT g, 'new', 1.5, timestamptz '2025-02-01 00:00:00+00' + g * interval '1 second' FROM generate_series(2001, 2300) g;`),
+    );
     backups.push(await runCli(['backup', file]));
-    await withPg((c) => c.query(`UPDATE tv_inc_rt SET v = 'third', n = -1, at = timestamptz '2025-06-01 00:00:00+00' + id * interval '1 second' WHERE id % 5 = 0`));
+    await withPg((c) =>
+      c.query(
+        `UPDATE tv_inc_rt SET v = 'third', n = -1, at = timestamptz '2025-06-01 00:00:00+00' + id * interval '1 second' WHERE id % 5 = 0`,
+      ),
+    );
     backups.push(await runCli(['backup', file]));
 
     await withPg((c) => c.query('DROP TABLE IF EXISTS tv_inc_back'));
@@ -309,7 +389,9 @@ describe('restore: incremental backups after several runs with updates', () => {
     extra = await pgRows('SELECT b::text FROM tv_inc_back b EXCEPT SELECT t::text FROM tv_inc_rt t');
 
     // as of the first run: the table as it was then
-    const manifest = JSON.parse(await readFile(join(new URL(url).pathname, 'public.tv_inc_rt', '_manifest.json'), 'utf8')) as { files: Array<{ runId: string }> };
+    const manifest = JSON.parse(
+      await readFile(join(new URL(url).pathname, 'public.tv_inc_rt', '_manifest.json'), 'utf8'),
+    ) as { files: Array<{ runId: string }> };
     const firstRun = manifest.files[0]!.runId;
     await withPg((c) => c.query('DROP TABLE IF EXISTS tv_inc_asof'));
     asOf = await restore(`${url}/public.tv_inc_rt`, PG_URL, 'tv_inc_asof', ['--create', '--as-of', firstRun]);
@@ -318,13 +400,21 @@ describe('restore: incremental backups after several runs with updates', () => {
     // the same backup into MySQL
     await withMysql((c) => c.query('DROP TABLE IF EXISTS tv_inc_back'));
     intoMysql = await restore(`${url}/public.tv_inc_rt`, MYSQL_URL, 'tv_inc_back', ['--create']);
-    pgLatest = await pgRows("SELECT id, v, n::text AS n, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS at FROM tv_inc_rt ORDER BY id");
-    myLatest = await mysqlRows("SELECT id, v, CAST(n AS CHAR) AS n, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s') AS at FROM tv_inc_back ORDER BY id");
+    pgLatest = await pgRows(
+      "SELECT id, v, n::text AS n, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS at FROM tv_inc_rt ORDER BY id",
+    );
+    myLatest = await mysqlRows(
+      "SELECT id, v, CAST(n AS CHAR) AS n, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s') AS at FROM tv_inc_back ORDER BY id",
+    );
 
     bad = await restore(`${url}/public.tv_inc_rt`, PG_URL, 'tv_inc_asof', ['--as-of', 'no-such-run']);
   });
 
-  it.each([['first', 0], ['second', 1], ['third', 2]] as const)('the %s backup succeeds', (_which, i) => {
+  it.each([
+    ['first', 0],
+    ['second', 1],
+    ['third', 2],
+  ] as const)('the %s backup succeeds', (_which, i) => {
     expect(backups[i]!.code).toBe(0);
   });
 

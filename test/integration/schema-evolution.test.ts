@@ -26,8 +26,13 @@ interface Engine {
 }
 
 const pg: Engine = {
-  name: 'PostgreSQL', url: PG_URL, qualified: 'public',
-  exec: (q) => withPg(async (c) => { await c.query(q); }),
+  name: 'PostgreSQL',
+  url: PG_URL,
+  qualified: 'public',
+  exec: (q) =>
+    withPg(async (c) => {
+      await c.query(q);
+    }),
   rows: (q) => withPg(async (c) => (await c.query(q)).rows as Array<Record<string, unknown>>),
   create: `CREATE TABLE tv_se (id int PRIMARY KEY, v int4 NOT NULL, name varchar(10), note text, amount numeric(8,2), at timestamptz NOT NULL);
     INSERT INTO tv_se SELECT g, g, 'n' || g, 'note ' || g, g / 3.0, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(1, 300) g;`,
@@ -40,13 +45,23 @@ const pg: Engine = {
     UPDATE tv_se SET amount = 0.001, at = timestamptz '2024-09-01 00:00:00+00' + id * interval '1 second' WHERE id % 7 = 0;`,
   incompatible: `ALTER TABLE tv_se_bad ALTER COLUMN code TYPE int USING length(code)`,
   now: 'now()',
-  snapshot: (t) => `SELECT id, v::text AS v, name, extra, amount::text AS amount, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at FROM ${t} ORDER BY id`,
+  snapshot: (t) =>
+    `SELECT id, v::text AS v, name, extra, amount::text AS amount, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at FROM ${t} ORDER BY id`,
 };
 
 const my: Engine = {
-  name: 'MySQL', url: MYSQL_URL, qualified: 'test',
-  exec: (q) => withMysql(async (c) => { await c.query(q); }),
-  rows: (q) => withMysql(async (c) => { const [r] = await c.query(q); return r as Array<Record<string, unknown>>; }),
+  name: 'MySQL',
+  url: MYSQL_URL,
+  qualified: 'test',
+  exec: (q) =>
+    withMysql(async (c) => {
+      await c.query(q);
+    }),
+  rows: (q) =>
+    withMysql(async (c) => {
+      const [r] = await c.query(q);
+      return r as Array<Record<string, unknown>>;
+    }),
   create: `CREATE TABLE tv_se (id INT PRIMARY KEY, v INT NOT NULL, name VARCHAR(10), note TEXT, amount DECIMAL(8,2), at DATETIME(6) NOT NULL);
     INSERT INTO tv_se SELECT seq, seq, CONCAT('n', seq), CONCAT('note ', seq), seq / 3, TIMESTAMP('2024-01-01') + INTERVAL seq MINUTE FROM seq_1_to_300;`,
   addColumn: `ALTER TABLE tv_se ADD COLUMN extra TEXT;
@@ -57,7 +72,8 @@ const my: Engine = {
     UPDATE tv_se SET amount = 0.001, at = TIMESTAMP('2024-09-01') + INTERVAL id SECOND WHERE id % 7 = 0;`,
   incompatible: 'UPDATE tv_se_bad SET code = LENGTH(code); ALTER TABLE tv_se_bad MODIFY code INT',
   now: 'NOW(6)',
-  snapshot: (t) => `SELECT id, CAST(v AS CHAR) AS v, name, extra, CAST(amount AS CHAR) AS amount, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f') AS at FROM ${t} ORDER BY id`,
+  snapshot: (t) =>
+    `SELECT id, CAST(v AS CHAR) AS v, name, extra, CAST(amount AS CHAR) AS amount, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f') AS at FROM ${t} ORDER BY id`,
 };
 
 interface Manifest {
@@ -86,19 +102,34 @@ async function runHistory(e: Engine): Promise<HistoryRun> {
   mkdirSync(join(root, 'dest'));
   const dest = pathToFileURL(join(root, 'dest')).href;
   const file = join(root, 'strategy.yaml');
-  writeFileSync(file, `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: tv_se\n    strategy: incremental\n    cursor: at\n    file_max_rows: 120\n`);
+  writeFileSync(
+    file,
+    `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: tv_se\n    strategy: incremental\n    cursor: at\n    file_max_rows: 120\n`,
+  );
   const backups: CliResult[] = [];
-  const backup = async () => { backups.push(await runCli(['backup', file])); };
+  const backup = async () => {
+    backups.push(await runCli(['backup', file]));
+  };
   await backup();
   await e.exec(e.addColumn);
   await backup();
   await e.exec(e.dropAndWiden);
   await backup();
 
-  const manifest = JSON.parse(await readFile(join(root, 'dest', `${e.qualified}.tv_se`, '_manifest.json'), 'utf8')) as Manifest;
+  const manifest = JSON.parse(
+    await readFile(join(root, 'dest', `${e.qualified}.tv_se`, '_manifest.json'), 'utf8'),
+  ) as Manifest;
   // the whole history back, at the widest types, NULL where an object lacked a column
   await e.exec('DROP TABLE IF EXISTS tv_se_back');
-  const restored = await runCli(['restore', `${dest}/${e.qualified}.tv_se`, '--target', e.url, '--table', 'tv_se_back', '--create']);
+  const restored = await runCli([
+    'restore',
+    `${dest}/${e.qualified}.tv_se`,
+    '--target',
+    e.url,
+    '--table',
+    'tv_se_back',
+    '--create',
+  ]);
   const restoredRows = await e.rows(e.snapshot('tv_se_back'));
   const sourceRows = await e.rows(e.snapshot('tv_se'));
   const verified = await runCli(['verify', file, '--json']);
@@ -124,7 +155,9 @@ async function runIncompatible(e: Engine): Promise<ResetRun> {
   await resetState(e === pg ? 'pg' : 'mysql');
   await e.exec('DROP TABLE IF EXISTS tv_se_bad');
   await e.exec('DROP TABLE IF EXISTS tv_se_ok');
-  await e.exec(`CREATE TABLE tv_se_bad (id int PRIMARY KEY, code varchar(20) NOT NULL, at ${e === pg ? 'timestamptz' : 'datetime(6)'} NOT NULL)`);
+  await e.exec(
+    `CREATE TABLE tv_se_bad (id int PRIMARY KEY, code varchar(20) NOT NULL, at ${e === pg ? 'timestamptz' : 'datetime(6)'} NOT NULL)`,
+  );
   await e.exec(`CREATE TABLE tv_se_ok (id int PRIMARY KEY, at ${e === pg ? 'timestamptz' : 'datetime(6)'} NOT NULL)`);
   await e.exec(`INSERT INTO tv_se_bad VALUES (1, 'abc', ${e.now}), (2, 'de', ${e.now})`);
   await e.exec(`INSERT INTO tv_se_ok VALUES (1, ${e.now})`);
@@ -132,28 +165,48 @@ async function runIncompatible(e: Engine): Promise<ResetRun> {
   mkdirSync(join(root, 'dest'));
   const dest = pathToFileURL(join(root, 'dest')).href;
   const file = join(root, 'strategy.yaml');
-  writeFileSync(file, `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: tv_se_bad\n    strategy: incremental\n    cursor: at\n  - table: tv_se_ok\n    strategy: incremental\n    cursor: at\n`);
+  writeFileSync(
+    file,
+    `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: tv_se_bad\n    strategy: incremental\n    cursor: at\n  - table: tv_se_ok\n    strategy: incremental\n    cursor: at\n`,
+  );
   const first = await runCli(['backup', file]);
   await e.exec(e.incompatible);
   await e.exec(`INSERT INTO tv_se_ok VALUES (2, ${e.now})`);
   const partial = await runCli(['backup', file, '--json']);
-  const summary = partial.stdout ? JSON.parse(partial.stdout) as ResetRun['summary'] : { tables: [] };
+  const summary = partial.stdout ? (JSON.parse(partial.stdout) as ResetRun['summary']) : { tables: [] };
   const reset = await runCli(['backup', file, '--only', 'tv_se_bad', '--reset-table', 'tv_se_bad', '--json']);
   // a restore takes the objects since the reset: the table as it is now
   await e.exec('DROP TABLE IF EXISTS tv_se_bad_back');
-  const restored = await runCli(['restore', `${dest}/${e.qualified}.tv_se_bad`, '--target', e.url, '--table', 'tv_se_bad_back', '--create']);
+  const restored = await runCli([
+    'restore',
+    `${dest}/${e.qualified}.tv_se_bad`,
+    '--target',
+    e.url,
+    '--table',
+    'tv_se_bad_back',
+    '--create',
+  ]);
   const restoredRows = await e.rows('SELECT id, code FROM tv_se_bad_back ORDER BY id');
   const sourceRows = await e.rows('SELECT id, code FROM tv_se_bad ORDER BY id');
   const verified = await runCli(['verify', file, '--only', 'tv_se_bad']);
   return { first, partial, summary, reset, restored, restoredRows, sourceRows, verified };
 }
 
-describe.each([[pg.name, pg], [my.name, my]] as const)('schema changes between incremental runs (%s)', (_name, e) => {
+describe.each([
+  [pg.name, pg],
+  [my.name, my],
+] as const)('schema changes between incremental runs (%s)', (_name, e) => {
   describe('add a column, then drop one and widen three', () => {
     let h: HistoryRun;
-    beforeAll(async () => { h = await runHistory(e); });
+    beforeAll(async () => {
+      h = await runHistory(e);
+    });
 
-    it.each([['the first backup', 0], ['the backup after a column is added', 1], ['the backup after a drop and three widenings', 2]] as const)('%s succeeds', (_what, i) => {
+    it.each([
+      ['the first backup', 0],
+      ['the backup after a column is added', 1],
+      ['the backup after a drop and three widenings', 2],
+    ] as const)('%s succeeds', (_what, i) => {
       const r = h.backups[i]!;
       expect(r.code, r.stdout + r.stderr).toBe(0);
     });
@@ -168,7 +221,9 @@ describe.each([[pg.name, pg], [my.name, my]] as const)('schema changes between i
     });
 
     it('version 3 records the dropped column and the three widenings', () => {
-      expect(h.manifest.schemas[2]!.changes.join('; ')).toMatch(/column note dropped.*column v widened .*column name widened .*column amount widened/);
+      expect(h.manifest.schemas[2]!.changes.join('; ')).toMatch(
+        /column note dropped.*column v widened .*column name widened .*column amount widened/,
+      );
     });
 
     it('objects were written under each of the three versions', () => {
@@ -191,13 +246,17 @@ describe.each([[pg.name, pg], [my.name, my]] as const)('schema changes between i
 
     it('DuckDB reads every object of the prefix as one table across the versions', () => {
       expect(h.all.length).toBe(h.manifest.files.reduce((n, _f, i) => n + h.manifest.files[i]!.rows, 0));
-      expect(Object.keys(h.all[0]!)).toEqual(expect.arrayContaining(['id', 'v', 'name', 'note', 'extra', 'amount', 'at']));
+      expect(Object.keys(h.all[0]!)).toEqual(
+        expect.arrayContaining(['id', 'v', 'name', 'note', 'extra', 'amount', 'at']),
+      );
     });
   });
 
   describe('an incompatible change', () => {
     let r: ResetRun;
-    beforeAll(async () => { r = await runIncompatible(e); });
+    beforeAll(async () => {
+      r = await runIncompatible(e);
+    });
 
     it('the first backup of both tables succeeds', () => {
       expect(r.first.code).toBe(0);
@@ -214,7 +273,9 @@ describe.each([[pg.name, pg], [my.name, my]] as const)('schema changes between i
     it('fails the changed table and says what to run', () => {
       const bad = r.summary.tables.find((t) => t.table === 'tv_se_bad')!;
       expect(bad.status).toBe('failed');
-      expect(bad.error).toMatch(/column code changed from .* to .*; objects already written cannot be read under the new schema\. .*--reset-table tv_se_bad/);
+      expect(bad.error).toMatch(
+        /column code changed from .* to .*; objects already written cannot be read under the new schema\. .*--reset-table tv_se_bad/,
+      );
     });
 
     it('--reset-table starts the table over and backs up every row', () => {

@@ -8,11 +8,19 @@ import { backedUpRows, resetState } from '../helpers/backup.js';
 import { CLI, runCli, type CliResult } from '../helpers/cli.js';
 import { PG_URL, withPg } from '../helpers/db.js';
 
-interface Served { child: ChildProcess; address: Promise<string>; exited: Promise<number | null>; stderr: () => string }
+interface Served {
+  child: ChildProcess;
+  address: Promise<string>;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
 
 /** `tablevault serve` as a child process; resolves its address from the "serving" log line. */
 function startServe(file: string, env: Record<string, string> = {}): Served {
-  const child = spawn(process.execPath, [CLI, 'serve', file, '--listen', '127.0.0.1:0'], { env: { ...process.env, TABLEVAULT_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', file, '--listen', '127.0.0.1:0'], {
+    env: { ...process.env, TABLEVAULT_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   const address = new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -37,23 +45,33 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>, ms = 30
   }
 }
 
-const metric = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+const metric = (text: string, name: string) =>
+  Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 /** A fresh table and a strategy file that runs every second. */
 async function setup(): Promise<{ dir: string; file: string }> {
   await resetState('pg');
-  await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_serve; CREATE TABLE tv_serve (id int PRIMARY KEY, v text, at timestamptz NOT NULL);
-    INSERT INTO tv_serve SELECT g, 'v' || g, now() - interval '1 hour' + g * interval '1 ms' FROM generate_series(1, 3000) g;`));
+  await withPg((c) =>
+    c.query(`DROP TABLE IF EXISTS tv_serve; CREATE TABLE tv_serve (id int PRIMARY KEY, v text, at timestamptz NOT NULL);
+    INSERT INTO tv_serve SELECT g, 'v' || g, now() - interval '1 hour' + g * interval '1 ms' FROM generate_series(1, 3000) g;`),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'tv-serve-'));
   mkdirSync(join(dir, 'dest'));
   const file = join(dir, 'strategy.yaml');
-  writeFileSync(file, `source: ${PG_URL}\ndestination: ${pathToFileURL(join(dir, 'dest')).href}\nschedule: "* * * * * *"\ntables:\n  - table: tv_serve\n    strategy: incremental\n    cursor: at\n    file_max_rows: 1000\n`);
+  writeFileSync(
+    file,
+    `source: ${PG_URL}\ndestination: ${pathToFileURL(join(dir, 'dest')).href}\nschedule: "* * * * * *"\ntables:\n  - table: tv_serve\n    strategy: incremental\n    cursor: at\n    file_max_rows: 1000\n`,
+  );
   return { dir, file };
 }
 
 /** Runs `f`, keeping its error for the `it` that needs its result (so the other properties still report). */
 async function attempt<T>(f: () => Promise<T>): Promise<T | Error> {
-  try { return await f(); } catch (e) { return e instanceof Error ? e : new Error(String(e)); }
+  try {
+    return await f();
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
 }
 function ok<T>(v: T | Error | undefined): T {
   if (v instanceof Error) throw v;
@@ -72,18 +90,28 @@ describe('serve', () => {
       const { file } = await setup();
       served = startServe(file);
       const base = `http://${await served.address}`;
-      health = await attempt(async () => await (await fetch(`${base}/healthz`)).json() as { status: string });
-      text = await attempt(() => waitFor('two runs', async () => {
-        const t = await (await fetch(`${base}/metrics`)).text();
-        return metric(t, 'tablevault_runs_total{outcome="ok"}') >= 2 ? t : undefined;
-      }));
+      health = await attempt(async () => (await (await fetch(`${base}/healthz`)).json()) as { status: string });
+      text = await attempt(() =>
+        waitFor('two runs', async () => {
+          const t = await (await fetch(`${base}/metrics`)).text();
+          return metric(t, 'tablevault_runs_total{outcome="ok"}') >= 2 ? t : undefined;
+        }),
+      );
       // new rows are picked up by a later scheduled run
       await withPg((c) => c.query("INSERT INTO tv_serve SELECT g, 'late', now() FROM generate_series(3001, 3010) g"));
-      newRows = await attempt(() => waitFor('the new rows', async () => (metric(await (await fetch(`${base}/metrics`)).text(), 'tablevault_rows_total{table="tv_serve"}') === 3010 ? true as const : undefined)));
+      newRows = await attempt(() =>
+        waitFor('the new rows', async () =>
+          metric(await (await fetch(`${base}/metrics`)).text(), 'tablevault_rows_total{table="tv_serve"}') === 3010
+            ? (true as const)
+            : undefined,
+        ),
+      );
       served.child.kill('SIGTERM');
       exitCode = await served.exited;
     });
-    afterAll(() => { served?.child.kill('SIGKILL'); });
+    afterAll(() => {
+      served?.child.kill('SIGKILL');
+    });
 
     it('/healthz answers ok', () => {
       expect(ok(health).status).toBe('ok');
@@ -99,7 +127,9 @@ describe('serve', () => {
     });
 
     it('/metrics gives the time of the last success', () => {
-      expect(metric(ok(text), 'tablevault_last_success_timestamp_seconds{table="tv_serve"}')).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect(metric(ok(text), 'tablevault_last_success_timestamp_seconds{table="tv_serve"}')).toBeGreaterThan(
+        Date.now() / 1000 - 60,
+      );
     });
 
     it('/metrics gives the watermark lag', () => {
@@ -130,16 +160,25 @@ describe('serve', () => {
       served = startServe(file, { TABLEVAULT_TEST_PAUSE_AT: 'after-upload:1500' });
       await served.address;
       const tableDir = join(dir, 'dest', 'public.tv_serve');
-      firstObject = await attempt(() => waitFor('the first object', async () => (readdirSync(tableDir).some((f) => f.startsWith('incr-')) ? true as const : undefined)));
+      firstObject = await attempt(() =>
+        waitFor('the first object', async () =>
+          readdirSync(tableDir).some((f) => f.startsWith('incr-')) ? (true as const) : undefined,
+        ),
+      );
       served.child.kill('SIGTERM');
       exitCode = await served.exited;
       stderr = served.stderr();
       entries = readdirSync(tableDir);
-      [state] = await withPg(async (c) => (await c.query("SELECT files, rows FROM tablevault_tables")).rows as Array<{ files: string; rows: string }>);
+      [state] = await withPg(
+        async (c) =>
+          (await c.query('SELECT files, rows FROM tablevault_tables')).rows as Array<{ files: string; rows: string }>,
+      );
       rest = await runCli(['backup', file]);
       rows = await backedUpRows(join(dir, 'dest'), 'public.tv_serve');
     });
-    afterAll(() => { served?.child.kill('SIGKILL'); });
+    afterAll(() => {
+      served?.child.kill('SIGKILL');
+    });
     const objects = () => entries.filter((f) => f.startsWith('incr-'));
 
     it('the run had stored its first object when the signal came', () => {

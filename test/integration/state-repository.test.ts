@@ -17,12 +17,23 @@ const engines = [
 
 function commit(seq: number, through: string[], recentVersions: string[] = []): ObjectCommit {
   return {
-    tableKey: KEY, seq, objectKey: `t/incr-${String(seq).padStart(8, '0')}.parquet`, rows: 10, bytes: 100, sha256: 'a'.repeat(64),
-    after: seq === 0 ? null : [String(seq * 10)], through, runId: '00000000-0000-0000-0000-000000000000', schemaVersion: 1, columns, recentVersions,
+    tableKey: KEY,
+    seq,
+    objectKey: `t/incr-${String(seq).padStart(8, '0')}.parquet`,
+    rows: 10,
+    bytes: 100,
+    sha256: 'a'.repeat(64),
+    after: seq === 0 ? null : [String(seq * 10)],
+    through,
+    runId: '00000000-0000-0000-0000-000000000000',
+    schemaVersion: 1,
+    columns,
+    recentVersions,
   };
 }
 
-const hashes = (from: number, n: number) => Array.from({ length: n }, (_, i) => (from + i).toString(16).padStart(40, '0'));
+const hashes = (from: number, n: number) =>
+  Array.from({ length: n }, (_, i) => (from + i).toString(16).padStart(40, '0'));
 
 describe.each(engines)('state repository on $name', ({ url, run }) => {
   let state: StateRepository;
@@ -38,9 +49,17 @@ describe.each(engines)('state repository on $name', ({ url, run }) => {
   });
 
   it('creates a table row once and returns it as stored', async () => {
-    const first = await state.ensureTable({ tableKey: KEY, destination: 'file:///tmp/x', sourceTable: 'tv_repo_test.t' });
+    const first = await state.ensureTable({
+      tableKey: KEY,
+      destination: 'file:///tmp/x',
+      sourceTable: 'tv_repo_test.t',
+    });
     await state.commitObject(commit(0, ['10']));
-    const again = await state.ensureTable({ tableKey: KEY, destination: 'file:///tmp/x', sourceTable: 'tv_repo_test.t' });
+    const again = await state.ensureTable({
+      tableKey: KEY,
+      destination: 'file:///tmp/x',
+      sourceTable: 'tv_repo_test.t',
+    });
     expect(first).toMatchObject({ watermark: null, files: 0 });
     expect(again).toMatchObject({ watermark: '["10"]', files: 1 });
   });
@@ -50,8 +69,16 @@ describe.each(engines)('state repository on $name', ({ url, run }) => {
     await state.commitObject(commit(0, ['10']));
     await state.commitObject(commit(1, ['20']));
     const m = await state.manifestState(KEY);
-    expect({ watermark: m.table.watermark, files: m.table.files, rows: Number(m.table.rows), bytes: Number(m.table.bytes) }).toEqual({ watermark: '["20"]', files: 2, rows: 20, bytes: 200 });
-    expect(m.files.map((f) => [f.seq, f.key_from, f.key_to])).toEqual([[0, null, '["10"]'], [1, '["10"]', '["20"]']]);
+    expect({
+      watermark: m.table.watermark,
+      files: m.table.files,
+      rows: Number(m.table.rows),
+      bytes: Number(m.table.bytes),
+    }).toEqual({ watermark: '["20"]', files: 2, rows: 20, bytes: 200 });
+    expect(m.files.map((f) => [f.seq, f.key_from, f.key_to])).toEqual([
+      [0, null, '["10"]'],
+      [1, '["10"]', '["20"]'],
+    ]);
   });
 
   it('refuses a commit whose seq is stale (another writer got there first) and keeps none of it', async () => {
@@ -62,7 +89,11 @@ describe.each(engines)('state repository on $name', ({ url, run }) => {
     await run(`DELETE FROM tablevault_files WHERE table_key = '${KEY}'`);
     await expect(state.commitObject(stale)).rejects.toThrow(/changed under this run/);
     const m = await state.manifestState(KEY);
-    expect({ watermark: m.table.watermark, files: m.files.length, recent: await state.recentVersions(KEY) }).toEqual({ watermark: '["10"]', files: 0, recent: [] });
+    expect({ watermark: m.table.watermark, files: m.files.length, recent: await state.recentVersions(KEY) }).toEqual({
+      watermark: '["10"]',
+      files: 0,
+      recent: [],
+    });
   });
 
   it('records each recent version once, across commits and chunks of 500', async () => {
@@ -81,26 +112,59 @@ describe.each(engines)('state repository on $name', ({ url, run }) => {
 
   it('a reset schema version becomes current and clears the watermark', async () => {
     await state.ensureTable({ tableKey: KEY, destination: 'd', sourceTable: 'tv_repo_test.t' });
-    await state.addSchemaVersion({ tableKey: KEY, version: 1, columns, keyColumns: ['id'], changes: null, reset: false });
+    await state.addSchemaVersion({
+      tableKey: KEY,
+      version: 1,
+      columns,
+      keyColumns: ['id'],
+      changes: null,
+      reset: false,
+    });
     await state.commitObject(commit(0, ['10']));
-    await state.addSchemaVersion({ tableKey: KEY, version: 2, columns, keyColumns: ['id'], changes: ['reset: a new full backup'], reset: true });
+    await state.addSchemaVersion({
+      tableKey: KEY,
+      version: 2,
+      columns,
+      keyColumns: ['id'],
+      changes: ['reset: a new full backup'],
+      reset: true,
+    });
     const s = await state.tableState(KEY, { schemaChanges: true });
-    expect({ latest: (await state.latestSchema(KEY))?.version, schema: s.table?.schema_version, watermark: s.table?.watermark, changes: s.schemaChanges?.map((v) => v.version) })
-      .toEqual({ latest: 2, schema: 2, watermark: null, changes: [2] });
+    expect({
+      latest: (await state.latestSchema(KEY))?.version,
+      schema: s.table?.schema_version,
+      watermark: s.table?.watermark,
+      changes: s.schemaChanges?.map((v) => v.version),
+    }).toEqual({ latest: 2, schema: 2, watermark: null, changes: [2] });
   });
 
   it('records a run from start to finish', async () => {
     await state.startRun('00000000-0000-0000-0000-00000000000a', KEY);
-    await state.finishRunOk('00000000-0000-0000-0000-00000000000a', { rows: 5, files: 1, bytes: 50, watermarkBefore: null, watermarkAfter: ['5'] });
+    await state.finishRunOk('00000000-0000-0000-0000-00000000000a', {
+      rows: 5,
+      files: 1,
+      bytes: 50,
+      watermarkBefore: null,
+      watermarkAfter: ['5'],
+    });
     const { lastRun } = await state.tableState(KEY, { schemaChanges: false });
-    expect(lastRun).toMatchObject({ status: 'ok', files: 1, watermark_before: null, watermark_after: '["5"]', error: null });
+    expect(lastRun).toMatchObject({
+      status: 'ok',
+      files: 1,
+      watermark_before: null,
+      watermark_after: '["5"]',
+      error: null,
+    });
     expect(lastRun?.finished_at).toBeTruthy();
   });
 
   it('records a failed run with its error', async () => {
     await state.startRun('00000000-0000-0000-0000-00000000000b', KEY);
     await state.finishRunFailed('00000000-0000-0000-0000-00000000000b', 'boom');
-    expect((await state.tableState(KEY, { schemaChanges: false })).lastRun).toMatchObject({ status: 'failed', error: 'boom' });
+    expect((await state.tableState(KEY, { schemaChanges: false })).lastRun).toMatchObject({
+      status: 'failed',
+      error: 'boom',
+    });
   });
 
   it('peeks at the watermark without creating the table row', async () => {

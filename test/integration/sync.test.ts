@@ -3,21 +3,39 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCommand,
-  type HeadObjectCommandOutput, type S3Client,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type HeadObjectCommandOutput,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetState } from '../helpers/backup.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { PG_URL, withPg } from '../helpers/db.js';
 import { startS3rverProcess, type S3rverProcess } from '../helpers/s3rver-process.js';
-import { createBucket, getObjectBytes, listKeys, listMultipartUploads, makeS3Client, s3EnvFor, s3Targets, type S3Target } from '../helpers/s3.js';
+import {
+  createBucket,
+  getObjectBytes,
+  listKeys,
+  listMultipartUploads,
+  makeS3Client,
+  s3EnvFor,
+  s3Targets,
+  type S3Target,
+} from '../helpers/s3.js';
 
 interface Summary {
   listed: { source: number; dest: number };
   toCopy: number;
   copied: { serverSide: number; streamed: number };
-  skipped: number; deleted: number; failed: number; bytes: number;
+  skipped: number;
+  deleted: number;
+  failed: number;
+  bytes: number;
   compared: { checksum: number; etag: number; size: number };
   keptBySizeOnly: number;
   abortedUploads: number;
@@ -34,39 +52,85 @@ function summary(r: CliResult): Summary {
 const MiB = 1024 * 1024;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-async function putMany(client: S3Client, bucket: string, objects: Array<{ key: string; body: Uint8Array; meta?: Record<string, string>; contentType?: string }>): Promise<void> {
+async function putMany(
+  client: S3Client,
+  bucket: string,
+  objects: Array<{ key: string; body: Uint8Array; meta?: Record<string, string>; contentType?: string }>,
+): Promise<void> {
   let i = 0;
   const worker = async () => {
     while (i < objects.length) {
       const o = objects[i++]!;
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: o.body, ContentType: o.contentType, Metadata: o.meta }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: o.key,
+          Body: o.body,
+          ContentType: o.contentType,
+          Metadata: o.meta,
+        }),
+      );
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
 }
 
 /** A multipart object (ETag "…-N"), with or without tablevault's SHA-256 in its metadata. */
-async function putMultipart(client: S3Client, bucket: string, key: string, body: Buffer, withSha: boolean): Promise<void> {
-  const { UploadId } = await client.send(new CreateMultipartUploadCommand({
-    Bucket: bucket, Key: key, ContentType: 'application/x-test', Metadata: withSha ? { 'tablevault-sha256': sha(body), origin: 'test' } : { origin: 'test' },
-  }));
+async function putMultipart(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  body: Buffer,
+  withSha: boolean,
+): Promise<void> {
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      ContentType: 'application/x-test',
+      Metadata: withSha ? { 'tablevault-sha256': sha(body), origin: 'test' } : { origin: 'test' },
+    }),
+  );
   const parts = [];
   for (let n = 1, at = 0; at < body.length; n++, at += 8 * MiB) {
-    const r = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: n, Body: body.subarray(at, at + 8 * MiB) }));
+    const r = await client.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        PartNumber: n,
+        Body: body.subarray(at, at + 8 * MiB),
+      }),
+    );
     parts.push({ PartNumber: n, ETag: r.ETag });
   }
-  await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+  await client.send(
+    new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
+  );
 }
 
-interface Side { client: S3Client; bucket: string; prefix: string }
+interface Side {
+  client: S3Client;
+  bucket: string;
+  prefix: string;
+}
 
 /** The keys under each side's prefix (relative to it) and each object's SHA-256, taken at one moment of a scenario. */
-interface MirrorState { keysA: string[]; keysB: string[]; shaA: Map<string, string>; shaB: Map<string, string> }
+interface MirrorState {
+  keysA: string[];
+  keysB: string[];
+  shaA: Map<string, string>;
+  shaB: Map<string, string>;
+}
 
 async function shas(side: Side, keys: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (let i = 0; i < keys.length; i += 32) {
-    await Promise.all(keys.slice(i, i + 32).map(async (k) => { out.set(k, sha(await getObjectBytes(side.client, side.bucket, `${side.prefix}/${k}`))); }));
+    await Promise.all(
+      keys.slice(i, i + 32).map(async (k) => {
+        out.set(k, sha(await getObjectBytes(side.client, side.bucket, `${side.prefix}/${k}`)));
+      }),
+    );
   }
   return out;
 }
@@ -74,7 +138,15 @@ async function shas(side: Side, keys: string[]): Promise<Map<string, string>> {
 async function mirrorState(a: Side, b: Side): Promise<MirrorState> {
   const keysA = (await listKeys(a.client, a.bucket, `${a.prefix}/`)).map((k) => k.slice(a.prefix.length + 1));
   const keysB = (await listKeys(b.client, b.bucket, `${b.prefix}/`)).map((k) => k.slice(b.prefix.length + 1));
-  return { keysA, keysB, shaA: await shas(a, keysA), shaB: await shas(b, keysA.filter((k) => keysB.includes(k))) };
+  return {
+    keysA,
+    keysB,
+    shaA: await shas(a, keysA),
+    shaB: await shas(
+      b,
+      keysA.filter((k) => keysB.includes(k)),
+    ),
+  };
 }
 
 /** Every object under the prefixes had the same bytes on both sides (and only those keys existed). */
@@ -86,26 +158,48 @@ function expectMirrored(m: MirrorState): void {
 describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name, target) => {
   const client = makeS3Client(target);
   const env = s3EnvFor(target);
-  const sync = (args: string[], extra: Record<string, string> = {}) => runCli(['sync', ...args, '--json'], { ...env, ...extra });
+  const sync = (args: string[], extra: Record<string, string> = {}) =>
+    runCli(['sync', ...args, '--json'], { ...env, ...extra });
   const big = randomBytes(41 * MiB);
   const bigPlain = randomBytes(40 * MiB + 123);
 
   /** 1,003 objects mirrored; rerun; one object changed; two deleted in the source; then sync without and with --delete. */
   describe('mirroring a prefix, then keeping it in step', () => {
     let smallBytes = 0;
-    let first: CliResult; let firstMirror: MirrorState; let meta: HeadObjectCommandOutput; let bigHead: HeadObjectCommandOutput;
+    let first: CliResult;
+    let firstMirror: MirrorState;
+    let meta: HeadObjectCommandOutput;
+    let bigHead: HeadObjectCommandOutput;
     let second: CliResult;
-    let third: CliResult; let thirdMirror: MirrorState;
-    let kept: CliResult; let fourth: CliResult; let fourthMirror: MirrorState; let other: string[];
+    let third: CliResult;
+    let thirdMirror: MirrorState;
+    let kept: CliResult;
+    let fourth: CliResult;
+    let fourthMirror: MirrorState;
+    let other: string[];
     beforeAll(async () => {
       const src = await createBucket(client);
       const dst = await createBucket(client);
-      const small = Array.from({ length: 1000 }, (_, i) => ({ key: `nightly/t${i % 10}/obj-${String(i).padStart(4, '0')}.bin`, body: randomBytes(512 + (i % 7) * 300) }));
+      const small = Array.from({ length: 1000 }, (_, i) => ({
+        key: `nightly/t${i % 10}/obj-${String(i).padStart(4, '0')}.bin`,
+        body: randomBytes(512 + (i % 7) * 300),
+      }));
       smallBytes = small.reduce((n, o) => n + o.body.length, 0);
-      await putMany(client, src, [...small, { key: 'nightly/meta.json', body: Buffer.from('{"a":1}'), contentType: 'application/json', meta: { owner: 'ops' } }]);
+      await putMany(client, src, [
+        ...small,
+        {
+          key: 'nightly/meta.json',
+          body: Buffer.from('{"a":1}'),
+          contentType: 'application/json',
+          meta: { owner: 'ops' },
+        },
+      ]);
       await putMultipart(client, src, 'nightly/big/with-sha.parquet', big, true);
       await putMultipart(client, src, 'nightly/big/plain.bin', bigPlain, false);
-      const sides = [{ client, bucket: src, prefix: 'nightly' }, { client, bucket: dst, prefix: 'archive' }] as const;
+      const sides = [
+        { client, bucket: src, prefix: 'nightly' },
+        { client, bucket: dst, prefix: 'archive' },
+      ] as const;
       const args = [`s3://${src}/nightly`, `s3://${dst}/archive`];
 
       first = await sync(args);
@@ -114,7 +208,9 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
       bigHead = await client.send(new HeadObjectCommand({ Bucket: dst, Key: 'archive/big/with-sha.parquet' }));
       second = await sync(args);
       // same size, different bytes
-      await client.send(new PutObjectCommand({ Bucket: src, Key: small[17]!.key, Body: randomBytes(small[17]!.body.length) }));
+      await client.send(
+        new PutObjectCommand({ Bucket: src, Key: small[17]!.key, Body: randomBytes(small[17]!.body.length) }),
+      );
       third = await sync(args);
       thirdMirror = await mirrorState(...sides);
       await client.send(new DeleteObjectCommand({ Bucket: src, Key: small[3]!.key }));
@@ -162,7 +258,9 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
     it('a rerun compares single-part objects by ETag, the tablevault multipart object by SHA-256, the other multipart one by size alone (and says so)', () => {
       const s = summary(second);
       // (s3rver's multipart ETags are the MD5 of the whole object, without the "-N" suffix: every object compares by ETag there)
-      expect(s.compared).toEqual(target.name === 's3rver' ? { checksum: 0, etag: 1003, size: 0 } : { checksum: 1, etag: 1001, size: 1 });
+      expect(s.compared).toEqual(
+        target.name === 's3rver' ? { checksum: 0, etag: 1003, size: 0 } : { checksum: 1, etag: 1001, size: 1 },
+      );
       expect(s.keptBySizeOnly).toBe(target.name === 's3rver' ? 0 : 1);
     });
 
@@ -196,11 +294,20 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
   });
 
   describe('copy modes on one endpoint', () => {
-    let server: CliResult; let serverMirror: MirrorState; let serverBigHead: HeadObjectCommandOutput; let serverUploads: unknown[] = [];
-    let streamed: CliResult; let streamedMirror: MirrorState; let streamedHead: HeadObjectCommandOutput;
+    let server: CliResult;
+    let serverMirror: MirrorState;
+    let serverBigHead: HeadObjectCommandOutput;
+    let serverUploads: unknown[] = [];
+    let streamed: CliResult;
+    let streamedMirror: MirrorState;
+    let streamedHead: HeadObjectCommandOutput;
     beforeAll(async () => {
       const src = await createBucket(client);
-      await putMany(client, src, Array.from({ length: 20 }, (_, i) => ({ key: `p/s-${i}.bin`, body: randomBytes(4096) })));
+      await putMany(
+        client,
+        src,
+        Array.from({ length: 20 }, (_, i) => ({ key: `p/s-${i}.bin`, body: randomBytes(4096) })),
+      );
       await putMultipart(client, src, 'p/big.parquet', big, true);
 
       const dst1 = await createBucket(client);
@@ -210,7 +317,16 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
       if (target.supportsListMultipartUploads) serverUploads = await listMultipartUploads(client, dst1);
 
       const dst2 = await createBucket(client);
-      streamed = await sync([`s3://${src}/p`, `s3://${dst2}/p`, '--copy-mode', 'streamed', '--part-size', '8MiB', '--multipart-threshold', '8MiB']);
+      streamed = await sync([
+        `s3://${src}/p`,
+        `s3://${dst2}/p`,
+        '--copy-mode',
+        'streamed',
+        '--part-size',
+        '8MiB',
+        '--multipart-threshold',
+        '8MiB',
+      ]);
       streamedMirror = await mirrorState({ client, bucket: src, prefix: 'p' }, { client, bucket: dst2, prefix: 'p' });
       streamedHead = await client.send(new HeadObjectCommand({ Bucket: dst2, Key: 'p/big.parquet' }));
     });
@@ -219,20 +335,23 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
       expect(summary(server).failed).toBe(0);
     });
 
-    it(target.name === 'rgw'
-      ? 'copies server-side: CopyObject for the small objects, UploadPartCopy above --copy-object-max'
-      : 'copies small objects with CopyObject and streams the large one where the store answers NotImplemented to UploadPartCopy', () => {
-      const s = summary(server);
-      if (target.name === 'rgw') {
-        // CopyObject for the small ones, six UploadPartCopy parts for the large one
-        expect(s.copied).toEqual({ serverSide: 21, streamed: 0 });
-        expect(s.fallback).toBeUndefined();
-      } else {
-        // s3rver does CopyObject but answers NotImplemented to UploadPartCopy: the large object is streamed instead
-        expect(s.copied).toEqual({ serverSide: 20, streamed: 1 });
-        expect(s.fallback).toMatch(/UploadPartCopy/);
-      }
-    });
+    it(
+      target.name === 'rgw'
+        ? 'copies server-side: CopyObject for the small objects, UploadPartCopy above --copy-object-max'
+        : 'copies small objects with CopyObject and streams the large one where the store answers NotImplemented to UploadPartCopy',
+      () => {
+        const s = summary(server);
+        if (target.name === 'rgw') {
+          // CopyObject for the small ones, six UploadPartCopy parts for the large one
+          expect(s.copied).toEqual({ serverSide: 21, streamed: 0 });
+          expect(s.fallback).toBeUndefined();
+        } else {
+          // s3rver does CopyObject but answers NotImplemented to UploadPartCopy: the large object is streamed instead
+          expect(s.copied).toEqual({ serverSide: 20, streamed: 1 });
+          expect(s.fallback).toMatch(/UploadPartCopy/);
+        }
+      },
+    );
 
     it('a server-side sync leaves the prefixes mirrored', () => {
       expectMirrored(serverMirror);
@@ -266,27 +385,56 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
   });
 
   describe('--include/--exclude and --dry-run', () => {
-    let dry: CliResult; let afterDry: string[]; let real: CliResult; let afterReal: string[];
+    let dry: CliResult;
+    let afterDry: string[];
+    let real: CliResult;
+    let afterReal: string[];
     beforeAll(async () => {
       const src = await createBucket(client);
       const dst = await createBucket(client);
-      await putMany(client, src, ['a/x.parquet', 'a/_manifest.json', 'b/y.parquet', 'b/tmp/z.parquet', 'c.txt'].map((key) => ({ key: `pre/${key}`, body: Buffer.from(key) })));
-      await putMany(client, dst, [{ key: 'pre/stale.parquet', body: Buffer.from('old') }, { key: 'pre/c.txt.bak', body: Buffer.from('keep') }]);
-      const args = [`s3://${src}/pre`, `s3://${dst}/pre`, '--include', '**/*.parquet', '--exclude', '**/tmp/**', '--delete'];
+      await putMany(
+        client,
+        src,
+        ['a/x.parquet', 'a/_manifest.json', 'b/y.parquet', 'b/tmp/z.parquet', 'c.txt'].map((key) => ({
+          key: `pre/${key}`,
+          body: Buffer.from(key),
+        })),
+      );
+      await putMany(client, dst, [
+        { key: 'pre/stale.parquet', body: Buffer.from('old') },
+        { key: 'pre/c.txt.bak', body: Buffer.from('keep') },
+      ]);
+      const args = [
+        `s3://${src}/pre`,
+        `s3://${dst}/pre`,
+        '--include',
+        '**/*.parquet',
+        '--exclude',
+        '**/tmp/**',
+        '--delete',
+      ];
       dry = await sync([...args, '--dry-run']);
       afterDry = await listKeys(client, dst);
       real = await sync(args);
       afterReal = await listKeys(client, dst);
     });
 
-    const planLines = () => dry.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type?: string; action?: string; key?: string });
+    const planLines = () =>
+      dry.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type?: string; action?: string; key?: string });
 
     it('--dry-run exits 0', () => {
       expect(dry.code).toBe(0);
     });
 
     it('--dry-run lists the copies and deletions the globs select', () => {
-      expect(planLines().filter((l) => l.action).map((l) => `${l.action} ${l.key}`)).toEqual(['copy a/x.parquet', 'copy b/y.parquet', 'delete stale.parquet']);
+      expect(
+        planLines()
+          .filter((l) => l.action)
+          .map((l) => `${l.action} ${l.key}`),
+      ).toEqual(['copy a/x.parquet', 'copy b/y.parquet', 'delete stale.parquet']);
     });
 
     it('--dry-run ends with a summary of the plan', () => {
@@ -308,14 +456,35 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
   });
 
   describe('a run killed in the middle of a multipart copy', () => {
-    let killed: CliResult; let afterKill: string[]; let uploadsAfterKill: unknown[] = [];
-    let rerun: CliResult; let uploadsAfterRerun: unknown[] = []; let mirror: MirrorState;
+    let killed: CliResult;
+    let afterKill: string[];
+    let uploadsAfterKill: unknown[] = [];
+    let rerun: CliResult;
+    let uploadsAfterRerun: unknown[] = [];
+    let mirror: MirrorState;
     beforeAll(async () => {
       const src = await createBucket(client);
       const dst = await createBucket(client);
-      await putMany(client, src, Array.from({ length: 5 }, (_, i) => ({ key: `k/a-${i}.bin`, body: randomBytes(2048) })));
+      await putMany(
+        client,
+        src,
+        Array.from({ length: 5 }, (_, i) => ({ key: `k/a-${i}.bin`, body: randomBytes(2048) })),
+      );
       await putMultipart(client, src, 'k/z-big.bin', bigPlain, false);
-      const args = [`s3://${src}/k`, `s3://${dst}/k`, '--copy-mode', 'streamed', '--part-size', '8MiB', '--multipart-threshold', '8MiB', '--concurrency', '1', '--part-concurrency', '1'];
+      const args = [
+        `s3://${src}/k`,
+        `s3://${dst}/k`,
+        '--copy-mode',
+        'streamed',
+        '--part-size',
+        '8MiB',
+        '--multipart-threshold',
+        '8MiB',
+        '--concurrency',
+        '1',
+        '--part-concurrency',
+        '1',
+      ];
       killed = await sync(args, { TABLEVAULT_TEST_KILL_AT: 'sync-part:2' });
       afterKill = await listKeys(client, dst);
       if (target.supportsListMultipartUploads) uploadsAfterKill = await listMultipartUploads(client, dst);
@@ -378,7 +547,10 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
     });
 
     it('says the credentials were rejected, without printing the secret', async () => {
-      const denied = await sync([`s3://${src}/a`, `s3://${src}/b`], { AWS_ACCESS_KEY_ID: 'NOSUCHKEY', AWS_SECRET_ACCESS_KEY: 'wrong-secret' });
+      const denied = await sync([`s3://${src}/a`, `s3://${src}/b`], {
+        AWS_ACCESS_KEY_ID: 'NOSUCHKEY',
+        AWS_SECRET_ACCESS_KEY: 'wrong-secret',
+      });
       expect(denied.code).toBe(2);
       expect(denied.stderr).toMatch(/rejected the credentials|denied access/);
       expect(denied.stderr).not.toContain('wrong-secret');
@@ -394,33 +566,60 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
 describe.each(s3Targets().map((t) => [t.name, t] as const))('backup with mirror: (%s)', (_name, target) => {
   const client = makeS3Client(target);
   type Mirrors = { tables: Array<{ status: string; mirrors: Array<{ copied: number; failed: number }> }> };
-  let first: CliResult; let firstMirror: MirrorState;
-  let second: CliResult; let secondMirror: MirrorState; let manifestFiles: unknown[];
-  let bad: CliResult; let missing: CliResult; let freshKeys: string[];
+  let first: CliResult;
+  let firstMirror: MirrorState;
+  let second: CliResult;
+  let secondMirror: MirrorState;
+  let manifestFiles: unknown[];
+  let bad: CliResult;
+  let missing: CliResult;
+  let freshKeys: string[];
   beforeAll(async () => {
     const primary = await createBucket(client);
     const archive = await createBucket(client);
-    await withPg((c) => c.query(`DROP TABLE IF EXISTS tv_mirror; CREATE TABLE tv_mirror (id int PRIMARY KEY, v text, at timestamptz NOT NULL);
-      INSERT INTO tv_mirror SELECT g, 'v' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(1, 500) g;`));
+    await withPg((c) =>
+      c.query(`DROP TABLE IF EXISTS tv_mirror; CREATE TABLE tv_mirror (id int PRIMARY KEY, v text, at timestamptz NOT NULL);
+      INSERT INTO tv_mirror SELECT g, 'v' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(1, 500) g;`),
+    );
     await resetState('pg');
     const dir = await mkdtemp(join(tmpdir(), 'tv-mirror-'));
     const file = join(dir, 'strategy.yaml');
     const tables = `tables:\n  - table: tv_mirror\n    strategy: incremental\n    cursor: at\n`;
-    const sides = [{ client, bucket: primary, prefix: 'nightly/public.tv_mirror' }, { client, bucket: archive, prefix: 'copy/public.tv_mirror' }] as const;
-    await writeFile(file, `source: ${PG_URL}\ndestination: s3://${primary}/nightly\n${tables}mirror:\n  - dest: s3://${archive}/copy\n`);
+    const sides = [
+      { client, bucket: primary, prefix: 'nightly/public.tv_mirror' },
+      { client, bucket: archive, prefix: 'copy/public.tv_mirror' },
+    ] as const;
+    await writeFile(
+      file,
+      `source: ${PG_URL}\ndestination: s3://${primary}/nightly\n${tables}mirror:\n  - dest: s3://${archive}/copy\n`,
+    );
     first = await runCli(['backup', file, '--json'], s3EnvFor(target));
     firstMirror = await mirrorState(...sides);
 
-    await withPg((c) => c.query(`INSERT INTO tv_mirror SELECT g, 'v' || g, timestamptz '2025-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(501, 600) g`));
+    await withPg((c) =>
+      c.query(
+        `INSERT INTO tv_mirror SELECT g, 'v' || g, timestamptz '2025-01-01 00:00:00+00' + g * interval '1 minute' FROM generate_series(501, 600) g`,
+      ),
+    );
     second = await runCli(['backup', file, '--json'], s3EnvFor(target));
     secondMirror = await mirrorState(...sides);
-    manifestFiles = (JSON.parse(Buffer.from(await getObjectBytes(client, archive, 'copy/public.tv_mirror/_manifest.json')).toString()) as { files: unknown[] }).files;
+    manifestFiles = (
+      JSON.parse(
+        Buffer.from(await getObjectBytes(client, archive, 'copy/public.tv_mirror/_manifest.json')).toString(),
+      ) as { files: unknown[] }
+    ).files;
 
-    await writeFile(file, `source: ${PG_URL}\ndestination: s3://${primary}/nightly\n${tables}mirror:\n  - dest: s3://${primary}/nightly/inside\n`);
+    await writeFile(
+      file,
+      `source: ${PG_URL}\ndestination: s3://${primary}/nightly\n${tables}mirror:\n  - dest: s3://${primary}/nightly/inside\n`,
+    );
     bad = await runCli(['backup', file], s3EnvFor(target));
     // a mirror bucket that does not exist stops the run before any table is read
     const fresh = await createBucket(client);
-    await writeFile(file, `source: ${PG_URL}\ndestination: s3://${fresh}/nightly\n${tables}mirror:\n  - dest: s3://tv-no-such-archive/copy\n`);
+    await writeFile(
+      file,
+      `source: ${PG_URL}\ndestination: s3://${fresh}/nightly\n${tables}mirror:\n  - dest: s3://tv-no-such-archive/copy\n`,
+    );
     missing = await runCli(['backup', file], s3EnvFor(target));
     freshKeys = await listKeys(client, fresh);
     await rm(dir, { recursive: true, force: true });
@@ -432,7 +631,7 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('backup with mirror:
     expect(s1.tables[0]!.mirrors).toEqual([expect.objectContaining({ copied: 2, failed: 0 })]); // incr-00000001 and the manifest
   });
 
-  it('after the first backup the archive mirrors the table\'s prefix', () => {
+  it("after the first backup the archive mirrors the table's prefix", () => {
     expectMirrored(firstMirror);
   });
 
@@ -441,11 +640,11 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('backup with mirror:
     expect(s2.tables[0]!.mirrors).toEqual([expect.objectContaining({ copied: 2, skipped: 1, failed: 0 })]); // the new object and the new manifest
   });
 
-  it('after the next backup the archive mirrors the table\'s prefix', () => {
+  it("after the next backup the archive mirrors the table's prefix", () => {
     expectMirrored(secondMirror);
   });
 
-  it('the mirrored manifest lists both runs\' objects', () => {
+  it("the mirrored manifest lists both runs' objects", () => {
     expect(manifestFiles).toHaveLength(2);
   });
 
@@ -481,25 +680,58 @@ describe('sync across endpoints', () => {
 
   const pairs = () => {
     const [s3rver, rgw] = s3Targets();
-    return [['s3rver → another s3rver', s3rver!, () => target2] as const, ...(rgw ? [['s3rver → rgw', s3rver!, () => rgw] as const] : [])];
+    return [
+      ['s3rver → another s3rver', s3rver!, () => target2] as const,
+      ...(rgw ? [['s3rver → rgw', s3rver!, () => rgw] as const] : []),
+    ];
   };
 
   describe.each(pairs())('%s', (_name, from, toFn) => {
     let to: S3Target;
-    let first: CliResult; let mirror: MirrorState; let largeHead: HeadObjectCommandOutput; let again: CliResult;
+    let first: CliResult;
+    let mirror: MirrorState;
+    let largeHead: HeadObjectCommandOutput;
+    let again: CliResult;
     beforeAll(async () => {
       to = toFn();
       const a = makeS3Client(from);
       const b = makeS3Client(to);
       const src = await createBucket(a);
       const dst = await createBucket(b);
-      await putMany(a, src, Array.from({ length: 30 }, (_, i) => ({ key: `x/${i}.bin`, body: randomBytes(1000 + i) })));
+      await putMany(
+        a,
+        src,
+        Array.from({ length: 30 }, (_, i) => ({ key: `x/${i}.bin`, body: randomBytes(1000 + i) })),
+      );
       await putMultipart(a, src, 'x/large.parquet', randomBytes(20 * MiB + 5), true);
       const creds = join(credDir, `credentials-${randomBytes(4).toString('hex')}`);
-      await writeFile(creds, `[src]\naws_access_key_id = ${from.accessKeyId}\naws_secret_access_key = ${from.secretAccessKey}\n\n[dst]\naws_access_key_id = ${to.accessKeyId}\naws_secret_access_key = ${to.secretAccessKey}\n`);
-      const args = ['sync', `s3://${src}/x`, `s3://${dst}/y`, '--source-endpoint', from.endpoint, '--dest-endpoint', to.endpoint,
-        '--source-profile', 'src', '--dest-profile', 'dst', '--part-size', '8MiB', '--multipart-threshold', '8MiB', '--json'];
-      const cliEnv = { AWS_SHARED_CREDENTIALS_FILE: creds, AWS_CONFIG_FILE: join(credDir, 'none'), AWS_REGION: 'us-east-1' };
+      await writeFile(
+        creds,
+        `[src]\naws_access_key_id = ${from.accessKeyId}\naws_secret_access_key = ${from.secretAccessKey}\n\n[dst]\naws_access_key_id = ${to.accessKeyId}\naws_secret_access_key = ${to.secretAccessKey}\n`,
+      );
+      const args = [
+        'sync',
+        `s3://${src}/x`,
+        `s3://${dst}/y`,
+        '--source-endpoint',
+        from.endpoint,
+        '--dest-endpoint',
+        to.endpoint,
+        '--source-profile',
+        'src',
+        '--dest-profile',
+        'dst',
+        '--part-size',
+        '8MiB',
+        '--multipart-threshold',
+        '8MiB',
+        '--json',
+      ];
+      const cliEnv = {
+        AWS_SHARED_CREDENTIALS_FILE: creds,
+        AWS_CONFIG_FILE: join(credDir, 'none'),
+        AWS_REGION: 'us-east-1',
+      };
       first = await runCli(args, cliEnv);
       mirror = await mirrorState({ client: a, bucket: src, prefix: 'x' }, { client: b, bucket: dst, prefix: 'y' });
       largeHead = await b.send(new HeadObjectCommand({ Bucket: dst, Key: 'y/large.parquet' }));
@@ -524,7 +756,9 @@ describe('sync across endpoints', () => {
 
     it('a rerun compares a "-N" multipart ETag by the SHA-256 both copies carry', () => {
       // a "-N" multipart ETag on RGW: compared by the SHA-256 both copies carry; s3rver's ETags are whole-object MD5s
-      expect(summary(again).compared).toEqual(to.name === 'rgw' ? { checksum: 1, etag: 30, size: 0 } : { checksum: 0, etag: 31, size: 0 });
+      expect(summary(again).compared).toEqual(
+        to.name === 'rgw' ? { checksum: 1, etag: 30, size: 0 } : { checksum: 0, etag: 31, size: 0 },
+      );
     });
   });
 });

@@ -8,7 +8,13 @@ const cols: ColumnSpec[] = [
   { name: 'id', dbType: 'int8', nullable: false, kind: 'int64' },
   { name: 's', dbType: 'text', nullable: true, kind: 'string' },
   { name: 'b', dbType: 'bytea', nullable: true, kind: 'binary' },
-  { name: 'a', dbType: 'text[]', nullable: true, kind: 'list', element: { name: 'element', dbType: 'text', nullable: true, kind: 'string' } },
+  {
+    name: 'a',
+    dbType: 'text[]',
+    nullable: true,
+    kind: 'list',
+    element: { name: 'element', dbType: 'text', nullable: true, kind: 'string' },
+  },
 ];
 
 /** What `COPY … TO STDOUT` sends for these rows (text format, escapes as PostgreSQL writes them). */
@@ -24,7 +30,13 @@ function decode(chunks: Buffer[]) {
   const dec = new CopyTextDecoder(asm, [0]);
   for (const c of chunks) dec.push(c);
   dec.end();
-  return { rows: asm.flush().toArray().map((r) => r.toJSON()), dec };
+  return {
+    rows: asm
+      .flush()
+      .toArray()
+      .map((r) => r.toJSON()),
+    dec,
+  };
 }
 
 describe('COPY text decoder', () => {
@@ -35,7 +47,8 @@ describe('COPY text decoder', () => {
     { id: 4n, s: 'é octal A hex', b: new Uint8Array([10]), a: ['x'] },
   ];
 
-  const plain = (rows: Array<Record<string, unknown>>) => rows.map((r) => ({ ...r, a: r.a === null ? null : [...(r.a as Iterable<unknown>)] }));
+  const plain = (rows: Array<Record<string, unknown>>) =>
+    rows.map((r) => ({ ...r, a: r.a === null ? null : [...(r.a as Iterable<unknown>)] }));
 
   it('undoes escapes, reads NULLs and empty values, remembers the last key', () => {
     const { rows, dec } = decode([Buffer.from(COPY, 'utf8')]);

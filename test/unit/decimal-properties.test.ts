@@ -9,9 +9,14 @@ import { NOT_REPRESENTABLE, parseDecimal } from '../../src/arrow/text.js';
  * independently of the decoders, and must come back as the exact unscaled integer.
  */
 
-interface Decimal { neg: boolean; int: string; frac: string }
+interface Decimal {
+  neg: boolean;
+  int: string;
+  frac: string;
+}
 
-const digits = (min: number, max: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((d) => d.join(''));
+const digits = (min: number, max: number) =>
+  fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((d) => d.join(''));
 const decimal: fc.Arbitrary<Decimal> = fc.record({ neg: fc.boolean(), int: digits(1, 40), frac: digits(0, 20) });
 const scaleArb = fc.integer({ min: 0, max: 24 });
 
@@ -49,7 +54,10 @@ function numericWire(d: Decimal): Buffer {
   for (let i = 0; i < intPad.length; i += 4) groups.push(Number(intPad.slice(i, i + 4)));
   let weight = groups.length - 1;
   for (let i = 0; i < fracPad.length; i += 4) groups.push(Number(fracPad.slice(i, i + 4)));
-  while (groups.length && groups[0] === 0) { groups.shift(); weight--; }
+  while (groups.length && groups[0] === 0) {
+    groups.shift();
+    weight--;
+  }
   while (groups.length && groups.at(-1) === 0) groups.pop();
   const zero = groups.length === 0;
   const buf = Buffer.alloc(8 + 2 * groups.length);
@@ -61,48 +69,71 @@ function numericWire(d: Decimal): Buffer {
   return buf;
 }
 
-const special = (sign: number) => { const buf = Buffer.alloc(8); buf.writeUInt16BE(sign, 4); return buf; };
+const special = (sign: number) => {
+  const buf = Buffer.alloc(8);
+  buf.writeUInt16BE(sign, 4);
+  return buf;
+};
 
 describe('parseDecimal (text DECIMAL) properties', () => {
   it('gives the exact unscaled integer of any decimal at any scale, or NOT_REPRESENTABLE when digits lie beyond the scale', () => {
-    fc.assert(fc.property(decimal, scaleArb, (d, scale) => {
-      expect(value(dec(text(d), scale))).toBe(expected(d, scale));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(decimal, scaleArb, (d, scale) => {
+        expect(value(dec(text(d), scale))).toBe(expected(d, scale));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('round-trips an unscaled integer formatted with exactly `scale` fraction digits', () => {
-    fc.assert(fc.property(fc.bigInt({ min: -(10n ** 38n), max: 10n ** 38n }), scaleArb, (v, scale) => {
-      const abs = (v < 0n ? -v : v).toString().padStart(scale + 1, '0');
-      const s = `${v < 0n ? '-' : ''}${scale ? `${abs.slice(0, -scale)}.${abs.slice(-scale)}` : abs}`;
-      expect(value(dec(s, scale))).toBe(v);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 38n), max: 10n ** 38n }), scaleArb, (v, scale) => {
+        const abs = (v < 0n ? -v : v).toString().padStart(scale + 1, '0');
+        const s = `${v < 0n ? '-' : ''}${scale ? `${abs.slice(0, -scale)}.${abs.slice(-scale)}` : abs}`;
+        expect(value(dec(s, scale))).toBe(v);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('is unchanged by leading zeros, a leading plus sign, or trailing fraction zeros', () => {
-    fc.assert(fc.property(decimal, scaleArb, fc.integer({ min: 1, max: 5 }), (d, scale, n) => {
-      const base = value(dec(text(d), scale));
-      const body = `${d.int}${d.frac ? `.${d.frac}` : '.'}`;
-      expect(value(dec(`${d.neg ? '-' : ''}${'0'.repeat(n)}${text({ ...d, neg: false })}`, scale))).toBe(base);
-      expect(value(dec(`${d.neg ? '-' : ''}${body}${'0'.repeat(n)}`, scale))).toBe(base);
-      if (!d.neg) expect(value(dec(`+${text(d)}`, scale))).toBe(base);
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(decimal, scaleArb, fc.integer({ min: 1, max: 5 }), (d, scale, n) => {
+        const base = value(dec(text(d), scale));
+        const body = `${d.int}${d.frac ? `.${d.frac}` : '.'}`;
+        expect(value(dec(`${d.neg ? '-' : ''}${'0'.repeat(n)}${text({ ...d, neg: false })}`, scale))).toBe(base);
+        expect(value(dec(`${d.neg ? '-' : ''}${body}${'0'.repeat(n)}`, scale))).toBe(base);
+        if (!d.neg) expect(value(dec(`+${text(d)}`, scale))).toBe(base);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('negates: -x decodes to minus the value of x', () => {
-    fc.assert(fc.property(decimal, scaleArb, (d, scale) => {
-      const pos = value(dec(text({ ...d, neg: false }), scale));
-      const neg = value(dec(text({ ...d, neg: true }), scale));
-      if (pos === NOT_REPRESENTABLE) expect(neg).toBe(NOT_REPRESENTABLE);
-      else expect(neg).toBe(-pos);
-    }));
+    fc.assert(
+      fc.property(decimal, scaleArb, (d, scale) => {
+        const pos = value(dec(text({ ...d, neg: false }), scale));
+        const neg = value(dec(text({ ...d, neg: true }), scale));
+        if (pos === NOT_REPRESENTABLE) expect(neg).toBe(NOT_REPRESENTABLE);
+        else expect(neg).toBe(-pos);
+      }),
+    );
   });
 
   it('reads only its byte range: the bytes around the value change nothing', () => {
-    fc.assert(fc.property(decimal, scaleArb, fc.uint8Array({ maxLength: 4 }), fc.uint8Array({ maxLength: 4 }), (d, scale, before, after) => {
-      const s = text(d);
-      const buf = Buffer.concat([before, b(s), after]);
-      expect(value(parseDecimal(buf, before.length, before.length + s.length, scale))).toBe(expected(d, scale));
-    }));
+    fc.assert(
+      fc.property(
+        decimal,
+        scaleArb,
+        fc.uint8Array({ maxLength: 4 }),
+        fc.uint8Array({ maxLength: 4 }),
+        (d, scale, before, after) => {
+          const s = text(d);
+          const buf = Buffer.concat([before, b(s), after]);
+          expect(value(parseDecimal(buf, before.length, before.length + s.length, scale))).toBe(expected(d, scale));
+        },
+      ),
+    );
   });
 
   it('refuses NaN and the infinities of both signs', () => {
@@ -112,36 +143,46 @@ describe('parseDecimal (text DECIMAL) properties', () => {
 
 describe('pgNumeric (binary NUMERIC) properties', () => {
   it('gives the exact unscaled integer of any decimal at any scale, from its wire form', () => {
-    fc.assert(fc.property(decimal, scaleArb, (d, scale) => {
-      const w = numericWire(d);
-      expect(value(pgNumeric(w, 0, w.length, scale))).toBe(expected(d, scale));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(decimal, scaleArb, (d, scale) => {
+        const w = numericWire(d);
+        expect(value(pgNumeric(w, 0, w.length, scale))).toBe(expected(d, scale));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('agrees with parseDecimal on the text form of the same value', () => {
-    fc.assert(fc.property(decimal, scaleArb, (d, scale) => {
-      const w = numericWire(d);
-      expect(value(pgNumeric(w, 0, w.length, scale))).toBe(value(dec(text(d), scale)));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(decimal, scaleArb, (d, scale) => {
+        const w = numericWire(d);
+        expect(value(pgNumeric(w, 0, w.length, scale))).toBe(value(dec(text(d), scale)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('reads the value at an offset in a larger buffer (a socket chunk) exactly', () => {
-    fc.assert(fc.property(decimal, scaleArb, fc.uint8Array({ minLength: 1, maxLength: 8 }), (d, scale, pad) => {
-      const w = numericWire(d);
-      const buf = Buffer.concat([pad, w, pad]);
-      expect(value(pgNumeric(buf, pad.length, pad.length + w.length, scale))).toBe(expected(d, scale));
-    }));
+    fc.assert(
+      fc.property(decimal, scaleArb, fc.uint8Array({ minLength: 1, maxLength: 8 }), (d, scale, pad) => {
+        const w = numericWire(d);
+        const buf = Buffer.concat([pad, w, pad]);
+        expect(value(pgNumeric(buf, pad.length, pad.length + w.length, scale))).toBe(expected(d, scale));
+      }),
+    );
   });
 
   it('is unchanged by trailing zero base-10000 digits that PostgreSQL may keep', () => {
-    fc.assert(fc.property(decimal, scaleArb, fc.integer({ min: 1, max: 3 }), (d, scale, extra) => {
-      const w = numericWire(d);
-      const n = w.readInt16BE(0);
-      if (n === 0) return;
-      const longer = Buffer.concat([w, Buffer.alloc(2 * extra)]);
-      longer.writeInt16BE(n + extra, 0);
-      expect(value(pgNumeric(longer, 0, longer.length, scale))).toBe(expected(d, scale));
-    }));
+    fc.assert(
+      fc.property(decimal, scaleArb, fc.integer({ min: 1, max: 3 }), (d, scale, extra) => {
+        const w = numericWire(d);
+        const n = w.readInt16BE(0);
+        if (n === 0) return;
+        const longer = Buffer.concat([w, Buffer.alloc(2 * extra)]);
+        longer.writeInt16BE(n + extra, 0);
+        expect(value(pgNumeric(longer, 0, longer.length, scale))).toBe(expected(d, scale));
+      }),
+    );
   });
 
   it('refuses NaN, Infinity and -Infinity', () => {
@@ -154,7 +195,10 @@ describe('pgNumeric (binary NUMERIC) properties', () => {
   });
 
   it('examples: 12.34, -5, 0.0001, 10000, zero', () => {
-    const n = (d: Decimal, scale: number) => { const w = numericWire(d); return pgNumeric(w, 0, w.length, scale); };
+    const n = (d: Decimal, scale: number) => {
+      const w = numericWire(d);
+      return pgNumeric(w, 0, w.length, scale);
+    };
     expect(n({ neg: false, int: '12', frac: '34' }, 2)).toBe(1234);
     expect(n({ neg: true, int: '5', frac: '' }, 0)).toBe(-5);
     expect(n({ neg: false, int: '0', frac: '0001' }, 4)).toBe(1);

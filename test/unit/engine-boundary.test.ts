@@ -14,7 +14,7 @@ const RULES: Array<{ what: string; re: RegExp }> = [
   { what: 'compares an engine name', re: new RegExp(String.raw`[!=]==?\s*${ENGINE}|${ENGINE}\s*[!=]==?`) },
   { what: 'switches on an engine name', re: new RegExp(String.raw`\bcase\s+${ENGINE}\s*:`) },
   { what: 'imports an engine folder', re: /(?:from\s*|import\s*\(\s*)['"][^'"]*source\/(?:postgres|mysql)\// },
-  { what: 'picks an engine\'s identifier quoting', re: /\bquote(?:Pg|Mysql)Ident\b/ },
+  { what: "picks an engine's identifier quoting", re: /\bquote(?:Pg|Mysql)Ident\b/ },
 ];
 
 function tsFiles(dir: string): string[] {
@@ -27,7 +27,9 @@ function tsFiles(dir: string): string[] {
 
 /** `line: what it does` for each line of `text` that knows an engine. */
 function violations(text: string): string[] {
-  return text.split('\n').flatMap((line, i) => RULES.filter((r) => r.re.test(line)).map((r) => `${i + 1}: ${r.what}: ${line.trim()}`));
+  return text
+    .split('\n')
+    .flatMap((line, i) => RULES.filter((r) => r.re.test(line)).map((r) => `${i + 1}: ${r.what}: ${line.trim()}`));
 }
 
 describe('the engine boundary', () => {
@@ -46,6 +48,6 @@ describe('the engine boundary', () => {
     expect(violations("import { SESSION_SETTINGS } from '../source/postgres/session.js';")).toHaveLength(1);
     expect(violations("const m = await import('../source/mysql/loader.js');")).toHaveLength(1);
     expect(violations('const name = quotePgIdent(t.name);')).toHaveLength(1);
-    expect(violations("const from = m.source.engine === engine.name ? engine : other;")).toEqual([]);
+    expect(violations('const from = m.source.engine === engine.name ? engine : other;')).toEqual([]);
   });
 });

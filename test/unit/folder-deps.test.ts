@@ -25,7 +25,9 @@ function folderImports(): Map<string, Map<string, Set<string>>> {
   const out = new Map<string, Map<string, Set<string>>>();
   for (const file of sourceFiles(SRC)) {
     const from = folderOf(file);
-    for (const m of readFileSync(file, 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(
+      /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm,
+    )) {
       const to = folderOf(resolve(dirname(file), m[1]!));
       if (to === from) continue;
       const targets = out.get(from) ?? new Map<string, Set<string>>();
@@ -41,7 +43,9 @@ const graph = folderImports();
 /** "backup/ imports restore/ (backup/incremental.ts)" for each forbidden edge found. */
 function violations(from: string, forbidden: string[]): string[] {
   const targets = graph.get(from) ?? new Map<string, Set<string>>();
-  return forbidden.filter((to) => targets.has(to)).map((to) => `${from}/ imports ${to}/ (${[...targets.get(to)!].join(', ')})`);
+  return forbidden
+    .filter((to) => targets.has(to))
+    .map((to) => `${from}/ imports ${to}/ (${[...targets.get(to)!].join(', ')})`);
 }
 
 describe('folder dependencies in src/', () => {
@@ -67,7 +71,9 @@ describe('folder dependencies in src/', () => {
   });
 
   it('the shared folders (manifest/, arrow/, parquet/, config/) import none of backup/, restore/ and verify/', () => {
-    expect(['manifest', 'arrow', 'parquet', 'config'].flatMap((f) => violations(f, ['backup', 'restore', 'verify']))).toEqual([]);
+    expect(
+      ['manifest', 'arrow', 'parquet', 'config'].flatMap((f) => violations(f, ['backup', 'restore', 'verify'])),
+    ).toEqual([]);
     expect(['manifest', 'arrow', 'parquet'].flatMap((f) => violations(f, ['sync']))).toEqual([]);
   });
 });

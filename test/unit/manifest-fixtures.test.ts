@@ -23,14 +23,25 @@ describe('export-v1.json', () => {
   });
 
   it('has its columns with their kinds and decimal scale', () => {
-    expect(m.columns.map((c) => [c.name, c.kind])).toEqual([['id', 'int32'], ['name', 'string'], ['balance', 'decimal']]);
+    expect(m.columns.map((c) => [c.name, c.kind])).toEqual([
+      ['id', 'int32'],
+      ['name', 'string'],
+      ['balance', 'decimal'],
+    ]);
     expect(m.columns[2]).toMatchObject({ dbType: 'numeric(12,2)', nullable: true, precision: 12, scale: 2 });
   });
 
   it('has its primary key and part objects', () => {
     expect(m.primaryKey).toEqual(['id']);
     expect(m.rows).toBe(3);
-    expect(m.files).toEqual([{ name: 'part-00000.parquet', rows: 3, bytes: 1096, sha256: 'b2f18cd6a788d2f1955c44ad7045701e3794ff80d2f773d0337a49933d862f33' }]);
+    expect(m.files).toEqual([
+      {
+        name: 'part-00000.parquet',
+        rows: 3,
+        bytes: 1096,
+        sha256: 'b2f18cd6a788d2f1955c44ad7045701e3794ff80d2f773d0337a49933d862f33',
+      },
+    ]);
   });
 
   it('is seen by restore and verify with its key and no cursor', () => {
@@ -60,7 +71,10 @@ describe('incremental-v1.json (a column added between runs)', () => {
 
   it('has both schema versions, the second with what changed', () => {
     expect(m.schemaVersion).toBe(2);
-    expect(m.schemas!.map((s) => [s.version, s.reset, s.changes])).toEqual([[1, false, []], [2, false, ['column note added']]]);
+    expect(m.schemas!.map((s) => [s.version, s.reset, s.changes])).toEqual([
+      [1, false, []],
+      [2, false, ['column note added']],
+    ]);
     expect(names(m.schemas![0]!.columns)).toEqual(['id', 'customer_id', 'total', 'updated_at']);
     expect(m.schemas![1]!.keyColumns).toEqual(['updated_at', 'id']);
   });
@@ -71,7 +85,10 @@ describe('incremental-v1.json (a column added between runs)', () => {
       ['incr-00000000.parquet', 3, 1, null, ['2024-03-02 09:00:00+00', '3'], false],
       ['incr-00000001.parquet', 2, 2, ['2024-03-02 09:00:00+00', '3'], ['2024-03-03 13:00:00+00', '3'], false],
     ]);
-    expect(m.files.map((f) => f.runId)).toEqual(['6b873c4a-921e-45a7-9bee-2887a39a8f04', '99149f54-db85-4119-aa17-581d1da06025']);
+    expect(m.files.map((f) => f.runId)).toEqual([
+      '6b873c4a-921e-45a7-9bee-2887a39a8f04',
+      '99149f54-db85-4119-aa17-581d1da06025',
+    ]);
   });
 
   it('gives each object the columns of its schema version', () => {
@@ -86,7 +103,9 @@ describe('incremental-v1-day.json (partition: day)', () => {
 
   it('names its objects under their day folders', () => {
     expect(m.files.map((f) => f.name)).toEqual([
-      'dt=2024-03-01/incr-00000000.parquet', 'dt=2024-03-02/incr-00000001.parquet', 'dt=2024-03-03/incr-00000002.parquet',
+      'dt=2024-03-01/incr-00000000.parquet',
+      'dt=2024-03-02/incr-00000001.parquet',
+      'dt=2024-03-03/incr-00000002.parquet',
     ]);
   });
 
@@ -96,17 +115,38 @@ describe('incremental-v1-day.json (partition: day)', () => {
     expect(m.schemaVersion).toBe(1);
     expect(m.schemas!.map((s) => s.version)).toEqual([1]);
     expect(m.watermark).toEqual(['2024-03-03 18:00:00+00', '4']);
-    expect(m.files.map((f) => f.through)).toEqual([['2024-03-01 12:00:00+00', '2'], ['2024-03-02 08:00:00+00', '3'], ['2024-03-03 18:00:00+00', '4']]);
+    expect(m.files.map((f) => f.through)).toEqual([
+      ['2024-03-01 12:00:00+00', '2'],
+      ['2024-03-02 08:00:00+00', '3'],
+      ['2024-03-03 18:00:00+00', '4'],
+    ]);
   });
 });
 
 describe('an incremental manifest from before schema versions and the lag window', () => {
   // the shape the first incremental backups wrote (978d6aa): no schemaVersion, schemas or late
   const old = {
-    format: 'tablevault.incremental.v1', tablevaultVersion: '0.1.0', source: { engine: 'mysql', schema: 'test', table: 't' },
-    columns: [{ name: 'id', dbType: 'int', nullable: false, kind: 'int32' }, { name: 'at', dbType: 'datetime(6)', nullable: false, kind: 'timestamp' }],
-    keyColumns: ['at', 'id'], watermark: ['2024-01-01 00:00:01.000000', '2'], rows: 2,
-    files: [{ name: 'incr-00000000.parquet', rows: 2, bytes: 900, sha256: 'ab', after: null, through: ['2024-01-01 00:00:01.000000', '2'], runId: 'r1' }],
+    format: 'tablevault.incremental.v1',
+    tablevaultVersion: '0.1.0',
+    source: { engine: 'mysql', schema: 'test', table: 't' },
+    columns: [
+      { name: 'id', dbType: 'int', nullable: false, kind: 'int32' },
+      { name: 'at', dbType: 'datetime(6)', nullable: false, kind: 'timestamp' },
+    ],
+    keyColumns: ['at', 'id'],
+    watermark: ['2024-01-01 00:00:01.000000', '2'],
+    rows: 2,
+    files: [
+      {
+        name: 'incr-00000000.parquet',
+        rows: 2,
+        bytes: 900,
+        sha256: 'ab',
+        after: null,
+        through: ['2024-01-01 00:00:01.000000', '2'],
+        runId: 'r1',
+      },
+    ],
     updatedAt: '2024-01-01T00:00:02.000Z',
   };
 

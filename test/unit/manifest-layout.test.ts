@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { incrementalMetadata, parquetMetadata } from '../../src/manifest/footer.js';
 import {
-  incrementalObjectKey, incrementalObjectName, isManifestKey, isPartKey, manifestKey, nextDay, objectName, partName, tablePrefix,
+  incrementalObjectKey,
+  incrementalObjectName,
+  isManifestKey,
+  isPartKey,
+  manifestKey,
+  nextDay,
+  objectName,
+  partName,
+  tablePrefix,
 } from '../../src/manifest/layout.js';
 import { VERSION } from '../../src/version.js';
 
@@ -31,7 +39,9 @@ describe('object keys', () => {
   });
 
   it('names an object in its manifest relative to the table prefix', () => {
-    expect(objectName('p/s.t', 'p/s.t/dt=2024-03-01/incr-00000007.parquet')).toBe('dt=2024-03-01/incr-00000007.parquet');
+    expect(objectName('p/s.t', 'p/s.t/dt=2024-03-01/incr-00000007.parquet')).toBe(
+      'dt=2024-03-01/incr-00000007.parquet',
+    );
   });
 
   it('knows a manifest key at the top or under a prefix', () => {
@@ -58,11 +68,19 @@ describe('Parquet footer metadata', () => {
   const t = { engine: 'postgres' as const, schema: 'public', name: 'orders' };
 
   it('says which version wrote the object and from which table', () => {
-    expect(parquetMetadata(t)).toEqual({ 'tablevault.version': VERSION, 'tablevault.source': '{"engine":"postgres","schema":"public","table":"orders"}' });
+    expect(parquetMetadata(t)).toEqual({
+      'tablevault.version': VERSION,
+      'tablevault.source': '{"engine":"postgres","schema":"public","table":"orders"}',
+    });
   });
 
   it('gives an incremental object its place, in a fixed key order (part of its bytes)', () => {
-    const m = incrementalMetadata(t, { after: ['2024-03-01 00:00:00+00', '1'], schemaVersion: 2, keyColumns: ['at', 'id'], day: '2024-03-04' });
+    const m = incrementalMetadata(t, {
+      after: ['2024-03-01 00:00:00+00', '1'],
+      schemaVersion: 2,
+      keyColumns: ['at', 'id'],
+      day: '2024-03-04',
+    });
     expect(Object.entries(m)).toEqual([
       ['tablevault.version', VERSION],
       ['tablevault.source', '{"engine":"postgres","schema":"public","table":"orders"}'],
@@ -73,6 +91,8 @@ describe('Parquet footer metadata', () => {
       ['tablevault.cursor_from', '2024-03-04'],
       ['tablevault.cursor_before', '2024-03-05'],
     ]);
-    expect(incrementalMetadata(t, { after: null, schemaVersion: 1, keyColumns: ['at', 'id'] })['tablevault.after']).toBe('null');
+    expect(
+      incrementalMetadata(t, { after: null, schemaVersion: 1, keyColumns: ['at', 'id'] })['tablevault.after'],
+    ).toBe('null');
   });
 });

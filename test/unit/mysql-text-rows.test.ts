@@ -10,8 +10,14 @@ import { TextRows } from '../../src/source/mysql/text-rows.js';
 class FakeQuery {
   readonly handlers = new Map<string, (...a: unknown[]) => void>();
   baseRows = 0;
-  on(event: string, fn: (...a: unknown[]) => void): this { this.handlers.set(event, fn); return this; }
-  row(): unknown { this.baseRows++; return undefined; }
+  on(event: string, fn: (...a: unknown[]) => void): this {
+    this.handlers.set(event, fn);
+    return this;
+  }
+  row(): unknown {
+    this.baseRows++;
+    return undefined;
+  }
 }
 
 function fakeConnection() {
@@ -31,9 +37,19 @@ function lenenc(value: Buffer | null): Buffer {
   const n = value.length;
   let head: Buffer;
   if (n < 251) head = Buffer.from([n]);
-  else if (n < 0x10000) { head = Buffer.alloc(3); head[0] = 0xfc; head.writeUInt16LE(n, 1); }
-  else if (n < 0x1000000) { head = Buffer.alloc(4); head[0] = 0xfd; head.writeUIntLE(n, 1, 3); }
-  else { head = Buffer.alloc(9); head[0] = 0xfe; head.writeBigUInt64LE(BigInt(n), 1); }
+  else if (n < 0x10000) {
+    head = Buffer.alloc(3);
+    head[0] = 0xfc;
+    head.writeUInt16LE(n, 1);
+  } else if (n < 0x1000000) {
+    head = Buffer.alloc(4);
+    head[0] = 0xfd;
+    head.writeUIntLE(n, 1, 3);
+  } else {
+    head = Buffer.alloc(9);
+    head[0] = 0xfe;
+    head.writeBigUInt64LE(BigInt(n), 1);
+  }
   return Buffer.concat([head, value]);
 }
 
@@ -50,11 +66,22 @@ function reader(columns: number) {
   const rows: Array<Array<Buffer | null>> = [];
   const columnsSeen: number[] = [];
   let current: Array<Buffer | null> = [];
-  const tr = new TextRows(fc0.conn, 'SELECT 1', columns,
-    (buf, s, e, col) => { columnsSeen.push(col); current.push(s < 0 ? null : Buffer.from(buf.subarray(s, e))); },
-    () => { rows.push(current); current = []; });
+  const tr = new TextRows(
+    fc0.conn,
+    'SELECT 1',
+    columns,
+    (buf, s, e, col) => {
+      columnsSeen.push(col);
+      current.push(s < 0 ? null : Buffer.from(buf.subarray(s, e)));
+    },
+    () => {
+      rows.push(current);
+      current = [];
+    },
+  );
   const q = fc0.query();
-  const feed = (fields: Array<Buffer | null>) => (q as unknown as { row: (p: unknown, c: unknown) => unknown }).row(packet(fields), {});
+  const feed = (fields: Array<Buffer | null>) =>
+    (q as unknown as { row: (p: unknown, c: unknown) => unknown }).row(packet(fields), {});
   return { tr, rows, columnsSeen, feed, q, calls: fc0.calls };
 }
 
@@ -85,7 +112,7 @@ describe('MySQL text-protocol rows (TextRows on hand-built packets)', () => {
     expect(r.rows[0]![2]!.every((c) => c === 0x63)).toBe(true);
   });
 
-  it('gives the last row\'s fields back for the next page\'s key', () => {
+  it("gives the last row's fields back for the next page's key", () => {
     const r = reader(2);
     r.feed([b('1'), b('a')]);
     r.feed([b('2'), null]);
@@ -96,7 +123,7 @@ describe('MySQL text-protocol rows (TextRows on hand-built packets)', () => {
     expect(reader(2).tr.lastFields()).toEqual([]);
   });
 
-  it('hands the end-of-result packet to mysql2\'s own row state', () => {
+  it("hands the end-of-result packet to mysql2's own row state", () => {
     const r = reader(1);
     (r.q as unknown as { row: (p: unknown, c: unknown) => unknown }).row(packet([], true), {});
     expect(r.q.baseRows).toBe(1);
@@ -123,7 +150,7 @@ describe('MySQL text-protocol rows (TextRows on hand-built packets)', () => {
     expect(r.tr.rows).toBe(0);
   });
 
-  it('rejects wait() at once with the query\'s error', async () => {
+  it("rejects wait() at once with the query's error", async () => {
     const r = reader(1);
     const waited = r.tr.wait();
     r.q.handlers.get('error')!(new Error('server gone'));
@@ -147,13 +174,18 @@ describe('MySQL text-protocol rows (TextRows on hand-built packets)', () => {
   });
 
   it('decodes any row of generated fields exactly, whatever the lengths', () => {
-    const field = fc.option(fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)), { nil: null, freq: 4 });
-    fc.assert(fc.property(fc.array(field, { minLength: 1, maxLength: 8 }), (fields) => {
-      const r = reader(fields.length);
-      r.feed(fields);
-      r.feed(fields);
-      expect(r.rows).toEqual([fields, fields]);
-      expect(r.tr.lastFields()).toEqual(fields);
-    }));
+    const field = fc.option(
+      fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)),
+      { nil: null, freq: 4 },
+    );
+    fc.assert(
+      fc.property(fc.array(field, { minLength: 1, maxLength: 8 }), (fields) => {
+        const r = reader(fields.length);
+        r.feed(fields);
+        r.feed(fields);
+        expect(r.rows).toEqual([fields, fields]);
+        expect(r.tr.lastFields()).toEqual(fields);
+      }),
+    );
   });
 });

@@ -7,8 +7,12 @@ import { parsePgArray } from '../../src/arrow/pg-array.js';
 function recorder() {
   const got: Array<string | null> = [];
   const child = {
-    append: (buf: Buffer, s: number, e: number) => { got.push(buf.toString('utf8', s, e)); },
-    appendNull: () => { got.push(null); },
+    append: (buf: Buffer, s: number, e: number) => {
+      got.push(buf.toString('utf8', s, e));
+    },
+    appendNull: () => {
+      got.push(null);
+    },
   } as unknown as ColumnBuilder;
   return { child, got };
 }
@@ -34,11 +38,14 @@ function arrayOut(elements: Array<string | null>): string {
   return `{${elements.map(one).join(',')}}`;
 }
 
-const element = fc.option(fc.oneof(
-  fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\\', '{', '}', '\t', 'é', 'N', 'U', 'L', 'l', '1') }),
-  fc.string(),
-  fc.constantFrom('NULL', 'null', 'Null', ''),
-), { nil: null, freq: 5 });
+const element = fc.option(
+  fc.oneof(
+    fc.string({ unit: fc.constantFrom('a', 'b', ' ', ',', '"', '\\', '{', '}', '\t', 'é', 'N', 'U', 'L', 'l', '1') }),
+    fc.string(),
+    fc.constantFrom('NULL', 'null', 'Null', ''),
+  ),
+  { nil: null, freq: 5 },
+);
 
 describe('parsePgArray examples', () => {
   it('reads bare elements, NULL, and quoted elements with escapes', () => {
@@ -59,7 +66,9 @@ describe('parsePgArray examples', () => {
   });
 
   it('refuses a multi-dimensional array and says what to do', () => {
-    expect(() => parse('{{1,2},{3,4}}')).toThrow(/multi-dimensional arrays are not supported; cast the column to text in a view/);
+    expect(() => parse('{{1,2},{3,4}}')).toThrow(
+      /multi-dimensional arrays are not supported; cast the column to text in a view/,
+    );
   });
 
   it('refuses what is not an array literal', () => {
@@ -70,29 +79,50 @@ describe('parsePgArray examples', () => {
 
 describe('parsePgArray properties', () => {
   it('gives back every element of any one-dimensional array as array_out spells it', () => {
-    fc.assert(fc.property(fc.array(element, { maxLength: 12 }), (elements) => {
-      expect(parse(arrayOut(elements))).toEqual(elements);
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.array(element, { maxLength: 12 }), (elements) => {
+        expect(parse(arrayOut(elements))).toEqual(elements);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('gives the same elements with a bounds decoration in front', () => {
-    fc.assert(fc.property(fc.array(element, { minLength: 1, maxLength: 8 }), fc.integer({ min: -5, max: 5 }), (elements, lo) => {
-      expect(parse(`[${lo}:${lo + elements.length - 1}]=${arrayOut(elements)}`)).toEqual(elements);
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(element, { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: -5, max: 5 }),
+        (elements, lo) => {
+          expect(parse(`[${lo}:${lo + elements.length - 1}]=${arrayOut(elements)}`)).toEqual(elements);
+        },
+      ),
+    );
   });
 
   it('reads only its byte range, at any offset in a larger buffer', () => {
-    fc.assert(fc.property(fc.array(element, { maxLength: 8 }), fc.uint8Array({ maxLength: 6 }), fc.uint8Array({ maxLength: 6 }), (elements, before, after) => {
-      const lit = Buffer.from(arrayOut(elements), 'utf8');
-      const buf = Buffer.concat([before, lit, after]);
-      expect(parse(buf, before.length, before.length + lit.length)).toEqual(elements);
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(element, { maxLength: 8 }),
+        fc.uint8Array({ maxLength: 6 }),
+        fc.uint8Array({ maxLength: 6 }),
+        (elements, before, after) => {
+          const lit = Buffer.from(arrayOut(elements), 'utf8');
+          const buf = Buffer.concat([before, lit, after]);
+          expect(parse(buf, before.length, before.length + lit.length)).toEqual(elements);
+        },
+      ),
+    );
   });
 
   it('hands on one value per element: the count is the number of top-level commas plus one', () => {
-    fc.assert(fc.property(fc.array(fc.option(fc.stringMatching(/^[a-z0-9]{1,5}$/), { nil: null }), { minLength: 1, maxLength: 20 }), (elements) => {
-      const lit = arrayOut(elements);
-      expect(parse(lit)).toHaveLength(lit.split(',').length);
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(fc.stringMatching(/^[a-z0-9]{1,5}$/), { nil: null }), { minLength: 1, maxLength: 20 }),
+        (elements) => {
+          const lit = arrayOut(elements);
+          expect(parse(lit)).toHaveLength(lit.split(',').length);
+        },
+      ),
+    );
   });
 });

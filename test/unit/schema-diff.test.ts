@@ -3,8 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { describeDiff, diffSchemas, isEmptyDiff, isWidening } from '../../src/backup/schema.js';
 import type { ColumnKind, ColumnSpec } from '../../src/source/columns.js';
 
-const col = (name: string, kind: ColumnKind, dbType: string = kind, extra: Partial<ColumnSpec> = {}): ColumnSpec => ({ name, dbType, nullable: true, kind, ...extra });
-const dec = (name: string, precision: number, scale: number) => col(name, 'decimal', `numeric(${precision},${scale})`, { precision, scale });
+const col = (name: string, kind: ColumnKind, dbType: string = kind, extra: Partial<ColumnSpec> = {}): ColumnSpec => ({
+  name,
+  dbType,
+  nullable: true,
+  kind,
+  ...extra,
+});
+const dec = (name: string, precision: number, scale: number) =>
+  col(name, 'decimal', `numeric(${precision},${scale})`, { precision, scale });
 
 describe('isWidening', () => {
   it('widens signed integers to a wider signed integer, never to a narrower one', () => {
@@ -54,15 +61,24 @@ describe('isWidening', () => {
   it('is reflexive on every integer kind and transitive along the integer order', () => {
     const kinds: ColumnKind[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64'];
     const k = fc.constantFrom(...kinds);
-    fc.assert(fc.property(k, k, k, (a, b, c) => {
-      expect(isWidening(col('x', a), col('x', a))).toBe(true);
-      if (isWidening(col('x', a), col('x', b)) && isWidening(col('x', b), col('x', c))) expect(isWidening(col('x', a), col('x', c))).toBe(true);
-    }));
+    fc.assert(
+      fc.property(k, k, k, (a, b, c) => {
+        expect(isWidening(col('x', a), col('x', a))).toBe(true);
+        if (isWidening(col('x', a), col('x', b)) && isWidening(col('x', b), col('x', c)))
+          expect(isWidening(col('x', a), col('x', c))).toBe(true);
+      }),
+    );
   });
 });
 
 describe('diffSchemas', () => {
-  const before = [col('id', 'int32'), col('v', 'int32'), col('name', 'string', 'varchar(10)'), col('note', 'string', 'text'), dec('amount', 8, 2)];
+  const before = [
+    col('id', 'int32'),
+    col('v', 'int32'),
+    col('name', 'string', 'varchar(10)'),
+    col('note', 'string', 'text'),
+    dec('amount', 8, 2),
+  ];
 
   it('finds nothing between a schema and itself', () => {
     const d = diffSchemas(before, before, ['id'], ['id']);
@@ -71,21 +87,45 @@ describe('diffSchemas', () => {
   });
 
   it('lists added and dropped columns by name, in column order', () => {
-    const now = [col('id', 'int32'), col('v', 'int32'), col('name', 'string', 'varchar(10)'), dec('amount', 8, 2), col('extra', 'string', 'text'), col('more', 'int64')];
+    const now = [
+      col('id', 'int32'),
+      col('v', 'int32'),
+      col('name', 'string', 'varchar(10)'),
+      dec('amount', 8, 2),
+      col('extra', 'string', 'text'),
+      col('more', 'int64'),
+    ];
     const d = diffSchemas(before, now, ['id'], ['id']);
     expect(d.added).toEqual(['extra', 'more']);
     expect(d.dropped).toEqual(['note']);
   });
 
   it('sorts changed types into widened and incompatible, with the database type names', () => {
-    const now = [col('id', 'int32'), col('v', 'int64', 'int8'), col('name', 'int32', 'int4'), col('note', 'string', 'text'), dec('amount', 12, 3)];
-    const d = diffSchemas(before.map((c) => (c.name === 'v' ? { ...c, dbType: 'int4' } : c)), now, ['id'], ['id']);
-    expect(d.widened).toEqual([{ column: 'v', from: 'int4', to: 'int8' }, { column: 'amount', from: 'numeric(8,2)', to: 'numeric(12,3)' }]);
+    const now = [
+      col('id', 'int32'),
+      col('v', 'int64', 'int8'),
+      col('name', 'int32', 'int4'),
+      col('note', 'string', 'text'),
+      dec('amount', 12, 3),
+    ];
+    const d = diffSchemas(
+      before.map((c) => (c.name === 'v' ? { ...c, dbType: 'int4' } : c)),
+      now,
+      ['id'],
+      ['id'],
+    );
+    expect(d.widened).toEqual([
+      { column: 'v', from: 'int4', to: 'int8' },
+      { column: 'amount', from: 'numeric(8,2)', to: 'numeric(12,3)' },
+    ]);
     expect(d.incompatible).toEqual([{ column: 'name', from: 'varchar(10)', to: 'int4' }]);
   });
 
   it('reports changed key columns, and not unchanged ones', () => {
-    expect(diffSchemas(before, before, ['at', 'id'], ['at', 'v']).keyChanged).toEqual({ from: ['at', 'id'], to: ['at', 'v'] });
+    expect(diffSchemas(before, before, ['at', 'id'], ['at', 'v']).keyChanged).toEqual({
+      from: ['at', 'id'],
+      to: ['at', 'v'],
+    });
     expect(diffSchemas(before, before, ['at', 'id'], ['at', 'id']).keyChanged).toBeUndefined();
   });
 
@@ -99,14 +139,21 @@ describe('diffSchemas', () => {
 
   it('adds exactly the columns only the new schema has and drops exactly those only the old one has', () => {
     const names = fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 6 });
-    fc.assert(fc.property(names, names, (x, y) => {
-      const d = diffSchemas(x.map((n) => col(n, 'int32')), y.map((n) => col(n, 'int32')), ['k'], ['k']);
-      expect(d.added).toEqual(y.filter((n) => !x.includes(n)));
-      expect(d.dropped).toEqual(x.filter((n) => !y.includes(n)));
-      expect(d.widened).toEqual([]);
-      expect(d.incompatible).toEqual([]);
-      expect(isEmptyDiff(d)).toBe(x.length === y.length && x.every((n) => y.includes(n)));
-    }));
+    fc.assert(
+      fc.property(names, names, (x, y) => {
+        const d = diffSchemas(
+          x.map((n) => col(n, 'int32')),
+          y.map((n) => col(n, 'int32')),
+          ['k'],
+          ['k'],
+        );
+        expect(d.added).toEqual(y.filter((n) => !x.includes(n)));
+        expect(d.dropped).toEqual(x.filter((n) => !y.includes(n)));
+        expect(d.widened).toEqual([]);
+        expect(d.incompatible).toEqual([]);
+        expect(isEmptyDiff(d)).toBe(x.length === y.length && x.every((n) => y.includes(n)));
+      }),
+    );
   });
 });
 
@@ -128,12 +175,15 @@ describe('describeDiff', () => {
   });
 
   it('gives one line per change: added, dropped, widened, incompatible, then the key', () => {
-    expect(describeDiff({
-      added: ['extra'], dropped: ['note'],
-      widened: [{ column: 'v', from: 'int4', to: 'int8' }],
-      incompatible: [{ column: 'code', from: 'varchar(20)', to: 'integer' }],
-      keyChanged: { from: ['at', 'id'], to: ['at', 'v'] },
-    })).toEqual([
+    expect(
+      describeDiff({
+        added: ['extra'],
+        dropped: ['note'],
+        widened: [{ column: 'v', from: 'int4', to: 'int8' }],
+        incompatible: [{ column: 'code', from: 'varchar(20)', to: 'integer' }],
+        keyChanged: { from: ['at', 'id'], to: ['at', 'v'] },
+      }),
+    ).toEqual([
       'column extra added',
       'column note dropped',
       'column v widened from int4 to int8',

@@ -6,7 +6,9 @@ describe('Scope', () => {
     const closed: string[] = [];
     const scope = new Scope();
     scope.add('a', (r) => closed.push(r));
-    scope.add('b', async (r) => { closed.push(r); });
+    scope.add('b', async (r) => {
+      closed.push(r);
+    });
     await scope.close();
     expect(closed).toEqual(['b', 'a']);
   });
@@ -15,7 +17,9 @@ describe('Scope', () => {
     const closed: string[] = [];
     const scope = new Scope();
     scope.add('a', (r) => closed.push(r));
-    scope.add('b', () => { throw new Error('b failed'); });
+    scope.add('b', () => {
+      throw new Error('b failed');
+    });
     await expect(scope.close()).rejects.toThrow('b failed');
     expect(closed).toEqual(['a']);
   });

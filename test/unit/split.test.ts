@@ -4,10 +4,20 @@ import { splitIntoFiles } from '../../src/backup/split.js';
 
 const schema = new Schema([new Field('n', new Int32(), true)]);
 function batch(from: number, count: number): RecordBatch {
-  const child = makeData({ type: new Int32(), length: count, nullCount: 0, data: Int32Array.from({ length: count }, (_, i) => from + i) });
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: count, nullCount: 0, children: [child] }));
+  const child = makeData({
+    type: new Int32(),
+    length: count,
+    nullCount: 0,
+    data: Int32Array.from({ length: count }, (_, i) => from + i),
+  });
+  return new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length: count, nullCount: 0, children: [child] }),
+  );
 }
-async function* gen(batches: RecordBatch[]) { yield* batches; }
+async function* gen(batches: RecordBatch[]) {
+  yield* batches;
+}
 
 async function files(batches: RecordBatch[], max: number): Promise<number[][]> {
   const out: number[][] = [];
@@ -25,7 +35,10 @@ describe('splitIntoFiles', () => {
     expect(got).toEqual([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10]]);
   });
   it('makes no empty trailing file when the rows end on a boundary', async () => {
-    expect(await files([batch(0, 3), batch(3, 3)], 3)).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(await files([batch(0, 3), batch(3, 3)], 3)).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
   });
   it('an empty input still gives one (empty) file, so the schema is written', async () => {
     expect(await files([], 3)).toEqual([[]]);

@@ -5,7 +5,9 @@ import { ByteBudget } from '../../src/sync/budget.js';
 /** Whether `p` has settled after the queued microtasks ran. */
 async function settled(p: Promise<unknown>): Promise<boolean> {
   let done = false;
-  void p.then(() => { done = true; });
+  void p.then(() => {
+    done = true;
+  });
   await new Promise((r) => setImmediate(r));
   return done;
 }
@@ -59,29 +61,37 @@ describe('ByteBudget', () => {
   });
 
   it('never holds more than its capacity, and serves every request, under random acquire/release', async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.integer({ min: 1, max: 500 }),
-      fc.array(fc.record({ bytes: fc.integer({ min: 0, max: 800 }), holdTicks: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 40 }),
-      async (capacity, requests) => {
-        const b = new ByteBudget(capacity);
-        let held = 0;
-        let peak = 0;
-        let served = 0;
-        const tick = () => new Promise((r) => setImmediate(r));
-        await Promise.all(requests.map(async (r, i) => {
-          for (let k = 0; k < i % 3; k++) await tick(); // arrivals spread over time
-          const release = await b.acquire(r.bytes);
-          const n = Math.min(r.bytes, capacity);
-          held += n;
-          peak = Math.max(peak, held);
-          for (let k = 0; k < r.holdTicks; k++) await tick();
-          held -= n;
-          served++;
-          release();
-        }));
-        expect(peak).toBeLessThanOrEqual(capacity);
-        expect(served).toBe(requests.length);
-      },
-    ), { numRuns: 200 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 500 }),
+        fc.array(fc.record({ bytes: fc.integer({ min: 0, max: 800 }), holdTicks: fc.integer({ min: 0, max: 3 }) }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        async (capacity, requests) => {
+          const b = new ByteBudget(capacity);
+          let held = 0;
+          let peak = 0;
+          let served = 0;
+          const tick = () => new Promise((r) => setImmediate(r));
+          await Promise.all(
+            requests.map(async (r, i) => {
+              for (let k = 0; k < i % 3; k++) await tick(); // arrivals spread over time
+              const release = await b.acquire(r.bytes);
+              const n = Math.min(r.bytes, capacity);
+              held += n;
+              peak = Math.max(peak, held);
+              for (let k = 0; k < r.holdTicks; k++) await tick();
+              held -= n;
+              served++;
+              release();
+            }),
+          );
+          expect(peak).toBeLessThanOrEqual(capacity);
+          expect(served).toBe(requests.length);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -24,7 +24,10 @@ const MD5_B = '"92eb5ffee6ae2fec3ad71c777531578f"';
 const MULTI_A = '"d41d8cd98f00b204e9800998ecf8427e-3"';
 const MULTI_B = '"9e107d9d372bb6826bd81d3542a419d6-3"';
 
-function sides(srcHeads?: Record<string, Partial<HeadObjectCommandOutput>>, dstHeads?: Record<string, Partial<HeadObjectCommandOutput>>) {
+function sides(
+  srcHeads?: Record<string, Partial<HeadObjectCommandOutput>>,
+  dstHeads?: Record<string, Partial<HeadObjectCommandOutput>>,
+) {
   const src = side('src', srcHeads);
   const dst = side('dst', dstHeads);
   return { sides: { src: src.side, dst: dst.side }, asked: () => [...src.asked, ...dst.asked] };
@@ -45,25 +48,41 @@ describe('isMultipartEtag', () => {
 describe('decide: whether the destination object is replaced', () => {
   it('copies an object the destination lacks, without a request', async () => {
     const s = sides();
-    expect(await decide(obj('k', 1, MD5_A), undefined, 'checksum', s.sides)).toEqual({ copy: true, basis: 'missing', requests: 0 });
+    expect(await decide(obj('k', 1, MD5_A), undefined, 'checksum', s.sides)).toEqual({
+      copy: true,
+      basis: 'missing',
+      requests: 0,
+    });
     expect(s.asked()).toEqual([]);
   });
 
   it('copies an object whose size differs, without a request', async () => {
     const s = sides();
-    expect(await decide(obj('k', 1, MD5_A), obj('k', 2, MD5_A), 'checksum', s.sides)).toEqual({ copy: true, basis: 'size', requests: 0 });
+    expect(await decide(obj('k', 1, MD5_A), obj('k', 2, MD5_A), 'checksum', s.sides)).toEqual({
+      copy: true,
+      basis: 'size',
+      requests: 0,
+    });
     expect(s.asked()).toEqual([]);
   });
 
   it('under --compare size, keeps an object of equal size even when its ETag differs', async () => {
     const s = sides();
-    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_B), 'size', s.sides)).toEqual({ copy: false, basis: 'size', requests: 0 });
+    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_B), 'size', s.sides)).toEqual({
+      copy: false,
+      basis: 'size',
+      requests: 0,
+    });
     expect(s.asked()).toEqual([]);
   });
 
   it('keeps a single-part object with an equal ETag, without a request', async () => {
     const s = sides();
-    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_A), 'checksum', s.sides)).toEqual({ copy: false, basis: 'etag', requests: 0 });
+    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_A), 'checksum', s.sides)).toEqual({
+      copy: false,
+      basis: 'etag',
+      requests: 0,
+    });
     expect(s.asked()).toEqual([]);
   });
 
@@ -76,46 +95,81 @@ describe('decide: whether the destination object is replaced', () => {
   it('compares multipart objects by the SHA-256 both carry: equal keeps it', async () => {
     const meta = { Metadata: { 'tablevault-sha256': 'abc' } };
     const s = sides({ 'src/k': meta }, { 'dst/k': meta });
-    expect(await decide(obj('k', 5, MULTI_A), obj('k', 5, MULTI_B), 'checksum', s.sides)).toEqual({ copy: false, basis: 'checksum', requests: 2 });
+    expect(await decide(obj('k', 5, MULTI_A), obj('k', 5, MULTI_B), 'checksum', s.sides)).toEqual({
+      copy: false,
+      basis: 'checksum',
+      requests: 2,
+    });
   });
 
   it('compares multipart objects by the SHA-256 both carry: different copies it', async () => {
-    const s = sides({ 'src/k': { Metadata: { 'tablevault-sha256': 'abc' } } }, { 'dst/k': { Metadata: { 'tablevault-sha256': 'def' } } });
-    expect(await decide(obj('k', 5, MULTI_A), obj('k', 5, MULTI_A), 'checksum', s.sides)).toEqual({ copy: true, basis: 'checksum', requests: 2 });
+    const s = sides(
+      { 'src/k': { Metadata: { 'tablevault-sha256': 'abc' } } },
+      { 'dst/k': { Metadata: { 'tablevault-sha256': 'def' } } },
+    );
+    expect(await decide(obj('k', 5, MULTI_A), obj('k', 5, MULTI_A), 'checksum', s.sides)).toEqual({
+      copy: true,
+      basis: 'checksum',
+      requests: 2,
+    });
   });
 
   it('prefers the SHA-256 over differing single-part ETags', async () => {
     const meta = { Metadata: { 'tablevault-sha256': 'same' } };
     const s = sides({ 'src/k': meta }, { 'dst/k': meta });
-    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_B), 'checksum', s.sides)).toEqual({ copy: false, basis: 'checksum', requests: 2 });
+    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_B), 'checksum', s.sides)).toEqual({
+      copy: false,
+      basis: 'checksum',
+      requests: 2,
+    });
   });
 
   it('copies unencrypted single-part objects whose ETags (MD5s) differ', async () => {
     const s = sides();
-    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_B), 'checksum', s.sides)).toEqual({ copy: true, basis: 'etag', requests: 2 });
+    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_B), 'checksum', s.sides)).toEqual({
+      copy: true,
+      basis: 'etag',
+      requests: 2,
+    });
   });
 
   it('does not trust differing ETags under SSE-KMS (no MD5 there): keeps by size and says why', async () => {
     const s = sides({ 'src/k': { ServerSideEncryption: 'aws:kms' } }, {});
-    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_B), 'checksum', s.sides))
-      .toEqual({ copy: false, basis: 'size', note: 'multipart ETag and no SHA-256', requests: 2 });
+    expect(await decide(obj('k', 5, MD5_A), obj('k', 5, MD5_B), 'checksum', s.sides)).toEqual({
+      copy: false,
+      basis: 'size',
+      note: 'multipart ETag and no SHA-256',
+      requests: 2,
+    });
   });
 
   it('keeps multipart objects without a SHA-256 by size alone, and says so', async () => {
     const s = sides();
-    expect(await decide(obj('k', 5, MULTI_A), obj('k', 5, MULTI_B), 'checksum', s.sides))
-      .toEqual({ copy: false, basis: 'size', note: 'multipart ETag and no SHA-256', requests: 2 });
+    expect(await decide(obj('k', 5, MULTI_A), obj('k', 5, MULTI_B), 'checksum', s.sides)).toEqual({
+      copy: false,
+      basis: 'size',
+      note: 'multipart ETag and no SHA-256',
+      requests: 2,
+    });
   });
 
   it('keeps by size alone when only one side carries a SHA-256, and says so', async () => {
     const s = sides({ 'src/k': { Metadata: { 'tablevault-sha256': 'abc' } } }, {});
-    expect(await decide(obj('k', 5, MULTI_A), obj('k', 5, MULTI_B), 'checksum', s.sides))
-      .toEqual({ copy: false, basis: 'size', note: 'only one side carries a SHA-256', requests: 2 });
+    expect(await decide(obj('k', 5, MULTI_A), obj('k', 5, MULTI_B), 'checksum', s.sides)).toEqual({
+      copy: false,
+      basis: 'size',
+      note: 'only one side carries a SHA-256',
+      requests: 2,
+    });
   });
 
   it('never settles by ETag when one side has no ETag', async () => {
     const s = sides();
-    expect(await decide(obj('k', 5, ''), obj('k', 5, ''), 'checksum', s.sides))
-      .toEqual({ copy: false, basis: 'size', note: 'multipart ETag and no SHA-256', requests: 2 });
+    expect(await decide(obj('k', 5, ''), obj('k', 5, ''), 'checksum', s.sides)).toEqual({
+      copy: false,
+      basis: 'size',
+      note: 'multipart ETag and no SHA-256',
+      requests: 2,
+    });
   });
 });

@@ -13,7 +13,7 @@ describe('SyncTally', () => {
     expect([s.copied, s.bytes]).toEqual([{ serverSide: 1, streamed: 2 }, 20]);
   });
 
-  it('counts a dry run\'s copies as bytes only', () => {
+  it("counts a dry run's copies as bytes only", () => {
     const t = new SyncTally();
     t.copy(7);
     const s = t.summary({ ...run, dryRun: true });
@@ -44,11 +44,30 @@ describe('SyncTally', () => {
     expect([s.requestsPerCopiedObject, s.objectsPerSecond, s.megabytesPerSecond]).toEqual([1.5, 1, 2]);
   });
 
-  it('keeps the summary\'s keys in the order the JSON output has always had', () => {
+  it("keeps the summary's keys in the order the JSON output has always had", () => {
     expect(Object.keys(new SyncTally().summary({ ...run, fallback: 'x' }))).toEqual([
-      'source', 'dest', 'dryRun', 'listed', 'toCopy', 'copied', 'skipped', 'deleted', 'failed', 'bytes', 'compared', 'keptBySizeOnly',
-      'comparedBySizeOnly', 'abortedUploads', 'requests', 'requestsPerCopiedObject', 'objectsPerSecond', 'megabytesPerSecond',
-      'durationMs', 'peakRssBytes', 'failures', 'fallback',
+      'source',
+      'dest',
+      'dryRun',
+      'listed',
+      'toCopy',
+      'copied',
+      'skipped',
+      'deleted',
+      'failed',
+      'bytes',
+      'compared',
+      'keptBySizeOnly',
+      'comparedBySizeOnly',
+      'abortedUploads',
+      'requests',
+      'requestsPerCopiedObject',
+      'objectsPerSecond',
+      'megabytesPerSecond',
+      'durationMs',
+      'peakRssBytes',
+      'failures',
+      'fallback',
     ]);
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { NOT_REPRESENTABLE, daysFromCivil, parseDatePart, parseDecimal, parseTime, parseTimestamp } from '../../src/arrow/text.js';
+import {
+  NOT_REPRESENTABLE,
+  daysFromCivil,
+  parseDatePart,
+  parseDecimal,
+  parseTime,
+  parseTimestamp,
+} from '../../src/arrow/text.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 const ts = (s: string) => parseTimestamp(b(s), 0, s.length);

@@ -1,29 +1,52 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  byteSize, byteSizeRequirement, durationSeconds, oneOf, parseByteSize, parseWholeNumber, wholeNumber, wholeNumberRequirement,
+  byteSize,
+  byteSizeRequirement,
+  durationSeconds,
+  oneOf,
+  parseByteSize,
+  parseWholeNumber,
+  wholeNumber,
+  wholeNumberRequirement,
 } from '../../src/config/validate.js';
 import { isTablevaultError } from '../../src/errors.js';
 
 /** The error a call throws (it must throw one). */
 function thrown(f: () => unknown): unknown {
-  try { f(); } catch (e) { return e; }
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
   throw new Error('expected an error');
 }
 
 describe('wholeNumber', () => {
   it('accepts every whole number within the limits', () => {
-    fc.assert(fc.property(fc.integer({ min: -1000, max: 1000 }), fc.nat(1000), fc.integer({ min: -1000, max: 2000 }), (min, span, pick) => {
-      const max = min + span;
-      const v = Math.min(max, Math.max(min, pick));
-      expect(wholeNumber('--n', v, { min, max })).toBe(v);
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -1000, max: 1000 }),
+        fc.nat(1000),
+        fc.integer({ min: -1000, max: 2000 }),
+        (min, span, pick) => {
+          const max = min + span;
+          const v = Math.min(max, Math.max(min, pick));
+          expect(wholeNumber('--n', v, { min, max })).toBe(v);
+        },
+      ),
+    );
   });
 
   it('rejects every number that is not whole', () => {
-    fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: false }).filter((v) => !Number.isInteger(v)), (v) => {
-      expect(() => wholeNumber('--n', v, { min: -Infinity })).toThrow(/--n must be a whole number/);
-    }));
+    fc.assert(
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: false }).filter((v) => !Number.isInteger(v)),
+        (v) => {
+          expect(() => wholeNumber('--n', v, { min: -Infinity })).toThrow(/--n must be a whole number/);
+        },
+      ),
+    );
   });
 
   it('rejects NaN', () => {
@@ -31,10 +54,16 @@ describe('wholeNumber', () => {
   });
 
   it('rejects every whole number outside the limits', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 1000 }), (max, over) => {
-      expect(() => wholeNumber('--n', max + over, { max })).toThrow(`--n must be a whole number from 1 to ${max}; got ${max + over}`);
-      expect(() => wholeNumber('--n', 1 - over, { max })).toThrow(`--n must be a whole number from 1 to ${max}; got ${1 - over}`);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 1000 }), (max, over) => {
+        expect(() => wholeNumber('--n', max + over, { max })).toThrow(
+          `--n must be a whole number from 1 to ${max}; got ${max + over}`,
+        );
+        expect(() => wholeNumber('--n', 1 - over, { max })).toThrow(
+          `--n must be a whole number from 1 to ${max}; got ${1 - over}`,
+        );
+      }),
+    );
   });
 
   it('defaults the minimum to 1 and names it when there is no maximum', () => {
@@ -42,7 +71,9 @@ describe('wholeNumber', () => {
   });
 
   it('says what a special value means', () => {
-    expect(() => wholeNumber('--gc-every', -1, { min: 0, note: '0: never' })).toThrow('--gc-every must be a whole number of at least 0 (0: never); got -1');
+    expect(() => wholeNumber('--gc-every', -1, { min: 0, note: '0: never' })).toThrow(
+      '--gc-every must be a whole number of at least 0 (0: never); got -1',
+    );
   });
 
   it('takes the default when the value is undefined', () => {
@@ -50,7 +81,9 @@ describe('wholeNumber', () => {
   });
 
   it('checks the default as well', () => {
-    expect(() => wholeNumber('--n', undefined, { max: 5 }, 7)).toThrow('--n must be a whole number from 1 to 5; got undefined');
+    expect(() => wholeNumber('--n', undefined, { max: 5 }, 7)).toThrow(
+      '--n must be a whole number from 1 to 5; got undefined',
+    );
   });
 
   it('throws an input error (exit code 2, code OPTION)', () => {
@@ -75,13 +108,22 @@ describe('oneOf', () => {
   });
 
   it('rejects any other string, naming the flag and every allowed value', () => {
-    fc.assert(fc.property(fc.string().filter((s) => !(modes as readonly string[]).includes(s)), (s) => {
-      expect(() => oneOf('--mode', s as (typeof modes)[number], modes)).toThrow(`--mode must be insert, upsert or replace; got ${s}`);
-    }));
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !(modes as readonly string[]).includes(s)),
+        (s) => {
+          expect(() => oneOf('--mode', s as (typeof modes)[number], modes)).toThrow(
+            `--mode must be insert, upsert or replace; got ${s}`,
+          );
+        },
+      ),
+    );
   });
 
   it('says "a or b" for two values', () => {
-    expect(() => oneOf('--compare', 'x' as 'size', ['size', 'checksum'])).toThrow('--compare must be size or checksum; got x');
+    expect(() => oneOf('--compare', 'x' as 'size', ['size', 'checksum'])).toThrow(
+      '--compare must be size or checksum; got x',
+    );
   });
 
   it('takes the default when the value is undefined', () => {
@@ -93,18 +135,23 @@ describe('byteSize', () => {
   const MiB = 1024 * 1024;
 
   it('accepts every whole number of bytes within the limits', () => {
-    fc.assert(fc.property(fc.integer({ min: 5 * MiB, max: 5 * 1024 * MiB }), (v) => {
-      expect(byteSize('--part-size', v, { min: 5 * MiB, max: 5 * 1024 * MiB })).toBe(v);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 5 * MiB, max: 5 * 1024 * MiB }), (v) => {
+        expect(byteSize('--part-size', v, { min: 5 * MiB, max: 5 * 1024 * MiB })).toBe(v);
+      }),
+    );
   });
 
   it('names the minimum in MiB and bytes', () => {
-    expect(() => byteSize('--part-size', MiB, { min: 5 * MiB })).toThrow('--part-size must be at least 5 MiB (5242880 bytes); got 1048576');
+    expect(() => byteSize('--part-size', MiB, { min: 5 * MiB })).toThrow(
+      '--part-size must be at least 5 MiB (5242880 bytes); got 1048576',
+    );
   });
 
   it('names the maximum in GiB and bytes', () => {
-    expect(() => byteSize('--copy-object-max', 6 * 1024 * MiB, { min: 5 * MiB, max: 5 * 1024 * MiB }))
-      .toThrow('--copy-object-max must be at least 5 MiB (5242880 bytes) and at most 5 GiB (5368709120 bytes); got 6442450944');
+    expect(() => byteSize('--copy-object-max', 6 * 1024 * MiB, { min: 5 * MiB, max: 5 * 1024 * MiB })).toThrow(
+      '--copy-object-max must be at least 5 MiB (5242880 bytes) and at most 5 GiB (5368709120 bytes); got 6442450944',
+    );
   });
 
   it('rejects a fraction of a byte', () => {
@@ -114,11 +161,20 @@ describe('byteSize', () => {
 
 describe('parseByteSize', () => {
   it('reads binary units, case-insensitively', () => {
-    expect([parseByteSize('16MiB'), parseByteSize('8m'), parseByteSize('1 GB'), parseByteSize('2k')]).toEqual([16 * 1024 ** 2, 8 * 1024 ** 2, 1024 ** 3, 2048]);
+    expect([parseByteSize('16MiB'), parseByteSize('8m'), parseByteSize('1 GB'), parseByteSize('2k')]).toEqual([
+      16 * 1024 ** 2,
+      8 * 1024 ** 2,
+      1024 ** 3,
+      2048,
+    ]);
   });
 
   it('reads a plain number as bytes', () => {
-    fc.assert(fc.property(fc.nat(), (n) => { expect(parseByteSize(String(n))).toBe(n); }));
+    fc.assert(
+      fc.property(fc.nat(), (n) => {
+        expect(parseByteSize(String(n))).toBe(n);
+      }),
+    );
   });
 
   it('refuses an unknown unit', () => {

@@ -10,16 +10,31 @@ function canonSql(spec: ColumnSpec): string {
   const c = quoteMysqlIdent(spec.name);
   let e: string;
   switch (spec.kind) {
-    case 'bool': e = `CASE WHEN ${c} <> 0 THEN '1' ELSE '0' END`; break;
-    case 'binary': e = `LOWER(HEX(${c}))`; break;
+    case 'bool':
+      e = `CASE WHEN ${c} <> 0 THEN '1' ELSE '0' END`;
+      break;
+    case 'binary':
+      e = `LOWER(HEX(${c}))`;
+      break;
     // zero dates are NULL in the backup: DATEDIFF and TIMESTAMPDIFF give NULL for them too
-    case 'date': e = `CAST(DATEDIFF(${c}, '1970-01-01') AS CHAR)`; break;
-    case 'timestamp': case 'timestamptz': e = `CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${c}) AS CHAR)`; break;
+    case 'date':
+      e = `CAST(DATEDIFF(${c}, '1970-01-01') AS CHAR)`;
+      break;
+    case 'timestamp':
+    case 'timestamptz':
+      e = `CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${c}) AS CHAR)`;
+      break;
     // negative or past 24:00:00: not representable, NULL in the backup
     // (TIME_TO_SEC keeps the fraction in MariaDB and drops it in MySQL: whole fields instead)
-    case 'time': e = `CASE WHEN ${c} < '00:00:00' OR ${c} > '24:00:00' THEN NULL ELSE CAST((HOUR(${c}) * 3600 + MINUTE(${c}) * 60 + SECOND(${c})) * 1000000 + MICROSECOND(${c}) AS CHAR) END`; break;
-    case 'string': case 'json': e = `CONVERT(${c} USING utf8mb4)`; break;
-    default: e = `CAST(${c} AS CHAR)`;
+    case 'time':
+      e = `CASE WHEN ${c} < '00:00:00' OR ${c} > '24:00:00' THEN NULL ELSE CAST((HOUR(${c}) * 3600 + MINUTE(${c}) * 60 + SECOND(${c})) * 1000000 + MICROSECOND(${c}) AS CHAR) END`;
+      break;
+    case 'string':
+    case 'json':
+      e = `CONVERT(${c} USING utf8mb4)`;
+      break;
+    default:
+      e = `CAST(${c} AS CHAR)`;
   }
   return `CASE WHEN ${c} IS NULL THEN 'n' ELSE COALESCE(CONCAT('v', ${e}), 'n') END`;
 }
@@ -32,10 +47,21 @@ const u32 = (md5: string, from: number) => `CONV(SUBSTR(${md5}, ${from}, 8), 16,
  * hashed here (MySQL has neither a float's bytes nor a text form that is the same across versions).
  * The two are added per bucket, and concatenated per key, exactly as the backup side does (verify.ts).
  */
-export async function openChecksums(url: string, source: Source, table: SourceTable, key: ColumnSpec[], { buckets, batchRows }: ChecksumOptions): Promise<SourceChecksums> {
+export async function openChecksums(
+  url: string,
+  source: Source,
+  table: SourceTable,
+  key: ColumnSpec[],
+  { buckets, batchRows }: ChecksumOptions,
+): Promise<SourceChecksums> {
   const mysql = (await import('mysql2')).default;
-  const conn = mysql.createConnection({ ...mysqlConnectionOptions(url), supportBigNumbers: true, bigNumberStrings: true });
-  const q = <T>(s: string, args: unknown[] = []) => new Promise<T>((resolve, reject) => conn.query(s, args, (err, rows) => (err ? reject(err) : resolve(rows as T))));
+  const conn = mysql.createConnection({
+    ...mysqlConnectionOptions(url),
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
+  const q = <T>(s: string, args: unknown[] = []) =>
+    new Promise<T>((resolve, reject) => conn.query(s, args, (err, rows) => (err ? reject(err) : resolve(rows as T))));
   await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
   await q("SET SESSION time_zone = '+00:00'");
   await q('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
@@ -81,7 +107,9 @@ export async function openChecksums(url: string, source: Source, table: SourceTa
     },
     async keys(wanted) {
       const list = [...wanted];
-      const r = await q<Array<{ k: string; rh: string }>>(`SELECT k, rh FROM (${rows}) t WHERE ${bucketSql} IN (?)`, [list]);
+      const r = await q<Array<{ k: string; rh: string }>>(`SELECT k, rh FROM (${rows}) t WHERE ${bucketSql} IN (?)`, [
+        list,
+      ]);
       const out = new Map(r.map((x) => [x.k, x.rh]));
       for await (const f of floatRows()) {
         if (!wanted.has(f.bucket)) continue;

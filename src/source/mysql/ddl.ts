@@ -9,25 +9,45 @@ export function columnType(c: ColumnSpec, inKey: boolean): string {
   const unboundedNumeric = c.kind === 'string' && /^(numeric|decimal)\b/i.test(c.dbType);
   if (unboundedNumeric) return 'decimal(65,30)';
   switch (c.kind) {
-    case 'bool': return 'boolean';
-    case 'int8': return 'tinyint';
-    case 'int16': return 'smallint';
-    case 'int32': return 'int';
-    case 'int64': return 'bigint';
-    case 'uint8': return 'tinyint unsigned';
-    case 'uint16': return 'smallint unsigned';
-    case 'uint32': return 'int unsigned';
-    case 'uint64': return 'bigint unsigned';
-    case 'float32': return 'float';
-    case 'float64': return 'double';
-    case 'decimal': return `decimal(${c.precision ?? 38},${c.scale ?? 0})`;
-    case 'json': case 'list': return 'json';
-    case 'binary': return inKey ? 'varbinary(255)' : 'longblob';
-    case 'date': return 'date';
-    case 'time': return 'time(6)';
-    case 'timestamp': case 'timestamptz': return 'datetime(6)';
+    case 'bool':
+      return 'boolean';
+    case 'int8':
+      return 'tinyint';
+    case 'int16':
+      return 'smallint';
+    case 'int32':
+      return 'int';
+    case 'int64':
+      return 'bigint';
+    case 'uint8':
+      return 'tinyint unsigned';
+    case 'uint16':
+      return 'smallint unsigned';
+    case 'uint32':
+      return 'int unsigned';
+    case 'uint64':
+      return 'bigint unsigned';
+    case 'float32':
+      return 'float';
+    case 'float64':
+      return 'double';
+    case 'decimal':
+      return `decimal(${c.precision ?? 38},${c.scale ?? 0})`;
+    case 'json':
+    case 'list':
+      return 'json';
+    case 'binary':
+      return inKey ? 'varbinary(255)' : 'longblob';
+    case 'date':
+      return 'date';
+    case 'time':
+      return 'time(6)';
+    case 'timestamp':
+    case 'timestamptz':
+      return 'datetime(6)';
     // a key column needs a bounded length in MySQL
-    default: return inKey ? 'varchar(255)' : 'longtext';
+    default:
+      return inKey ? 'varchar(255)' : 'longtext';
   }
 }
 

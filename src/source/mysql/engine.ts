@@ -16,11 +16,18 @@ function lockName(name: string): string {
 
 const state: StateDialect = {
   open<DB>(url: string): Kysely<DB> {
-    const pool = mysql.createPool({ ...mysqlConnectionOptions(driverUrl(url)), connectionLimit: 10, supportBigNumbers: true, bigNumberStrings: true });
+    const pool = mysql.createPool({
+      ...mysqlConnectionOptions(driverUrl(url)),
+      connectionLimit: 10,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+    });
     return new Kysely<DB>({ dialect: new MysqlDialect({ pool }) });
   },
   async tryLock(conn, name) {
-    return Number((await sql<{ ok: number }>`SELECT GET_LOCK(${lockName(name)}, 0) AS ok`.execute(conn)).rows[0]!.ok) === 1;
+    return (
+      Number((await sql<{ ok: number }>`SELECT GET_LOCK(${lockName(name)}, 0) AS ok`.execute(conn)).rows[0]!.ok) === 1
+    );
   },
   async unlock(conn, name) {
     await sql`SELECT RELEASE_LOCK(${lockName(name)})`.execute(conn);
@@ -29,7 +36,11 @@ const state: StateDialect = {
 };
 
 /** What a NOT NULL column restored as NULL held: export writes zero dates as NULL. */
-const ZERO_DATES: Partial<Record<ColumnKind, string>> = { date: '0000-00-00', timestamp: '0000-00-00 00:00:00', timestamptz: '0000-00-00 00:00:00' };
+const ZERO_DATES: Partial<Record<ColumnKind, string>> = {
+  date: '0000-00-00',
+  timestamp: '0000-00-00 00:00:00',
+  timestamptz: '0000-00-00 00:00:00',
+};
 
 /**
  * MySQL and MariaDB: reads by the text protocol (source.ts), restores by multi-row INSERT

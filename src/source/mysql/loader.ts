@@ -2,17 +2,34 @@ import type { Loader, LoadPlan } from '../loader.js';
 import { quoteMysqlIdent } from './quote.js';
 import { mysqlConnectionOptions } from './connection.js';
 
-const NUMERIC = new Set(['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64', 'decimal']);
+const NUMERIC = new Set([
+  'bool',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'float32',
+  'float64',
+  'decimal',
+]);
 
 /** A restore's loader into MySQL/MariaDB: multi-row INSERT (… ON DUPLICATE KEY UPDATE when rows may conflict), strict mode. */
 export async function openLoader(url: string): Promise<Loader> {
   const mysql = (await import('mysql2')).default;
   const conn = mysql.createConnection({ ...mysqlConnectionOptions(url), timezone: 'Z' });
-  const q = (s: string) => new Promise<void>((resolve, reject) => conn.query(s, (err) => (err ? reject(err) : resolve())));
+  const q = (s: string) =>
+    new Promise<void>((resolve, reject) => conn.query(s, (err) => (err ? reject(err) : resolve())));
   await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
   // strict: a value the column cannot hold is an error, never a silent truncation; backslash escapes on (they are used below)
-  await q("SET SESSION time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'");
-  const name = (t: LoadPlan['table']) => (t.schema ? `${quoteMysqlIdent(t.schema)}.${quoteMysqlIdent(t.name)}` : quoteMysqlIdent(t.name));
+  await q(
+    "SET SESSION time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+  );
+  const name = (t: LoadPlan['table']) =>
+    t.schema ? `${quoteMysqlIdent(t.schema)}.${quoteMysqlIdent(t.name)}` : quoteMysqlIdent(t.name);
   return {
     engine: 'mysql',
     async load(plan, batch) {
@@ -23,16 +40,28 @@ export async function openLoader(url: string): Promise<Loader> {
         const cur = plan.cursor ? quoteMysqlIdent(plan.cursor) : '';
         // the cursor is assigned last: the other assignments compare against the stored, not the new, cursor
         const others = plan.columns.filter((c) => !plan.primaryKey.includes(c.name) && c.name !== plan.cursor);
-        const assign = (c: string) => (plan.conflict === 'newest' ? `${c} = IF(VALUES(${cur}) >= ${cur}, VALUES(${c}), ${c})` : `${c} = VALUES(${c})`);
-        const sets = [...others.map((c) => assign(quoteMysqlIdent(c.name))), ...(plan.cursor && !plan.primaryKey.includes(plan.cursor) ? [assign(cur)] : [])];
-        tail = sets.length ? ` ON DUPLICATE KEY UPDATE ${sets.join(', ')}` : ` ON DUPLICATE KEY UPDATE ${quoteMysqlIdent(plan.primaryKey[0]!)} = ${quoteMysqlIdent(plan.primaryKey[0]!)}`;
+        const assign = (c: string) =>
+          plan.conflict === 'newest'
+            ? `${c} = IF(VALUES(${cur}) >= ${cur}, VALUES(${c}), ${c})`
+            : `${c} = VALUES(${c})`;
+        const sets = [
+          ...others.map((c) => assign(quoteMysqlIdent(c.name))),
+          ...(plan.cursor && !plan.primaryKey.includes(plan.cursor) ? [assign(cur)] : []),
+        ];
+        tail = sets.length
+          ? ` ON DUPLICATE KEY UPDATE ${sets.join(', ')}`
+          : ` ON DUPLICATE KEY UPDATE ${quoteMysqlIdent(plan.primaryKey[0]!)} = ${quoteMysqlIdent(plan.primaryKey[0]!)}`;
       }
       const head = `INSERT INTO ${name(plan.table)} (${cols}) VALUES `;
       await q('START TRANSACTION');
       try {
         let values: string[] = [];
         let size = 0;
-        const flush = async () => { if (values.length) await q(head + values.join(',') + tail); values = []; size = 0; };
+        const flush = async () => {
+          if (values.length) await q(head + values.join(',') + tail);
+          values = [];
+          size = 0;
+        };
         for (let r = 0; r < batch.numRows; r++) {
           const row = batch.cells.map((cell, c) => {
             const v = cell(r);
@@ -54,6 +83,8 @@ export async function openLoader(url: string): Promise<Loader> {
     },
     truncate: (t) => q(`TRUNCATE TABLE ${name(t)}`),
     execute: q,
-    async close() { await new Promise<void>((r) => conn.end(() => r())); },
+    async close() {
+      await new Promise<void>((r) => conn.end(() => r()));
+    },
   };
 }

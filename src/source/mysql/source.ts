@@ -19,7 +19,9 @@ export { quoteMysqlIdent };
 type Conn = mysql.PoolConnection;
 
 function run(conn: Conn, sqlText: string, values?: unknown[]): Promise<unknown> {
-  return new Promise((resolve, reject) => conn.query(sqlText, values, (err, res) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) =>
+    conn.query(sqlText, values, (err, res) => (err ? reject(err) : resolve(res))),
+  );
 }
 
 /**
@@ -43,20 +45,31 @@ export class MysqlSource implements Source {
     const conn = mysqlConnectionOptions(url);
     this.database = conn.database ?? '';
     this.pool = mysql.createPool({
-      ...conn, timezone: 'Z', connectionLimit: 6, connectTimeout: 15_000,
-      supportBigNumbers: true, bigNumberStrings: true, dateStrings: true,
+      ...conn,
+      timezone: 'Z',
+      connectionLimit: 6,
+      connectTimeout: 15_000,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
     });
     this.db = new Kysely<unknown>({ dialect: new MysqlDialect({ pool: this.pool }) });
   }
 
   private connect(): Promise<Conn> {
-    return new Promise((resolve, reject) => this.pool.getConnection((err, c) => (err ? reject(mysqlConnectError(err, this.label)) : resolve(c))));
+    return new Promise((resolve, reject) =>
+      this.pool.getConnection((err, c) => (err ? reject(mysqlConnectError(err, this.label)) : resolve(c))),
+    );
   }
 
   async describe(ref: TableRef): Promise<SourceTable> {
     (await this.connect()).release();
     const schema = ref.schema ?? this.database;
-    if (!schema) throw inputError('TABLE_NOT_FOUND', `no database given: put it in the --source URL (mysql://…/db) or use --table db.table`);
+    if (!schema)
+      throw inputError(
+        'TABLE_NOT_FOUND',
+        `no database given: put it in the --source URL (mysql://…/db) or use --table db.table`,
+      );
     const cols = await sql<MysqlColumnRow>`
       SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable,
              NUMERIC_PRECISION AS \`precision\`, NUMERIC_SCALE AS scale
@@ -70,10 +83,20 @@ export class MysqlSource implements Source {
       WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${ref.name} AND INDEX_NAME = 'PRIMARY'
       ORDER BY SEQ_IN_INDEX`.execute(this.db);
     const est = await sql<{ rows: number | string | null }>`
-      SELECT TABLE_ROWS AS \`rows\` FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${ref.name}`.execute(this.db);
+      SELECT TABLE_ROWS AS \`rows\` FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${ref.name}`.execute(
+      this.db,
+    );
     return {
-      engine: 'mysql', schema, name: ref.name,
-      columns: cols.rows.map((r) => mapMysqlColumn({ ...r, precision: r.precision === null ? null : Number(r.precision), scale: r.scale === null ? null : Number(r.scale) })),
+      engine: 'mysql',
+      schema,
+      name: ref.name,
+      columns: cols.rows.map((r) =>
+        mapMysqlColumn({
+          ...r,
+          precision: r.precision === null ? null : Number(r.precision),
+          scale: r.scale === null ? null : Number(r.scale),
+        }),
+      ),
       primaryKey: pk.rows.map((r) => r.name),
       estimatedRows: Number(est.rows[0]?.rows ?? 0),
     };
@@ -100,7 +123,8 @@ export class MysqlSource implements Source {
       const builders = asm.builders;
       const keyCols = opts.keyColumns ?? table.primaryKey;
       const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
-      if (keyIdx.some((i) => i < 0)) throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
+      if (keyIdx.some((i) => i < 0))
+        throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
       // each field goes from mysql2's packet straight into its builder (see text-rows.ts)
       const field = (buf: Buffer, s: number, e: number, col: number): void => {
         if (s < 0) builders[col]!.appendNull();
@@ -116,27 +140,47 @@ export class MysqlSource implements Source {
         while (total < maxRows) {
           const where = sqlAnd(opts.where, last && this.tupleAfterSql(table, keyCols, last));
           const limit = Math.min(opts.batchRows, maxRows - total);
-          const page = new TextRows(conn, `${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${order} LIMIT ${limit}`, ncols, field, () => asm.endRow());
+          const page = new TextRows(
+            conn,
+            `${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${order} LIMIT ${limit}`,
+            ncols,
+            field,
+            () => asm.endRow(),
+          );
           await page.wait();
           total += page.rows;
           if (page.rows > 0) {
             const lastRow = page.lastFields();
             last = keyIdx.map((i, k) => keyText(keys[k]!, lastRow[i]!));
-            if (opts.stats) { opts.stats.lastKey = last; opts.stats.rows = total; }
+            if (opts.stats) {
+              opts.stats.lastKey = last;
+              opts.stats.rows = total;
+            }
             yield asm.flush();
           }
           if (page.rows < limit) break;
         }
         if (opts.recordKeys && last && opts.stats) {
-          const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), this.tupleNotAfterSql(table, keyCols, last), opts.recordKeys(last));
+          const where = sqlAnd(
+            opts.where,
+            opts.after && this.tupleAfterSql(table, keyCols, opts.after),
+            this.tupleNotAfterSql(table, keyCols, last),
+            opts.recordKeys(last),
+          );
           opts.stats.keys = await this.keyQuery(conn, table, keyCols, where);
         }
       } else {
         // one SELECT for the whole table: the connection pauses at each full batch until it is taken
-        const all: TextRows = new TextRows(conn, `${select}${opts.where ? ` WHERE ${opts.where}` : ''}`, ncols, field, () => {
-          asm.endRow();
-          if (asm.rows >= opts.batchRows) all.pause();
-        });
+        const all: TextRows = new TextRows(
+          conn,
+          `${select}${opts.where ? ` WHERE ${opts.where}` : ''}`,
+          ncols,
+          field,
+          () => {
+            asm.endRow();
+            if (asm.rows >= opts.batchRows) all.pause();
+          },
+        );
         while ((await all.wait()) === 'paused') {
           yield asm.flush();
           all.resume();
@@ -191,25 +235,41 @@ export class MysqlSource implements Source {
 
   withinLagSql(table: SourceTable, column: string, value: string, lag: Lag): string {
     const lit = this.literal(table, column, value);
-    const bound = 'seconds' in lag ? `${lit} - INTERVAL ${Math.round(lag.seconds * 1e6)} MICROSECOND` : `${lit} - ${lag.amount}`;
+    const bound =
+      'seconds' in lag ? `${lit} - INTERVAL ${Math.round(lag.seconds * 1e6)} MICROSECOND` : `${lit} - ${lag.amount}`;
     return `${quoteMysqlIdent(column)} > ${bound}`;
   }
 
-  isNullSql(column: string): string { return `${quoteMysqlIdent(column)} IS NULL`; }
+  isNullSql(column: string): string {
+    return `${quoteMysqlIdent(column)} IS NULL`;
+  }
 
-  isNotNullSql(column: string): string { return `${quoteMysqlIdent(column)} IS NOT NULL`; }
+  isNotNullSql(column: string): string {
+    return `${quoteMysqlIdent(column)} IS NOT NULL`;
+  }
 
   /** DATETIME and TIMESTAMP literals are read at the session's +00:00. */
   beforeDaySql(cursor: ColumnSpec, day: string): string {
     return `${quoteMysqlIdent(cursor.name)} < ${cursor.kind === 'date' ? `'${day}'` : `'${day} 00:00:00'`}`;
   }
 
-  private async keyQuery(conn: Conn, table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {
+  private async keyQuery(
+    conn: Conn,
+    table: SourceTable,
+    keyColumns: string[],
+    where: string | undefined,
+  ): Promise<string[][]> {
     const from = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
-    const rows = await new Promise<Array<Array<Buffer | null>>>((resolve, reject) => conn.query({
-      sql: `SELECT ${keyColumns.map(quoteMysqlIdent).join(', ')} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyColumns.map(quoteMysqlIdent).join(', ')}`,
-      rowsAsArray: true, typeCast: false,
-    }, (err, res) => (err ? reject(err) : resolve(res as Array<Array<Buffer | null>>))));
+    const rows = await new Promise<Array<Array<Buffer | null>>>((resolve, reject) =>
+      conn.query(
+        {
+          sql: `SELECT ${keyColumns.map(quoteMysqlIdent).join(', ')} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyColumns.map(quoteMysqlIdent).join(', ')}`,
+          rowsAsArray: true,
+          typeCast: false,
+        },
+        (err, res) => (err ? reject(err) : resolve(res as Array<Array<Buffer | null>>)),
+      ),
+    );
     const cols = keyColumns.map((k) => table.columns.find((c) => c.name === k)!);
     return rows.map((r) => r.map((b, i) => (b === null ? '' : keyText(cols[i]!, b))));
   }

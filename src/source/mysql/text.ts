@@ -11,7 +11,8 @@ export const valueText: ValueText = {
   minYear: 1,
   maxYear: 9999,
   yearsNote: 'MySQL DATE holds 1000-9999',
-  nonFinite: (v) => (Number.isNaN(v) ? { why: 'NaN (MySQL floats hold no NaN)' } : { why: `${v} (MySQL floats hold no infinities)` }),
+  nonFinite: (v) =>
+    Number.isNaN(v) ? { why: 'NaN (MySQL floats hold no NaN)' } : { why: `${v} (MySQL floats hold no infinities)` },
   // MySQL has no arrays: a JSON array (numbers as numbers, the rest as strings)
   list: (items, numeric) => `[${items.map((c) => (c === null ? 'null' : numeric ? c : JSON.stringify(c))).join(',')}]`,
 };

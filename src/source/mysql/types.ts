@@ -10,20 +10,53 @@ export interface MysqlColumnRow {
 }
 
 const SIMPLE: Record<string, ScalarKind> = {
-  float: 'float32', double: 'float64', real: 'float64',
-  char: 'string', varchar: 'string', tinytext: 'string', text: 'string', mediumtext: 'string', longtext: 'string',
-  enum: 'string', set: 'string', uuid: 'string', inet4: 'string', inet6: 'string',
+  float: 'float32',
+  double: 'float64',
+  real: 'float64',
+  char: 'string',
+  varchar: 'string',
+  tinytext: 'string',
+  text: 'string',
+  mediumtext: 'string',
+  longtext: 'string',
+  enum: 'string',
+  set: 'string',
+  uuid: 'string',
+  inet4: 'string',
+  inet6: 'string',
   json: 'json',
-  binary: 'binary', varbinary: 'binary', tinyblob: 'binary', blob: 'binary', mediumblob: 'binary', longblob: 'binary',
-  date: 'date', time: 'time', datetime: 'timestamp', timestamp: 'timestamptz', year: 'int16',
+  binary: 'binary',
+  varbinary: 'binary',
+  tinyblob: 'binary',
+  blob: 'binary',
+  mediumblob: 'binary',
+  longblob: 'binary',
+  date: 'date',
+  time: 'time',
+  datetime: 'timestamp',
+  timestamp: 'timestamptz',
+  year: 'int16',
 };
 
 const INTS: Record<string, [signed: ScalarKind, unsigned: ScalarKind]> = {
-  tinyint: ['int8', 'uint8'], smallint: ['int16', 'uint16'], mediumint: ['int32', 'int32'],
-  int: ['int32', 'uint32'], integer: ['int32', 'uint32'], bigint: ['int64', 'uint64'],
+  tinyint: ['int8', 'uint8'],
+  smallint: ['int16', 'uint16'],
+  mediumint: ['int32', 'int32'],
+  int: ['int32', 'uint32'],
+  integer: ['int32', 'uint32'],
+  bigint: ['int64', 'uint64'],
 };
 
-const SPATIAL = new Set(['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection']);
+const SPATIAL = new Set([
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+]);
 
 /** MySQL/MariaDB column → tablevault column (see the type table in README). */
 export function mapMysqlColumn(r: MysqlColumnRow): ColumnSpec {
@@ -34,7 +67,8 @@ export function mapMysqlColumn(r: MysqlColumnRow): ColumnSpec {
   const ints = INTS[dataType];
   if (ints) return { ...base, kind: columnType.includes('unsigned') ? ints[1] : ints[0] };
   if (dataType === 'decimal' || dataType === 'numeric') {
-    const precision = r.precision ?? 10; const scale = r.scale ?? 0;
+    const precision = r.precision ?? 10;
+    const scale = r.scale ?? 0;
     return precision <= 38 ? { ...base, kind: 'decimal', precision, scale } : { ...base, kind: 'string' };
   }
   const kind = SIMPLE[dataType];

@@ -10,20 +10,40 @@ function canonSql(spec: ColumnSpec): string {
   const c = quotePgIdent(spec.name);
   let e: string;
   switch (spec.kind) {
-    case 'bool': e = `CASE WHEN ${c} THEN '1' ELSE '0' END`; break;
-    case 'float32': e = `encode(float4send(${c}), 'hex')`; break;
-    case 'float64': e = `encode(float8send(${c}), 'hex')`; break;
-    case 'binary': e = `encode(${c}, 'hex')`; break;
-    case 'date': e = `CASE WHEN isfinite(${c}) THEN (${c} - date '1970-01-01')::text END`; break;
-    case 'time': e = `(extract(epoch FROM ${c}) * 1000000)::bigint::text`; break;
-    case 'timestamp': case 'timestamptz': e = `CASE WHEN isfinite(${c}) THEN (extract(epoch FROM ${c}) * 1000000)::bigint::text END`; break;
-    case 'list':
-      e = spec.element!.kind === 'float32' || spec.element!.kind === 'float64'
-        ? `array_to_json(ARRAY(SELECT encode(${spec.element!.kind === 'float32' ? 'float4send' : 'float8send'}(x), 'hex') FROM unnest(${c}) WITH ORDINALITY AS u(x, n) ORDER BY n))::text`
-        : `array_to_json(${c})::text`;
+    case 'bool':
+      e = `CASE WHEN ${c} THEN '1' ELSE '0' END`;
       break;
-    case 'string': case 'json': e = `format('%s', ${c})`; break; // the type's output function: char(n) keeps its padding
-    default: e = `${c}::text`;
+    case 'float32':
+      e = `encode(float4send(${c}), 'hex')`;
+      break;
+    case 'float64':
+      e = `encode(float8send(${c}), 'hex')`;
+      break;
+    case 'binary':
+      e = `encode(${c}, 'hex')`;
+      break;
+    case 'date':
+      e = `CASE WHEN isfinite(${c}) THEN (${c} - date '1970-01-01')::text END`;
+      break;
+    case 'time':
+      e = `(extract(epoch FROM ${c}) * 1000000)::bigint::text`;
+      break;
+    case 'timestamp':
+    case 'timestamptz':
+      e = `CASE WHEN isfinite(${c}) THEN (extract(epoch FROM ${c}) * 1000000)::bigint::text END`;
+      break;
+    case 'list':
+      e =
+        spec.element!.kind === 'float32' || spec.element!.kind === 'float64'
+          ? `array_to_json(ARRAY(SELECT encode(${spec.element!.kind === 'float32' ? 'float4send' : 'float8send'}(x), 'hex') FROM unnest(${c}) WITH ORDINALITY AS u(x, n) ORDER BY n))::text`
+          : `array_to_json(${c})::text`;
+      break;
+    case 'string':
+    case 'json':
+      e = `format('%s', ${c})`;
+      break; // the type's output function: char(n) keeps its padding
+    default:
+      e = `${c}::text`;
   }
   // format('%s', NULL) is '', not NULL: test the column itself
   return `CASE WHEN ${c} IS NULL THEN 'n' ELSE coalesce('v' || ${e}, 'n') END`;
@@ -38,7 +58,13 @@ const u32 = (md5: string, from: number) => `('x' || substr(${md5}, ${from}, 8)):
  * and per bucket count(*) and the two 32-bit sums; then, for differing buckets only, each row's key
  * text and row MD5. Only aggregates and those keys cross the network.
  */
-export async function openChecksums(url: string, _source: Source, table: SourceTable, key: ColumnSpec[], { buckets }: ChecksumOptions): Promise<SourceChecksums> {
+export async function openChecksums(
+  url: string,
+  _source: Source,
+  table: SourceTable,
+  key: ColumnSpec[],
+  { buckets }: ChecksumOptions,
+): Promise<SourceChecksums> {
   const pg = (await import('pg')).default;
   const client = new pg.Client({ connectionString: url, application_name: 'tablevault-verify' });
   await client.connect();
@@ -63,7 +89,10 @@ export async function openChecksums(url: string, _source: Source, table: SourceT
       return side;
     },
     async keys(wanted) {
-      const r = await client.query<{ k: string; rh: string }>(`SELECT k, rh FROM (${rows}) t WHERE ${u32('kh', 1)} % ${buckets} = ANY($1::int[])`, [[...wanted]]);
+      const r = await client.query<{ k: string; rh: string }>(
+        `SELECT k, rh FROM (${rows}) t WHERE ${u32('kh', 1)} % ${buckets} = ANY($1::int[])`,
+        [[...wanted]],
+      );
       return new Map(r.rows.map((x) => [x.k, x.rh]));
     },
     async close() {

@@ -35,12 +35,17 @@ export class CopyBinaryDecoder {
   private lastBuf: Buffer | undefined;
   private lastStart = 0;
 
-  constructor(private readonly asm: BatchAssembler, private readonly keyIndexes: number[], private readonly keyForms: KeyForm[]) {}
+  constructor(
+    private readonly asm: BatchAssembler,
+    private readonly keyIndexes: number[],
+    private readonly keyForms: KeyForm[],
+  ) {}
 
   row(buf: Buffer, s: number, e: number): void {
     let p = s;
     if (this.header) {
-      if (e - s < 19 || SIGNATURE.compare(buf, s, s + 11) !== 0) throw new Error('COPY output does not start with the binary signature');
+      if (e - s < 19 || SIGNATURE.compare(buf, s, s + 11) !== 0)
+        throw new Error('COPY output does not start with the binary signature');
       p += 19 + buf.readInt32BE(s + 15); // flags, then the header extension's length
       this.header = false;
       if (p === e) return;
@@ -48,7 +53,10 @@ export class CopyBinaryDecoder {
     const ncols = this.asm.builders.length;
     const rowStart = p;
     const n = buf.readInt16BE(p);
-    if (n === -1) { this.ended = true; return; }
+    if (n === -1) {
+      this.ended = true;
+      return;
+    }
     if (n !== ncols) throw new Error(`COPY row has ${n} fields, expected ${ncols}`);
     p = walkFields(buf, p + 2, n, this.appendField);
     if (p !== e) throw new Error('COPY row is longer than its fields');
@@ -73,15 +81,21 @@ export class CopyBinaryDecoder {
     const buf = this.lastBuf;
     if (!buf) return [];
     const fields: Array<[number, number]> = [];
-    walkFields(buf, this.lastStart + 2, this.asm.builders.length, (_b, col, start, len) => { fields[col] = [start, len]; });
+    walkFields(buf, this.lastStart + 2, this.asm.builders.length, (_b, col, start, len) => {
+      fields[col] = [start, len];
+    });
     return this.keyIndexes.map((i, k) => {
       const [at, len] = fields[i]!;
       if (len < 0) throw new Error(`key column ${this.asm.columns[i]!.name} is NULL`);
       switch (this.keyForms[k]!) {
-        case 'int2': return String(buf.readInt16BE(at));
-        case 'int4': return String(buf.readInt32BE(at));
-        case 'int8': return String(pgInt64(buf, at));
-        case 'text': return buf.toString('utf8', at, at + len);
+        case 'int2':
+          return String(buf.readInt16BE(at));
+        case 'int4':
+          return String(buf.readInt32BE(at));
+        case 'int8':
+          return String(pgInt64(buf, at));
+        case 'text':
+          return buf.toString('utf8', at, at + len);
       }
     });
   }

@@ -2,10 +2,15 @@ import type { Socket } from 'node:net';
 import type pg from 'pg';
 import { RowFlow } from '../row-flow.js';
 
-const COPY_DATA = 0x64, COPY_DONE = 0x63, ERROR_RESPONSE = 0x45;
+const COPY_DATA = 0x64,
+  COPY_DONE = 0x63,
+  ERROR_RESPONSE = 0x45;
 
 /** The part of pg's Connection this query touches: the socket, and pg's own parser listening on it. */
-interface PgConnection { stream: Socket; query(text: string): void }
+interface PgConnection {
+  stream: Socket;
+  query(text: string): void;
+}
 
 /**
  * `COPY … TO STDOUT` as a pg Submittable that hands each row to `row(buf, start, end)` where it
@@ -34,7 +39,10 @@ export class CopyOut extends RowFlow implements pg.Submittable {
   private bodyCode = 0;
   private fill = 0;
 
-  constructor(readonly text: string, private readonly row: (buf: Buffer, start: number, end: number) => void) {
+  constructor(
+    readonly text: string,
+    private readonly row: (buf: Buffer, start: number, end: number) => void,
+  ) {
     super();
   }
 
@@ -42,7 +50,8 @@ export class CopyOut extends RowFlow implements pg.Submittable {
     const conn = connection as PgConnection;
     this.conn = conn;
     const listeners = conn.stream.listeners('data') as Array<(b: Buffer) => void>;
-    if (listeners.length !== 1) throw new Error(`internal: expected pg's one data listener on the socket, found ${listeners.length}`);
+    if (listeners.length !== 1)
+      throw new Error(`internal: expected pg's one data listener on the socket, found ${listeners.length}`);
     this.pgHandler = listeners[0]!;
     conn.stream.removeListener('data', this.pgHandler);
     conn.stream.pause();
@@ -55,7 +64,9 @@ export class CopyOut extends RowFlow implements pg.Submittable {
   /** The socket is simply not read while paused: PostgreSQL then waits on TCP backpressure. */
   protected pauseSource(): void {}
 
-  protected resumeSource(): void { this.forward(); }
+  protected resumeSource(): void {
+    this.forward();
+  }
 
   private forward(): void {
     const conn = this.conn;
@@ -80,7 +91,10 @@ export class CopyOut extends RowFlow implements pg.Submittable {
     if (this.head) {
       // complete a cut header with the first bytes of this chunk
       const need = 5 - this.head.length;
-      if (chunk.length < need) { this.head = Buffer.concat([this.head, chunk]); return; }
+      if (chunk.length < need) {
+        this.head = Buffer.concat([this.head, chunk]);
+        return;
+      }
       const h = Buffer.concat([this.head, chunk.subarray(0, need)]);
       this.head = undefined;
       p = need;
@@ -94,17 +108,26 @@ export class CopyOut extends RowFlow implements pg.Submittable {
       if (this.fill < this.body.length) return;
       const body = this.body;
       this.body = undefined;
-      if (this.message(this.bodyCode, body, 0, body.length)) { this.detach(chunk.subarray(p)); return; }
+      if (this.message(this.bodyCode, body, 0, body.length)) {
+        this.detach(chunk.subarray(p));
+        return;
+      }
     }
     const len = chunk.length;
     while (p < len) {
       if (len - p < 5) {
-        if (chunk[p] === ERROR_RESPONSE) { this.detach(chunk.subarray(p)); return; }
+        if (chunk[p] === ERROR_RESPONSE) {
+          this.detach(chunk.subarray(p));
+          return;
+        }
         this.head = Buffer.from(chunk.subarray(p));
         return;
       }
       const code = chunk[p]!;
-      if (code === ERROR_RESPONSE) { this.detach(chunk.subarray(p)); return; }
+      if (code === ERROR_RESPONSE) {
+        this.detach(chunk.subarray(p));
+        return;
+      }
       const end = p + 1 + chunk.readUInt32BE(p + 1);
       if (end > len) {
         this.startBody(code, end - p - 5);
@@ -112,7 +135,10 @@ export class CopyOut extends RowFlow implements pg.Submittable {
         this.fill = len - p - 5;
         return;
       }
-      if (this.message(code, chunk, p + 5, end)) { this.detach(chunk.subarray(end)); return; }
+      if (this.message(code, chunk, p + 5, end)) {
+        this.detach(chunk.subarray(end));
+        return;
+      }
       p = end;
     }
   }
@@ -125,7 +151,10 @@ export class CopyOut extends RowFlow implements pg.Submittable {
 
   /** One whole message; true at CopyDone. CopyOutResponse, notices and parameter changes are passed over. */
   private message(code: number, buf: Buffer, start: number, end: number): boolean {
-    if (code === COPY_DATA) { this.row(buf, start, end); return false; }
+    if (code === COPY_DATA) {
+      this.row(buf, start, end);
+      return false;
+    }
     return code === COPY_DONE;
   }
 

@@ -8,22 +8,42 @@ export function columnType(c: ColumnSpec, _inKey: boolean): string {
   const unboundedNumeric = c.kind === 'string' && /^(numeric|decimal)\b/i.test(c.dbType);
   if (unboundedNumeric) return 'numeric';
   switch (c.kind) {
-    case 'bool': return 'boolean';
-    case 'int8': case 'int16': case 'uint8': return 'smallint';
-    case 'int32': case 'uint16': return 'integer';
-    case 'int64': case 'uint32': return 'bigint';
-    case 'uint64': return 'numeric(20,0)';
-    case 'float32': return 'real';
-    case 'float64': return 'double precision';
-    case 'decimal': return `numeric(${c.precision ?? 38},${c.scale ?? 0})`;
-    case 'json': return 'jsonb';
-    case 'binary': return 'bytea';
-    case 'date': return 'date';
-    case 'time': return 'time';
-    case 'timestamp': return 'timestamp';
-    case 'timestamptz': return 'timestamptz';
-    case 'list': return `${columnType(c.element!, false)}[]`;
-    default: return 'text';
+    case 'bool':
+      return 'boolean';
+    case 'int8':
+    case 'int16':
+    case 'uint8':
+      return 'smallint';
+    case 'int32':
+    case 'uint16':
+      return 'integer';
+    case 'int64':
+    case 'uint32':
+      return 'bigint';
+    case 'uint64':
+      return 'numeric(20,0)';
+    case 'float32':
+      return 'real';
+    case 'float64':
+      return 'double precision';
+    case 'decimal':
+      return `numeric(${c.precision ?? 38},${c.scale ?? 0})`;
+    case 'json':
+      return 'jsonb';
+    case 'binary':
+      return 'bytea';
+    case 'date':
+      return 'date';
+    case 'time':
+      return 'time';
+    case 'timestamp':
+      return 'timestamp';
+    case 'timestamptz':
+      return 'timestamptz';
+    case 'list':
+      return `${columnType(c.element!, false)}[]`;
+    default:
+      return 'text';
   }
 }
 

@@ -13,7 +13,8 @@ const state: StateDialect = {
     return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   },
   async tryLock(conn, name) {
-    return (await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtextextended(${name}, 0)) AS ok`.execute(conn)).rows[0]!.ok;
+    return (await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtextextended(${name}, 0)) AS ok`.execute(conn))
+      .rows[0]!.ok;
   },
   async unlock(conn, name) {
     await sql`SELECT pg_advisory_unlock(hashtextextended(${name}, 0))`.execute(conn);

@@ -20,7 +20,10 @@ function* copyLines(plan: LoadPlan, batch: LoadBatch): Generator<string> {
       line += v === null ? '\\N' : copyEscape(binary[c] ? `\\x${v}` : v);
     }
     chunk += `${line}\n`;
-    if (chunk.length > 1 << 20) { yield chunk; chunk = ''; }
+    if (chunk.length > 1 << 20) {
+      yield chunk;
+      chunk = '';
+    }
   }
   if (chunk) yield chunk;
 }
@@ -33,7 +36,8 @@ export async function openLoader(url: string): Promise<Loader> {
   await client.connect();
   for (const s of SESSION_SETTINGS) await client.query(s);
   let staged = '';
-  const name = (t: LoadPlan['table']) => (t.schema ? `${quotePgIdent(t.schema)}.${quotePgIdent(t.name)}` : quotePgIdent(t.name));
+  const name = (t: LoadPlan['table']) =>
+    t.schema ? `${quotePgIdent(t.schema)}.${quotePgIdent(t.name)}` : quotePgIdent(t.name);
   return {
     engine: 'postgres',
     async load(plan, batch) {
@@ -44,16 +48,24 @@ export async function openLoader(url: string): Promise<Loader> {
         let into = target;
         if (plan.conflict !== 'insert') {
           if (staged !== target) {
-            await client.query(`DROP TABLE IF EXISTS pg_temp.tablevault_stage; CREATE TEMP TABLE tablevault_stage (LIKE ${target}) ON COMMIT DELETE ROWS`);
+            await client.query(
+              `DROP TABLE IF EXISTS pg_temp.tablevault_stage; CREATE TEMP TABLE tablevault_stage (LIKE ${target}) ON COMMIT DELETE ROWS`,
+            );
             staged = target;
           }
           into = 'pg_temp.tablevault_stage';
         }
         await pipeline(Readable.from(copyLines(plan, batch)), client.query(from(`COPY ${into} (${cols}) FROM STDIN`)));
         if (plan.conflict !== 'insert') {
-          const set = plan.columns.filter((c) => !plan.primaryKey.includes(c.name)).map((c) => `${quotePgIdent(c.name)} = EXCLUDED.${quotePgIdent(c.name)}`);
-          const action = set.length ? `DO UPDATE SET ${set.join(', ')}${plan.conflict === 'newest' ? ` WHERE ${target}.${quotePgIdent(plan.cursor!)} <= EXCLUDED.${quotePgIdent(plan.cursor!)}` : ''}` : 'DO NOTHING';
-          await client.query(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${into} ON CONFLICT (${plan.primaryKey.map(quotePgIdent).join(', ')}) ${action}`);
+          const set = plan.columns
+            .filter((c) => !plan.primaryKey.includes(c.name))
+            .map((c) => `${quotePgIdent(c.name)} = EXCLUDED.${quotePgIdent(c.name)}`);
+          const action = set.length
+            ? `DO UPDATE SET ${set.join(', ')}${plan.conflict === 'newest' ? ` WHERE ${target}.${quotePgIdent(plan.cursor!)} <= EXCLUDED.${quotePgIdent(plan.cursor!)}` : ''}`
+            : 'DO NOTHING';
+          await client.query(
+            `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${into} ON CONFLICT (${plan.primaryKey.map(quotePgIdent).join(', ')}) ${action}`,
+          );
         }
         await client.query('COMMIT');
       } catch (e) {
@@ -61,8 +73,14 @@ export async function openLoader(url: string): Promise<Loader> {
         throw e;
       }
     },
-    async truncate(t) { await client.query(`TRUNCATE ${name(t)}`); },
-    async execute(sqlText) { await client.query(sqlText); },
-    async close() { await client.end().catch(() => {}); },
+    async truncate(t) {
+      await client.query(`TRUNCATE ${name(t)}`);
+    },
+    async execute(sqlText) {
+      await client.query(sqlText);
+    },
+    async close() {
+      await client.end().catch(() => {});
+    },
   };
 }

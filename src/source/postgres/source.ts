@@ -2,7 +2,13 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler } from '../../arrow/batch.js';
-import { PG_BINARY_KINDS, createBuilder, createPgBinaryBuilder, type ColumnBuilder, type PgBinaryWire } from '../../arrow/builders.js';
+import {
+  PG_BINARY_KINDS,
+  createBuilder,
+  createPgBinaryBuilder,
+  type ColumnBuilder,
+  type PgBinaryWire,
+} from '../../arrow/builders.js';
 import { inputError } from '../../errors.js';
 import { describeDbUrl } from '../../redact.js';
 import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
@@ -21,9 +27,24 @@ export { quotePgIdent };
 
 /** Base types read in PostgreSQL's binary COPY form, by pg_type.typname. */
 const BINARY_WIRES: Record<string, PgBinaryWire> = {
-  bool: 'bool', int2: 'int2', int4: 'int4', int8: 'int8', float4: 'float4', float8: 'float8', numeric: 'numeric',
-  text: 'varlena', varchar: 'varlena', bpchar: 'varlena', name: 'varlena', json: 'varlena', bytea: 'varlena', jsonb: 'jsonb',
-  date: 'date', time: 'time', timestamp: 'timestamp', timestamptz: 'timestamp',
+  bool: 'bool',
+  int2: 'int2',
+  int4: 'int4',
+  int8: 'int8',
+  float4: 'float4',
+  float8: 'float8',
+  numeric: 'numeric',
+  text: 'varlena',
+  varchar: 'varlena',
+  bpchar: 'varlena',
+  name: 'varlena',
+  json: 'varlena',
+  bytea: 'varlena',
+  jsonb: 'jsonb',
+  date: 'date',
+  time: 'time',
+  timestamp: 'timestamp',
+  timestamptz: 'timestamp',
 };
 
 /** How one read decodes its COPY: the select list, one builder per column, and the key columns' text forms. */
@@ -35,8 +56,12 @@ interface ReadPlan {
 }
 
 /** A row decoder for either COPY format. */
-interface RowDecoder { rows: number; readonly lastKey: string[]; row(buf: Buffer, start: number, end: number): void; end(): void }
-
+interface RowDecoder {
+  rows: number;
+  readonly lastKey: string[];
+  row(buf: Buffer, start: number, end: number): void;
+  end(): void;
+}
 
 export class PostgresSource implements Source {
   readonly engine = 'postgres' as const;
@@ -47,7 +72,12 @@ export class PostgresSource implements Source {
 
   constructor(url: string) {
     this.label = describeDbUrl(url);
-    this.pool = new pg.Pool({ connectionString: url, max: 6, application_name: 'tablevault', connectionTimeoutMillis: 15_000 });
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: 6,
+      application_name: 'tablevault',
+      connectionTimeoutMillis: 15_000,
+    });
     this.pool.on('error', () => {}); // an idle client's error surfaces on its next use
     this.db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: this.pool }) });
   }
@@ -70,7 +100,10 @@ export class PostgresSource implements Source {
       WHERE c.oid = to_regclass(${target})`.execute(this.db);
     const rel = found.rows[0];
     if (!rel || !['r', 'p', 'v', 'm', 'f'].includes(rel.kind)) {
-      throw inputError('TABLE_NOT_FOUND', `table ${ref.schema ? `${ref.schema}.` : ''}${ref.name} does not exist in ${this.label}; check --table (use schema.table for a schema outside the search_path)`);
+      throw inputError(
+        'TABLE_NOT_FOUND',
+        `table ${ref.schema ? `${ref.schema}.` : ''}${ref.name} does not exist in ${this.label}; check --table (use schema.table for a schema outside the search_path)`,
+      );
     }
     const cols = await sql<PgColumnRow>`
       SELECT a.attname AS name, a.attnotnull AS notnull,
@@ -91,7 +124,9 @@ export class PostgresSource implements Source {
       WHERE i.indrelid = ${rel.oid} AND i.indisprimary
       ORDER BY k.ord`.execute(this.db);
     return {
-      engine: 'postgres', schema: rel.schema, name: rel.name,
+      engine: 'postgres',
+      schema: rel.schema,
+      name: rel.name,
       columns: cols.rows.map(mapPgColumn),
       primaryKey: pk.rows.map((r) => r.name),
       estimatedRows: Math.round(rel.estimate),
@@ -113,13 +148,15 @@ export class PostgresSource implements Source {
       const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
       const keyCols = opts.keyColumns ?? table.primaryKey;
       const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
-      if (keyIdx.some((i) => i < 0)) throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
+      if (keyIdx.some((i) => i < 0))
+        throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
       const plan = await this.readPlan(client, table, keyIdx, opts.batchRows);
       const select = `SELECT ${plan.selectList} FROM ${from}`;
       const format = plan.binary ? ' (FORMAT binary)' : '';
       const asm = new BatchAssembler(table.columns, readText, opts.batchRows, plan.builders);
       asmRef = asm;
-      const decoder = (keys: number[]): RowDecoder => plan.binary ? new CopyBinaryDecoder(asm, keys, plan.keyForms) : new CopyTextDecoder(asm, keys);
+      const decoder = (keys: number[]): RowDecoder =>
+        plan.binary ? new CopyBinaryDecoder(asm, keys, plan.keyForms) : new CopyTextDecoder(asm, keys);
       const maxRows = opts.maxRows ?? Infinity;
       let total = 0;
       if (keyIdx.length) {
@@ -129,29 +166,43 @@ export class PostgresSource implements Source {
           const where = sqlAnd(opts.where, last && this.tupleAfterSql(table, keyCols, last));
           const limit = Math.min(opts.batchRows, maxRows - total);
           const dec = decoder(keyIdx);
-          const copy = new CopyOut(`COPY (${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyList} LIMIT ${limit}) TO STDOUT${format}`, (b, s, e) => dec.row(b, s, e));
+          const copy = new CopyOut(
+            `COPY (${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyList} LIMIT ${limit}) TO STDOUT${format}`,
+            (b, s, e) => dec.row(b, s, e),
+          );
           client.query(copy);
           await copy.wait();
           dec.end();
           total += dec.rows;
           if (dec.rows > 0) {
             last = dec.lastKey;
-            if (opts.stats) { opts.stats.lastKey = last; opts.stats.rows = total; }
+            if (opts.stats) {
+              opts.stats.lastKey = last;
+              opts.stats.rows = total;
+            }
             yield asm.flush();
           }
           if (dec.rows < limit) break;
         }
         if (opts.recordKeys && last && opts.stats) {
-          const where = sqlAnd(opts.where, opts.after && this.tupleAfterSql(table, keyCols, opts.after), this.tupleNotAfterSql(table, keyCols, last), opts.recordKeys(last));
+          const where = sqlAnd(
+            opts.where,
+            opts.after && this.tupleAfterSql(table, keyCols, opts.after),
+            this.tupleNotAfterSql(table, keyCols, last),
+            opts.recordKeys(last),
+          );
           opts.stats.keys = await this.keyQuery(client, table, keyCols, where);
         }
       } else {
         // one COPY for the whole table: reading the socket pauses at each full batch until it is taken
         const dec = decoder([]);
-        const copy: CopyOut = new CopyOut(`COPY (${select}${opts.where ? ` WHERE ${opts.where}` : ''}) TO STDOUT${format}`, (b, s, e) => {
-          dec.row(b, s, e);
-          if (asm.rows >= opts.batchRows) copy.pause();
-        });
+        const copy: CopyOut = new CopyOut(
+          `COPY (${select}${opts.where ? ` WHERE ${opts.where}` : ''}) TO STDOUT${format}`,
+          (b, s, e) => {
+            dec.row(b, s, e);
+            if (asm.rows >= opts.batchRows) copy.pause();
+          },
+        );
         client.query(copy);
         while ((await copy.wait()) === 'paused') {
           yield asm.flush();
@@ -176,16 +227,28 @@ export class PostgresSource implements Source {
    * integer or as text, so its last value can be put back into the next page's WHERE. Types whose
    * cast to text is not their output (inet, "char") make the whole read use the text format.
    */
-  private async readPlan(client: pg.PoolClient, table: SourceTable, keyIdx: number[], capacity: number): Promise<ReadPlan> {
-    const res = await client.query<{ name: string; typname: string; textcast: string | null }>(`
+  private async readPlan(
+    client: pg.PoolClient,
+    table: SourceTable,
+    keyIdx: number[],
+    capacity: number,
+  ): Promise<ReadPlan> {
+    const res = await client.query<{ name: string; typname: string; textcast: string | null }>(
+      `
       SELECT a.attname AS name, bt.typname AS typname,
              (SELECT c.castmethod::text FROM pg_cast c WHERE c.castsource = bt.oid AND c.casttarget = 'text'::regtype) AS textcast
       FROM pg_attribute a
       JOIN pg_type t ON t.oid = a.atttypid
       JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`, [`${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`]);
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
+      [`${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`],
+    );
     const types = new Map(res.rows.map((r) => [r.name, r]));
-    const text: ReadPlan = { binary: false, selectList: table.columns.map((c) => quotePgIdent(c.name)).join(', '), keyForms: [] };
+    const text: ReadPlan = {
+      binary: false,
+      selectList: table.columns.map((c) => quotePgIdent(c.name)).join(', '),
+      keyForms: [],
+    };
     const select: string[] = [];
     const builders: ColumnBuilder[] = [];
     const wires: Array<PgBinaryWire | undefined> = [];
@@ -194,7 +257,11 @@ export class PostgresSource implements Source {
       if (!t) return text;
       let wire: PgBinaryWire | undefined = BINARY_WIRES[t.typname];
       if (wire && !PG_BINARY_KINDS[wire].includes(c.kind)) wire = undefined;
-      if (keyIdx.includes(i) && !(wire === 'int2' || wire === 'int4' || wire === 'int8' || (wire === 'varlena' && c.kind !== 'binary'))) wire = undefined;
+      if (
+        keyIdx.includes(i) &&
+        !(wire === 'int2' || wire === 'int4' || wire === 'int8' || (wire === 'varlena' && c.kind !== 'binary'))
+      )
+        wire = undefined;
       wires.push(wire);
       if (wire) {
         select.push(quotePgIdent(c.name));
@@ -232,23 +299,43 @@ export class PostgresSource implements Source {
   }
 
   withinLagSql(table: SourceTable, column: string, value: string, lag: Lag): string {
-    const bound = 'seconds' in lag ? `${this.literal(table, column, value)} - interval '${lag.seconds} seconds'` : `${this.literal(table, column, value)} - ${lag.amount}`;
+    const bound =
+      'seconds' in lag
+        ? `${this.literal(table, column, value)} - interval '${lag.seconds} seconds'`
+        : `${this.literal(table, column, value)} - ${lag.amount}`;
     return `${quotePgIdent(column)} > ${bound}`;
   }
 
-  isNullSql(column: string): string { return `${quotePgIdent(column)} IS NULL`; }
+  isNullSql(column: string): string {
+    return `${quotePgIdent(column)} IS NULL`;
+  }
 
-  isNotNullSql(column: string): string { return `${quotePgIdent(column)} IS NOT NULL`; }
+  isNotNullSql(column: string): string {
+    return `${quotePgIdent(column)} IS NOT NULL`;
+  }
 
   beforeDaySql(cursor: ColumnSpec, day: string): string {
-    const literal = cursor.kind === 'date' ? `'${day}'` : cursor.kind === 'timestamptz' ? `'${day} 00:00:00+00'` : `'${day} 00:00:00'`;
+    const literal =
+      cursor.kind === 'date'
+        ? `'${day}'`
+        : cursor.kind === 'timestamptz'
+          ? `'${day} 00:00:00+00'`
+          : `'${day} 00:00:00'`;
     return `${quotePgIdent(cursor.name)} < ${literal}`;
   }
 
-  private async keyQuery(client: pg.PoolClient, table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {
+  private async keyQuery(
+    client: pg.PoolClient,
+    table: SourceTable,
+    keyColumns: string[],
+    where: string | undefined,
+  ): Promise<string[][]> {
     const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
     const cols = keyColumns.map((k) => `${quotePgIdent(k)}::text`).join(', ');
-    const res = await client.query<string[]>({ text: `SELECT ${cols} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyColumns.map(quotePgIdent).join(', ')}`, rowMode: 'array' });
+    const res = await client.query<string[]>({
+      text: `SELECT ${cols} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyColumns.map(quotePgIdent).join(', ')}`,
+      rowMode: 'array',
+    });
     return res.rows;
   }
 

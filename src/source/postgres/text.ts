@@ -13,5 +13,6 @@ export const valueText: ValueText = {
   yearsNote: '',
   nonFinite: (v) => (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'),
   // an array literal: every element quoted, `"` and `\` escaped, NULL bare
-  list: (items) => `{${items.map((c) => (c === null ? 'NULL' : `"${c.replace(/["\\]/g, (x) => `\\${x}`)}"`)).join(',')}}`,
+  list: (items) =>
+    `{${items.map((c) => (c === null ? 'NULL' : `"${c.replace(/["\\]/g, (x) => `\\${x}`)}"`)).join(',')}}`,
 };

@@ -1,10 +1,25 @@
 import type { ColumnSpec, ScalarKind } from '../columns.js';
 
 const SCALARS: Record<string, ScalarKind> = {
-  bool: 'bool', int2: 'int16', int4: 'int32', int8: 'int64', float4: 'float32', float8: 'float64',
-  text: 'string', varchar: 'string', bpchar: 'string', name: 'string', citext: 'string', uuid: 'string',
-  json: 'json', jsonb: 'json', bytea: 'binary',
-  date: 'date', time: 'time', timestamp: 'timestamp', timestamptz: 'timestamptz',
+  bool: 'bool',
+  int2: 'int16',
+  int4: 'int32',
+  int8: 'int64',
+  float4: 'float32',
+  float8: 'float64',
+  text: 'string',
+  varchar: 'string',
+  bpchar: 'string',
+  name: 'string',
+  citext: 'string',
+  uuid: 'string',
+  json: 'json',
+  jsonb: 'json',
+  bytea: 'binary',
+  date: 'date',
+  time: 'time',
+  timestamp: 'timestamp',
+  timestamptz: 'timestamptz',
 };
 
 export interface PgColumnRow {
@@ -28,7 +43,14 @@ function numericSpec(typmod: number): { precision: number; scale: number } | und
   return { precision, scale };
 }
 
-function scalar(name: string, dbType: string, typname: string, typtype: string, typmod: number, nullable: boolean): ColumnSpec {
+function scalar(
+  name: string,
+  dbType: string,
+  typname: string,
+  typtype: string,
+  typmod: number,
+  nullable: boolean,
+): ColumnSpec {
   if (typtype === 'e') return { name, dbType, nullable, kind: 'string' };
   if (typname === 'numeric') {
     const dec = numericSpec(typmod);
