@@ -1,4 +1,21 @@
-/** The library API: what the CLI uses is what a program can use. */
+/**
+ * The library API: what the CLI uses is what a program can use. Each entry point's JSDoc has a
+ * short example: runBackup, backupStatus, serve, exportTable, restoreTable, verify, syncPrefixes,
+ * openState (migrations).
+ */
+export {
+  runBackup,
+  type BackupOptions,
+  type BackupSummary,
+  type TableResult,
+  type TableStatus,
+  type MirrorResult,
+} from './backup/run.js';
+export { backupStatus, type StatusRow } from './backup/status.js';
+export { serve, type ServeOptions } from './serve/serve.js';
+export { openState, type StateRepository } from './state/repository.js';
+export { stateUrl } from './state/url.js';
+export { loadStrategy, type Strategy } from './config/strategy.js';
 export {
   exportTable,
   EXPORT_DEFAULTS,

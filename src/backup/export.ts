@@ -98,6 +98,18 @@ export function validateMemoryOptions(m: MemoryOptions): MemoryOptions {
  * `part-00000.parquet`, … in primary-key order, then `_manifest.json`. The manifest is
  * removed first and written last, so a prefix with a manifest is a complete export and one
  * without is not; on failure the objects this run wrote are deleted again.
+ *
+ * @example
+ * ```ts
+ * import { exportTable } from 'tablevault';
+ *
+ * const s = await exportTable({
+ *   source: 'postgres://backup@db:5432/shop',
+ *   table: 'public.orders',
+ *   dest: 's3://backups/nightly',
+ * });
+ * console.log(s.rows, s.files.map((f) => f.key), s.manifestKey);
+ * ```
  */
 export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): Promise<ExportSummary> {
   const encoder = deps.encoder ?? new ParquetEncoder().warm();

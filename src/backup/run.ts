@@ -87,6 +87,14 @@ export { MAX_PARALLEL };
  * Runs a strategy: every table (or --only some) is validated against the live schema first, then
  * backed up, one after another (or --parallel N), each under a lock in the state store so two
  * runs never back up the same table at once (the second reports it busy).
+ *
+ * @example
+ * ```ts
+ * import { runBackup } from 'tablevault';
+ *
+ * const summary = await runBackup({ strategy: 'strategies/nightly-incremental.yaml', parallel: 2 });
+ * for (const t of summary.tables) console.log(t.table, t.status, t.rows, t.watermarkAfter);
+ * ```
  */
 export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } = {}): Promise<BackupSummary> {
   const log = deps.logger ?? silentLogger();

@@ -20,7 +20,18 @@ export interface StatusRow {
   schemaChanges?: Array<{ version: number; changes: string[]; at: string }>;
 }
 
-/** Watermark, last run, rows/files/bytes per table, from the state store. */
+/**
+ * Watermark, last run, rows/files/bytes per table, from the state store.
+ *
+ * @example
+ * ```ts
+ * import { backupStatus } from 'tablevault';
+ *
+ * for (const row of await backupStatus({ strategy: 'strategies/nightly-incremental.yaml' })) {
+ *   console.log(row.table, row.watermark, row.lastRun?.status);
+ * }
+ * ```
+ */
 export async function backupStatus(opts: { strategy: string; state?: string }): Promise<StatusRow[]> {
   const strategy = loadStrategy(opts.strategy);
   const state = await openState(stateUrl(opts.state, strategy));

@@ -76,6 +76,20 @@ function selectFiles(m: BackupManifest, asOf: string | undefined, from: string):
  * (`COPY FROM STDIN` for PostgreSQL, multi-row INSERT for MySQL). An incremental backup is applied
  * in file order with "newest cursor wins" per primary key, so the table ends at the latest version
  * of every row (or the one as of `asOf`) without holding the history in memory.
+ *
+ * @example
+ * ```ts
+ * import { restoreTable } from 'tablevault';
+ *
+ * const s = await restoreTable({
+ *   from: 's3://backups/nightly/public.orders',
+ *   target: 'postgres://restore@scratch:5432/drill',
+ *   table: 'public.orders',
+ *   create: true,
+ *   mode: 'replace',
+ * });
+ * console.log(`${s.rows} rows from ${s.files} objects`, s.unrepresentable);
+ * ```
  */
 export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger } = {}): Promise<RestoreSummary> {
   const log = deps.logger ?? silentLogger();

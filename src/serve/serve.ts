@@ -129,6 +129,15 @@ function parseListen(listen: string): { host: string; port: number } {
  * Runs a strategy on its `schedule:` (croner; a run still going when the next is due is skipped,
  * never doubled), serving `/healthz` and `/metrics` (Prometheus text). Resolves after `signal`
  * fires: the run in flight stops at its next batch, then the HTTP server closes.
+ *
+ * @example
+ * ```ts
+ * import { serve } from 'tablevault';
+ *
+ * const stop = new AbortController();
+ * process.once('SIGTERM', () => stop.abort());
+ * await serve({ strategy: 'strategies/nightly-incremental.yaml', listen: '0.0.0.0:9464' }, { signal: stop.signal });
+ * ```
  */
 export async function serve(
   opts: ServeOptions,

@@ -350,7 +350,7 @@ export class StateRepository {
   }
 }
 
-/** Opens the state store at a postgres:// or mysql:// URL (connects lazily); see stateUrl for which URL. */
+/** Opens the state store at a postgres:// or mysql:// URL (connects lazily); see stateUrl for which URL (example on StateRepository). */
 export async function openState(url: string): Promise<StateRepository> {
   return new StateRepository(await openStateDb(url));
 }

@@ -65,6 +65,18 @@ export interface SyncDeps {
  *
  * The stages, each in its own file: plan.ts checks the options and chooses how to copy,
  * listing.ts pairs the two listings, execute.ts decides and copies, summary.ts counts.
+ *
+ * @example
+ * ```ts
+ * import { syncPrefixes } from 'tablevault';
+ *
+ * const s = await syncPrefixes({
+ *   source: 's3://backups/nightly',
+ *   dest: 's3://backups-archive/nightly',
+ *   storageClass: 'GLACIER_IR',
+ * });
+ * console.log(s.copied, s.skipped, s.failed);
+ * ```
  */
 export async function syncPrefixes(opts: SyncOptions, deps: SyncDeps = {}): Promise<SyncSummary> {
   const log = deps.logger ?? silentLogger();

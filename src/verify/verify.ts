@@ -316,7 +316,17 @@ async function nameDifferingKeys(
   for (const key of fromSource.keys()) note(result.missingFromBackup, key);
 }
 
-/** `verify --source … --table … --dest …`, or every table (or --only some) of a strategy file. */
+/**
+ * `verify --source … --table … --dest …`, or every table (or --only some) of a strategy file.
+ *
+ * @example
+ * ```ts
+ * import { verify } from 'tablevault';
+ *
+ * const v = await verify({ strategy: 'strategies/nightly-incremental.yaml' });
+ * if (!v.equal) for (const t of v.tables) console.log(t.table, t.missingFromBackup, t.notInSource, t.changed);
+ * ```
+ */
 export async function verify(
   opts: {
     strategy?: string;
