@@ -1,0 +1,16 @@
+export function errorName(e: unknown): string {
+  return (e as { name?: string; Code?: string }).name ?? (e as { Code?: string }).Code ?? '';
+}
+
+export function httpStatus(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+/** The store does not do this request (s3rver answers UploadPartCopy so; some stores CopyObject across buckets). */
+export function isNotImplemented(e: unknown): boolean {
+  return errorName(e) === 'NotImplemented' || httpStatus(e) === 501;
+}
+
+export function isPreconditionFailed(e: unknown): boolean {
+  return errorName(e) === 'PreconditionFailed' || httpStatus(e) === 412;
+}
