@@ -1,0 +1,76 @@
+import { sql } from 'kysely';
+import type { ColumnSpec } from '../source/columns.js';
+import type { StateDb } from './db.js';
+import { RECENT_CHUNK } from './recent-versions.js';
+import { now } from './timestamps.js';
+
+/** One durable object and what it moves: its file row, the table's counters and watermark, the recent versions. */
+export interface ObjectCommit {
+  tableKey: string;
+  /** The object's sequence number: the table row must still count `seq` files, or another writer got there first. */
+  seq: number;
+  objectKey: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+  /** The watermark the object's rows follow (null: from the start). */
+  after: string[] | null;
+  /** The watermark once it is committed (the same as `after` for late rows). */
+  through: string[];
+  runId: string;
+  schemaVersion: number;
+  /** The columns written, recorded on the table row. */
+  columns: ColumnSpec[];
+  /** Hashes of the row versions written, for the lag window (see versionHash). */
+  recentVersions: string[];
+}
+
+/**
+ * Commits an object already durable in the store, in one transaction: its file row, the table's
+ * counters and watermark, and the recent versions. The table row is updated only while it still
+ * counts `seq` files, so a concurrent writer of the same table fails this commit, not the data.
+ */
+export async function commitObject(s: StateDb, c: ObjectCommit): Promise<void> {
+  await s.db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('tablevault_files')
+      .values({
+        table_key: c.tableKey,
+        seq: c.seq,
+        object_key: c.objectKey,
+        rows: c.rows,
+        bytes: c.bytes,
+        sha256: c.sha256,
+        key_from: c.after ? JSON.stringify(c.after) : null,
+        key_to: JSON.stringify(c.through),
+        run_id: c.runId,
+        created_at: now(),
+        schema_version: c.schemaVersion,
+      })
+      .execute();
+    const upd = await tx
+      .updateTable('tablevault_tables')
+      .set({
+        watermark: JSON.stringify(c.through),
+        files: c.seq + 1,
+        rows: sql`${sql.ref('rows')} + ${c.rows}`,
+        bytes: sql`${sql.ref('bytes')} + ${c.bytes}`,
+        columns_json: JSON.stringify(c.columns),
+        last_run_id: c.runId,
+        updated_at: now(),
+      })
+      .where('table_key', '=', c.tableKey)
+      .where('files', '=', c.seq)
+      .executeTakeFirst();
+    if (Number(upd.numUpdatedRows) !== 1)
+      throw new Error(`state of ${c.tableKey} changed under this run (another backup?); rerun`);
+    for (let i = 0; i < c.recentVersions.length; i += RECENT_CHUNK) {
+      const chunk = c.recentVersions.slice(i, i + RECENT_CHUNK).map((version) => ({ table_key: c.tableKey, version }));
+      await tx
+        .insertInto('tablevault_recent')
+        .values(chunk)
+        .$call((qb) => s.dialect.ignoreDuplicates(qb))
+        .execute();
+    }
+  });
+}
