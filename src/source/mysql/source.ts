@@ -1,18 +1,26 @@
-import { Kysely, MysqlDialect, sql } from 'kysely';
+import { Kysely, MysqlDialect } from 'kysely';
 import mysql from 'mysql2';
 import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler } from '../../arrow/batch.js';
-import { inputError } from '../../errors.js';
 import { mysqlConnectError } from './errors.js';
 import { mysqlConnectionOptions } from './connection.js';
 import { sqlAnd } from '../quote.js';
 import { quoteMysqlIdent } from './quote.js';
 import { describeDbUrl } from '../../redact.js';
 import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
-import type { Lag, ReadOptions, Source } from '../source.js';
-import { mapMysqlColumn, type MysqlColumnRow } from './types.js';
+import type { ReadOptions, Source } from '../source.js';
 import { TextRows } from './text-rows.js';
 import { readText, valueText } from './text.js';
+import { describeTable } from './describe.js';
+import {
+  beforeDaySql,
+  isNotNullSql,
+  isNullSql,
+  tupleAfterSql,
+  tupleInSql,
+  tupleNotAfterSql,
+  withinLagSql,
+} from './conditions.js';
 
 export { quoteMysqlIdent };
 
@@ -35,6 +43,14 @@ function keyText(col: ColumnSpec, raw: Buffer): string {
 export class MysqlSource implements Source {
   readonly engine = 'mysql' as const;
   readonly valueText = valueText;
+  // the key, lag, NULL and day conditions, in conditions.ts
+  readonly tupleAfterSql = tupleAfterSql;
+  readonly tupleNotAfterSql = tupleNotAfterSql;
+  readonly tupleInSql = tupleInSql;
+  readonly withinLagSql = withinLagSql;
+  readonly isNullSql = isNullSql;
+  readonly isNotNullSql = isNotNullSql;
+  readonly beforeDaySql = beforeDaySql;
   readonly label: string;
   private readonly pool: mysql.Pool;
   private readonly db: Kysely<unknown>;
@@ -64,42 +80,7 @@ export class MysqlSource implements Source {
 
   async describe(ref: TableRef): Promise<SourceTable> {
     (await this.connect()).release();
-    const schema = ref.schema ?? this.database;
-    if (!schema)
-      throw inputError(
-        'TABLE_NOT_FOUND',
-        `no database given: put it in the --source URL (mysql://…/db) or use --table db.table`,
-      );
-    const cols = await sql<MysqlColumnRow>`
-      SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable,
-             NUMERIC_PRECISION AS \`precision\`, NUMERIC_SCALE AS scale
-      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${ref.name}
-      ORDER BY ORDINAL_POSITION`.execute(this.db);
-    if (cols.rows.length === 0) {
-      throw inputError('TABLE_NOT_FOUND', `table ${schema}.${ref.name} does not exist in ${this.label}; check --table`);
-    }
-    const pk = await sql<{ name: string }>`
-      SELECT COLUMN_NAME AS name FROM information_schema.STATISTICS
-      WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${ref.name} AND INDEX_NAME = 'PRIMARY'
-      ORDER BY SEQ_IN_INDEX`.execute(this.db);
-    const est = await sql<{ rows: number | string | null }>`
-      SELECT TABLE_ROWS AS \`rows\` FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${schema} AND TABLE_NAME = ${ref.name}`.execute(
-      this.db,
-    );
-    return {
-      engine: 'mysql',
-      schema,
-      name: ref.name,
-      columns: cols.rows.map((r) =>
-        mapMysqlColumn({
-          ...r,
-          precision: r.precision === null ? null : Number(r.precision),
-          scale: r.scale === null ? null : Number(r.scale),
-        }),
-      ),
-      primaryKey: pk.rows.map((r) => r.name),
-      estimatedRows: Number(est.rows[0]?.rows ?? 0),
-    };
+    return describeTable(this.db, this.label, this.database, ref);
   }
 
   /**
@@ -194,63 +175,6 @@ export class MysqlSource implements Source {
       if (clean) conn.release();
       else conn.destroy(); // a result stream abandoned mid-way leaves the connection unusable
     }
-  }
-
-  /**
-   * A key value (text form, see keyText) as a literal MySQL compares exactly: integers inline
-   * (a string against a BIGINT would compare as DOUBLE), decimals cast to their own type, binary
-   * from hex, the rest as strings (temporal columns compare a string as a date).
-   */
-  private literal(table: SourceTable, column: string, value: string): string {
-    const col = table.columns.find((c) => c.name === column);
-    if (!col) throw new Error(`internal: no column ${column}`);
-    if (/^u?int(8|16|32|64)$/.test(col.kind) && /^-?\d+$/.test(value)) return value;
-    if (col.kind === 'decimal') return `CAST(${mysql.escape(value)} AS DECIMAL(${col.precision},${col.scale}))`;
-    if (col.kind === 'binary') {
-      if (!/^(?:[0-9a-f]{2})*$/.test(value)) throw new Error(`internal: binary key value of ${column} is not hex`);
-      return `X'${value}'`;
-    }
-    return mysql.escape(value);
-  }
-
-  /** Expanded form: MariaDB does not use an index for row-constructor comparisons. */
-  tupleAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string {
-    const lits = values.map((v, i) => this.literal(table, keyColumns[i]!, v));
-    const ors = keyColumns.map((_, i) => {
-      const ands = keyColumns.slice(0, i).map((c, j) => `${quoteMysqlIdent(c)} = ${lits[j]}`);
-      ands.push(`${quoteMysqlIdent(keyColumns[i]!)} > ${lits[i]}`);
-      return `(${ands.join(' AND ')})`;
-    });
-    return `(${ors.join(' OR ')})`;
-  }
-
-  tupleNotAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string {
-    return `NOT ${this.tupleAfterSql(table, keyColumns, values)}`;
-  }
-
-  tupleInSql(table: SourceTable, keyColumns: string[], tuples: string[][]): string {
-    if (tuples.length === 0) return 'FALSE';
-    return `(${keyColumns.map(quoteMysqlIdent).join(', ')}) IN (${tuples.map((t) => `(${t.map((v, i) => this.literal(table, keyColumns[i]!, v)).join(', ')})`).join(', ')})`;
-  }
-
-  withinLagSql(table: SourceTable, column: string, value: string, lag: Lag): string {
-    const lit = this.literal(table, column, value);
-    const bound =
-      'seconds' in lag ? `${lit} - INTERVAL ${Math.round(lag.seconds * 1e6)} MICROSECOND` : `${lit} - ${lag.amount}`;
-    return `${quoteMysqlIdent(column)} > ${bound}`;
-  }
-
-  isNullSql(column: string): string {
-    return `${quoteMysqlIdent(column)} IS NULL`;
-  }
-
-  isNotNullSql(column: string): string {
-    return `${quoteMysqlIdent(column)} IS NOT NULL`;
-  }
-
-  /** DATETIME and TIMESTAMP literals are read at the session's +00:00. */
-  beforeDaySql(cursor: ColumnSpec, day: string): string {
-    return `${quoteMysqlIdent(cursor.name)} < ${cursor.kind === 'date' ? `'${day}'` : `'${day} 00:00:00'`}`;
   }
 
   private async keyQuery(

@@ -1,59 +1,31 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler } from '../../arrow/batch.js';
-import {
-  PG_BINARY_KINDS,
-  createBuilder,
-  createPgBinaryBuilder,
-  type ColumnBuilder,
-  type PgBinaryWire,
-} from '../../arrow/builders.js';
-import { inputError } from '../../errors.js';
 import { describeDbUrl } from '../../redact.js';
-import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
-import type { Lag, ReadOptions, Source } from '../source.js';
+import type { SourceTable, TableRef } from '../columns.js';
+import type { ReadOptions, Source } from '../source.js';
 import { CopyTextDecoder } from './copy-text.js';
-import { CopyBinaryDecoder, type KeyForm } from './copy-binary.js';
+import { CopyBinaryDecoder } from './copy-binary.js';
 import { CopyOut } from './copy-out.js';
-import { mapPgColumn, type PgColumnRow } from './types.js';
 import { pgConnectError } from './errors.js';
 import { SESSION_SETTINGS } from './session.js';
 import { readText, valueText } from './text.js';
 import { sqlAnd } from '../quote.js';
 import { quotePgIdent } from './quote.js';
+import { describeTable } from './describe.js';
+import { readPlan } from './read-plan.js';
+import {
+  beforeDaySql,
+  isNotNullSql,
+  isNullSql,
+  tupleAfterSql,
+  tupleInSql,
+  tupleNotAfterSql,
+  withinLagSql,
+} from './conditions.js';
 
 export { quotePgIdent };
-
-/** Base types read in PostgreSQL's binary COPY form, by pg_type.typname. */
-const BINARY_WIRES: Record<string, PgBinaryWire> = {
-  bool: 'bool',
-  int2: 'int2',
-  int4: 'int4',
-  int8: 'int8',
-  float4: 'float4',
-  float8: 'float8',
-  numeric: 'numeric',
-  text: 'varlena',
-  varchar: 'varlena',
-  bpchar: 'varlena',
-  name: 'varlena',
-  json: 'varlena',
-  bytea: 'varlena',
-  jsonb: 'jsonb',
-  date: 'date',
-  time: 'time',
-  timestamp: 'timestamp',
-  timestamptz: 'timestamp',
-};
-
-/** How one read decodes its COPY: the select list, one builder per column, and the key columns' text forms. */
-interface ReadPlan {
-  binary: boolean;
-  selectList: string;
-  builders?: ColumnBuilder[];
-  keyForms: KeyForm[];
-}
 
 /** A row decoder for either COPY format. */
 interface RowDecoder {
@@ -67,6 +39,14 @@ export class PostgresSource implements Source {
   readonly engine = 'postgres' as const;
   readonly label: string;
   readonly valueText = valueText;
+  // the key, lag, NULL and day conditions, in conditions.ts
+  readonly tupleAfterSql = tupleAfterSql;
+  readonly tupleNotAfterSql = tupleNotAfterSql;
+  readonly tupleInSql = tupleInSql;
+  readonly withinLagSql = withinLagSql;
+  readonly isNullSql = isNullSql;
+  readonly isNotNullSql = isNotNullSql;
+  readonly beforeDaySql = beforeDaySql;
   private readonly pool: pg.Pool;
   private readonly db: Kysely<unknown>;
 
@@ -93,44 +73,7 @@ export class PostgresSource implements Source {
   async describe(ref: TableRef): Promise<SourceTable> {
     const client = await this.connect(); // fail early, with a clear message, before kysely hides the cause
     client.release();
-    const target = ref.schema ? `${quotePgIdent(ref.schema)}.${quotePgIdent(ref.name)}` : quotePgIdent(ref.name);
-    const found = await sql<{ oid: number; schema: string; name: string; estimate: number; kind: string }>`
-      SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, GREATEST(c.reltuples, 0)::float8 AS estimate, c.relkind::text AS kind
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.oid = to_regclass(${target})`.execute(this.db);
-    const rel = found.rows[0];
-    if (!rel || !['r', 'p', 'v', 'm', 'f'].includes(rel.kind)) {
-      throw inputError(
-        'TABLE_NOT_FOUND',
-        `table ${ref.schema ? `${ref.schema}.` : ''}${ref.name} does not exist in ${this.label}; check --table (use schema.table for a schema outside the search_path)`,
-      );
-    }
-    const cols = await sql<PgColumnRow>`
-      SELECT a.attname AS name, a.attnotnull AS notnull,
-             bt.typname AS typname, bt.typtype::text AS typtype,
-             format_type(a.atttypid, a.atttypmod) AS formatted,
-             CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END AS typmod,
-             et.typname AS elemtypname, et.typtype::text AS elemtyptype, a.attndims AS ndims
-      FROM pg_attribute a
-      JOIN pg_type t ON t.oid = a.atttypid
-      JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-      LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
-      WHERE a.attrelid = ${rel.oid} AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attnum`.execute(this.db);
-    const pk = await sql<{ name: string }>`
-      SELECT a.attname AS name
-      FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-      WHERE i.indrelid = ${rel.oid} AND i.indisprimary
-      ORDER BY k.ord`.execute(this.db);
-    return {
-      engine: 'postgres',
-      schema: rel.schema,
-      name: rel.name,
-      columns: cols.rows.map(mapPgColumn),
-      primaryKey: pk.rows.map((r) => r.name),
-      estimatedRows: Math.round(rel.estimate),
-    };
+    return describeTable(this.db, this.label, ref);
   }
 
   /**
@@ -150,7 +93,7 @@ export class PostgresSource implements Source {
       const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
       if (keyIdx.some((i) => i < 0))
         throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
-      const plan = await this.readPlan(client, table, keyIdx, opts.batchRows);
+      const plan = await readPlan(client, table, keyIdx, opts.batchRows);
       const select = `SELECT ${plan.selectList} FROM ${from}`;
       const format = plan.binary ? ' (FORMAT binary)' : '';
       const asm = new BatchAssembler(table.columns, readText, opts.batchRows, plan.builders);
@@ -218,110 +161,6 @@ export class PostgresSource implements Source {
       // a COPY abandoned mid-stream leaves the connection unusable: destroy it instead of reusing it
       client.release(clean ? undefined : new Error('read abandoned'));
     }
-  }
-
-  /**
-   * Binary COPY when every column has a binary builder or an exact text form by `::text`: types
-   * without a builder (uuid, arrays, enums, intervals, …) are cast to text in the SELECT, which
-   * binary COPY then sends as their output function wrote them. A key column is read as an
-   * integer or as text, so its last value can be put back into the next page's WHERE. Types whose
-   * cast to text is not their output (inet, "char") make the whole read use the text format.
-   */
-  private async readPlan(
-    client: pg.PoolClient,
-    table: SourceTable,
-    keyIdx: number[],
-    capacity: number,
-  ): Promise<ReadPlan> {
-    const res = await client.query<{ name: string; typname: string; textcast: string | null }>(
-      `
-      SELECT a.attname AS name, bt.typname AS typname,
-             (SELECT c.castmethod::text FROM pg_cast c WHERE c.castsource = bt.oid AND c.casttarget = 'text'::regtype) AS textcast
-      FROM pg_attribute a
-      JOIN pg_type t ON t.oid = a.atttypid
-      JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
-      [`${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`],
-    );
-    const types = new Map(res.rows.map((r) => [r.name, r]));
-    const text: ReadPlan = {
-      binary: false,
-      selectList: table.columns.map((c) => quotePgIdent(c.name)).join(', '),
-      keyForms: [],
-    };
-    const select: string[] = [];
-    const builders: ColumnBuilder[] = [];
-    const wires: Array<PgBinaryWire | undefined> = [];
-    for (const [i, c] of table.columns.entries()) {
-      const t = types.get(c.name);
-      if (!t) return text;
-      let wire: PgBinaryWire | undefined = BINARY_WIRES[t.typname];
-      if (wire && !PG_BINARY_KINDS[wire].includes(c.kind)) wire = undefined;
-      if (
-        keyIdx.includes(i) &&
-        !(wire === 'int2' || wire === 'int4' || wire === 'int8' || (wire === 'varlena' && c.kind !== 'binary'))
-      )
-        wire = undefined;
-      wires.push(wire);
-      if (wire) {
-        select.push(quotePgIdent(c.name));
-        builders.push(createPgBinaryBuilder(c, wire, capacity));
-      } else {
-        if (t.textcast === 'f' && t.typname !== 'bool') return text; // bool::text is 'true'/'false', which the text builder reads
-        select.push(`${quotePgIdent(c.name)}::text`);
-        builders.push(createBuilder(c, readText, capacity));
-      }
-    }
-    const keyForms = keyIdx.map((i): KeyForm => {
-      const w = wires[i];
-      return w === 'int2' || w === 'int4' || w === 'int8' ? w : 'text';
-    });
-    return { binary: true, selectList: select.join(', '), builders, keyForms };
-  }
-
-  private literal(table: SourceTable, column: string, value: string): string {
-    const col = table.columns.find((c) => c.name === column);
-    if (!col) throw new Error(`internal: no column ${column}`);
-    return `${pg.Client.prototype.escapeLiteral(value)}::${col.dbType}`;
-  }
-
-  tupleAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string {
-    return `(${keyColumns.map(quotePgIdent).join(', ')}) > (${values.map((v, i) => this.literal(table, keyColumns[i]!, v)).join(', ')})`;
-  }
-
-  tupleNotAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string {
-    return `NOT ${this.tupleAfterSql(table, keyColumns, values)}`;
-  }
-
-  tupleInSql(table: SourceTable, keyColumns: string[], tuples: string[][]): string {
-    if (tuples.length === 0) return 'false';
-    return `(${keyColumns.map(quotePgIdent).join(', ')}) IN (${tuples.map((t) => `(${t.map((v, i) => this.literal(table, keyColumns[i]!, v)).join(', ')})`).join(', ')})`;
-  }
-
-  withinLagSql(table: SourceTable, column: string, value: string, lag: Lag): string {
-    const bound =
-      'seconds' in lag
-        ? `${this.literal(table, column, value)} - interval '${lag.seconds} seconds'`
-        : `${this.literal(table, column, value)} - ${lag.amount}`;
-    return `${quotePgIdent(column)} > ${bound}`;
-  }
-
-  isNullSql(column: string): string {
-    return `${quotePgIdent(column)} IS NULL`;
-  }
-
-  isNotNullSql(column: string): string {
-    return `${quotePgIdent(column)} IS NOT NULL`;
-  }
-
-  beforeDaySql(cursor: ColumnSpec, day: string): string {
-    const literal =
-      cursor.kind === 'date'
-        ? `'${day}'`
-        : cursor.kind === 'timestamptz'
-          ? `'${day} 00:00:00+00'`
-          : `'${day} 00:00:00'`;
-    return `${quotePgIdent(cursor.name)} < ${literal}`;
   }
 
   private async keyQuery(
