@@ -1,4 +1,4 @@
-import type { Side } from '../verify/canon.js';
+import type { Side } from '../checksum/canon.js';
 
 /** The source's side of a verify (each engine folder's `checksum.ts`, by `engine.openChecksums`): per-bucket counts and checksums, then the keys (and row digests) of some buckets. */
 export interface SourceChecksums {
@@ -8,7 +8,7 @@ export interface SourceChecksums {
 }
 
 export interface ChecksumOptions {
-  /** Key ranges the rows are spread over (verify/canon.ts BUCKETS). */
+  /** Key ranges the rows are spread over (checksum/canon.ts BUCKETS). */
   buckets: number;
   /** Rows per batch when values are streamed to be hashed here (MySQL's floats). */
   batchRows: number;

@@ -14,7 +14,7 @@ import { openBackup, type OpenedBackup } from '../manifest/open.js';
 import { currentFiles, fileColumns } from '../manifest/view.js';
 import { readObjectBatches } from '../parquet/read.js';
 import { decimalUnscaled } from '../arrow/to-text.js';
-import { BUCKETS, canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from './canon.js';
+import { BUCKETS, canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from '../checksum/canon.js';
 import type { ProgressSink } from '../progress.js';
 import { Scope } from '../scope.js';
 import { DEFAULTS } from '../defaults.js';
@@ -49,7 +49,7 @@ export interface VerifySummary {
 }
 
 /**
- * A batch's rows as canonical text (canon.ts), the same as the database computes it: the key
+ * A batch's rows as canonical text (checksum/canon.ts), the same as the database computes it: the key
  * (primary key cells) and the row. With `split` (MySQL) floats are hashed apart from the rest: MySQL
  * can compute the rest in SQL but has no exact text of a float, so its floats are streamed.
  */

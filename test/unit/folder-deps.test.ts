@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Which top-level folder of src/ imports which: the strategies (backup/), restore/, verify/ and
- * sync/ share what they have in common through manifest/, arrow/, parquet/ and config/, never
- * through each other, so none of them can pull another in (or into a cycle) by accident.
+ * sync/ share what they have in common through manifest/, arrow/, parquet/, checksum/ and config/,
+ * never through each other, so none of them can pull another in (or into a cycle) by accident; and
+ * source/, which they all use, uses none of them.
  */
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
@@ -52,6 +53,7 @@ describe('folder dependencies in src/', () => {
   it('finds the imports it checks', () => {
     expect(graph.get('backup')?.has('manifest')).toBe(true);
     expect(graph.get('restore')?.has('manifest')).toBe(true);
+    expect(graph.get('source')?.has('checksum')).toBe(true);
   });
 
   it('backup/ imports neither restore/ nor verify/ (it may import sync/ for mirrors)', () => {
@@ -70,10 +72,16 @@ describe('folder dependencies in src/', () => {
     expect(violations('sync', ['backup', 'restore', 'verify'])).toEqual([]);
   });
 
-  it('the shared folders (manifest/, arrow/, parquet/, config/) import none of backup/, restore/ and verify/', () => {
+  it('source/ imports none of verify/, restore/, backup/ and sync/ (verify and restore reach the engines through it)', () => {
+    expect(violations('source', ['verify', 'restore', 'backup', 'sync'])).toEqual([]);
+  });
+
+  it('the shared folders (manifest/, arrow/, parquet/, config/, checksum/) import none of backup/, restore/ and verify/', () => {
     expect(
-      ['manifest', 'arrow', 'parquet', 'config'].flatMap((f) => violations(f, ['backup', 'restore', 'verify'])),
+      ['manifest', 'arrow', 'parquet', 'config', 'checksum'].flatMap((f) =>
+        violations(f, ['backup', 'restore', 'verify']),
+      ),
     ).toEqual([]);
-    expect(['manifest', 'arrow', 'parquet'].flatMap((f) => violations(f, ['sync']))).toEqual([]);
+    expect(['manifest', 'arrow', 'parquet', 'checksum'].flatMap((f) => violations(f, ['sync']))).toEqual([]);
   });
 });

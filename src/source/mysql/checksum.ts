@@ -2,10 +2,10 @@ import type { ChecksumOptions, SourceChecksums } from '../checksums.js';
 import type { ColumnSpec, SourceTable } from '../columns.js';
 import { quoteMysqlIdent } from './quote.js';
 import type { Source } from '../source.js';
-import { bucketOf, canonReader, isFloatColumn, md5Part, newSide } from '../../verify/canon.js';
+import { bucketOf, canonReader, isFloatColumn, md5Part, newSide } from '../../checksum/canon.js';
 import { mysqlConnectionOptions } from './connection.js';
 
-/** The canonical cell of verify/canon.ts as an SQL expression over a MySQL/MariaDB column (floats excluded: see below). */
+/** The canonical cell of checksum/canon.ts as an SQL expression over a MySQL/MariaDB column (floats excluded: see below). */
 function canonSql(spec: ColumnSpec): string {
   const c = quoteMysqlIdent(spec.name);
   let e: string;

@@ -2,10 +2,10 @@ import type { ChecksumOptions, SourceChecksums } from '../checksums.js';
 import type { ColumnSpec, SourceTable } from '../columns.js';
 import { quotePgIdent } from './quote.js';
 import type { Source } from '../source.js';
-import { newSide } from '../../verify/canon.js';
+import { newSide } from '../../checksum/canon.js';
 import { SESSION_SETTINGS } from './session.js';
 
-/** The canonical cell of verify/canon.ts as an SQL expression over a PostgreSQL column. */
+/** The canonical cell of checksum/canon.ts as an SQL expression over a PostgreSQL column. */
 function canonSql(spec: ColumnSpec): string {
   const c = quotePgIdent(spec.name);
   let e: string;
@@ -54,7 +54,7 @@ const u32 = (md5: string, from: number) => `('x' || substr(${md5}, ${from}, 8)):
 
 /**
  * Computes the source's side of a verify inside PostgreSQL, in one REPEATABLE READ snapshot for
- * both queries: per row the canonical text of the key and of every value (canon.ts), their MD5s,
+ * both queries: per row the canonical text of the key and of every value (checksum/canon.ts), their MD5s,
  * and per bucket count(*) and the two 32-bit sums; then, for differing buckets only, each row's key
  * text and row MD5. Only aggregates and those keys cross the network.
  */

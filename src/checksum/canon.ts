@@ -9,6 +9,9 @@ import { decimalText } from '../arrow/to-text.js';
  * digits, floats as the hex of their IEEE bytes, dates as day numbers, times and timestamps as
  * microsecond numbers, bytes as hex, text and JSON as the database's own text, arrays as JSON.
  * A cell is `v<text>`, or `n` for NULL, so NULL and any text differ.
+ *
+ * Both sides of a verify need it (source/'s checksum side, verify/'s backup side), so it lives in
+ * neither folder: source/ never imports verify/ (test/unit/folder-deps.test.ts).
  */
 
 const NUMERIC = new Set([
