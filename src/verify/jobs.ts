@@ -1,0 +1,63 @@
+import { loadStrategy } from '../config/strategy.js';
+import { selectTables } from '../config/select.js';
+import { errorMessage, inputError } from '../errors.js';
+import type { S3Options } from '../s3/client.js';
+import { parseTableRef, qualifiedName } from '../source/columns.js';
+import { openSource } from '../source/open.js';
+
+/** One table to compare: where its source is and where its backup is. */
+export interface VerifyJob {
+  source: string;
+  table: string;
+  backup: string;
+  s3?: S3Options;
+}
+
+/** What to verify: a strategy file (and --only), or --source, --table and --dest. */
+export interface VerifyTargets {
+  strategy?: string;
+  only?: string[];
+  source?: string;
+  table?: string;
+  dest?: string;
+  s3?: S3Options;
+}
+
+/** The tables to verify: every table (or --only some) of a strategy file, or the one --source/--table/--dest name. */
+export async function verifyJobs(opts: VerifyTargets): Promise<VerifyJob[]> {
+  const jobs: VerifyJob[] = [];
+  if (opts.strategy) {
+    const s = loadStrategy(opts.strategy);
+    const source = await openSource(s.source);
+    try {
+      for (const t of selectTables(s, opts.only)) {
+        const described = await source.describe(parseTableRef(t.table)).catch((e: unknown) => {
+          throw inputError('STRATEGY', `${s.file}: table ${t.table}: ${errorMessage(e)}`);
+        });
+        jobs.push({
+          source: s.source,
+          table: t.table,
+          backup: `${s.destination.replace(/\/+$/, '')}/${qualifiedName(described)}`,
+          s3: { endpoint: s.s3.endpoint, region: s.s3.region },
+        });
+      }
+    } finally {
+      await source.close().catch(() => {});
+    }
+  } else {
+    if (!opts.source || !opts.table || !opts.dest)
+      throw inputError('OPTION', 'verify needs a strategy file, or --source, --table and --dest');
+    const dest = opts.dest.replace(/\/+$/, '');
+    // --dest as for export (the prefix above <schema>.<table>) or the table's own prefix
+    const source = await openSource(opts.source);
+    let backup = dest;
+    try {
+      const described = await source.describe(parseTableRef(opts.table));
+      if (!dest.endsWith(`/${qualifiedName(described)}`)) backup = `${dest}/${qualifiedName(described)}`;
+    } finally {
+      await source.close().catch(() => {});
+    }
+    jobs.push({ source: opts.source, table: opts.table, backup, s3: opts.s3 });
+  }
+  return jobs;
+}
