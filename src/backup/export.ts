@@ -1,66 +1,20 @@
-import type { RecordBatch } from 'apache-arrow';
 import { abortableSource } from '../abort.js';
-import { EXPORT_DEFAULTS, LIMITS } from '../defaults.js';
-import { byteSize, oneOf, wholeNumber } from '../config/validate.js';
-import { observedSource, type ProgressSink } from '../progress.js';
-import { emptyBatch } from '../arrow/batch.js';
-import { inputError } from '../errors.js';
+import { EXPORT_DEFAULTS } from '../defaults.js';
+import { wholeNumber } from '../config/validate.js';
+import { observedSource } from '../progress.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { DEFAULT_MEMORY_OPTIONS, MemoryManager, type MemoryOptions } from '../memory/manager.js';
+import { DEFAULT_MEMORY_OPTIONS, MemoryManager, validateMemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
-import { ParquetEncoder, type CompressionName, COMPRESSIONS } from '../parquet/encode.js';
-import { INTEGER_ENCODINGS, deltaColumns, type IntegerEncoding } from '../parquet/compression.js';
-import type { S3Options } from '../s3/client.js';
-import { joinKey } from '../s3/location.js';
-import { DEFAULT_UPLOADER_OPTIONS, validateUploaderOptions, type UploaderOptions } from '../s3/uploader.js';
+import { ParquetEncoder } from '../parquet/encode.js';
 import { openDestination } from '../store/open.js';
-import type { ObjectStore } from '../store/store.js';
-import { parseTableRef, qualifiedName, type SourceTable } from '../source/columns.js';
+import { qualifiedName } from '../source/columns.js';
 import { openSource } from '../source/open.js';
-import type { ReadStats, Source } from '../source/source.js';
-import { parquetMetadata } from '../manifest/footer.js';
-import { isPartKey, manifestKey, partName, tablePrefix } from '../manifest/layout.js';
-import { exportManifest, writeManifest } from '../manifest/write.js';
-import { splitIntoFiles } from './split.js';
+import { tablePrefix } from '../manifest/layout.js';
+import { exportSettings, type ExportOptions } from './export-options.js';
+import { writeExport, type ExportedFile } from './export-write.js';
 
-export interface ExportOptions {
-  /** postgres://… or mysql://… */
-  source: string;
-  /** `table` or `schema.table` (for MySQL the schema is the database). */
-  table: string;
-  /** s3://bucket/prefix (or file:///dir); objects go under `<prefix>/<schema>.<table>/`. */
-  dest: string;
-  compression?: CompressionName;
-  /** Integer-like columns: delta (default) or plain. */
-  integerEncoding?: IntegerEncoding;
-  /** Rows read per batch (one keyset page). Default 20,000. */
-  batchRows?: number;
-  /** Rows per Parquet object; a larger table becomes several objects. Default 1,000,000. */
-  fileMaxRows?: number;
-  /** Rows per Parquet row group. Default 100,000 (at most fileMaxRows). */
-  rowGroupRows?: number;
-  s3?: S3Options;
-  upload?: Partial<UploaderOptions>;
-  /**
-   * Objects uploading at once (default 2): the next file is read and encoded while the previous
-   * one's last parts go up. Upload memory is at most uploadConcurrency × (multipart threshold +
-   * part concurrency × part size).
-   */
-  uploadConcurrency?: number;
-  memory?: Partial<MemoryOptions>;
-  /** Stop at the next batch when this fires (SIGTERM): the export fails cleanly, removing what it wrote. */
-  signal?: AbortSignal;
-  /** Rows read and bytes stored, as they go (the CLI's progress line). */
-  progress?: ProgressSink;
-}
-
-export interface ExportedFile {
-  key: string;
-  rows: number;
-  bytes: number;
-  sha256: string;
-}
+export type { ExportOptions, ExportedFile };
 
 export interface ExportSummary {
   table: string;
@@ -85,13 +39,6 @@ export interface ExportDeps {
 }
 
 export { EXPORT_DEFAULTS };
-
-export function validateMemoryOptions(m: MemoryOptions): MemoryOptions {
-  wholeNumber('--memory-check-every', m.checkEvery);
-  wholeNumber('--gc-every', m.gcEvery, { min: 0, note: '0: never' });
-  byteSize('--memory-limit', m.limitBytes, { min: LIMITS.minMemoryLimit });
-  return m;
-}
 
 /**
  * Exports one table, whole, as Parquet objects under `<dest>/<schema>.<table>/`:
@@ -124,31 +71,7 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
   const log = deps.logger ?? silentLogger();
   const started = Date.now();
   const peak = new PeakMemory().start();
-  const compression = oneOf('--compression', opts.compression, COMPRESSIONS, EXPORT_DEFAULTS.compression);
-  const integerEncoding = oneOf(
-    '--integer-encoding',
-    opts.integerEncoding,
-    INTEGER_ENCODINGS,
-    EXPORT_DEFAULTS.integerEncoding,
-  );
-  const batchRows = wholeNumber('--batch-rows', opts.batchRows, { max: 10_000_000 }, EXPORT_DEFAULTS.batchRows);
-  const fileMaxRows = wholeNumber(
-    '--file-max-rows',
-    opts.fileMaxRows,
-    { max: 1_000_000_000 },
-    EXPORT_DEFAULTS.fileMaxRows,
-  );
-  const rowGroupRows = Math.min(
-    wholeNumber('--row-group-rows', opts.rowGroupRows, { max: 100_000_000 }, EXPORT_DEFAULTS.rowGroupRows),
-    fileMaxRows,
-  );
-  let ref;
-  try {
-    ref = parseTableRef(opts.table);
-  } catch (e) {
-    throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`);
-  }
-  const upload = validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
+  const { compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, ref, upload } = exportSettings(opts);
   const dest = openDestination(opts.dest, opts.s3 ?? {}, upload);
   const source = observedSource(abortableSource(await openSource(opts.source), opts.signal), opts.progress);
   try {
@@ -216,131 +139,5 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
     peak.stop();
     await source.close().catch(() => {});
     dest.store.close();
-  }
-}
-
-interface WriteContext {
-  tablePrefix: string;
-  compression: CompressionName;
-  integerEncoding: IntegerEncoding;
-  batchRows: number;
-  fileMaxRows: number;
-  rowGroupRows: number;
-  peak: PeakMemory;
-  log: Logger;
-  memory: MemoryManager;
-  uploadConcurrency: number;
-  progress?: ProgressSink;
-}
-
-async function writeExport(
-  table: SourceTable,
-  source: Source,
-  store: ObjectStore,
-  encoder: ParquetEncoder,
-  ctx: WriteContext,
-) {
-  const manifestAt = manifestKey(ctx.tablePrefix);
-  // from here until the new manifest is written, the prefix must not look like a finished export
-  await store.delete([manifestAt]);
-  const stats: ReadStats = { counters: [] };
-  const files: ExportedFile[] = [];
-  const written: string[] = [];
-  try {
-    const readOpts = { batchRows: ctx.batchRows, stats };
-    const batches = source.read(table, readOpts);
-    const fileMeta = parquetMetadata(table);
-    const delta = deltaColumns(table.columns, ctx.integerEncoding);
-    let index = 0;
-    // up to uploadConcurrency objects in flight: the next file reads on as soon as this one's
-    // bytes are all handed to the uploader, while its last parts are still going up
-    const active = new Set<Promise<void>>();
-    let failure: unknown;
-    for await (const fileBatches of splitIntoFiles(batches, ctx.fileMaxRows, () => emptyBatch(table.columns))) {
-      const key = joinKey(ctx.tablePrefix, partName(index));
-      const fileIndex = index++;
-      let rows = 0;
-      const counted = (async function* (): AsyncGenerator<RecordBatch> {
-        for await (const b of fileBatches) {
-          rows += b.numRows;
-          ctx.log.debug({ key, rows }, 'batch read');
-          await ctx.memory.afterBatch(readOpts, () => encoder.drained());
-          yield b;
-        }
-      })();
-      let handedOver!: () => void;
-      const consumed = new Promise<void>((r) => {
-        handedOver = r;
-      });
-      const body = (async function* (): AsyncGenerator<Uint8Array> {
-        try {
-          yield* encoder.encode(counted, {
-            compression: ctx.compression,
-            rowGroupRows: ctx.rowGroupRows,
-            metadata: fileMeta,
-            deltaColumns: delta,
-          });
-        } finally {
-          handedOver();
-        }
-      })();
-      written.push(key); // before the upload: a failed multipart is aborted, a finished one must be removed
-      const upload: Promise<void> = store
-        .put({ key, body, contentType: 'application/vnd.apache.parquet' })
-        .then(
-          (res) => {
-            files[fileIndex] = { key, rows, bytes: res.bytes, sha256: res.sha256 };
-            ctx.progress?.({ bytes: res.bytes, objects: 1 });
-            ctx.log.info(
-              {
-                key,
-                rows,
-                bytes: res.bytes,
-                method: res.method,
-                ...(res.sha256InMetadata === false ? { sha256InMetadata: false } : {}),
-              },
-              'uploaded',
-            );
-          },
-          (e: unknown) => {
-            failure ??= e;
-            handedOver();
-          },
-        )
-        .finally(() => active.delete(upload));
-      active.add(upload);
-      await consumed;
-      if (failure !== undefined) break;
-      while (active.size >= ctx.uploadConcurrency) await Promise.race(active);
-      if (failure !== undefined) break;
-    }
-    await Promise.all(active);
-    if (failure !== undefined) throw failure;
-    await removeStaleParts(store, ctx.tablePrefix, new Set(written), ctx.log);
-    await writeManifest(store, ctx.tablePrefix, exportManifest(ctx.tablePrefix, table, ctx.compression, files));
-    return { files, manifestKey: manifestAt, stats };
-  } catch (e) {
-    if (written.length) {
-      ctx.log.warn({ objects: written.length }, 'export failed; removing the objects this run wrote');
-      await store
-        .delete(written)
-        .catch((de) =>
-          ctx.log.error(
-            { err: (de as Error).message },
-            `could not remove ${written.length} object(s) under ${ctx.tablePrefix}/; delete them by hand`,
-          ),
-        );
-    }
-    throw e;
-  }
-}
-
-/** Part files of an earlier, larger export of the same table would otherwise be read as current rows. */
-async function removeStaleParts(store: ObjectStore, prefix: string, keep: Set<string>, log: Logger): Promise<void> {
-  const stale: string[] = [];
-  for await (const key of store.list(`${prefix}/`)) if (isPartKey(key) && !keep.has(key)) stale.push(key);
-  if (stale.length) {
-    log.info({ objects: stale.length }, 'removing part files left by an earlier export of this table');
-    await store.delete(stale);
   }
 }

@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { DEFAULTS } from '../defaults.js';
+import { byteSize, wholeNumber } from '../config/validate.js';
+import { DEFAULTS, LIMITS } from '../defaults.js';
 import type { Logger } from '../log.js';
 import type { PeakMemory } from './peak.js';
 
@@ -18,6 +19,13 @@ export interface MemoryOptions {
 }
 
 export const DEFAULT_MEMORY_OPTIONS: MemoryOptions = DEFAULTS.memory;
+
+export function validateMemoryOptions(m: MemoryOptions): MemoryOptions {
+  wholeNumber('--memory-check-every', m.checkEvery);
+  wholeNumber('--gc-every', m.gcEvery, { min: 0, note: '0: never' });
+  byteSize('--memory-limit', m.limitBytes, { min: LIMITS.minMemoryLimit });
+  return m;
+}
 
 /** Smallest batch the manager shrinks to. */
 const MIN_BATCH_ROWS = 1000;

@@ -1,0 +1,18 @@
+import { isPartKey } from '../manifest/layout.js';
+import type { Logger } from '../log.js';
+import type { ObjectStore } from '../store/store.js';
+
+/** Part files of an earlier, larger export of the same table would otherwise be read as current rows. */
+export async function removeStaleParts(
+  store: ObjectStore,
+  prefix: string,
+  keep: Set<string>,
+  log: Logger,
+): Promise<void> {
+  const stale: string[] = [];
+  for await (const key of store.list(`${prefix}/`)) if (isPartKey(key) && !keep.has(key)) stale.push(key);
+  if (stale.length) {
+    log.info({ objects: stale.length }, 'removing part files left by an earlier export of this table');
+    await store.delete(stale);
+  }
+}
