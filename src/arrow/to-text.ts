@@ -1,5 +1,5 @@
 import { makeVector, type Data, type Vector } from 'apache-arrow';
-import type { ColumnSpec } from '../source/columns.js';
+import { NUMBER_KINDS, type ColumnKind, type ColumnSpec } from '../source/columns.js';
 import type { ValueText } from '../source/text-forms.js';
 
 /**
@@ -97,19 +97,7 @@ function listText(items: Cell[], numeric: boolean, target: ValueText): Cell {
   return target.list(items as Array<string | null>, numeric);
 }
 
-const NUMERIC_KINDS = new Set([
-  'int8',
-  'int16',
-  'int32',
-  'int64',
-  'uint8',
-  'uint16',
-  'uint32',
-  'uint64',
-  'float32',
-  'float64',
-  'decimal',
-]);
+const NUMERIC_KINDS: ReadonlySet<ColumnKind> = NUMBER_KINDS;
 
 /**
  * A reader of one column of one batch: `(row) => text | null | Unrepresentable`, the text in the

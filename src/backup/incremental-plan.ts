@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { inputError } from '../errors.js';
 import { durationSeconds } from '../config/validate.js';
 import { tablePrefix } from '../manifest/layout.js';
-import type { ColumnSpec, SourceTable } from '../source/columns.js';
+import { NUMBER_KINDS, type ColumnKind, type ColumnSpec, type SourceTable } from '../source/columns.js';
 import { sqlAnd } from '../source/quote.js';
 import type { Lag, Source } from '../source/source.js';
 import type { StrategyTable } from '../config/strategy.js';
@@ -43,22 +43,12 @@ function parseLag(where: string, lag: string | number | undefined, cursor: Colum
   return { amount: lag };
 }
 
-const ORDERABLE = new Set([
-  'int8',
-  'int16',
-  'int32',
-  'int64',
-  'uint8',
-  'uint16',
-  'uint32',
-  'uint64',
-  'decimal',
+const ORDERABLE: ReadonlySet<ColumnKind> = new Set<ColumnKind>([
+  ...NUMBER_KINDS,
   'string',
   'date',
   'timestamp',
   'timestamptz',
-  'float32',
-  'float64',
   'time',
 ]);
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { makeVector, type Data, type Vector } from 'apache-arrow';
-import type { ColumnSpec } from '../source/columns.js';
+import { NUMBER_KINDS, type ColumnKind, type ColumnSpec } from '../source/columns.js';
 import { decimalText } from '../arrow/to-text.js';
 
 /**
@@ -14,19 +14,7 @@ import { decimalText } from '../arrow/to-text.js';
  * neither folder: source/ never imports verify/ (test/unit/folder-deps.test.ts).
  */
 
-const NUMERIC = new Set([
-  'int8',
-  'int16',
-  'int32',
-  'int64',
-  'uint8',
-  'uint16',
-  'uint32',
-  'uint64',
-  'decimal',
-  'float32',
-  'float64',
-]);
+const NUMERIC: ReadonlySet<ColumnKind> = NUMBER_KINDS;
 
 function floatHex(v: number, bytes: 4 | 8): string {
   const b = Buffer.alloc(bytes);

@@ -26,6 +26,21 @@ export type ScalarKind =
 
 export type ColumnKind = ScalarKind | 'list';
 
+/** Kinds whose Arrow values are JS numbers or bigints. */
+export const INTEGER_KINDS: readonly ColumnKind[] = [
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+];
+export const FLOAT_KINDS: readonly ColumnKind[] = ['float32', 'float64'];
+/** Kinds written as plain numbers in SQL and JSON text (no quotes). */
+export const NUMBER_KINDS: ReadonlySet<ColumnKind> = new Set([...INTEGER_KINDS, ...FLOAT_KINDS, 'decimal']);
+
 /** How a column's raw value is spelled by its engine, where engines differ. */
 export type TextDialect = 'postgres' | 'mysql';
 

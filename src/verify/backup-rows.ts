@@ -1,6 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import { runtimeError } from '../errors.js';
-import type { ColumnSpec } from '../source/columns.js';
+import { FLOAT_KINDS, INTEGER_KINDS, type ColumnKind, type ColumnSpec } from '../source/columns.js';
 import type { OpenedBackup } from '../manifest/open.js';
 import { currentFiles, fileColumns } from '../manifest/view.js';
 import { readObjectBatches } from '../parquet/read.js';
@@ -48,6 +48,16 @@ function add(side: Side, h: { bucket: number; a: number; b: number }): void {
   side.sumB[h.bucket] = (side.sumB[h.bucket]! + h.b) >>> 0;
 }
 
+/** Kinds whose Arrow values are the cursor's order as they are: integers, floats, days, microseconds. */
+const RAW_NUMBER_KINDS: ReadonlySet<ColumnKind> = new Set([
+  'timestamp',
+  'timestamptz',
+  'time',
+  'date',
+  ...INTEGER_KINDS,
+  ...FLOAT_KINDS,
+]);
+
 /** Comparable cursor values of one batch: the raw integer, float, day or microsecond number; decimals from their words; else text. */
 function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigint | number | string | null {
   const data = batch.getChild(spec.name)!.data[0]!;
@@ -56,24 +66,7 @@ function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigi
     const w = data.values as Uint32Array;
     return (r) => (data.getValid(r) ? decimalUnscaled(w, (off + r) * 4) : null);
   }
-  if (
-    [
-      'timestamp',
-      'timestamptz',
-      'time',
-      'date',
-      'int8',
-      'int16',
-      'int32',
-      'int64',
-      'uint8',
-      'uint16',
-      'uint32',
-      'uint64',
-      'float32',
-      'float64',
-    ].includes(spec.kind)
-  ) {
+  if (RAW_NUMBER_KINDS.has(spec.kind)) {
     const values = data.values as unknown as ArrayLike<number | bigint>;
     return (r) => (data.getValid(r) ? values[off + r]! : null);
   }

@@ -1,21 +1,9 @@
 import type { Loader, LoadPlan } from '../loader.js';
 import { quoteMysqlIdent } from './quote.js';
 import { mysqlConnectionOptions } from './connection.js';
+import { NUMBER_KINDS, type ColumnKind } from '../columns.js';
 
-const NUMERIC = new Set([
-  'bool',
-  'int8',
-  'int16',
-  'int32',
-  'int64',
-  'uint8',
-  'uint16',
-  'uint32',
-  'uint64',
-  'float32',
-  'float64',
-  'decimal',
-]);
+const NUMERIC: ReadonlySet<ColumnKind> = new Set<ColumnKind>(['bool', ...NUMBER_KINDS]);
 
 /** A restore's loader into MySQL/MariaDB: multi-row INSERT (… ON DUPLICATE KEY UPDATE when rows may conflict), strict mode. */
 export async function openLoader(url: string): Promise<Loader> {
