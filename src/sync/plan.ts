@@ -14,18 +14,26 @@ export type CopyMode = 'auto' | 'server-side' | 'streamed';
 
 /** The options of a sync that its plan is made from (SyncOptions without the callbacks). */
 export interface SyncPlanOptions {
+  /** s3://bucket/prefix */
   source: string;
   dest: string;
   sourceS3?: S3Options;
   destS3?: S3Options;
+  /** Globs on the key relative to the prefix (`**` crosses `/`); an object is synced when it matches an include (or none are given) and no exclude. */
   include?: string[];
   exclude?: string[];
   compare?: CompareMode;
+  /** `auto` (default): server-side when both sides share an endpoint, streamed otherwise or when the store does not copy. */
   copyMode?: CopyMode;
+  /** Objects in flight (default 16). Streamed copies buffer at most concurrency × part size bytes in all. */
   concurrency?: number;
+  /** Part size of multipart copies (default 8 MiB). */
   partSize?: number;
+  /** Streamed objects up to this size are one GET and one PUT (default 8 MiB). */
   multipartThreshold?: number;
+  /** Parts of one object in flight (default 4). */
   partConcurrency?: number;
+  /** CopyObject up to this size, UploadPartCopy above (default and maximum 5 GiB). */
   maxCopyObjectBytes?: number;
   storageClass?: string;
   sse?: 'AES256' | 'aws:kms';

@@ -1,13 +1,11 @@
 import { silentLogger, type Logger } from '../log.js';
 import { PeakMemory } from '../memory/peak.js';
-import type { S3Options } from '../s3/client.js';
 import type { ProgressSink } from '../progress.js';
 import { SYNC_DEFAULTS } from '../defaults.js';
-import type { CompareMode } from './compare.js';
 import { abortStaleUploads, checkBucket } from './buckets.js';
 import { SyncExecutor, type SyncAction } from './execute.js';
 import { listedPairs } from './listing.js';
-import { openSides, planCopier, planSync, type CopyMode } from './plan.js';
+import { openSides, planCopier, planSync, type CopyMode, type SyncPlanOptions } from './plan.js';
 import { SyncTally, type SyncSummary } from './summary.js';
 
 export { SYNC_DEFAULTS };
@@ -15,33 +13,9 @@ export { checkLocation } from './buckets.js';
 export { isManifest, keyFilter } from './listing.js';
 export type { CopyMode, SyncAction, SyncSummary };
 
-export interface SyncOptions {
-  /** s3://bucket/prefix */
-  source: string;
-  dest: string;
-  sourceS3?: S3Options;
-  destS3?: S3Options;
-  /** Globs on the key relative to the prefix (`**` crosses `/`); an object is synced when it matches an include (or none are given) and no exclude. */
-  include?: string[];
-  exclude?: string[];
-  compare?: CompareMode;
+export interface SyncOptions extends SyncPlanOptions {
   /** Remove destination objects the source no longer has (only those the include/exclude globs select). */
   delete?: boolean;
-  /** `auto` (default): server-side when both sides share an endpoint, streamed otherwise or when the store does not copy. */
-  copyMode?: CopyMode;
-  /** Objects in flight (default 16). Streamed copies buffer at most concurrency × part size bytes in all. */
-  concurrency?: number;
-  /** Part size of multipart copies (default 8 MiB). */
-  partSize?: number;
-  /** Streamed objects up to this size are one GET and one PUT (default 8 MiB). */
-  multipartThreshold?: number;
-  /** Parts of one object in flight (default 4). */
-  partConcurrency?: number;
-  /** CopyObject up to this size, UploadPartCopy above (default and maximum 5 GiB). */
-  maxCopyObjectBytes?: number;
-  storageClass?: string;
-  sse?: 'AES256' | 'aws:kms';
-  sseKmsKeyId?: string;
   dryRun?: boolean;
   /** Each planned action, as it is decided (for `--dry-run` output). */
   onAction?: (a: SyncAction) => void;
