@@ -5,7 +5,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import { runtimeError } from '../errors.js';
 import { packagePath } from '../package-root.js';
 import { describeDbUrl } from '../redact.js';
-import { engineFor, type Engine, type EngineName } from '../source/engine.js';
+import { engineFor, type Engine } from '../source/engine.js';
 
 export interface TablesRow {
   table_key: string;
@@ -69,11 +69,8 @@ export interface StateSchema {
 
 export interface StateDb {
   db: Kysely<StateSchema>;
-  engine: EngineName;
-  /** The engine's state-store SQL (locks, insert-or-skip). */
-  dialect: Engine['state'];
-  /** The engine, for its connection errors. */
-  engineOf: Engine;
+  /** The state database's engine: its state-store SQL (`engine.state`: locks, insert-or-skip) and connection errors. */
+  engine: Engine;
   label: string;
 }
 
@@ -97,9 +94,7 @@ export async function openStateDb(url: string): Promise<StateDb> {
   const engine = await engineFor(url, 'state URL');
   return {
     db: engine.state.open<StateSchema>(url),
-    engine: engine.name,
-    dialect: engine.state,
-    engineOf: engine,
+    engine,
     label: describeDbUrl(url),
   };
 }
@@ -109,7 +104,7 @@ export async function migrateState(s: StateDb): Promise<string[]> {
   try {
     await sql`SELECT 1`.execute(s.db);
   } catch (e) {
-    throw s.engineOf.connectError(e, s.label);
+    throw s.engine.connectError(e, s.label);
   }
   const migrator = new Migrator({
     db: s.db,
@@ -134,11 +129,11 @@ export async function migrateState(s: StateDb): Promise<string[]> {
  */
 export async function withLock<T>(s: StateDb, name: string, fn: () => Promise<T>): Promise<T | 'busy'> {
   return s.db.connection().execute(async (conn) => {
-    if (!(await s.dialect.tryLock(conn, name))) return 'busy' as const;
+    if (!(await s.engine.state.tryLock(conn, name))) return 'busy' as const;
     try {
       return await fn();
     } finally {
-      await s.dialect.unlock(conn, name);
+      await s.engine.state.unlock(conn, name);
     }
   });
 }

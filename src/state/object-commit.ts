@@ -69,7 +69,7 @@ export async function commitObject(s: StateDb, c: ObjectCommit): Promise<void> {
       await tx
         .insertInto('tablevault_recent')
         .values(chunk)
-        .$call((qb) => s.dialect.ignoreDuplicates(qb))
+        .$call((qb) => s.engine.state.ignoreDuplicates(qb))
         .execute();
     }
   });

@@ -20,7 +20,7 @@ export async function ensureTable(
       last_run_id: null,
       updated_at: now(),
     })
-    .$call((qb) => s.dialect.ignoreDuplicates(qb))
+    .$call((qb) => s.engine.state.ignoreDuplicates(qb))
     .execute();
   return s.db.selectFrom('tablevault_tables').selectAll().where('table_key', '=', t.tableKey).executeTakeFirstOrThrow();
 }
