@@ -1,7 +1,7 @@
 # tablevault as a container: `docker build -t tablevault .`, then e.g.
 #   docker run --rm -e SHOP_DB_URL=… -e AWS_ACCESS_KEY_ID=… -e AWS_SECRET_ACCESS_KEY=… \
 #     -v $PWD/strategies:/app/strategies:ro tablevault serve strategies/nightly-incremental.yaml --listen 0.0.0.0:9464
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # `npm install`, not `npm ci`: see .ci/run (the lock file cannot list other platforms' optional binaries)
@@ -12,7 +12,7 @@ COPY src ./src
 COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 # as the bin's shebang: two malloc arenas, and large buffers in mappings of their own, keep freed

@@ -17,7 +17,7 @@ await build({
   chunkNames: 'chunk-[hash]',
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   sourcemap: 'linked',
   external: ['parquet-wasm', 'pino-pretty', '@electric-sql/*', 'pg-native'],
   // CommonJS dependencies bundled into ESM still call require() for Node's built-ins
