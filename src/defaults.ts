@@ -20,9 +20,13 @@ export const DEFAULTS = {
   },
   /** Uploads: objects up to the threshold in one PutObject, larger ones in parts. */
   upload: { multipartThreshold: 16 * MiB, partSize: 16 * MiB, partConcurrency: 4 },
-  /** 8 MiB parts (as `aws s3`): streamed copies then hold at most 16 × 8 MiB = 128 MiB of object bytes. */
+  /**
+   * 8 MiB parts (as `aws s3`). Streamed copies hold at most `bufferBytes` of object bytes in all: a
+   * small object whole, a part's bytes only as they pass from one socket to the other.
+   */
   sync: {
     concurrency: 16,
+    bufferBytes: 32 * MiB,
     partSize: 8 * MiB,
     multipartThreshold: 8 * MiB,
     partConcurrency: 4,

@@ -83,7 +83,7 @@ export function syncCommand(ctx: CliContext, setExit: (code: number) => void): C
     .option('--sse-kms-key-id <key>', 'KMS key for --sse aws:kms')
     .option(
       '--concurrency <n>',
-      'objects in flight; streamed copies buffer at most concurrency × part size',
+      'objects in flight (streamed copies hold at most 32 MiB of object bytes in all)',
       wholeNumber,
       SYNC_DEFAULTS.concurrency,
     )
@@ -117,7 +117,7 @@ Examples:
 
 Exit codes: 0 every selected object is in place, 1 some objects failed (listed), 2 bad input
 (same or overlapping locations, missing bucket, no permission).
-Memory: streamed copies hold at most --concurrency × --part-size (default ${SYNC_DEFAULTS.concurrency} × ${SYNC_DEFAULTS.partSize / MiB} MiB) of object bytes.`,
+Memory: streamed copies hold at most ${SYNC_DEFAULTS.bufferBytes / MiB} MiB of object bytes in all: small objects whole, parts only as they pass.`,
     )
     .action(async (source: string, dest: string, f: SyncFlags) => {
       const onAction = f.dryRun

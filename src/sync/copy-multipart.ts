@@ -17,8 +17,17 @@ export function copyPartSize(size: number, partSize: number): number {
   return Math.max(partSize, Math.ceil(size / MAX_PARTS / MiB) * MiB);
 }
 
-/** Stores one part (bytes `start`–`end` inclusive) of the upload and returns its ETag. */
-export type PartCopier = (n: number, start: number, end: number, uploadId: string) => Promise<string>;
+/**
+ * Stores one part (bytes `start`–`end` inclusive) of the upload and returns its ETag. `etagIsMd5`:
+ * the destination answers each part with the MD5 of its bytes as ETag (not so under SSE-KMS or SSE-C).
+ */
+export type PartCopier = (
+  n: number,
+  start: number,
+  end: number,
+  uploadId: string,
+  etagIsMd5: boolean,
+) => Promise<string>;
 
 /**
  * Creates a multipart upload carrying the source's description, runs `parts`, completes and checks it; aborts on failure.
@@ -45,6 +54,7 @@ export async function multipart(
     }),
   );
   const uploadId = created.UploadId!;
+  const etagIsMd5 = !created.ServerSideEncryption?.includes('kms') && !created.SSECustomerAlgorithm;
   const done: CompletedPart[] = [];
   let next = 1;
   let failed = false;
@@ -53,7 +63,7 @@ export async function multipart(
       const n = next++;
       const start = (n - 1) * size;
       c.requests++;
-      const etag = await part(n, start, Math.min(start + size, o.size) - 1, uploadId);
+      const etag = await part(n, start, Math.min(start + size, o.size) - 1, uploadId, etagIsMd5);
       done.push({ PartNumber: n, ETag: etag });
       onPart();
     }

@@ -25,7 +25,7 @@ export interface SyncPlanOptions {
   compare?: CompareMode;
   /** `auto` (default): server-side when both sides share an endpoint, streamed otherwise or when the store does not copy. */
   copyMode?: CopyMode;
-  /** Objects in flight (default 16). Streamed copies buffer at most concurrency × part size bytes in all. */
+  /** Objects in flight (default 16). Streamed copies hold at most 32 MiB of object bytes in all, whatever the concurrency. */
   concurrency?: number;
   /** Part size of multipart copies (default 8 MiB). */
   partSize?: number;
@@ -152,7 +152,7 @@ export function openSides(plan: SyncPlan, opts: SyncPlanOptions): SyncClients {
   };
 }
 
-/** The copier of a plan: server-side where the endpoint allows, streamed within a byte budget of concurrency × part size. */
+/** The copier of a plan: server-side where the endpoint allows, streamed within a byte budget of `SYNC_DEFAULTS.bufferBytes`. */
 export function planCopier(plan: SyncPlan, opts: SyncPlanOptions, sides: SyncClients, onPart?: () => void): Copier {
   const { partSize, multipartThreshold, partConcurrency, maxCopyObjectBytes } = plan;
   return new Copier(
@@ -167,7 +167,7 @@ export function planCopier(plan: SyncPlan, opts: SyncPlanOptions, sides: SyncCli
       sseKmsKeyId: opts.sseKmsKeyId,
       storageClass: opts.storageClass,
     },
-    new ByteBudget(plan.concurrency * Math.max(partSize, Math.min(multipartThreshold, partSize))),
+    new ByteBudget(SYNC_DEFAULTS.bufferBytes),
     plan.copyMode !== 'streamed' && plan.sameEndpoint,
     plan.sameEndpoint && !plan.sameCredentials,
     onPart,
