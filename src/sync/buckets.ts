@@ -30,9 +30,10 @@ export async function checkLocation(url: string, s3: S3Options, flag: string): P
  * they were left by a run that was killed before it could abort them. (So two syncs must not write
  * into one destination prefix at once; the other's copies would fail cleanly and be redone on its
  * next run.) Stores without ListMultipartUploads (s3rver) are skipped: their bucket lifecycle rule
- * (README) is the backstop.
+ * (README) is the backstop. The first listing is sent at once; nothing is aborted before `checked`
+ * (the buckets' checks) has resolved, so a run refused for bad input writes nothing.
  */
-export async function abortStaleUploads(side: SyncSide, log: Logger): Promise<number> {
+export async function abortStaleUploads(side: SyncSide, log: Logger, checked?: Promise<unknown>): Promise<number> {
   let aborted = 0;
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
@@ -55,6 +56,7 @@ export async function abortStaleUploads(side: SyncSide, log: Logger): Promise<nu
       );
       return aborted;
     }
+    await checked;
     for (const u of r.Uploads ?? []) {
       if (!u.Key || !u.UploadId) continue;
       await side.client.send(

@@ -31,8 +31,8 @@ export async function* mergeListings(
   const ia = a[Symbol.asyncIterator]();
   const ib = b[Symbol.asyncIterator]();
   try {
-    let x = await ia.next();
-    let y = await ib.next();
+    // both first pages at once
+    let [x, y] = await Promise.all([ia.next(), ib.next()]);
     while (!x.done || !y.done) {
       const c = x.done ? 1 : y.done ? -1 : compareKeys(x.value.key, y.value.key);
       if (c < 0) {

@@ -62,8 +62,10 @@ export async function syncPrefixes(opts: SyncOptions, deps: SyncDeps = {}): Prom
   const tally = new SyncTally();
   let fallback: string | undefined;
   try {
-    await Promise.all([checkBucket(src), checkBucket(dst)]);
-    if (!opts.dryRun) tally.abortedUploads = await abortStaleUploads(dst, log);
+    // the checks, the stale uploads' listing and both listings' first pages go out together (one
+    // round trip instead of four before the first copy); nothing is written before the checks pass
+    const checked = Promise.all([checkBucket(src), checkBucket(dst)]);
+    const aborting = opts.dryRun ? Promise.resolve(0) : abortStaleUploads(dst, log, checked);
     const copier = planCopier(plan, opts, sides, deps.testHooks?.onPart);
     const work = new SyncExecutor(
       src,
@@ -80,9 +82,20 @@ export async function syncPrefixes(opts: SyncOptions, deps: SyncDeps = {}): Prom
       log,
     );
     const stop = () => work.stopped || !!opts.signal?.aborted;
-    for await (const { key, src: so, dst: d } of listedPairs(src, dst, plan.accept, tally, stop)) {
-      if (so) await work.sync(key, so, d);
-      else if (opts.delete) await work.delete(key, d!.size);
+    const pairs = listedPairs(src, dst, plan.accept, tally, stop);
+    const first = pairs.next();
+    first.catch(() => {}); // the checks' error, if any, is the one to report
+    aborting.catch(() => {});
+    await checked;
+    tally.abortedUploads = await aborting;
+    try {
+      for (let r = await first; !r.done; r = await pairs.next()) {
+        const { key, src: so, dst: d } = r.value;
+        if (so) await work.sync(key, so, d);
+        else if (opts.delete) await work.delete(key, d!.size);
+      }
+    } finally {
+      await pairs.return(undefined);
     }
     await work.finish();
     fallback = copier.fallbackReason;
