@@ -1,9 +1,16 @@
-import http from 'node:http';
-import https from 'node:https';
+import type * as Http from 'node:http';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DEFAULTS } from '../defaults.js';
 import type { BuildMiddleware, MetadataBearer } from '@smithy/types';
+
+// required, not imported: an ESM import of node:http builds its namespace, which reads the lazy
+// WebSocket getters and so loads undici, ~30 ms of every start on Node 24 (`tablevault sync`'s profile)
+const requireBuiltin = createRequire(import.meta.url);
+const http = requireBuiltin('node:http') as typeof Http;
+const https = requireBuiltin('node:https') as typeof Https;
 
 export interface S3Options {
   /** Custom endpoint (MinIO, Ceph, s3rver…); also read from AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL. */
