@@ -27,5 +27,5 @@ COPY fixtures ./fixtures
 USER node
 EXPOSE 9464
 # the same flags as the bin's shebang (a smaller young generation keeps peak RSS down)
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--wasm-tiering-budget=10000000", "dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--wasm-tiering-budget=10000000", "dist/cli.js"]
 CMD ["--help"]

@@ -1,8 +1,7 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { byteSize, wholeNumber } from '../config/validate.js';
 import { DEFAULTS, LIMITS } from '../defaults.js';
 import type { Logger } from '../log.js';
+import { exposedGc } from './gc.js';
 import type { PeakMemory } from './peak.js';
 
 export interface MemoryOptions {
@@ -29,22 +28,6 @@ export function validateMemoryOptions(m: MemoryOptions): MemoryOptions {
 
 /** Smallest batch the manager shrinks to. */
 const MIN_BATCH_ROWS = 1000;
-
-let gcFn: (() => void) | null | undefined;
-
-/** Node's gc(), also when the process was not started with --expose-gc; null if V8 refuses. */
-export function exposedGc(): (() => void) | null {
-  if (gcFn !== undefined) return gcFn;
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g === 'function') return (gcFn = g);
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    gcFn = vm.runInNewContext('gc') as () => void;
-  } catch {
-    gcFn = null;
-  }
-  return gcFn;
-}
 
 /**
  * Keeps a run inside its memory budget. Called once per batch: every `checkEvery` batches it

@@ -7,6 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as wasm from 'parquet-wasm';
+import { collectYoung } from '../memory/gc.js';
 import type { ParquetOptions } from './compression.js';
 import { writerProperties } from './properties.js';
 
@@ -71,6 +72,8 @@ port.on('message', (m: In) => {
         push(b);
         if (i > 0) port.postMessage({ type: 'ack' }); // one ack per batch sent; extra pieces ack among themselves
       }
+      // the IPC message is in WASM memory now: free its buffer before the next one arrives
+      collectYoung();
       break;
     }
     case 'end':
