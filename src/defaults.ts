@@ -5,7 +5,8 @@
  */
 export const MiB = 1024 * 1024;
 
-export type CompressionDefault = 'zstd' | 'snappy' | 'gzip' | 'none';
+/** The Parquet codecs tablevault writes (see parquet/compression.ts). */
+export type CompressionDefault = 'zstd' | 'lz4_raw' | 'snappy' | 'gzip' | 'none';
 export type IntegerEncodingDefault = 'delta' | 'plain';
 
 export const DEFAULTS = {

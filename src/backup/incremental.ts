@@ -4,7 +4,7 @@ import { inputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MemoryManager } from '../memory/manager.js';
 import { ParquetEncoder } from '../parquet/encode.js';
-import { deltaColumns, type IntegerEncoding } from '../parquet/compression.js';
+import { deltaColumns, type CompressionName, type IntegerEncoding } from '../parquet/compression.js';
 import type { ColumnSpec } from '../source/columns.js';
 import { sqlAnd } from '../source/quote.js';
 import type { ReadOptions, ReadStats, Source } from '../source/source.js';
@@ -37,7 +37,7 @@ export interface IncrementalContext {
     batchRows: number;
     fileMaxRows: number;
     rowGroupRows: number;
-    compression: 'zstd' | 'snappy' | 'gzip' | 'none';
+    compression: CompressionName;
     integerEncoding?: IntegerEncoding;
   };
   memory: MemoryManager;

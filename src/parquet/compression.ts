@@ -1,9 +1,10 @@
 /** Parquet settings shared by the main thread and the encoder worker; free of WASM, so importing it costs nothing. */
+import type { CompressionDefault } from '../defaults.js';
 import type { ColumnSpec } from '../source/columns.js';
 
-export type CompressionName = 'zstd' | 'snappy' | 'gzip' | 'none';
+export type CompressionName = CompressionDefault;
 
-export const COMPRESSIONS: readonly CompressionName[] = ['zstd', 'snappy', 'gzip', 'none'];
+export const COMPRESSIONS: readonly CompressionName[] = ['zstd', 'lz4_raw', 'snappy', 'gzip', 'none'];
 
 /** How integer-like columns are written: `delta` (DELTA_BINARY_PACKED, see deltaColumns) or `plain`, for readers without it. */
 export type IntegerEncoding = 'delta' | 'plain';

@@ -9,6 +9,7 @@ export const MAX_ROW_GROUP_BYTES = 16 * 1024 * 1024;
 
 const CODECS: Record<CompressionName, wasm.Compression> = {
   zstd: wasm.Compression.ZSTD,
+  lz4_raw: wasm.Compression.LZ4_RAW,
   snappy: wasm.Compression.SNAPPY,
   gzip: wasm.Compression.GZIP,
   none: wasm.Compression.UNCOMPRESSED,

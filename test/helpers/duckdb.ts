@@ -141,6 +141,16 @@ export async function parquetEncodings(file: string): Promise<Record<string, str
   });
 }
 
+/** The codecs of the file's column chunks as DuckDB names them (e.g. ['ZSTD'], ['LZ4_RAW'], ['UNCOMPRESSED']), distinct and sorted. */
+export async function parquetCodecs(file: string): Promise<string[]> {
+  return withDuckDB(async (c) => {
+    const reader = await c.runAndReadAll(
+      `SELECT DISTINCT compression FROM parquet_metadata(${sqlString(file)}) ORDER BY compression`,
+    );
+    return reader.getRowObjects().map((r) => String(r.compression));
+  });
+}
+
 /** The file's key/value metadata (footer), keys and values decoded as UTF-8, in file order. */
 export async function parquetKeyValueMetadata(file: string): Promise<Array<{ key: string; value: string }>> {
   return withDuckDB(async (c) => {

@@ -80,7 +80,7 @@ describe('export: bad input', () => {
     );
     await expectInputError(
       ['--source', PG_URL, '--table', 'tv_small', '--dest', dest(), '--compression', 'lz77'],
-      /--compression.*Allowed choices are zstd, snappy, gzip, none/,
+      /--compression.*Allowed choices are zstd, lz4_raw, snappy, gzip, none/,
     );
     await expectInputError(
       ['--source', PG_URL, '--table', 'tv_small', '--dest', dest(), '--part-size', '1MiB'],
