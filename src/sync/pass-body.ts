@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { runtimeError } from '../errors.js';
-import { exposedGc } from '../memory/manager.js';
+import { collectYoung } from '../memory/gc.js';
 import type { ByteBudget } from './budget.js';
 
 /**
@@ -99,7 +99,7 @@ export class PassBody extends Readable {
       sinceCollect += chunk.length;
       if (sinceCollect >= COLLECT_EVERY) {
         sinceCollect = 0;
-        (exposedGc() as ((o: { type: 'minor' }) => void) | null)?.({ type: 'minor' });
+        collectYoung();
       }
       this.push(chunk);
     } catch (e) {
