@@ -1,3 +1,5 @@
+import { isTablevaultError } from '../errors.js';
+
 export function errorName(e: unknown): string {
   return (e as { name?: string; Code?: string }).name ?? (e as { Code?: string }).Code ?? '';
 }
@@ -13,4 +15,9 @@ export function isNotImplemented(e: unknown): boolean {
 
 export function isPreconditionFailed(e: unknown): boolean {
   return errorName(e) === 'PreconditionFailed' || httpStatus(e) === 412;
+}
+
+/** Errors a streamed copy is not attempted again for: the source changed (412), or bad input (exit code 2). */
+export function notRetried(e: unknown): boolean {
+  return isPreconditionFailed(e) || (isTablevaultError(e) && e.exitCode === 2);
 }

@@ -1,20 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { isTablevaultError } from '../errors.js';
 import type { ByteBudget } from './budget.js';
 import type { ListedObject } from '../s3/list.js';
 import { readBody } from './copy-body.js';
-import { isPreconditionFailed } from './copy-errors.js';
+import { notRetried } from './copy-errors.js';
 import { multipart } from './copy-multipart.js';
 import { dstKey, headSource, srcKey, type CopyRoute, type RequestCount } from './copy-sides.js';
-import { PassBody } from './pass-body.js';
-
-/**
- * Attempts per streamed part. The SDK cannot retry a request whose body is a stream, so a part
- * that fails is copied again from a new ranged GET.
- */
-const PART_ATTEMPTS = 3;
+import { PassBody, withAttempts } from './pass-body.js';
 
 /**
  * Streamed copy of an object over `multipartThreshold`: ranged GETs into a multipart upload. Each
@@ -38,16 +31,11 @@ export async function streamParts(
     c,
     async (n, start, end, uploadId, etagIsMd5) => {
       if (!etagIsMd5) return heldPart(r, budget, o, c, { n, start, end, uploadId });
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await passedPart(r, budget, o, c, { n, start, end, uploadId });
-        } catch (e) {
-          if (attempt >= PART_ATTEMPTS || isPreconditionFailed(e) || (isTablevaultError(e) && e.exitCode === 2))
-            throw e;
-          c.requests++; // the UploadPart of the next attempt (its GET counts itself)
-          await new Promise((res) => setTimeout(res, 100 * 2 ** attempt));
-        }
-      }
+      return withAttempts(
+        () => passedPart(r, budget, o, c, { n, start, end, uploadId }),
+        notRetried,
+        () => c.requests++, // the UploadPart of the next attempt (its GET counts itself)
+      );
     },
     onPart,
   );

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { runtimeError } from '../errors.js';
 import { collectYoung } from '../memory/gc.js';
@@ -25,7 +25,7 @@ let sinceCollect = 0;
  */
 export class PassBody extends Readable {
   private readonly source: AsyncIterator<Uint8Array>;
-  private readonly md5 = createHash('md5');
+  private readonly md5: Hash | undefined;
   private held: (() => void) | undefined;
   private passed = 0;
 
@@ -35,10 +35,13 @@ export class PassBody extends Readable {
     private readonly expected: number,
     /** The object and range, for error messages. */
     private readonly what: string,
+    /** Compute the MD5 on the way (not needed where the upload carries the source's MD5 as Content-MD5). */
+    hashMd5 = true,
   ) {
     // nothing buffered here beyond the one chunk the budget accounts for
     super({ highWaterMark: 0 });
     this.source = body[Symbol.asyncIterator]();
+    this.md5 = hashMd5 ? createHash('md5') : undefined;
   }
 
   /** Bytes passed on so far. */
@@ -48,6 +51,7 @@ export class PassBody extends Readable {
 
   /** The MD5 of the bytes passed, as hex (call once the stream has ended). */
   digestHex(): string {
+    if (!this.md5) throw new Error('PassBody: created without an MD5');
     return this.md5.digest('hex');
   }
 
@@ -95,7 +99,7 @@ export class PassBody extends Readable {
       }
       this.held = release;
       this.passed += chunk.length;
-      this.md5.update(chunk);
+      this.md5?.update(chunk);
       sinceCollect += chunk.length;
       if (sinceCollect >= COLLECT_EVERY) {
         sinceCollect = 0;
@@ -104,6 +108,29 @@ export class PassBody extends Readable {
       this.push(chunk);
     } catch (e) {
       this.destroy(e as Error);
+    }
+  }
+}
+
+/** Attempts of a copy whose upload body is a PassBody: the SDK cannot retry a stream, so the copy is redone from a new GET. */
+export const PASS_ATTEMPTS = 3;
+
+/**
+ * Runs `copy` up to PASS_ATTEMPTS times, after 200 ms, then 400 ms; a changed source (412) or bad
+ * input (exit code 2) is not retried. `retried` counts the attempts after the first.
+ */
+export async function withAttempts<T>(
+  copy: () => Promise<T>,
+  final: (e: unknown) => boolean,
+  retried: () => void,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await copy();
+    } catch (e) {
+      if (attempt >= PASS_ATTEMPTS || final(e)) throw e;
+      retried();
+      await new Promise((res) => setTimeout(res, 100 * 2 ** attempt));
     }
   }
 }
