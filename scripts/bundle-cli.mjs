@@ -1,10 +1,9 @@
 // Bundles the CLI (and the Parquet encoder worker it spawns) into dist/ with esbuild, over the
 // tsc output of src/cli.ts. Resolving and compiling the dependencies' thousand-odd module files
 // cost each run ~0.25 s before any work started on Node 20 (`tablevault export` of a one-row
-// table: 0.57 s unbundled, 0.33 s bundled). Node 22's compile cache (module.enableCompileCache)
-// was measured as the alternative on Node 24, mean of 8 one-row exports: unbundled 0.40 CPU-s and
-// 0.45 s wall without it, 0.36 CPU-s and 0.38 s with it; bundled 0.37 CPU-s and 0.33 s wall, with
-// or without it. So the bundle stays, and the cache is not enabled: it saves nothing on top.
+// table: 0.57 s unbundled, 0.33 s bundled). Node 22's compile cache does not replace it: on Node
+// 24, mean of 8 one-row exports, unbundled with the cache took 0.36 CPU-s and 0.38 s wall, the
+// bundle 0.33 s wall; the bin turns the cache on over the bundle (src/cli.ts).
 // parquet-wasm stays outside: it loads its .wasm from beside its own file.
 import { readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';

@@ -9,100 +9,13 @@
 // - a WebAssembly function is recompiled by TurboFan after ~10 MB of its code has run instead of
 //   V8's 1.8 MB: fewer of parquet-wasm's functions are compiled twice, while the hot loops still
 //   reach TurboFan within the first row groups.
-import { Command, CommanderError, Option } from 'commander';
-import { backupCommand, migrateCommand, statusCommand } from './cli/backup.js';
-import { exportCommand } from './cli/export.js';
-import { syncCommand } from './cli/sync.js';
-import { restoreCommand } from './cli/restore.js';
-import { verifyCommand } from './cli/verify.js';
-import { serveCommand } from './cli/serve.js';
-import { processContext } from './cli/context.js';
-import { errorMessage, isTablevaultError } from './errors.js';
-import { quietKnownWarnings } from './process-setup.js';
-import { redactText } from './redact.js';
-import { VERSION } from './version.js';
+//
+// First of all, before the rest is loaded: Node's on-disk compile cache (Node 22.1+), so later
+// runs skip compiling the bundle's modules. Measured on Node 24, mean of 10 one-row exports:
+// 0.40 -> 0.36 CPU-s and 0.47 -> 0.41 s wall to S3, 0.33 -> 0.31 CPU-s to a local directory.
+// NODE_COMPILE_CACHE chooses its directory (default: the OS temp dir), NODE_DISABLE_COMPILE_CACHE=1
+// turns it off.
+import module from 'node:module';
 
-/**
- * Exit codes: 0 success (or a clean stop on SIGTERM), 1 runtime failure, 2 bad input or
- * configuration, 3 partial (some tables of a backup failed, others were done).
- * Errors are one line on stderr, without a stack (set TABLEVAULT_DEBUG=1 for the stack).
- */
-async function main(argv: string[]): Promise<number> {
-  const program = new Command('tablevault')
-    .description('Streaming PostgreSQL/MySQL table backups to Parquet in S3')
-    .version(VERSION)
-    .addOption(
-      new Option('--log-level <level>', 'log level on stderr')
-        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-        .default(process.env.TABLEVAULT_LOG_LEVEL ?? 'info')
-        .env('TABLEVAULT_LOG_LEVEL'),
-    )
-    .option('--quiet', 'no live progress line on stderr (it is shown only when stderr is a terminal)')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  const ctx = processContext({
-    get logLevel() {
-      return program.opts<{ logLevel: string }>().logLevel;
-    },
-    get quiet() {
-      return program.opts<{ quiet?: boolean }>().quiet;
-    },
-  });
-  let exitCode = 0;
-  program.addCommand(exportCommand(ctx).exitOverride());
-  program.addCommand(
-    backupCommand(ctx, (c) => {
-      exitCode = c;
-    }).exitOverride(),
-  );
-  program.addCommand(statusCommand(ctx).exitOverride());
-  program.addCommand(migrateCommand(ctx).exitOverride());
-  program.addCommand(
-    syncCommand(ctx, (c) => {
-      exitCode = c;
-    }).exitOverride(),
-  );
-  program.addCommand(restoreCommand(ctx).exitOverride());
-  program.addCommand(
-    verifyCommand(ctx, (c) => {
-      exitCode = c;
-    }).exitOverride(),
-  );
-  program.addCommand(serveCommand(ctx).exitOverride());
-  try {
-    await program.parseAsync(argv);
-    return exitCode;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
-        return 0;
-      return 2; // commander has already printed what was wrong with the command line
-    }
-    if (isTablevaultError(e)) {
-      process.stderr.write(`tablevault: ${redactText(e.message)}\n`);
-      if (process.env.TABLEVAULT_DEBUG) process.stderr.write(`${redactText(String(e.stack))}\n`);
-      return e.exitCode;
-    }
-    process.stderr.write(`tablevault: ${redactText(errorMessage(e))}\n`);
-    if (process.env.TABLEVAULT_DEBUG && e instanceof Error) process.stderr.write(`${redactText(String(e.stack))}\n`);
-    return 1;
-  }
-}
-
-quietKnownWarnings();
-
-// `tablevault … | head` closes stdout early: that is not an error
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  else throw e;
-});
-
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e) => {
-    process.stderr.write(`tablevault: ${redactText(errorMessage(e))}\n`);
-    process.exitCode = 1;
-  },
-);
+module.enableCompileCache?.();
+await import('./cli/main.js');
