@@ -17,5 +17,12 @@
 // turns it off.
 import module from 'node:module';
 
-module.enableCompileCache?.();
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 22) {
+  process.stderr.write(
+    `tablevault: needs Node 22 or newer, this is Node ${process.versions.node}; install Node 24 (or run it through npm in this package, whose node devDependency is Node 24)\n`,
+  );
+  process.exit(2);
+}
+module.enableCompileCache();
 await import('./cli/main.js');
