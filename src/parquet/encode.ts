@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { Table as ArrowTable, tableToIPC, type RecordBatch } from 'apache-arrow';
+import { releaseBatch } from '../arrow/batch.js';
 import type { ParquetOptions } from './compression.js';
 
 export { COMPRESSIONS, type CompressionName, type ParquetOptions } from './compression.js';
@@ -105,6 +106,7 @@ export class ParquetEncoder {
           await changed;
         if (stop || failure !== undefined) return;
         const ipc = tableToIPC(new ArrowTable([b]), 'stream');
+        releaseBatch(b); // copied into the IPC message: its column buffers can go now
         inflight++;
         sent++;
         worker.postMessage({ type: 'batch', ipc }, [ipc.buffer as ArrayBuffer]);
