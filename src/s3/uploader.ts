@@ -116,21 +116,34 @@ export class Uploader {
   async upload(p: UploadParams): Promise<UploadResult> {
     const sha = createHash('sha256');
     const it = p.body[Symbol.asyncIterator]();
-    const head: Uint8Array[] = [];
+    // The head is copied into one buffer as it arrives instead of kept as the stream's chunks and
+    // concatenated at the end: each chunk can go as soon as it is copied (while it is young, so
+    // the next scavenge frees it), and an object is not held twice for its PutObject. The buffer
+    // is reserved at the threshold's size, but only the pages written become resident.
+    let headBuf: Buffer | undefined;
     let headBytes = 0;
+    const head: Uint8Array[] = [];
     let ended = false;
-    while (headBytes <= this.opts.multipartThreshold) {
+    for (;;) {
       const n = await it.next();
       if (n.done) {
         ended = true;
         break;
       }
       sha.update(n.value);
-      head.push(n.value);
+      if (headBytes + n.value.length > this.opts.multipartThreshold) {
+        // past the threshold: multipart, starting with what is buffered and this chunk
+        if (headBuf) head.push(headBuf.subarray(0, headBytes));
+        head.push(n.value);
+        headBytes += n.value.length;
+        break;
+      }
+      headBuf ??= Buffer.allocUnsafeSlow(this.opts.multipartThreshold);
+      headBuf.set(n.value, headBytes);
       headBytes += n.value.length;
     }
     if (ended) {
-      const body = Buffer.concat(head);
+      const body = headBuf ? headBuf.subarray(0, headBytes) : Buffer.alloc(0);
       const sha256 = sha.digest('hex');
       // a rerun (after a crash, or of an unchanged export) finds the same bytes already stored
       if (await this.storedMatches(p.key, body.length, sha256))
