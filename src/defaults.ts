@@ -34,8 +34,11 @@ export const DEFAULTS = {
     compare: 'checksum' as 'size' | 'checksum',
     copyMode: 'auto' as 'auto' | 'server-side' | 'streamed',
   },
-  /** The memory manager: check every 10 batches, drain above 512 MiB, never force a GC. */
-  memory: { checkEvery: 10, limitBytes: 512 * MiB, gcEvery: 0 },
+  /**
+   * The memory manager: check every 10 batches, drain above 384 MiB (about twice one table's
+   * ~175-190 MB working set on Node 24, so two or three tables at once still fit), never force a GC.
+   */
+  memory: { checkEvery: 10, limitBytes: 384 * MiB, gcEvery: 0 },
   restore: { batchRows: 50_000, mode: 'insert' as 'insert' | 'upsert' | 'replace' },
   verify: { batchRows: 20_000 },
   /** `backup` and `serve`: tables backed up at once. */

@@ -8,9 +8,9 @@ export interface MemoryOptions {
   /** Check memory every N batches. Default 10. */
   checkEvery: number;
   /**
-   * RSS (or heap) above this many bytes applies backpressure. Default 512 MiB: a safety valve
-   * above the pipeline's working set (~300 MB with default settings), not a target; set below
-   * it, every check throttles the run.
+   * RSS (or heap) above this many bytes applies backpressure. Default 384 MiB: a safety valve
+   * about twice the pipeline's working set (~175-190 MB per table with default settings on Node
+   * 24), not a target; set below it, every check throttles the run.
    */
   limitBytes: number;
   /** Force a full GC every M batches (0: never). Default 0. */
