@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { measure, median, type Measurement } from './measure.js';
+import { restoreBench } from './restore.js';
 import { syncBench } from './sync.js';
 import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
 
@@ -30,6 +31,7 @@ interface Args {
   out: string;
   upload?: number;
   sync?: boolean;
+  restore?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -70,9 +72,12 @@ function parseArgs(argv: string[]): Args {
       case '--sync':
         a.sync = true;
         break;
+      case '--restore':
+        a.restore = true;
+        break;
       default:
         throw new Error(
-          `unknown argument ${argv[i]}; use --rows N[,N…] --repeat N --engines pg,mysql --codecs zstd[,lz4_raw…] --out DIR, or --upload SIZE_MIB, or --sync`,
+          `unknown argument ${argv[i]}; use --rows N[,N…] --repeat N --engines pg,mysql --codecs zstd[,lz4_raw…] --out DIR, or --upload SIZE_MIB, or --sync, or --restore`,
         );
     }
   }
@@ -337,7 +342,9 @@ async function main(): Promise<void> {
     process.env.TABLEVAULT_BENCH_MYSQL_URL ??
     process.env.TABLEVAULT_TEST_MYSQL_URL ??
     'mysql://root@127.0.0.1:3306/test';
-  for (const rows of args.rows) await exportBench(args, rows, pgUrl, mysqlUrl);
+  for (const rows of args.rows)
+    if (args.restore) await restoreBench({ ...args, rows, root, pgUrl, mysqlUrl });
+    else await exportBench(args, rows, pgUrl, mysqlUrl);
 }
 
 /** One row count: its table, every case round-robin, the report and its JSON file. */
