@@ -5,9 +5,11 @@ import type { ObjectStore } from '../store/store.js';
 let wasmModule: Promise<typeof ParquetWasm> | undefined;
 
 /**
- * The rows of one Parquet object, one row group at a time: the object's bytes are held once and
- * each row group is decoded only when the consumer asks for it, so memory is one object plus
- * one row group however large the table.
+ * The rows of one Parquet object, one batch of at most `batchRows` rows at a time: the object's
+ * compressed bytes are held once, and parquet-wasm decodes a batch only when the consumer asks for
+ * the next one (its stream reads one ahead), hands it over as Arrow IPC and frees its own copy.
+ * Memory is the object plus about two batches, however large the table or its row groups. Whole
+ * row groups, decoded at once, set the size of WebAssembly memory, which never shrinks.
  */
 export async function* readObjectBatches(
   store: ObjectStore,
@@ -17,14 +19,14 @@ export async function* readObjectBatches(
   const wasm = await (wasmModule ??= import('parquet-wasm'));
   let bytes: Uint8Array | undefined = await store.get(key);
   const file = await wasm.ParquetFile.fromFile(new Blob([bytes]));
-  // eslint-disable-next-line no-useless-assignment -- the generator's frame would keep the bytes alive until the last row group
-  bytes = undefined; // the Blob holds its own copy: let this one go while the row groups are read
+  // eslint-disable-next-line no-useless-assignment -- the generator's frame would keep the bytes alive until the last batch
+  bytes = undefined; // the Blob holds its own copy: let this one go while the batches are read
   try {
-    const groups = file.metadata().numRowGroups();
-    for (let g = 0; g < groups; g++) {
-      const table = await file.read({ rowGroups: [g], batchSize: batchRows });
-      const ipc = table.intoIPCStream();
-      for (const b of tableFromIPC(ipc).batches) yield b;
+    const stream = (await file.stream({ batchSize: batchRows })) as ReadableStream<ParquetWasm.RecordBatch>;
+    // an early return (the consumer failed or stopped) cancels the stream, which stops decoding
+    for await (const wasmBatch of stream) {
+      // intoIPCStream consumes the WebAssembly batch: its memory is free for the next one
+      for (const b of tableFromIPC(wasmBatch.intoIPCStream()).batches) yield b;
     }
   } finally {
     file.free();
