@@ -4,28 +4,46 @@ import type { LoadBatch, LoadPlan, Loader } from '../loader.js';
 import { quotePgIdent } from './quote.js';
 import { SESSION_SETTINGS } from './session.js';
 
+const SPECIAL = /[\\\t\n\r]/;
+
 /** COPY text format: backslash, tab, newline and carriage return escaped; NULL is `\N`. */
 function copyEscape(s: string): string {
   return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-function* copyLines(plan: LoadPlan, batch: LoadBatch): Generator<string> {
+/** Bytes per COPY chunk: large enough that a chunk costs little, small enough that it dies young. */
+const CHUNK_BYTES = 64 * 1024;
+const TAB = 9;
+const NEWLINE = 10;
+
+/**
+ * The batch as COPY text, in chunks of about 64 KiB: each value is written straight into the
+ * chunk's buffer (no string per line or per chunk), and the next chunk is made only when the
+ * COPY stream asks for it, so a batch never sits in memory as text.
+ */
+function* copyChunks(plan: LoadPlan, batch: LoadBatch): Generator<Buffer> {
   const binary = plan.columns.map((c) => c.kind === 'binary');
-  let chunk = '';
+  const cells = batch.cells;
+  let buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  let at = 0;
   for (let r = 0; r < batch.numRows; r++) {
-    let line = '';
-    for (let c = 0; c < batch.cells.length; c++) {
-      const v = batch.cells[c]!(r);
-      if (c) line += '\t';
-      line += v === null ? '\\N' : copyEscape(binary[c] ? `\\x${v}` : v);
+    for (let c = 0; c < cells.length; c++) {
+      const v = cells[c]!(r);
+      // room for the tab, `\N` or `\\x`, the value as UTF-8 (at most 3 bytes per UTF-16 unit) and the newline
+      const need = 5 + (v === null ? 0 : 3 * v.length);
+      if (at + need > buf.length) {
+        yield buf.subarray(0, at);
+        buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, need));
+        at = 0;
+      }
+      if (c) buf[at++] = TAB;
+      if (v === null) at += buf.write('\\N', at, 'latin1');
+      else if (binary[c]) at += buf.write(`\\\\x${v}`, at, 'latin1');
+      else at += buf.write(SPECIAL.test(v) ? copyEscape(v) : v, at, 'utf8');
     }
-    chunk += `${line}\n`;
-    if (chunk.length > 1 << 20) {
-      yield chunk;
-      chunk = '';
-    }
+    buf[at++] = NEWLINE;
   }
-  if (chunk) yield chunk;
+  if (at) yield buf.subarray(0, at);
 }
 
 /** A restore's loader into PostgreSQL: COPY FROM STDIN, through a temporary table when rows may conflict. */
@@ -55,7 +73,11 @@ export async function openLoader(url: string): Promise<Loader> {
           }
           into = 'pg_temp.tablevault_stage';
         }
-        await pipeline(Readable.from(copyLines(plan, batch)), client.query(from(`COPY ${into} (${cols}) FROM STDIN`)));
+        // one chunk read ahead at most: the socket's backpressure reaches the encoder
+        await pipeline(
+          Readable.from(copyChunks(plan, batch), { highWaterMark: 1 }),
+          client.query(from(`COPY ${into} (${cols}) FROM STDIN`)),
+        );
         if (plan.conflict !== 'insert') {
           const set = plan.columns
             .filter((c) => !plan.primaryKey.includes(c.name))
