@@ -5,6 +5,12 @@ import { NUMBER_KINDS, type ColumnKind } from '../columns.js';
 
 const NUMERIC: ReadonlySet<ColumnKind> = new Set<ColumnKind>(['bool', ...NUMBER_KINDS]);
 
+/** Bytes of an INSERT after which the next row goes into a new one: well under the default max_allowed_packet (16 MiB). */
+const STATEMENT_BYTES = 1 << 20;
+const OPEN = 0x28; // (
+const CLOSE = 0x29; // )
+const COMMA = 0x2c;
+
 /** A restore's loader into MySQL/MariaDB: multi-row INSERT (… ON DUPLICATE KEY UPDATE when rows may conflict), strict mode. */
 export async function openLoader(url: string): Promise<Loader> {
   const mysql = (await import('mysql2')).default;
@@ -16,6 +22,8 @@ export async function openLoader(url: string): Promise<Loader> {
   await q(
     "SET SESSION time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
   );
+  // the statements' text is written here, reused for the loader's life (grown for a row larger than it)
+  let buf = Buffer.allocUnsafe(STATEMENT_BYTES + 64 * 1024);
   const name = (t: LoadPlan['table']) =>
     t.schema ? `${quoteMysqlIdent(t.schema)}.${quoteMysqlIdent(t.name)}` : quoteMysqlIdent(t.name);
   return {
@@ -42,29 +50,55 @@ export async function openLoader(url: string): Promise<Loader> {
       }
       const head = `INSERT INTO ${name(plan.table)} (${cols}) VALUES `;
       await q('START TRANSACTION');
+      // one statement runs while the next is built (the client's CPU overlaps the server's), never more
+      let running: Promise<void> | undefined;
+      const send = async (text: string) => {
+        if (running) await running;
+        running = q(text);
+        running.catch(() => {}); // awaited before the next statement, the COMMIT or the ROLLBACK: never unhandled
+      };
       try {
-        let values: string[] = [];
-        let size = 0;
-        const flush = async () => {
-          if (values.length) await q(head + values.join(',') + tail);
-          values = [];
-          size = 0;
+        const cells = batch.cells;
+        // the statement's text is written into one reused buffer, then read out as one flat string
+        // (mysql2 sends a string): no string per row or value survives it, so little reaches the old generation
+        const start = buf.write(head, 0, 'utf8');
+        let at = start;
+        const room = (n: number) => {
+          if (at + n <= buf.length) return;
+          const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, at + n));
+          buf.copy(bigger, 0, 0, at);
+          buf = bigger;
         };
         for (let r = 0; r < batch.numRows; r++) {
-          const row = batch.cells.map((cell, c) => {
-            const v = cell(r);
-            if (v === null) return 'NULL';
+          room(2);
+          if (at > start) buf[at++] = COMMA;
+          buf[at++] = OPEN;
+          for (let c = 0; c < cells.length; c++) {
+            const v = cells[c]!(r);
             // numbers (booleans come as 1/0 for MySQL) as they are; text quoted by mysql2's escaping, as the source's literals
-            return kinds[c] === 'hex' ? `X'${v}'` : kinds[c] === 'raw' ? v : mysql.escape(v);
-          });
-          const text = `(${row.join(',')})`;
-          values.push(text);
-          size += text.length;
-          if (size > 1 << 20) await flush(); // well under the default max_allowed_packet (16 MiB)
+            const text =
+              v === null ? 'NULL' : kinds[c] === 'hex' ? `X'${v}'` : kinds[c] === 'raw' ? v : mysql.escape(v);
+            room(2 + 3 * text.length);
+            if (c) buf[at++] = COMMA;
+            at += buf.write(text, at, 'utf8');
+          }
+          buf[at++] = CLOSE;
+          if (at > STATEMENT_BYTES) {
+            room(tail.length * 3);
+            at += buf.write(tail, at, 'utf8');
+            await send(buf.toString('utf8', 0, at));
+            at = start;
+          }
         }
-        await flush();
+        if (at > start) {
+          room(tail.length * 3);
+          at += buf.write(tail, at, 'utf8');
+          await send(buf.toString('utf8', 0, at));
+        }
+        await running;
         await q('COMMIT');
       } catch (e) {
+        await running?.catch(() => {});
         await q('ROLLBACK').catch(() => {});
         throw e;
       }
