@@ -445,3 +445,53 @@ describe('restore: incremental backups after several runs with updates', () => {
     expect(bad.stderr).toMatch(/--as-of no-such-run: no backup run with that id/);
   });
 });
+
+describe('restore: values and batches larger than a COPY chunk or an INSERT statement', () => {
+  // 5,000 rows in batches of 1,000: each batch spans many 64 KiB COPY chunks and INSERT statements,
+  // rows and escapes fall on their edges, and every 500th text (400k characters) is larger than either
+  let ex: CliResult;
+  let intoPg: CliResult;
+  let intoMysql: CliResult;
+  let pgDiffering: Rows;
+  let src: Rows;
+  let my: Rows;
+  const drop = async () => {
+    await withPg((c) => c.query('DROP TABLE IF EXISTS tv_wide_src, tv_wide_back'));
+    await withMysql((c) => c.query('DROP TABLE IF EXISTS tv_wide_back'));
+  };
+  afterAll(drop);
+  beforeAll(async () => {
+    await drop();
+    await withPg((c) =>
+      c.query(`CREATE TABLE tv_wide_src (id bigint PRIMARY KEY, t text, b bytea);
+        INSERT INTO tv_wide_src SELECT g,
+          CASE WHEN g % 500 = 7 THEN repeat(E'tab\\there\\nnew ✓ 😀 \\\\ ', 20000) ELSE E'row\\t' || g || E' ✓\\\\n' || repeat('x', g % 300) END,
+          CASE WHEN g % 3 = 0 THEN NULL ELSE decode(repeat(md5(g::text), 1 + g % 7), 'hex') END
+        FROM generate_series(1, 5000) g`),
+    );
+    const { url } = localDest();
+    ex = await runCli(['export', '--source', PG_URL, '--table', 'tv_wide_src', '--dest', url]);
+    const from = `${url}/public.tv_wide_src`;
+    intoPg = await restore(from, PG_URL, 'tv_wide_back', ['--create', '--batch-rows', '1000']);
+    pgDiffering = await pgRows(
+      'SELECT id FROM tv_wide_src a FULL JOIN tv_wide_back b USING (id) WHERE a.t IS DISTINCT FROM b.t OR a.b IS DISTINCT FROM b.b',
+    );
+    intoMysql = await restore(from, MYSQL_URL, 'tv_wide_back', ['--create', '--batch-rows', '1000']);
+    src = await pgRows("SELECT id::text AS id, t, encode(b, 'hex') AS b FROM tv_wide_src ORDER BY id");
+    my = await mysqlRows('SELECT CAST(id AS CHAR) AS id, t, LOWER(HEX(b)) AS b FROM tv_wide_back ORDER BY id');
+  });
+
+  it('the export succeeds', () => {
+    expect(ex.code).toBe(0);
+  });
+
+  it('into PostgreSQL every row and value arrives unchanged', () => {
+    expect(jsonSummary<RestoreSummary>(intoPg).rows).toBe(5000);
+    expect(pgDiffering).toEqual([]);
+  });
+
+  it('into MySQL every row and value arrives unchanged', () => {
+    expect(jsonSummary<RestoreSummary>(intoMysql).rows).toBe(5000);
+    expect(my).toEqual(src);
+  });
+});
