@@ -4,12 +4,20 @@ import type { ObjectStore } from '../store/store.js';
 
 let wasmModule: Promise<typeof ParquetWasm> | undefined;
 
+/** Frees an ArrayBuffer's memory now, emptying every view on it (ES2024's transfer, which Node 22 has and lib ES2023 lacks). */
+function release(buf: ArrayBufferLike): void {
+  (buf as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+}
+
 /**
  * The rows of one Parquet object, one batch of at most `batchRows` rows at a time: the object's
  * compressed bytes are held once, and parquet-wasm decodes a batch only when the consumer asks for
  * the next one (its stream reads one ahead), hands it over as Arrow IPC and frees its own copy.
  * Memory is the object plus about two batches, however large the table or its row groups. Whole
  * row groups, decoded at once, set the size of WebAssembly memory, which never shrinks.
+ *
+ * A batch is valid until the next one is asked for: its memory is then released (the views on it
+ * become empty), so a caller that keeps values copies them.
  */
 export async function* readObjectBatches(
   store: ObjectStore,
@@ -26,7 +34,11 @@ export async function* readObjectBatches(
     // an early return (the consumer failed or stopped) cancels the stream, which stops decoding
     for await (const wasmBatch of stream) {
       // intoIPCStream consumes the WebAssembly batch: its memory is free for the next one
-      for (const b of tableFromIPC(wasmBatch.intoIPCStream()).batches) yield b;
+      const ipc = wasmBatch.intoIPCStream();
+      for (const b of tableFromIPC(ipc).batches) yield b;
+      // the consumer is done with the batch: its bytes go now, not whenever a full collection
+      // comes (they outlive young-generation ones, and tens of MB of them piled up)
+      release(ipc.buffer);
     }
   } finally {
     file.free();
