@@ -17,14 +17,44 @@ const TAB = 9;
 const NEWLINE = 10;
 
 /**
+ * COPY chunk buffers, reused batch after batch: the ones a batch used come back once its COPY has
+ * completed (the server has them all, so the socket holds none) instead of each becoming garbage
+ * that outlives young-generation collections and waits for a full one. Holds at most one batch's
+ * COPY text.
+ */
+class ChunkPool {
+  private free: Buffer[] = [];
+  private lent: Buffer[] = [];
+
+  take(bytes: number): Buffer {
+    // a value larger than a chunk gets a buffer of its own, not kept
+    if (bytes > CHUNK_BYTES) return Buffer.allocUnsafe(bytes);
+    const b = this.free.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+    this.lent.push(b);
+    return b;
+  }
+
+  /** After a COPY completed: every buffer it used is free again. */
+  reclaim(): void {
+    for (const b of this.lent) this.free.push(b);
+    this.lent = [];
+  }
+
+  /** After a failed COPY the socket may still hold some: they are left to the collector. */
+  forget(): void {
+    this.lent = [];
+  }
+}
+
+/**
  * The batch as COPY text, in chunks of about 64 KiB: each value is written straight into the
  * chunk's buffer (no string per line or per chunk), and the next chunk is made only when the
  * COPY stream asks for it, so a batch never sits in memory as text.
  */
-function* copyChunks(plan: LoadPlan, batch: LoadBatch): Generator<Buffer> {
+function* copyChunks(plan: LoadPlan, batch: LoadBatch, pool: ChunkPool): Generator<Buffer> {
   const binary = plan.columns.map((c) => c.kind === 'binary');
   const cells = batch.cells;
-  let buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  let buf = pool.take(CHUNK_BYTES);
   let at = 0;
   for (let r = 0; r < batch.numRows; r++) {
     for (let c = 0; c < cells.length; c++) {
@@ -33,7 +63,7 @@ function* copyChunks(plan: LoadPlan, batch: LoadBatch): Generator<Buffer> {
       const need = 5 + (v === null ? 0 : 3 * v.length);
       if (at + need > buf.length) {
         yield buf.subarray(0, at);
-        buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, need));
+        buf = pool.take(need);
         at = 0;
       }
       if (c) buf[at++] = TAB;
@@ -54,6 +84,7 @@ export async function openLoader(url: string): Promise<Loader> {
   await client.connect();
   for (const s of SESSION_SETTINGS) await client.query(s);
   let staged = '';
+  const pool = new ChunkPool();
   const name = (t: LoadPlan['table']) =>
     t.schema ? `${quotePgIdent(t.schema)}.${quotePgIdent(t.name)}` : quotePgIdent(t.name);
   return {
@@ -75,9 +106,10 @@ export async function openLoader(url: string): Promise<Loader> {
         }
         // one chunk read ahead at most: the socket's backpressure reaches the encoder
         await pipeline(
-          Readable.from(copyChunks(plan, batch), { highWaterMark: 1 }),
+          Readable.from(copyChunks(plan, batch, pool), { highWaterMark: 1 }),
           client.query(from(`COPY ${into} (${cols}) FROM STDIN`)),
         );
+        pool.reclaim();
         if (plan.conflict !== 'insert') {
           const set = plan.columns
             .filter((c) => !plan.primaryKey.includes(c.name))
@@ -91,6 +123,7 @@ export async function openLoader(url: string): Promise<Loader> {
         }
         await client.query('COMMIT');
       } catch (e) {
+        pool.forget();
         await client.query('ROLLBACK').catch(() => {});
         throw e;
       }
