@@ -6,7 +6,7 @@ import { NUMBER_KINDS, type ColumnKind } from '../columns.js';
 const NUMERIC: ReadonlySet<ColumnKind> = new Set<ColumnKind>(['bool', ...NUMBER_KINDS]);
 
 /** Bytes of an INSERT after which the next row goes into a new one: well under the default max_allowed_packet (16 MiB). */
-const STATEMENT_BYTES = 1 << 20;
+const STATEMENT_BYTES = 1 << 16;
 const OPEN = 0x28; // (
 const CLOSE = 0x29; // )
 const COMMA = 0x2c;
