@@ -61,4 +61,42 @@ describe('bench harness (smoke)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+  it('--restore times every restore case and writes the JSON results', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tv-bench-smoke-'));
+    try {
+      const main = fileURLToPath(new URL('../../dist-bench/main.js', import.meta.url));
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        main,
+        '--restore',
+        '--rows',
+        '10000',
+        '--repeat',
+        '1',
+        '--out',
+        out,
+      ]);
+      expect(stdout).toMatch(/ratios \(tablevault restore \/ the dump tool/);
+      const [file] = readdirSync(out);
+      const json = JSON.parse(readFileSync(join(out, file!), 'utf8')) as {
+        rows: number;
+        node: string;
+        results: Array<{ engine: string; name: string; wallMs: number; peakRssBytes: number; rowsPerSec: number }>;
+      };
+      expect(json.rows).toBe(10000);
+      expect(json.node).toBe(process.version);
+      expect(json.results.map((r) => `${r.engine}:${r.name}`)).toEqual([
+        'pg:dump_restore',
+        'pg:tv_restore',
+        'mysql:dump_restore',
+        'mysql:tv_restore',
+      ]);
+      for (const r of json.results) {
+        expect(r.wallMs).toBeGreaterThan(0);
+        expect(r.peakRssBytes).toBeGreaterThan(0);
+        expect(r.rowsPerSec).toBeGreaterThan(0);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
