@@ -11,10 +11,10 @@ function release(buf: ArrayBufferLike): void {
 
 /**
  * The rows of one Parquet object, one batch of at most `batchRows` rows at a time: the object's
- * compressed bytes are held once, and parquet-wasm decodes a batch only when the consumer asks for
- * the next one (its stream reads one ahead), hands it over as Arrow IPC and frees its own copy.
- * Memory is the object plus about two batches, however large the table or its row groups. Whole
- * row groups, decoded at once, set the size of WebAssembly memory, which never shrinks.
+ * compressed bytes are held once, and parquet-wasm's stream decodes batches as the consumer asks
+ * for them, each handed over as Arrow IPC and its WebAssembly copy freed. Memory is the object plus
+ * about one batch, however large the table or its row groups. WebAssembly memory never shrinks:
+ * its size is set by the largest batch decoded (whole row groups, decoded at once, set it higher).
  *
  * A batch is valid until the next one is asked for: its memory is then released (the views on it
  * become empty), so a caller that keeps values copies them.

@@ -71,8 +71,8 @@ function selectFiles(m: BackupManifest, asOf: string | undefined, from: string):
 }
 
 /**
- * Loads a table's backup into a database: reads the manifest, then each Parquet object one row
- * group at a time, and loads each batch in its own transaction with the target's fast path
+ * Loads a table's backup into a database: reads the manifest, then each Parquet object one batch
+ * at a time, and loads each batch in its own transaction with the target's fast path
  * (`COPY FROM STDIN` for PostgreSQL, multi-row INSERT for MySQL). An incremental backup is applied
  * in file order with "newest cursor wins" per primary key, so the table ends at the latest version
  * of every row (or the one as of `asOf`) without holding the history in memory.
