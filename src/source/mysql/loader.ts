@@ -61,14 +61,16 @@ export async function openLoader(url: string): Promise<Loader> {
         const cells = batch.cells;
         // the statement's text is written into one reused buffer, then read out as one flat string
         // (mysql2 sends a string): no string per row or value survives it, so little reaches the old generation
-        const start = buf.write(head, 0, 'utf8');
-        let at = start;
+        let at = 0;
         const room = (n: number) => {
           if (at + n <= buf.length) return;
           const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, at + n));
           buf.copy(bigger, 0, 0, at);
           buf = bigger;
         };
+        room(3 * head.length);
+        const start = buf.write(head, 0, 'utf8');
+        at = start;
         for (let r = 0; r < batch.numRows; r++) {
           room(2);
           if (at > start) buf[at++] = COMMA;
