@@ -4,9 +4,9 @@ import type { ObjectStore } from '../store/store.js';
 
 let wasmModule: Promise<typeof ParquetWasm> | undefined;
 
-/** Frees an ArrayBuffer's memory now, emptying every view on it (ES2024's transfer, which Node 22 has and lib ES2023 lacks). */
+/** Frees an ArrayBuffer's memory now (to a new empty one, not moved into a young one), emptying every view on it. */
 function release(buf: ArrayBufferLike): void {
-  (buf as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+  if (buf instanceof ArrayBuffer && !buf.detached) buf.transfer(0);
 }
 
 /**
