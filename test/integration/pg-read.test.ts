@@ -115,7 +115,7 @@ describe('PostgreSQL binary values equal their text form', () => {
 
 async function exportDir(table: string, extra: string[] = []) {
   const dir = mkdtempSync(join(work, `${table}-`));
-  const summary = jsonSummary<{ rows: number; warnings: string[] }>(
+  const summary = jsonSummary<{ rows: number; warnings: string[]; files: Array<{ rows: number }> }>(
     await runCli([
       'export',
       '--source',
@@ -269,6 +269,22 @@ describe('export: PostgreSQL read paths', () => {
         (await c.query<{ id: string; n: number }>('SELECT id::text AS id, n FROM tv_uuidpk ORDER BY n')).rows,
     );
     expect(rows).toEqual(source);
+  });
+
+  it('keyset pages of many batches, cut into batches as they stream and into files mid-page: every row once, in key order', async () => {
+    await withPg((c) =>
+      c.query(`
+      DROP TABLE IF EXISTS tv_pages;
+      CREATE TABLE tv_pages (id int8 PRIMARY KEY, n int4 NOT NULL, label text);
+      INSERT INTO tv_pages SELECT i * 3, i, 'row ' || i FROM generate_series(1, 1000) i;`),
+    );
+    // batches of 7 rows: pages of 70, so 15 pages; files of 100 rows end inside pages
+    const { summary, rows } = await exportDir('tv_pages', ['--batch-rows', '7', '--file-max-rows', '100']);
+    expect(summary.rows).toBe(1000);
+    const source = await withPg(
+      async (c) => (await c.query<{ id: string; label: string }>('SELECT id, label FROM tv_pages ORDER BY id')).rows,
+    );
+    expect(rows.map((r) => `${String(r.id)}:${String(r.label)}`)).toEqual(source.map((r) => `${r.id}:${r.label}`));
   });
 
   it('integer columns are delta-encoded unless --integer-encoding plain (export) or integer_encoding: plain (strategy) says otherwise', async () => {
