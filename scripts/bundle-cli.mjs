@@ -19,6 +19,9 @@ await build({
   chunkNames: 'chunk-[hash]',
   format: 'esm',
   platform: 'node',
+  // the dependencies' ES module builds where they have one (the AWS SDK's dist-es): esbuild can drop
+  // what the bin never calls. One-row export to S3, mean of 8: 0.393 -> 0.382 CPU-s, 114 -> 109 MB RSS
+  mainFields: ['module', 'main'],
   target: 'node22',
   sourcemap: 'linked',
   external: ['parquet-wasm', 'pino-pretty', '@electric-sql/*', 'pg-native'],
