@@ -15,7 +15,7 @@ import type { VerifyTableResult } from './result.js';
 
 /**
  * Compares a table with its backup without holding either in memory: both sides are streamed
- * (the source in one snapshot, the backup one row group at a time) into per-key-range counts and
+ * (the source in one snapshot, the backup one batch at a time) into per-key-range counts and
  * checksums of the primary key and every value, in the same canonical text; ranges that differ are
  * then read again, and only their keys are compared, to name the rows that differ.
  */
