@@ -1,6 +1,7 @@
 import { Field, RecordBatch, Schema, Struct, makeData, type Data } from 'apache-arrow';
 import type { ColumnSpec } from '../source/columns.js';
 import type { ReadText } from '../source/text-forms.js';
+import { freeBuffer } from '../memory/gc.js';
 import { arrowType, createBuilder, type ColumnBuilder } from './builders.js';
 
 /**
@@ -72,9 +73,9 @@ const assembled = new WeakSet<RecordBatch>();
  * GC. They live through a whole batch of reading and are old by the time they die, and only a
  * full collection frees old ArrayBuffers: V8 runs one when external memory has grown by about
  * 64 MB, so that much dead column data sat in the reader's RSS (1M bench rows: ~40 MB of
- * ArrayBuffers on the main thread). Detaching each buffer (`transfer()`) moves its memory into a
- * new, young ArrayBuffer that the next scavenge frees. Only batches from a BatchAssembler are
- * released, once; anything else (a slice, whose buffers another batch shares) is left alone.
+ * ArrayBuffers on the main thread). Each buffer is detached, its memory freed at once
+ * (freeBuffer). Only batches from a BatchAssembler are released, once; anything else (a slice,
+ * whose buffers another batch shares) is left alone.
  */
 export function releaseBatch(batch: RecordBatch): void {
   if (!assembled.delete(batch)) return;
@@ -83,6 +84,6 @@ export function releaseBatch(batch: RecordBatch): void {
 
 function releaseData(d: Data): void {
   for (const a of [d.values, d.valueOffsets, d.nullBitmap, d.typeIds] as Array<ArrayBufferView | undefined>)
-    if (a && a.byteLength > 0 && a.buffer instanceof ArrayBuffer && !a.buffer.detached) a.buffer.transfer(0);
+    if (a && a.byteLength > 0) freeBuffer(a.buffer);
   for (const c of d.children) releaseData(c);
 }

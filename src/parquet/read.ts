@@ -1,13 +1,9 @@
 import { tableFromIPC, type RecordBatch } from 'apache-arrow';
 import type * as ParquetWasm from 'parquet-wasm';
+import { freeBuffer } from '../memory/gc.js';
 import type { ObjectStore } from '../store/store.js';
 
 let wasmModule: Promise<typeof ParquetWasm> | undefined;
-
-/** Frees an ArrayBuffer's memory now (to a new empty one, not moved into a young one), emptying every view on it. */
-function release(buf: ArrayBufferLike): void {
-  if (buf instanceof ArrayBuffer && !buf.detached) buf.transfer(0);
-}
 
 /**
  * The rows of one Parquet object, one batch of at most `batchRows` rows at a time: the object's
@@ -38,7 +34,7 @@ export async function* readObjectBatches(
       for (const b of tableFromIPC(ipc).batches) yield b;
       // the consumer is done with the batch: its bytes go now, not whenever a full collection
       // comes (they outlive young-generation ones, and tens of MB of them piled up)
-      release(ipc.buffer);
+      freeBuffer(ipc.buffer);
     }
   } finally {
     file.free();
