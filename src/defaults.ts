@@ -45,8 +45,11 @@ export const DEFAULTS = {
   backup: { parallel: 1 },
   /** `serve`: where /healthz and /metrics are served. */
   serve: { listen: '127.0.0.1:9464' },
-  /** Attempts per S3 request (adaptive retry mode). */
-  s3: { maxAttempts: 5 },
+  /**
+   * Attempts per S3 request (adaptive retry mode); a request whose connection is silent for
+   * idleTimeoutMs fails and is retried (TABLEVAULT_S3_IDLE_TIMEOUT_MS overrides it).
+   */
+  s3: { maxAttempts: 5, idleTimeoutMs: 120_000 },
 };
 
 export const LIMITS = {

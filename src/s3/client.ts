@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DEFAULTS } from '../defaults.js';
+import { inputError } from '../errors.js';
 import type { BuildMiddleware, MetadataBearer } from '@smithy/types';
 
 // required, not imported: an ESM import of node:http builds its namespace, which reads the lazy
@@ -29,6 +30,19 @@ export interface ResolvedS3 {
   client: S3Client;
   endpoint: string | undefined;
   region: string | undefined;
+}
+
+/** TABLEVAULT_S3_IDLE_TIMEOUT_MS, else DEFAULTS.s3.idleTimeoutMs. */
+export function s3IdleTimeoutMs(): number {
+  const v = process.env.TABLEVAULT_S3_IDLE_TIMEOUT_MS;
+  if (v === undefined || v === '') return DEFAULTS.s3.idleTimeoutMs;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw inputError(
+      'OPTION',
+      `TABLEVAULT_S3_IDLE_TIMEOUT_MS must be a whole number of milliseconds above 0, not "${v}"; unset it for ${DEFAULTS.s3.idleTimeoutMs}`,
+    );
+  return n;
 }
 
 export function resolveEndpoint(opt?: string): string | undefined {
@@ -58,7 +72,11 @@ export function createS3Client(opts: S3Options = {}): ResolvedS3 {
       httpAgent: new http.Agent(agentOpts),
       httpsAgent: new https.Agent(agentOpts),
       connectionTimeout: 10_000,
-      requestTimeout: 120_000,
+      // a request whose socket stays silent this long (a server that never answers, a half-open
+      // connection) fails with a TimeoutError, which the retry strategy sends again. The SDK's
+      // requestTimeout would only print a warning here (unless throwOnRequestTimeout) and also
+      // counts the time a large part legitimately takes, so an idle limit is the one that fits.
+      socketTimeout: s3IdleTimeoutMs(),
     }),
   });
   client.middlewareStack.add(unsignedPayloadWithMd5, { step: 'build', name: 'tablevaultUnsignedPayloadWithMd5' });

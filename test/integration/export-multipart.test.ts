@@ -214,6 +214,43 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))(
       }
     });
 
+    it('a part the server never answers is given up after TABLEVAULT_S3_IDLE_TIMEOUT_MS and sent again: the object is exact', async () => {
+      const client = makeS3Client(target);
+      const bucket = await createBucket(client);
+      const isPart2 = (r: { method: string; query: URLSearchParams }) =>
+        r.method === 'PUT' && r.query.get('partNumber') === '2' && r.query.has('uploadId');
+      // held far longer than the test runs: only the timeout gets the export past it
+      const proxy = await startFaultProxy(target.endpoint, [
+        { match: isPart2, action: { kind: 'delay', ms: 600_000 }, times: 1 },
+      ]);
+      try {
+        const r = await runCli([...args(bucket), '--json'], {
+          ...s3EnvFor(target),
+          AWS_ENDPOINT_URL: proxy.endpoint,
+          TABLEVAULT_S3_IDLE_TIMEOUT_MS: '1500',
+        });
+        expect(r.code, r.stderr).toBe(0);
+        const ok = jsonSummary<{ files: Array<{ key: string; bytes: number; sha256: string }> }>(r);
+        const bytes = await getObjectBytes(client, bucket, ok.files[0]!.key);
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(ok.files[0]!.sha256);
+        const part2 = proxy.requests.filter((x) => x.method === 'PUT' && /partNumber=2&/.test(`${x.query}&`));
+        expect(part2.length).toBe(2);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('TABLEVAULT_S3_IDLE_TIMEOUT_MS that is not a whole number of milliseconds: exit 2, one line saying so', async () => {
+      const client = makeS3Client(target);
+      const bucket = await createBucket(client);
+      const r = await runCli(args(bucket), { ...s3EnvFor(target), TABLEVAULT_S3_IDLE_TIMEOUT_MS: '2m' });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toMatch(
+        /^tablevault: TABLEVAULT_S3_IDLE_TIMEOUT_MS must be a whole number of milliseconds/,
+      );
+      expect(await listKeys(client, bucket)).toEqual([]);
+    });
+
     it.runIf(target.name === 'rgw')('--sse aws:kms reaches every object, single-part and multipart', async () => {
       const client = makeS3Client(target);
       const bucket = await createBucket(client);
