@@ -34,7 +34,10 @@ export interface ExportSummary {
 
 export interface ExportDeps {
   logger?: Logger;
-  /** An encoder already warmed up (the CLI starts it before loading the rest); exportTable closes it. */
+  /**
+   * An encoder the caller owns and closes: warmed up before the rest is loaded (the CLI), or kept
+   * for a run's tables one after another (backup). Without one, exportTable starts its own.
+   */
   encoder?: ParquetEncoder;
 }
 
@@ -59,7 +62,8 @@ export { EXPORT_DEFAULTS };
  * ```
  */
 export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): Promise<ExportSummary> {
-  const encoder = deps.encoder ?? new ParquetEncoder().warm();
+  if (deps.encoder) return exportWith(deps.encoder, opts, deps);
+  const encoder = new ParquetEncoder().warm();
   try {
     return await exportWith(encoder, opts, deps);
   } finally {

@@ -51,6 +51,8 @@ export interface IncrementalContext {
   /** The strategy file and table name, for messages that say what to run. */
   strategyFile?: string;
   tableName?: string;
+  /** An encoder the caller owns, kept warm across tables (the backup run's); else the table starts its own. */
+  encoder?: ParquetEncoder;
 }
 
 /**
@@ -72,7 +74,8 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
   let watermark = before;
   let seq = row.files;
   if (ctx.nullCursor === 'fail') await failOnNullCursor(plan, ctx);
-  const encoder = new ParquetEncoder();
+  // the run's encoder, kept across its tables; else one of this table's own
+  const encoder = ctx.encoder ?? new ParquetEncoder();
   const result: IncrementalResult = {
     rows: 0,
     files: 0,
@@ -194,7 +197,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
       if (!wrote || (!plan.partition && wrote.rows < ctx.settings.fileMaxRows)) break;
     }
   } finally {
-    await encoder.close();
+    if (!ctx.encoder) await encoder.close();
   }
   await writeIncrementalManifest(
     store,

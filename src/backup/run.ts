@@ -4,6 +4,7 @@ import { wholeNumber } from '../config/validate.js';
 import { observedSource, type ProgressSink } from '../progress.js';
 import { DEFAULT_MEMORY_OPTIONS, validateMemoryOptions, type MemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
+import { ParquetEncoder } from '../parquet/encode.js';
 import { planIncremental, type TablePlan } from './incremental-plan.js';
 import { loadStrategy } from '../config/strategy.js';
 import { selectTables } from '../config/select.js';
@@ -153,7 +154,18 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     if (!opts.dryRun) await state.migrate();
     const results: TableResult[] = [];
     const queue = [...tables];
+    // one encoder per concurrent table, kept for the run: a table no longer pays for a new
+    // worker thread and a WebAssembly compile before its first row
     const worker = async () => {
+      const encoder = new ParquetEncoder();
+      if (!opts.dryRun) encoder.warm(); // it compiles while the first table is locked and planned
+      try {
+        await backupQueue(encoder);
+      } finally {
+        await encoder.close();
+      }
+    };
+    const backupQueue = async (encoder: ParquetEncoder) => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         if (opts.signal?.aborted) {
           results.push({
@@ -170,7 +182,17 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
           });
           continue;
         }
-        const r = await backupTable(t, plans.get(t.table), { strategy, source, state, dest, log, opts, memory, peak });
+        const r = await backupTable(t, plans.get(t.table), {
+          strategy,
+          source,
+          state,
+          dest,
+          log,
+          opts,
+          memory,
+          peak,
+          encoder,
+        });
         if (r.status === 'ok' && strategy.mirror.length)
           await mirrorTable(r, prefixes.get(t.table)!, strategy, log.child({ table: t.table }));
         results.push(r);

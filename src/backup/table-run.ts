@@ -3,6 +3,7 @@ import type { Strategy } from '../config/strategy.js';
 import { errorMessage, isTablevaultError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MemoryManager, type MemoryOptions } from '../memory/manager.js';
+import type { ParquetEncoder } from '../parquet/encode.js';
 import type { PeakMemory } from '../memory/peak.js';
 import { observedStore } from '../progress.js';
 import type { Source } from '../source/source.js';
@@ -23,6 +24,8 @@ export interface RunContext {
   opts: BackupOptions;
   memory: MemoryOptions;
   peak: PeakMemory;
+  /** The run worker's encoder: one WebAssembly instance for every table it backs up. */
+  encoder: ParquetEncoder;
 }
 
 /**
@@ -73,6 +76,7 @@ export async function backupTable(
             strategyFile: ctx.strategy.file,
             tableName: t.table,
             memory: new MemoryManager(ctx.memory, ctx.peak, log),
+            encoder: ctx.encoder,
             settings: {
               batchRows: t.batch_rows,
               fileMaxRows: t.file_max_rows,
@@ -114,7 +118,7 @@ export async function backupTable(
               signal: ctx.opts.signal,
               progress: ctx.opts.progress,
             },
-            { logger: log },
+            { logger: log, encoder: ctx.encoder },
           );
           r = {
             ...base,

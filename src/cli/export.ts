@@ -103,36 +103,38 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
       const encoder = new ParquetEncoder().warm();
       const { exportTable } = await import('../backup/export.js');
       const summary = await ctx.withProgress('export', (progress) =>
-        exportTable(
-          {
-            source: flags.source,
-            table: flags.table,
-            dest: flags.dest,
-            compression: flags.compression,
-            integerEncoding: flags.integerEncoding,
-            batchRows: flags.batchRows,
-            fileMaxRows: flags.fileMaxRows,
-            rowGroupRows: flags.rowGroupRows,
-            s3: {
-              endpoint: flags.s3Endpoint,
-              region: flags.s3Region,
-              maxAttempts: flags.maxAttempts,
-              maxSockets: flags.uploadConcurrency * flags.partConcurrency + 4,
+        withEncoder(encoder, () =>
+          exportTable(
+            {
+              source: flags.source,
+              table: flags.table,
+              dest: flags.dest,
+              compression: flags.compression,
+              integerEncoding: flags.integerEncoding,
+              batchRows: flags.batchRows,
+              fileMaxRows: flags.fileMaxRows,
+              rowGroupRows: flags.rowGroupRows,
+              s3: {
+                endpoint: flags.s3Endpoint,
+                region: flags.s3Region,
+                maxAttempts: flags.maxAttempts,
+                maxSockets: flags.uploadConcurrency * flags.partConcurrency + 4,
+              },
+              uploadConcurrency: flags.uploadConcurrency,
+              upload: {
+                multipartThreshold: flags.multipartThreshold,
+                partSize: flags.partSize,
+                partConcurrency: flags.partConcurrency,
+                sse: flags.sse,
+                sseKmsKeyId: flags.sseKmsKeyId,
+                storageClass: flags.storageClass,
+              } satisfies UploaderOptions,
+              memory: memoryOptions(flags),
+              signal: ctx.stopSignal(),
+              progress,
             },
-            uploadConcurrency: flags.uploadConcurrency,
-            upload: {
-              multipartThreshold: flags.multipartThreshold,
-              partSize: flags.partSize,
-              partConcurrency: flags.partConcurrency,
-              sse: flags.sse,
-              sseKmsKeyId: flags.sseKmsKeyId,
-              storageClass: flags.storageClass,
-            } satisfies UploaderOptions,
-            memory: memoryOptions(flags),
-            signal: ctx.stopSignal(),
-            progress,
-          },
-          { logger: ctx.logger(), encoder },
+            { logger: ctx.logger(), encoder },
+          ),
         ),
       );
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
@@ -156,4 +158,12 @@ function humanSummary(s: ExportSummary): string {
   );
   const warn = s.warnings.map((w) => `warning: ${w}\n`).join('');
   return `${lines}${warn}manifest: ${s.manifestKey}\n`;
+}
+
+async function withEncoder<T>(encoder: { close(): Promise<void> }, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } finally {
+    await encoder.close();
+  }
 }
