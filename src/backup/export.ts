@@ -7,9 +7,10 @@ import { silentLogger } from '../log.js';
 import { DEFAULT_MEMORY_OPTIONS, MemoryManager, validateMemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
 import { ParquetEncoder } from '../parquet/encode.js';
-import { openDestination } from '../store/open.js';
+import { openDestination, type Destination } from '../store/open.js';
 import { qualifiedName } from '../source/columns.js';
 import { openSource } from '../source/open.js';
+import type { Source } from '../source/source.js';
 import { tablePrefix } from '../manifest/layout.js';
 import { exportSettings, type ExportOptions } from './export-options.js';
 import { writeExport, type ExportedFile } from './export-write.js';
@@ -39,6 +40,12 @@ export interface ExportDeps {
    * for a run's tables one after another (backup). Without one, exportTable starts its own.
    */
   encoder?: ParquetEncoder;
+  /**
+   * An open source and destination the caller owns and has checked (a backup run's, shared by its
+   * tables): used instead of opening `opts.source` and `opts.dest`, and left open.
+   */
+  source?: Source;
+  dest?: Destination;
 }
 
 export { EXPORT_DEFAULTS };
@@ -76,10 +83,11 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
   const started = Date.now();
   const peak = new PeakMemory().start();
   const { compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, ref, upload } = exportSettings(opts);
-  const dest = openDestination(opts.dest, opts.s3 ?? {}, upload);
-  const source = observedSource(abortableSource(await openSource(opts.source), opts.signal), opts.progress);
+  const dest = deps.dest ?? openDestination(opts.dest, opts.s3 ?? {}, upload);
+  const source =
+    deps.source ?? observedSource(abortableSource(await openSource(opts.source), opts.signal), opts.progress);
   try {
-    await dest.store.check();
+    if (!deps.dest) await dest.store.check();
     const table = await source.describe(ref);
     const warnings = table.columns
       .filter((c) => c.unknownType)
@@ -141,7 +149,7 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
     };
   } finally {
     peak.stop();
-    await source.close().catch(() => {});
-    dest.store.close();
+    if (!deps.source) await source.close().catch(() => {});
+    if (!deps.dest) dest.store.close();
   }
 }

@@ -118,7 +118,8 @@ export async function backupTable(
               signal: ctx.opts.signal,
               progress: ctx.opts.progress,
             },
-            { logger: log, encoder: ctx.encoder },
+            // the run's own connections and destination, opened and checked once for all its tables
+            { logger: log, encoder: ctx.encoder, source: ctx.source, dest: ctx.dest },
           );
           r = {
             ...base,
