@@ -14,7 +14,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { measure, median, type Measurement } from './measure.js';
+import { alignedTable, measure, median, summarizeRuns, type Measurement } from './measure.js';
 import { restoreBench } from './restore.js';
 import { syncBench } from './sync.js';
 import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
@@ -399,18 +399,12 @@ async function exportBench(args: Args, rows: number, pgUrl: string, mysqlUrl: st
 
   const results: Result[] = cases.map((c) => {
     const rs = runs.get(c)!;
-    const wallMs = median(rs.map((x) => x.wallMs));
     return {
       engine: c.engine,
       name: c.name,
       label: c.label,
-      runs: rs,
-      wallMs,
-      cpuMs: median(rs.map((x) => x.cpuMs)),
-      serverCpuMs: median(rs.map((x) => x.serverCpuMs)),
-      peakRssBytes: Math.max(...rs.map((x) => x.peakRssBytes)),
+      ...summarizeRuns(rs, rows),
       bytes: median(rs.map((x) => x.bytes)),
-      rowsPerSec: Math.round(rows / (wallMs / 1000)),
     };
   });
   const ratios = ['pg', 'mysql']
@@ -443,8 +437,7 @@ async function exportBench(args: Args, rows: number, pgUrl: string, mysqlUrl: st
     x.bytes ? mb(x.bytes) : '-',
     mb(x.peakRssBytes),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  for (const row of [header, ...body]) lines.push(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  lines.push(...alignedTable(header, body));
   lines.push(
     '',
     'ratios (tablevault / baseline; targets: wall ≤ 1.0× dump|gzip (pg), ≤ 0.9× (mysql); bytes ≤ 0.5× dump|gzip; peak RSS ≤ 200 MB):',

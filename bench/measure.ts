@@ -138,3 +138,30 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/** One case's runs of a table bench (export, restore), each as measured. */
+export interface CaseRun {
+  wallMs: number;
+  cpuMs: number;
+  serverCpuMs: number;
+  peakRssBytes: number;
+}
+
+/** Medians of a case's runs (peak RSS: the highest of them), and rows/s at the median wall. */
+export function summarizeRuns<R extends CaseRun>(runs: R[], rows: number) {
+  const wallMs = median(runs.map((x) => x.wallMs));
+  return {
+    runs,
+    wallMs,
+    cpuMs: median(runs.map((x) => x.cpuMs)),
+    serverCpuMs: median(runs.map((x) => x.serverCpuMs)),
+    peakRssBytes: Math.max(...runs.map((x) => x.peakRssBytes)),
+    rowsPerSec: Math.round(rows / (wallMs / 1000)),
+  };
+}
+
+/** The rows of a text table, each column padded to its widest cell. */
+export function alignedTable(header: string[], body: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  return [header, ...body].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+}

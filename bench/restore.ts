@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { measure, median } from './measure.js';
+import { alignedTable, measure, summarizeRuns } from './measure.js';
 import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -216,19 +216,7 @@ export async function restoreBench(a: RestoreBenchArgs): Promise<void> {
   }
 
   const results: Result[] = cases.map((c) => {
-    const rs = runs.get(c)!;
-    const wallMs = median(rs.map((x) => x.wallMs));
-    return {
-      engine: c.engine,
-      name: c.name,
-      label: c.label,
-      runs: rs,
-      wallMs,
-      cpuMs: median(rs.map((x) => x.cpuMs)),
-      serverCpuMs: median(rs.map((x) => x.serverCpuMs)),
-      peakRssBytes: Math.max(...rs.map((x) => x.peakRssBytes)),
-      rowsPerSec: Math.round(a.rows / (wallMs / 1000)),
-    };
+    return { engine: c.engine, name: c.name, label: c.label, ...summarizeRuns(runs.get(c)!, a.rows) };
   });
   const ratios = ['pg', 'mysql']
     .filter((e) => a.engines.includes(e))
@@ -261,8 +249,7 @@ export async function restoreBench(a: RestoreBenchArgs): Promise<void> {
     String(x.rowsPerSec),
     mb(x.peakRssBytes),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  for (const row of [header, ...body]) lines.push(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  lines.push(...alignedTable(header, body));
   lines.push('', 'ratios (tablevault restore / the dump tool’s restore; target: peak RSS ≤ 256 MB):');
   for (const r of ratios)
     lines.push(
