@@ -36,10 +36,35 @@ const PAGE_BATCHES = 10;
 
 /** A row decoder for either COPY format. */
 interface RowDecoder {
-  rows: number;
   readonly lastKey: string[];
   row(buf: Buffer, start: number, end: number): void;
   end(): void;
+}
+
+/**
+ * Runs one COPY into the decoder's assembler, reading the socket only while the batch has room:
+ * at each full batch the socket pauses (PostgreSQL then waits on TCP backpressure) and `batch()`
+ * is yielded, then reading goes on; the last, partial batch is yielded at the end.
+ */
+async function* copyInBatches(
+  client: pg.PoolClient,
+  sql: string,
+  dec: RowDecoder,
+  asm: BatchAssembler,
+  live: { batchRows: number },
+  batch: () => RecordBatch,
+): AsyncGenerator<RecordBatch> {
+  const copy: CopyOut = new CopyOut(sql, (b, s, e) => {
+    dec.row(b, s, e);
+    if (asm.rows >= live.batchRows) copy.pause();
+  });
+  client.query(copy);
+  while ((await copy.wait()) === 'paused') {
+    if (asm.rows > 0) yield batch();
+    copy.resume();
+  }
+  dec.end();
+  if (asm.rows > 0) yield batch();
 }
 
 export class PostgresSource implements Source {
@@ -116,15 +141,6 @@ export class PostgresSource implements Source {
           const where = sqlAnd(opts.where, last && this.tupleAfterSql(table, keyCols, last));
           const limit = Math.min(opts.batchRows * PAGE_BATCHES, maxRows - total);
           const dec = decoder(keyIdx);
-          // a page is cut into batches as it streams, as the keyless COPY below is
-          const copy: CopyOut = new CopyOut(
-            `COPY (${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyList} LIMIT ${limit}) TO STDOUT${format}`,
-            (b, s, e) => {
-              dec.row(b, s, e);
-              if (asm.rows >= opts.batchRows) copy.pause();
-            },
-          );
-          client.query(copy);
           let pageRows = 0;
           const batch = (): RecordBatch => {
             total += asm.rows;
@@ -136,12 +152,15 @@ export class PostgresSource implements Source {
             }
             return asm.flush();
           };
-          while ((await copy.wait()) === 'paused') {
-            if (asm.rows > 0) yield batch();
-            copy.resume();
-          }
-          dec.end();
-          if (asm.rows > 0) yield batch();
+          // a page is cut into batches as it streams, as the keyless COPY below is
+          yield* copyInBatches(
+            client,
+            `COPY (${select}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyList} LIMIT ${limit}) TO STDOUT${format}`,
+            dec,
+            asm,
+            opts,
+            batch,
+          );
           if (pageRows < limit) break;
         }
         if (opts.recordKeys && last && opts.stats) {
@@ -154,22 +173,15 @@ export class PostgresSource implements Source {
           opts.stats.keys = await this.keyQuery(client, table, keyCols, where);
         }
       } else {
-        // one COPY for the whole table: reading the socket pauses at each full batch until it is taken
-        const dec = decoder([]);
-        const copy: CopyOut = new CopyOut(
+        // one COPY for the whole table, cut into batches as it streams
+        yield* copyInBatches(
+          client,
           `COPY (${select}${opts.where ? ` WHERE ${opts.where}` : ''}) TO STDOUT${format}`,
-          (b, s, e) => {
-            dec.row(b, s, e);
-            if (asm.rows >= opts.batchRows) copy.pause();
-          },
+          decoder([]),
+          asm,
+          opts,
+          () => asm.flush(),
         );
-        client.query(copy);
-        while ((await copy.wait()) === 'paused') {
-          yield asm.flush();
-          copy.resume();
-        }
-        dec.end();
-        if (asm.rows > 0) yield asm.flush();
       }
       await client.query('COMMIT');
       clean = true;
