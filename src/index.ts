@@ -23,7 +23,7 @@ export {
   type ExportSummary,
   type ExportedFile,
 } from './backup/export.js';
-export { MANIFEST_NAME } from './manifest/layout.js';
+export { decodeTableSegment, encodeTableSegment, MANIFEST_NAME } from './manifest/layout.js';
 export { parseManifest, readManifest } from './manifest/read.js';
 export type {
   Manifest,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { inputError } from '../errors.js';
 import { durationSeconds } from '../config/validate.js';
-import { tablePrefix } from '../manifest/layout.js';
+import { encodeTableSegment, tablePrefix } from '../manifest/layout.js';
 import { NUMBER_KINDS, type ColumnKind, type ColumnSpec, type SourceTable } from '../source/columns.js';
 import { sqlAnd } from '../source/quote.js';
 import type { Lag, Source } from '../source/source.js';
@@ -104,15 +104,22 @@ export function planIncremental(
   }
   const wanted = t.columns ? new Set([...t.columns, ...keyColumns]) : undefined;
   const columns = wanted ? table.columns.filter((c) => wanted.has(c.name)) : table.columns;
-  const qualified = `${table.schema}.${table.name}`;
+  // the state's key is the table's folder name, so tables that share no folder share no watermark;
+  // only a long percent-encoded name is cut (a plain one is at most 129 characters) and hashed
+  const segment = encodeTableSegment(table);
+  const name = segment.length <= 200 ? segment : `${segment.slice(0, 183)}~${sha1(segment).slice(0, 16)}`;
   return {
     table: { ...table, columns },
     columns,
     keyColumns,
     lag,
     where: sqlAnd(t.where, cursor.nullable && t.null_cursor === 'skip' && source.isNotNullSql(cursor.name)),
-    tableKey: `${qualified.slice(0, 200)}@${createHash('sha1').update(destination).digest('hex').slice(0, 16)}`,
+    tableKey: `${name}@${sha1(destination).slice(0, 16)}`,
     tablePrefix: tablePrefix(destPrefix, table),
     ...(t.partition === 'day' ? { partition: 'day' as const } : {}),
   };
+}
+
+function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
 }

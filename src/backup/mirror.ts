@@ -5,15 +5,16 @@ import { syncPrefixes } from '../sync/sync.js';
 import type { TableResult } from './run.js';
 
 /**
- * Syncs one table's prefix to each `mirror:` target after a successful run: only new or changed
- * objects travel (server-side on one endpoint), the manifest last. A failed mirror fails the table
+ * Syncs one table's prefix (`segment`: its `<schema>.<table>` folder, `encodeTableSegment`) to each
+ * `mirror:` target after a successful run: only new or changed objects travel (server-side on one
+ * endpoint), the manifest last. A failed mirror fails the table
  * (its backup itself is done and its watermark stands); the next run syncs again.
  */
-export async function mirrorTable(r: TableResult, qualified: string, strategy: Strategy, log: Logger): Promise<void> {
+export async function mirrorTable(r: TableResult, segment: string, strategy: Strategy, log: Logger): Promise<void> {
   r.mirrors = [];
   for (const m of strategy.mirror) {
-    const from = `${strategy.destination.replace(/\/+$/, '')}/${qualified}`;
-    const to = `${m.dest.replace(/\/+$/, '')}/${qualified}`;
+    const from = `${strategy.destination.replace(/\/+$/, '')}/${segment}`;
+    const to = `${m.dest.replace(/\/+$/, '')}/${segment}`;
     try {
       const s = await syncPrefixes(
         {

@@ -10,7 +10,8 @@ import { loadStrategy } from '../config/strategy.js';
 import { selectTables } from '../config/select.js';
 import { errorMessage, inputError, isTablevaultError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { parseTableRef, qualifiedName } from '../source/columns.js';
+import { parseTableRef } from '../source/columns.js';
+import { encodeTableSegment } from '../manifest/layout.js';
 import { checkLocation } from '../sync/sync.js';
 import { openSource } from '../source/open.js';
 import { openState } from '../state/repository.js';
@@ -143,7 +144,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
           throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${e.message}`);
         throw e;
       }
-      prefixes.set(t.table, qualifiedName(described));
+      prefixes.set(t.table, encodeTableSegment(described));
       plans.set(
         t.table,
         t.strategy === 'incremental'

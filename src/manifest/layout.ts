@@ -1,5 +1,7 @@
 import { joinKey } from '../s3/location.js';
-import { qualifiedName } from '../source/columns.js';
+import { encodeTableSegment } from './table-segment.js';
+
+export { decodeTableSegment, encodeTableSegment } from './table-segment.js';
 
 /**
  * Where a backup's objects go, under a destination prefix:
@@ -11,16 +13,27 @@ import { qualifiedName } from '../source/columns.js';
  *                          /dt=YYYY-MM-DD/incr-…     incremental with `partition: day`
  * ```
  *
- * Keys are fixed by these names alone, so a rerun writes the same keys and replaces what a
- * half-finished attempt left.
+ * `<schema>.<table>` is one key segment, each name percent-encoded unless it is plain
+ * (`table-segment.ts`), so no two tables share a folder and no name leaves its own. Keys are fixed
+ * by these names alone, so a rerun writes the same keys and replaces what a half-finished attempt
+ * left.
  */
 
 /** Each table's manifest, beside its data objects, written after them. */
 export const MANIFEST_NAME = '_manifest.json';
 
-/** The table's own prefix: `<prefix>/<schema>.<table>`. */
+/** The table's own prefix: `<prefix>/<schema>.<table>`, the names encoded by `encodeTableSegment`. */
 export function tablePrefix(destPrefix: string, table: { schema: string; name: string }): string {
-  return joinKey(destPrefix, qualifiedName(table));
+  return joinKey(destPrefix, encodeTableSegment(table));
+}
+
+/**
+ * A table's backup under a destination URL, `s3://…` or `file://…`: what restore and verify open.
+ * A file URL is percent-decoded into a path, so there the folder's own `%` is written `%25`.
+ */
+export function tableUrl(destUrl: string, table: { schema: string; name: string }): string {
+  const segment = encodeTableSegment(table);
+  return `${destUrl.replace(/\/+$/, '')}/${destUrl.startsWith('file://') ? segment.replaceAll('%', '%25') : segment}`;
 }
 
 export function manifestKey(prefix: string): string {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { inputError } from '../errors.js';
 import type { UploadParams, UploadResult } from '../s3/uploader.js';
@@ -19,9 +19,23 @@ export class LocalStore implements ObjectStore {
     this.label = `file://${root}`;
   }
 
+  /**
+   * The file of a key. Table folders are encoded so that no key of a backup holds a `.` or `..`
+   * segment; a key that does anyway (a hand-written URL, an object synced from elsewhere) is
+   * refused rather than resolved, which S3 would not do, to a file inside or outside the root. The
+   * second check holds where a segment can climb by other means (`\` on Windows).
+   */
   private path(key: string): string {
-    const p = join(this.root, ...key.split('/'));
-    if (relative(this.root, p).startsWith('..')) throw inputError('DEST_URL', `key ${key} escapes ${this.root}`);
+    const segments = key.split('/');
+    if (segments.some((s) => s === '.' || s === '..'))
+      throw inputError(
+        'DEST_URL',
+        `key "${key}" has a "." or ".." segment, which a file:// destination does not follow`,
+      );
+    const p = join(this.root, ...segments);
+    const rel = relative(this.root, p);
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+      throw inputError('DEST_URL', `key "${key}" leads outside ${this.root}; it is not a key of this destination`);
     return p;
   }
 

@@ -2,7 +2,8 @@ import { loadStrategy } from '../config/strategy.js';
 import { selectTables } from '../config/select.js';
 import { errorMessage, inputError } from '../errors.js';
 import type { S3Options } from '../s3/client.js';
-import { parseTableRef, qualifiedName } from '../source/columns.js';
+import { tableUrl } from '../manifest/layout.js';
+import { parseTableRef } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 
 /** One table to compare: where its source is and where its backup is. */
@@ -37,7 +38,7 @@ export async function verifyJobs(opts: VerifyTargets): Promise<VerifyJob[]> {
         jobs.push({
           source: s.source,
           table: t.table,
-          backup: `${s.destination.replace(/\/+$/, '')}/${qualifiedName(described)}`,
+          backup: tableUrl(s.destination, described),
           s3: { endpoint: s.s3.endpoint, region: s.s3.region },
         });
       }
@@ -53,7 +54,8 @@ export async function verifyJobs(opts: VerifyTargets): Promise<VerifyJob[]> {
     let backup = dest;
     try {
       const described = await source.describe(parseTableRef(opts.table));
-      if (!dest.endsWith(`/${qualifiedName(described)}`)) backup = `${dest}/${qualifiedName(described)}`;
+      const own = tableUrl(dest, described);
+      if (!dest.endsWith(own.slice(dest.length))) backup = own;
     } finally {
       await source.close().catch(() => {});
     }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { incrementalMetadata, parquetMetadata } from '../../src/manifest/footer.js';
 import {
@@ -10,6 +11,7 @@ import {
   objectName,
   partName,
   tablePrefix,
+  tableUrl,
 } from '../../src/manifest/layout.js';
 import { VERSION } from '../../src/version.js';
 
@@ -18,6 +20,17 @@ describe('object keys', () => {
     expect(tablePrefix('nightly', { schema: 'public', name: 'orders' })).toBe('nightly/public.orders');
     expect(tablePrefix('', { schema: 'shop', name: 'orders' })).toBe('shop.orders');
     expect(manifestKey('nightly/public.orders')).toBe('nightly/public.orders/_manifest.json');
+  });
+
+  it("gives a table's backup URL under an s3:// destination with its folder as the key has it", () => {
+    expect(tableUrl('s3://b/nightly/', { schema: 'public', name: 'a.b' })).toBe('s3://b/nightly/public.a%2Eb');
+    expect(tableUrl('s3://b', { schema: 'public', name: 'orders' })).toBe('s3://b/public.orders');
+  });
+
+  it("gives a table's backup URL under a file:// destination that decodes to its folder", () => {
+    const url = tableUrl('file:///backups', { schema: 'public', name: 'a.b' });
+    expect(url).toBe('file:///backups/public.a%252Eb');
+    expect(fileURLToPath(url)).toBe('/backups/public.a%2Eb');
   });
 
   it('numbers export parts with five digits, more when needed', () => {
