@@ -8,7 +8,7 @@ import { DEFAULT_MEMORY_OPTIONS, MemoryManager, validateMemoryOptions } from '..
 import { PeakMemory } from '../memory/peak.js';
 import { ParquetEncoder } from '../parquet/encode.js';
 import { openDestination, type Destination } from '../store/open.js';
-import { qualifiedName } from '../source/columns.js';
+import { qualifiedName, type SourceTable } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 import type { Source } from '../source/source.js';
 import { tablePrefix } from '../manifest/layout.js';
@@ -46,6 +46,8 @@ export interface ExportDeps {
    */
   source?: Source;
   dest?: Destination;
+  /** The table, already described (a backup run's catalog): `opts.table` is then only its name. */
+  table?: SourceTable;
 }
 
 export { EXPORT_DEFAULTS };
@@ -88,7 +90,7 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
     deps.source ?? observedSource(abortableSource(await openSource(opts.source), opts.signal), opts.progress);
   try {
     if (!deps.dest) await dest.store.check();
-    const table = await source.describe(ref);
+    const table = deps.table ?? (await source.describe(ref));
     const warnings = table.columns
       .filter((c) => c.unknownType)
       .map(

@@ -43,7 +43,8 @@ function parseLag(where: string, lag: string | number | undefined, cursor: Colum
   return { amount: lag };
 }
 
-const ORDERABLE: ReadonlySet<ColumnKind> = new Set<ColumnKind>([
+/** Column kinds a cursor may have: they order rows. */
+export const ORDERABLE: ReadonlySet<ColumnKind> = new Set<ColumnKind>([
   ...NUMBER_KINDS,
   'string',
   'date',
@@ -58,7 +59,7 @@ const ORDERABLE: ReadonlySet<ColumnKind> = new Set<ColumnKind>([
  */
 export function planIncremental(
   file: string,
-  t: StrategyTable,
+  t: Omit<StrategyTable, 'cursor'> & { cursor: string },
   table: SourceTable,
   destPrefix: string,
   destination: string,

@@ -5,12 +5,10 @@ import { observedSource, type ProgressSink } from '../progress.js';
 import { DEFAULT_MEMORY_OPTIONS, validateMemoryOptions, type MemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
 import { ParquetEncoder } from '../parquet/encode.js';
-import { planIncremental, type TablePlan } from './incremental-plan.js';
 import { loadStrategy } from '../config/strategy.js';
-import { selectTables } from '../config/select.js';
-import { errorMessage, inputError, isTablevaultError } from '../errors.js';
+import { inputError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { parseTableRef } from '../source/columns.js';
+import { onlyTables, planRunTables, type RunTable } from '../plan/run-tables.js';
 import { encodeTableSegment } from '../manifest/layout.js';
 import { checkLocation } from '../sync/sync.js';
 import { openSource } from '../source/open.js';
@@ -24,7 +22,7 @@ import { backupTable } from './table-run.js';
 export interface BackupOptions {
   /** Path of the strategy file. */
   strategy: string;
-  /** Back up only these tables (as named in the file). */
+  /** Back up only these tables (as results name them: as in the file, or `schema.table` when a pattern matched). */
   only?: string[];
   /** Check everything and print the plan; read and write nothing. */
   dryRun?: boolean;
@@ -48,7 +46,7 @@ export interface BackupOptions {
   resetTables?: string[];
 }
 
-export type TableStatus = 'ok' | 'failed' | 'busy' | 'planned' | 'stopped';
+export type TableStatus = 'ok' | 'failed' | 'busy' | 'planned' | 'stopped' | 'skipped';
 
 export interface TableResult {
   table: string;
@@ -62,6 +60,10 @@ export interface TableResult {
   durationMs: number;
   error?: string;
   warnings: string[];
+  /** Which `tables:` entry it got, and why (an exact name, or the most specific pattern). */
+  why?: string;
+  /** First seen by this run: backed up from scratch. */
+  new?: boolean;
   /** Per `mirror:` target, what the sync after this table's run did. */
   mirrors?: MirrorResult[];
 }
@@ -78,6 +80,8 @@ export interface MirrorResult {
 export interface BackupSummary {
   strategy: string;
   tables: TableResult[];
+  /** Tables earlier runs to this destination matched that this one did not (dropped, renamed, excluded): their backups stay. */
+  goneTables: Array<{ table: string; lastSeen: string }>;
   peakRssBytes: number;
   peakHeapBytes: number;
 }
@@ -100,16 +104,6 @@ export { MAX_PARALLEL };
 export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } = {}): Promise<BackupSummary> {
   const log = deps.logger ?? silentLogger();
   const strategy = loadStrategy(opts.strategy);
-  const tables = selectTables(strategy, opts.only);
-  for (const r of opts.resetTables ?? []) {
-    const t = strategy.tables.find((x) => x.table === r);
-    if (!t) throw inputError('RESET_TABLE', `--reset-table ${r}: not in ${strategy.file}`);
-    if (t.strategy !== 'incremental')
-      throw inputError(
-        'RESET_TABLE',
-        `--reset-table ${r}: a full table is copied whole every run; there is nothing to reset`,
-      );
-  }
   const parallel = wholeNumber('--parallel', opts.parallel, { max: MAX_PARALLEL }, DEFAULTS.backup.parallel);
   const source = observedSource(abortableSource(await openSource(strategy.source), opts.signal), opts.progress);
   const state = await openState(stateUrl(opts.state, strategy));
@@ -126,33 +120,22 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
         `${strategy.file}: mirror[${i}].dest`,
       );
     }
-    // every table is checked before any is read: a typo in the file fails the run up front
-    const plans = new Map<string, TablePlan | undefined>();
-    const prefixes = new Map<string, string>();
-    for (const t of tables) {
-      let ref;
-      try {
-        ref = parseTableRef(t.table);
-      } catch (e) {
-        throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${errorMessage(e)}`);
-      }
-      let described;
-      try {
-        described = await source.describe(ref);
-      } catch (e) {
-        if (isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND')
-          throw inputError('STRATEGY', `${strategy.file}: table ${t.table}: ${e.message}`);
-        throw e;
-      }
-      prefixes.set(t.table, encodeTableSegment(described));
-      plans.set(
-        t.table,
-        t.strategy === 'incremental'
-          ? planIncremental(strategy.file, t, described, dest.prefix, strategy.destination, source)
-          : undefined,
-      );
-    }
+    // every table is matched, described and checked before any is read: a typo fails the run up front
+    const { tables: all } = await planRunTables(strategy, source, {
+      prefix: dest.prefix,
+      destination: strategy.destination,
+    });
+    const tables = onlyTables(all, opts.only, strategy.file);
+    checkResetTables(opts.resetTables ?? [], tables, strategy.file);
     if (!opts.dryRun) await state.migrate();
+    const seen = await state.seenTables(strategy.destination);
+    const known = new Set(seen.map((t) => t.name));
+    const matched = new Set(all.map((t) => t.name));
+    const goneTables = opts.only?.length
+      ? []
+      : seen.filter((t) => !matched.has(t.name)).map((t) => ({ table: t.name, lastSeen: t.lastSeen }));
+    for (const g of goneTables)
+      log.warn({ table: g.table, lastSeen: g.lastSeen }, 'no longer matched; its backups stay');
     const results: TableResult[] = [];
     const queue = [...tables];
     // one encoder per concurrent table, kept for the run: a table no longer pays for a new
@@ -170,8 +153,8 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
       for (let t = queue.shift(); t; t = queue.shift()) {
         if (opts.signal?.aborted) {
           results.push({
-            table: t.table,
-            strategy: t.strategy,
+            table: t.name,
+            strategy: t.settings.strategy,
             status: 'stopped',
             rows: 0,
             files: 0,
@@ -183,7 +166,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
           });
           continue;
         }
-        const r = await backupTable(t, plans.get(t.table), {
+        const r = await backupTable(t, {
           strategy,
           source,
           state,
@@ -195,18 +178,44 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
           encoder,
         });
         if (r.status === 'ok' && strategy.mirror.length)
-          await mirrorTable(r, prefixes.get(t.table)!, strategy, log.child({ table: t.table }));
-        results.push(r);
+          await mirrorTable(r, encodeTableSegment(t.table), strategy, log.child({ table: t.name }));
+        results.push({ ...r, why: t.why, ...(known.has(t.name) ? {} : { new: true }) });
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, tables.length) }, worker));
-    results.sort((a, b) => tables.findIndex((t) => t.table === a.table) - tables.findIndex((t) => t.table === b.table));
+    const position = new Map(tables.map((t, i) => [t.name, i]));
+    results.sort((a, b) => position.get(a.table)! - position.get(b.table)!);
+    if (!opts.dryRun)
+      await state.recordSeen(
+        strategy.destination,
+        tables.map((t) => t.name),
+        known,
+      );
     peak.stop();
-    return { strategy: strategy.file, tables: results, peakRssBytes: peak.rss, peakHeapBytes: peak.heapUsed };
+    return {
+      strategy: strategy.file,
+      tables: results,
+      goneTables,
+      peakRssBytes: peak.rss,
+      peakHeapBytes: peak.heapUsed,
+    };
   } finally {
     peak.stop();
     await source.close().catch(() => {});
     await state.close().catch(() => {});
     dest.store.close();
+  }
+}
+
+/** `--reset-table`: each must be an incremental table of the run. */
+function checkResetTables(names: string[], tables: RunTable[], file: string): void {
+  for (const r of names) {
+    const t = tables.find((x) => x.name === r);
+    if (!t) throw inputError('RESET_TABLE', `--reset-table ${r}: not a table of ${file}`);
+    if (t.settings.strategy !== 'incremental')
+      throw inputError(
+        'RESET_TABLE',
+        `--reset-table ${r}: a full table is copied whole every run; there is nothing to reset`,
+      );
   }
 }

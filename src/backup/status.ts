@@ -1,11 +1,10 @@
 import { loadStrategy } from '../config/strategy.js';
-import { parseTableRef } from '../source/columns.js';
+import { planRunTables } from '../plan/run-tables.js';
 import { openSource } from '../source/open.js';
 import { openState } from '../state/repository.js';
 import { stateUrl } from '../state/url.js';
 import { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
-import { planIncremental } from './incremental-plan.js';
 
 export interface StatusRow {
   table: string;
@@ -18,6 +17,10 @@ export interface StatusRow {
   /** Incremental tables: the schema version new objects are written under, and every change seen (oldest first). */
   schemaVersion?: number;
   schemaChanges?: Array<{ version: number; changes: string[]; at: string }>;
+  /** Which entry of the file the table got, and why. */
+  why?: string;
+  /** A table earlier runs backed up that the strategy no longer matches: when it was last seen. Its backups stay. */
+  goneSince?: string;
 }
 
 /**
@@ -40,12 +43,12 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
   try {
     await state.migrate();
     const out: StatusRow[] = [];
-    for (const t of strategy.tables) {
-      let key = `full:${t.table}@${strategy.destination}`;
-      if (t.strategy === 'incremental') {
-        const described = await source.describe(parseTableRef(t.table));
-        key = planIncremental(strategy.file, t, described, dest.prefix, strategy.destination, source).tableKey;
-      }
+    const { tables } = await planRunTables(strategy, source, {
+      prefix: dest.prefix,
+      destination: strategy.destination,
+    });
+    for (const { settings: t, plan, why } of tables) {
+      const key = plan?.tableKey ?? `full:${t.table}@${strategy.destination}`;
       const {
         table: row,
         lastRun: run,
@@ -53,6 +56,7 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
       } = await state.tableState(key, { schemaChanges: t.strategy === 'incremental' });
       out.push({
         table: t.table,
+        why,
         strategy: t.strategy,
         watermark: row?.watermark ? (JSON.parse(row.watermark) as string[]) : null,
         files: row ? Number(row.files) : run ? Number(run.files) : 0,
@@ -77,6 +81,31 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
               })),
             }
           : {}),
+      });
+    }
+    const matched = new Set(tables.map((t) => t.name));
+    for (const g of await state.seenTables(strategy.destination)) {
+      if (matched.has(g.name)) continue;
+      const { lastRun: run } = await state.tableState(`full:${g.name}@${strategy.destination}`, {
+        schemaChanges: false,
+      });
+      out.push({
+        table: g.name,
+        strategy: 'full',
+        watermark: null,
+        files: run ? Number(run.files) : 0,
+        rows: run ? Number(run.rows) : 0,
+        bytes: run ? Number(run.bytes) : 0,
+        lastRun: run
+          ? {
+              status: run.status,
+              startedAt: run.started_at,
+              finishedAt: run.finished_at,
+              rows: Number(run.rows),
+              error: run.error,
+            }
+          : null,
+        goneSince: g.lastSeen,
       });
     }
     return out;

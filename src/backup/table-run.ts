@@ -12,7 +12,8 @@ import type { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
 import { exportTable } from './export.js';
 import { backupIncremental, newRunId } from './incremental.js';
-import type { TablePlan } from './incremental-plan.js';
+import type { RunTable } from '../plan/run-tables.js';
+import { qualifiedName, quotedName } from '../source/columns.js';
 import type { BackupOptions, TableResult } from './run.js';
 
 export interface RunContext {
@@ -32,11 +33,8 @@ export interface RunContext {
  * Backs up one table of a run under its lock, recording the run in the state store; another
  * process holding the lock makes it `busy`. Failures become a `failed` result, except bad input.
  */
-export async function backupTable(
-  t: Strategy['tables'][number],
-  plan: TablePlan | undefined,
-  ctx: RunContext,
-): Promise<TableResult> {
+export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableResult> {
+  const { settings: t, plan } = rt;
   const started = Date.now();
   const base: TableResult = {
     table: t.table,
@@ -51,10 +49,12 @@ export async function backupTable(
     warnings: [],
   };
   const log = ctx.log.child({ table: t.table });
+  if (rt.skipped) return { ...base, status: 'skipped', warnings: [`skipped (when_no_cursor: skip): ${rt.skipped}`] };
   if (ctx.opts.dryRun) {
     const wm = plan ? await ctx.state.peekWatermark(plan.tableKey) : null;
     return { ...base, status: 'planned', watermarkBefore: wm, watermarkAfter: wm };
   }
+  ctx.opts.progress?.({ table: qualifiedName(rt.table), estimatedRows: rt.table.estimatedRows });
   const lockName = plan?.tableKey ?? `full:${t.table}@${ctx.strategy.destination}`;
   const runId = newRunId();
   try {
@@ -105,7 +105,8 @@ export async function backupTable(
           const ex = await exportTable(
             {
               source: ctx.strategy.source,
-              table: t.table,
+              // quoted: a matched table's name may hold dots or quotes (the table is described already)
+              table: quotedName(rt.table),
               dest: ctx.strategy.destination,
               compression: t.compression,
               integerEncoding: t.integer_encoding,
@@ -118,8 +119,9 @@ export async function backupTable(
               signal: ctx.opts.signal,
               progress: ctx.opts.progress,
             },
-            // the run's own connections and destination, opened and checked once for all its tables
-            { logger: log, encoder: ctx.encoder, source: ctx.source, dest: ctx.dest },
+            // the run's own connections and destination, opened and checked once for all its
+            // tables, and the table as the run's catalog described it
+            { logger: log, encoder: ctx.encoder, source: ctx.source, dest: ctx.dest, table: rt.table },
           );
           r = {
             ...base,

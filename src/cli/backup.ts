@@ -21,8 +21,14 @@ export function backupCommand(ctx: CliContext, setExit: (code: number) => void):
   return addMemoryFlags(new Command('backup'))
     .description('back up the tables of a strategy file: incremental tables from their watermark, full tables whole')
     .argument('<strategy.yaml>', 'the strategy file')
-    .option('--only <table...>', 'back up only these tables (as named in the file)')
-    .option('--dry-run', 'check the file against the databases and print the plan; read and write nothing')
+    .option(
+      '--only <table...>',
+      'back up only these tables (as named in the file, or schema.table for a table a pattern matched)',
+    )
+    .option(
+      '--dry-run',
+      'check the file against the databases and print the plan (each table, and which entry it got and why); read and write nothing',
+    )
     .option(
       '--state <url>',
       'state store (postgres://… or mysql://…); default: state: in the file, else the source database',
@@ -73,6 +79,7 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
           ),
         );
         if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
+        else if (flags.dryRun) ctx.stdout(dryRunText(summary));
         else {
           ctx.stdout(
             printTable(
@@ -90,6 +97,7 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
             ),
           );
           for (const t of summary.tables) {
+            if (t.new && t.status === 'ok') ctx.stdout(`${t.table}: new table, backed up from scratch\n`);
             if (t.error) ctx.stdout(`${t.table}: ${t.error}\n`);
             for (const w of t.warnings) ctx.stdout(`${t.table}: warning: ${w}\n`);
             for (const m of t.mirrors ?? [])
@@ -98,10 +106,31 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
                   `${t.table}: mirrored to ${m.dest}: ${m.copied} copied, ${m.skipped} already there, ${formatBytes(m.bytes)}\n`,
                 );
           }
+          for (const g of summary.goneTables)
+            ctx.stdout(`${g.table}: no longer matched (last seen ${g.lastSeen}); its backups stay\n`);
         }
         setExit(backupExitCode(summary));
       },
     );
+}
+
+/** `--dry-run`: each table, what it would get, and which entry of the file it got and why. */
+function dryRunText(s: BackupSummary): string {
+  const table = printTable(
+    ['table', 'strategy', 'status', 'watermark', 'entry'],
+    s.tables.map((t) => [
+      t.table,
+      t.strategy,
+      t.status === 'planned' && t.new ? 'planned (new)' : t.status,
+      wm(t.watermarkAfter),
+      t.why ?? '',
+    ]),
+  );
+  const notes = [
+    ...s.tables.flatMap((t) => t.warnings.map((w) => `${t.table}: ${w}\n`)),
+    ...s.goneTables.map((g) => `${g.table}: no longer matched (last seen ${g.lastSeen}); its backups stay\n`),
+  ];
+  return table + notes.join('');
 }
 
 export function statusCommand(ctx: CliContext): Command {
@@ -127,7 +156,11 @@ export function statusCommand(ctx: CliContext): Command {
               String(r.rows),
               formatBytes(r.bytes),
               r.schemaVersion ? `v${r.schemaVersion}` : '-',
-              r.lastRun ? `${r.lastRun.status} ${r.lastRun.finishedAt ?? r.lastRun.startedAt}` : 'never',
+              r.goneSince
+                ? `gone (last seen ${r.goneSince})`
+                : r.lastRun
+                  ? `${r.lastRun.status} ${r.lastRun.finishedAt ?? r.lastRun.startedAt}`
+                  : 'never',
             ]),
           ),
         );

@@ -1,17 +1,21 @@
 import { Command, Option } from 'commander';
 import type { ExportSummary } from '../backup/export.js';
-import { CHOICES, DEFAULTS, DEFAULT_UPLOADER_OPTIONS, EXPORT_DEFAULTS, MiB } from '../defaults.js';
+import type { ExportManySummary } from '../backup/export-many.js';
+import { CHOICES, DEFAULTS, DEFAULT_UPLOADER_OPTIONS, EXPORT_DEFAULTS, MAX_PARALLEL, MiB } from '../defaults.js';
 import { COMPRESSIONS, INTEGER_ENCODINGS, type CompressionName, type IntegerEncoding } from '../parquet/compression.js';
 import type { UploaderOptions } from '../s3/uploader.js';
 import { byteSize, wholeNumber } from './parse.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
+import { inputError } from '../errors.js';
 
 /** commander names the uploader's flags as the uploader names its options */
 interface ExportFlags extends MemoryFlags, UploaderOptions {
   source: string;
-  table: string;
+  table?: string;
+  exclude?: string[];
+  parallel: number;
   dest: string;
   compression: CompressionName;
   integerEncoding: IntegerEncoding;
@@ -25,14 +29,24 @@ interface ExportFlags extends MemoryFlags, UploaderOptions {
   json?: boolean;
 }
 
-export function exportCommand(ctx: CliContext): Command {
+export function exportCommand(ctx: CliContext, setExit: (code: number) => void): Command {
   return addMemoryFlags(new Command('export'))
-    .description('export one table, whole, to Parquet objects in S3')
+    .description('export tables, whole, to Parquet objects in S3: one, those a pattern matches, or every one')
     .requiredOption(
       '--source <url>',
       'database URL: postgres://user:pass@host:5432/db or mysql://user:pass@host:3306/db',
     )
-    .requiredOption('--table <[schema.]table>', 'the table to export (for MySQL the schema is the database)')
+    .option(
+      '--table <[schema.]table>',
+      "the table to export (for MySQL the schema is the database), or a pattern such as 'public.*' or 'shop.order_*'; default: every table of the database",
+    )
+    .option('--exclude <pattern...>', "tables a pattern leaves out, e.g. 'public.tmp_*'")
+    .option(
+      '--parallel <n>',
+      `tables exported at once, with --table a pattern or none (1-${MAX_PARALLEL})`,
+      wholeNumber,
+      DEFAULTS.backup.parallel,
+    )
     .requiredOption(
       '--dest <s3://bucket/prefix>',
       'where objects go: <prefix>/<schema>.<table>/part-NNNNN.parquet and _manifest.json; file:///dir writes to a local directory',
@@ -93,11 +107,23 @@ export function exportCommand(ctx: CliContext): Command {
 Example:
   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… \\
   tablevault export --source postgres://backup@db:5432/shop --table public.orders --dest s3://backups/nightly
+  tablevault export --source postgres://backup@db:5432/shop --dest s3://backups/once --parallel 2   # every table
 
 Credentials come from the standard AWS chain (environment, shared config, profile).
 Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize / MiB}MiB, ${DEFAULT_UPLOADER_OPTIONS.partConcurrency} parts at once.`,
     )
     .action(async (flags: ExportFlags) => {
+      const { isMultiTable } = await import('../backup/export-many.js');
+      if (isMultiTable(flags.table)) {
+        const many = await exportMany(ctx, flags);
+        if (flags.json) ctx.stdout(`${JSON.stringify(many)}\n`);
+        else ctx.stdout(manySummary(many));
+        const failed = many.failed.length;
+        setExit(failed === 0 ? 0 : failed === many.tables.length + failed ? 1 : 3);
+        return;
+      }
+      if (flags.exclude)
+        throw inputError('OPTION', '--exclude is for --table patterns (such as public.*) or a whole-database export');
       // the encoder thread compiles its WebAssembly while this thread loads the export code
       const { ParquetEncoder } = await import('../parquet/encode.js');
       const encoder = new ParquetEncoder().warm();
@@ -106,30 +132,8 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
         withEncoder(encoder, () =>
           exportTable(
             {
-              source: flags.source,
-              table: flags.table,
-              dest: flags.dest,
-              compression: flags.compression,
-              integerEncoding: flags.integerEncoding,
-              batchRows: flags.batchRows,
-              fileMaxRows: flags.fileMaxRows,
-              rowGroupRows: flags.rowGroupRows,
-              s3: {
-                endpoint: flags.s3Endpoint,
-                region: flags.s3Region,
-                maxAttempts: flags.maxAttempts,
-                maxSockets: flags.uploadConcurrency * flags.partConcurrency + 4,
-              },
-              uploadConcurrency: flags.uploadConcurrency,
-              upload: {
-                multipartThreshold: flags.multipartThreshold,
-                partSize: flags.partSize,
-                partConcurrency: flags.partConcurrency,
-                sse: flags.sse,
-                sseKmsKeyId: flags.sseKmsKeyId,
-                storageClass: flags.storageClass,
-              } satisfies UploaderOptions,
-              memory: memoryOptions(flags),
+              ...exportOptions(flags),
+              table: flags.table!,
               signal: ctx.stopSignal(),
               progress,
             },
@@ -140,6 +144,75 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else ctx.stdout(humanSummary(summary));
     });
+}
+
+/** The flags as exportTable's options (all but the table, the signal and the progress sink). */
+function exportOptions(flags: ExportFlags) {
+  return {
+    source: flags.source,
+    dest: flags.dest,
+    compression: flags.compression,
+    integerEncoding: flags.integerEncoding,
+    batchRows: flags.batchRows,
+    fileMaxRows: flags.fileMaxRows,
+    rowGroupRows: flags.rowGroupRows,
+    s3: {
+      endpoint: flags.s3Endpoint,
+      region: flags.s3Region,
+      maxAttempts: flags.maxAttempts,
+      maxSockets: flags.uploadConcurrency * flags.partConcurrency + 4,
+    },
+    uploadConcurrency: flags.uploadConcurrency,
+    upload: {
+      multipartThreshold: flags.multipartThreshold,
+      partSize: flags.partSize,
+      partConcurrency: flags.partConcurrency,
+      sse: flags.sse,
+      sseKmsKeyId: flags.sseKmsKeyId,
+      storageClass: flags.storageClass,
+    } satisfies UploaderOptions,
+    memory: memoryOptions(flags),
+  };
+}
+
+async function exportMany(ctx: CliContext, flags: ExportFlags): Promise<ExportManySummary> {
+  const { exportTables } = await import('../backup/export-many.js');
+  return ctx.withProgress('export', (progress) =>
+    exportTables(
+      {
+        ...exportOptions(flags),
+        table: flags.table,
+        exclude: flags.exclude,
+        parallel: flags.parallel,
+        signal: ctx.stopSignal(),
+        progress,
+      },
+      { logger: ctx.logger() },
+    ),
+  );
+}
+
+function manySummary(s: ExportManySummary): string {
+  const lines = printTable(
+    ['table', 'status', 'rows', 'files', 'bytes', 'duration'],
+    [
+      ...s.tables.map((t) => [
+        t.table,
+        'ok',
+        String(t.rows),
+        String(t.files.length),
+        formatBytes(t.bytes),
+        `${(t.durationMs / 1000).toFixed(1)}s`,
+      ]),
+      ...s.failed.map((f) => [f.table, 'failed', '-', '-', '-', '-']),
+      ...s.stopped.map((n) => [n, 'stopped', '-', '-', '-', '-']),
+    ],
+  );
+  const notes = [
+    ...s.tables.flatMap((t) => t.warnings.map((w) => `${t.table}: warning: ${w}\n`)),
+    ...s.failed.map((f) => `${f.table}: ${f.error}\n`),
+  ];
+  return lines + notes.join('');
 }
 
 function humanSummary(s: ExportSummary): string {

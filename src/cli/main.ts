@@ -39,7 +39,11 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   let exitCode = 0;
-  program.addCommand(exportCommand(ctx).exitOverride());
+  program.addCommand(
+    exportCommand(ctx, (c) => {
+      exitCode = c;
+    }).exitOverride(),
+  );
   program.addCommand(
     backupCommand(ctx, (c) => {
       exitCode = c;

@@ -8,6 +8,7 @@ import { COMPRESSIONS, INTEGER_ENCODINGS } from '../parquet/compression.js';
 import { resolveEndpoint } from '../s3/client.js';
 import { parseS3Url } from '../s3/location.js';
 import { checkNotOverlapping } from '../sync/overlap.js';
+import { parseTablePattern, type TablePattern } from '../plan/patterns.js';
 
 /**
  * A strategy file: what to back up, from where, to where. Validated once, up front; every error
@@ -18,13 +19,19 @@ import { checkNotOverlapping } from '../sync/overlap.js';
  * source: ${SHOP_DB_URL}
  * destination: s3://backups/nightly
  * defaults: { compression: zstd, file_max_rows: 1000000 }
+ * exclude: [public.tmp_*]
  * tables:
  *   - table: public.orders
  *     strategy: incremental
  *     cursor: updated_at
- *   - table: public.countries
- *     strategy: full
+ *   - table: public.*            # every other base table of the schema
+ *     strategy: incremental
+ *     cursor: [updated_at, modified_at]
+ *     when_no_cursor: full
  * ```
+ *
+ * `table:` is a name or a pattern (see plan/patterns.ts); which entry a table gets is worked out
+ * against the catalog on every run (plan/tables.ts).
  */
 
 const positive = z.number().superRefine((v, ctx) => {
@@ -46,10 +53,20 @@ const TableDefaults = z
   .strict();
 
 const TableSchema = TableDefaults.extend({
+  /** A table (`schema.table`, `table`) or a pattern (`public.*`, `shop.order_*`, `*.*`). */
   table: z.string().min(1),
   strategy: z.enum(['incremental', 'full']),
-  /** incremental: the column that grows with every insert and update (updated_at, or an ever-growing id). */
-  cursor: z.string().min(1).optional(),
+  /**
+   * incremental: the column that grows with every insert and update (updated_at, or an
+   * ever-growing id), or a list of candidates: the first that exists and can order rows is used.
+   */
+  cursor: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  /** incremental: a matched table with no candidate cursor is backed up `full`, `skip`ped, or fails the run (`fail`, default). */
+  when_no_cursor: z.enum(['full', 'skip', 'fail']).optional(),
+  /** Patterns this entry leaves out. */
+  exclude: z.array(z.string().min(1)).optional(),
+  /** PostgreSQL partitioned tables: backed up once through the `parent` (default), or `each` partition as a table. */
+  partitions: z.enum(['parent', 'each']).optional(),
   /** Primary key columns; introspected when omitted. */
   primary_key: z.array(z.string().min(1)).min(1).optional(),
   /**
@@ -98,6 +115,8 @@ const StrategySchema = z
       .strict()
       .optional(),
     defaults: TableDefaults.optional(),
+    /** Patterns no entry's pattern matches (a table named exactly is still backed up). */
+    exclude: z.array(z.string().min(1)).optional(),
     tables: z.array(TableSchema).min(1),
     mirror: z.array(MirrorSchema).optional(),
     /** For `serve`: a cron expression (5 fields, or 6 with seconds first), e.g. "0 2 * * *". */
@@ -108,6 +127,19 @@ const StrategySchema = z
 export type StrategyMirror = z.infer<typeof MirrorSchema>;
 
 export type StrategyTable = z.infer<typeof TableSchema>;
+
+/** A `tables:` entry with defaults filled in and its patterns parsed. */
+export type StrategyEntry = StrategyTable & {
+  batch_rows: number;
+  file_max_rows: number;
+  row_group_rows: number;
+  compression: (typeof COMPRESSIONS)[number];
+  integer_encoding: (typeof INTEGER_ENCODINGS)[number];
+  partitions: 'parent' | 'each';
+  pattern: TablePattern;
+  /** `exclude:`, parsed. */
+  excludes: TablePattern[];
+};
 
 export interface Strategy {
   file: string;
@@ -122,15 +154,9 @@ export interface Strategy {
     sse_kms_key_id?: string;
     storage_class?: string;
   };
-  tables: Array<
-    StrategyTable & {
-      batch_rows: number;
-      file_max_rows: number;
-      row_group_rows: number;
-      compression: (typeof COMPRESSIONS)[number];
-      integer_encoding: (typeof INTEGER_ENCODINGS)[number];
-    }
-  >;
+  tables: StrategyEntry[];
+  /** Top-level `exclude:`: left out of every pattern. */
+  exclude: TablePattern[];
   mirror: StrategyMirror[];
   schedule?: string;
 }
@@ -210,9 +236,28 @@ export function loadStrategy(file: string): Strategy {
   if (!parsed.success) throw inputError('STRATEGY', describeIssue(file, doc, parsed.error.issues[0]!));
   const s = substituteEnv(parsed.data, file, '') as z.infer<typeof StrategySchema>;
   const names = new Set<string>();
-  for (const t of s.tables) {
+  const pattern = (text: string, where: string): TablePattern => {
+    try {
+      return parseTablePattern(text);
+    } catch (e) {
+      throw inputError('STRATEGY', `${file}: ${where}: ${(e as Error).message}`);
+    }
+  };
+  const exclude = (s.exclude ?? []).map((x, i) => pattern(x, `exclude[${i}]`));
+  const entries = s.tables.map((t) => ({
+    pattern: pattern(t.table, `table ${t.table}`),
+    excludes: (t.exclude ?? []).map((x, i) => pattern(x, `table ${t.table}: exclude[${i}]`)),
+  }));
+  for (const [i, t] of s.tables.entries()) {
     if (names.has(t.table)) throw inputError('STRATEGY', `${file}: table ${t.table} is listed twice`);
     names.add(t.table);
+    if (t.when_no_cursor && t.strategy !== 'incremental')
+      throw inputError('STRATEGY', `${file}: table ${t.table}: when_no_cursor is only for strategy incremental`);
+    if (t.exclude && entries[i]!.pattern.exact)
+      throw inputError(
+        'STRATEGY',
+        `${file}: table ${t.table}: exclude is for patterns (such as public.*); this entry names one table`,
+      );
     if (t.strategy === 'incremental' && !t.cursor)
       throw inputError(
         'STRATEGY',
@@ -253,6 +298,13 @@ export function loadStrategy(file: string): Strategy {
     destination: s.destination,
     state: resolveRef(s.state, file, 'state'),
     s3: s.s3 ?? {},
-    tables: s.tables.map((t) => ({ ...DEFAULTS, ...s.defaults, ...t }) as Strategy['tables'][number]),
+    exclude,
+    tables: s.tables.map((t, i) => ({
+      ...DEFAULTS,
+      ...s.defaults,
+      ...t,
+      partitions: t.partitions ?? 'parent',
+      ...entries[i]!,
+    })) as StrategyEntry[],
   };
 }

@@ -79,6 +79,11 @@ export function qualifiedName(t: { schema: string; name: string }): string {
   return `${t.schema}.${t.name}`;
 }
 
+/** `"schema"."name"`, quotes doubled: what parseTableRef reads back as exactly this table, whatever its name holds. */
+export function quotedName(t: { schema: string; name: string }): string {
+  return `"${t.schema.replaceAll('"', '""')}"."${t.name.replaceAll('"', '""')}"`;
+}
+
 /** `schema.table` or `table`, split on the first unquoted dot. */
 export function parseTableRef(text: string): TableRef {
   const trimmed = text.trim();

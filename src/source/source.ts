@@ -1,4 +1,5 @@
 import type { RecordBatch } from 'apache-arrow';
+import type { Catalog } from '../plan/tables.js';
 import type { ColumnSpec, SourceTable, TableRef } from './columns.js';
 import type { ValueText } from './text-forms.js';
 
@@ -52,6 +53,11 @@ export interface Source {
   /** How this engine spells values as text (its engine's `valueText`). */
   readonly valueText: ValueText;
   describe(ref: TableRef): Promise<SourceTable>;
+  /**
+   * Every relation a strategy may name (tables, partitioned tables, views; not the system
+   * schemas'), described, in one catalog round trip (or a few): what patterns match against.
+   */
+  catalog(): Promise<Catalog>;
   read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch>;
   /** Key tuples (text form) of the rows meeting `where`, in key order. */
   readKeys(table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]>;

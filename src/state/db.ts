@@ -59,12 +59,20 @@ export interface SchemasRow {
   reset: number;
   created_at: string;
 }
+export interface SeenRow {
+  seen_key: string;
+  destination: string;
+  table_name: string;
+  first_seen: string;
+  last_seen: string;
+}
 export interface StateSchema {
   tablevault_tables: TablesRow;
   tablevault_files: FilesRow;
   tablevault_runs: RunsRow;
   tablevault_recent: RecentRow;
   tablevault_schemas: SchemasRow;
+  tablevault_seen: SeenRow;
 }
 
 export interface StateDb {

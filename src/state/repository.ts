@@ -5,8 +5,9 @@ import { finishRunFailed, finishRunOk, startRun, type RunTotals } from './runs.j
 import { addSchemaVersion, latestSchema, schemaVersion, type SchemaVersion } from './schema-versions.js';
 import { manifestState, tableState, type ManifestState, type TableState } from './table-reads.js';
 import { ensureTable, peekWatermark } from './tables.js';
+import { recordSeen, seenTables, type SeenTable } from './seen.js';
 
-export type { ManifestState, ObjectCommit, RunTotals, SchemaVersion, TableState };
+export type { ManifestState, ObjectCommit, RunTotals, SchemaVersion, SeenTable, TableState };
 
 /**
  * The state store, as the operations backups need: every statement on the `tablevault_*`
@@ -102,6 +103,16 @@ export class StateRepository {
   /** The table's row, its latest run, and with `schemaChanges` every schema version that changed something (oldest first). */
   tableState(tableKey: string, opts: { schemaChanges: boolean }): Promise<TableState> {
     return tableState(this.s, tableKey, opts);
+  }
+
+  /** The tables runs to `destination` have matched (new and gone tables are told apart from these). */
+  seenTables(destination: string): Promise<SeenTable[]> {
+    return seenTables(this.s, destination);
+  }
+
+  /** Records the tables a run matched; `known` are those seenTables returned. */
+  recordSeen(destination: string, names: string[], known: Set<string>): Promise<void> {
+    return recordSeen(this.s, destination, names, known);
   }
 
   /** The table's row, its files in order and every schema version: what its manifest says. */

@@ -1,9 +1,9 @@
 import { loadStrategy } from '../config/strategy.js';
-import { selectTables } from '../config/select.js';
-import { errorMessage, inputError } from '../errors.js';
+import { inputError } from '../errors.js';
+import { onlyTables, planRunTables } from '../plan/run-tables.js';
 import type { S3Options } from '../s3/client.js';
 import { tableUrl } from '../manifest/layout.js';
-import { parseTableRef } from '../source/columns.js';
+import { parseTableRef, quotedName } from '../source/columns.js';
 import { openSource } from '../source/open.js';
 
 /** One table to compare: where its source is and where its backup is. */
@@ -31,14 +31,14 @@ export async function verifyJobs(opts: VerifyTargets): Promise<VerifyJob[]> {
     const s = loadStrategy(opts.strategy);
     const source = await openSource(s.source);
     try {
-      for (const t of selectTables(s, opts.only)) {
-        const described = await source.describe(parseTableRef(t.table)).catch((e: unknown) => {
-          throw inputError('STRATEGY', `${s.file}: table ${t.table}: ${errorMessage(e)}`);
-        });
+      // the tables a backup run of the file would back up (patterns matched against the catalog)
+      const { tables } = await planRunTables(s, source, { prefix: '', destination: s.destination });
+      for (const t of onlyTables(tables, opts.only, s.file)) {
+        if (t.skipped) continue;
         jobs.push({
           source: s.source,
-          table: t.table,
-          backup: tableUrl(s.destination, described),
+          table: quotedName(t.table),
+          backup: tableUrl(s.destination, t.table),
           s3: { endpoint: s.s3.endpoint, region: s.s3.region },
         });
       }

@@ -99,7 +99,7 @@ describe('backup: strategy file errors', () => {
     );
     const r = await backup(file, ['--only', 'orders']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--only orders: not in .*; it lists tv_sb/);
+    expect(r.stderr).toMatch(/--only orders: not a table of .*; it has tv_sb/);
   });
 
   it('secrets come from the environment, and --dry-run reads and writes nothing', async () => {

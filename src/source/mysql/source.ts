@@ -12,6 +12,8 @@ import type { ReadOptions, Source } from '../source.js';
 import { TextRows } from './text-rows.js';
 import { readText, valueText } from './text.js';
 import { describeTable } from './describe.js';
+import { readCatalog } from './catalog.js';
+import type { Catalog } from '../../plan/tables.js';
 import {
   beforeDaySql,
   isNotNullSql,
@@ -81,6 +83,11 @@ export class MysqlSource implements Source {
   async describe(ref: TableRef): Promise<SourceTable> {
     (await this.connect()).release();
     return describeTable(this.db, this.label, this.database, ref);
+  }
+
+  async catalog(): Promise<Catalog> {
+    (await this.connect()).release();
+    return readCatalog(this.db, this.database);
   }
 
   /**

@@ -14,6 +14,8 @@ import { readText, valueText } from './text.js';
 import { sqlAnd } from '../quote.js';
 import { quotePgIdent } from './quote.js';
 import { describeTable } from './describe.js';
+import { readCatalog } from './catalog.js';
+import type { Catalog } from '../../plan/tables.js';
 import { readPlan } from './read-plan.js';
 import {
   beforeDaySql,
@@ -106,6 +108,11 @@ export class PostgresSource implements Source {
     const client = await this.connect(); // fail early, with a clear message, before kysely hides the cause
     client.release();
     return describeTable(this.db, this.label, ref);
+  }
+
+  async catalog(): Promise<Catalog> {
+    (await this.connect()).release(); // as describe: a failed connection says what to fix
+    return readCatalog(this.db);
   }
 
   /**
