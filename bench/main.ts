@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--rows 1000000[,4000000]] [--repeat 3] [--engines pg,mysql] [--codecs zstd[,lz4_raw,…]]
  *                    [--out bench/results]
+ *   npm run bench -- --database …   a whole-database backup (bench/database.ts)
  *
  * Each row count is its own table and its own report (and JSON file), in the same run.
  */
@@ -15,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { alignedTable, measure, median, summarizeRuns, type Measurement } from './measure.js';
+import { databaseBench } from './database.js';
 import { restoreBench } from './restore.js';
 import { syncBench } from './sync.js';
 import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
@@ -77,7 +79,7 @@ function parseArgs(argv: string[]): Args {
         break;
       default:
         throw new Error(
-          `unknown argument ${argv[i]}; use --rows N[,N…] --repeat N --engines pg,mysql --codecs zstd[,lz4_raw…] --out DIR, or --upload SIZE_MIB, or --sync, or --restore`,
+          `unknown argument ${argv[i]}; use --rows N[,N…] --repeat N --engines pg,mysql --codecs zstd[,lz4_raw…] --out DIR, or --upload SIZE_MIB, or --sync, or --restore, or --database (see bench/database.ts)`,
         );
     }
   }
@@ -325,7 +327,12 @@ async function uploadBench(args: Args): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--database')) {
+    await databaseBench({ argv, root, pgUrl: pgUrl(), mysqlUrl: mysqlUrl(), startS3 });
+    return;
+  }
+  const args = parseArgs(argv);
   if (args.upload !== undefined) {
     await uploadBench(args);
     return;
@@ -334,18 +341,17 @@ async function main(): Promise<void> {
     await syncBench({ repeat: args.repeat, out: args.out, root, startS3 });
     return;
   }
-  const pgUrl =
-    process.env.TABLEVAULT_BENCH_PG_URL ??
-    process.env.TABLEVAULT_TEST_PG_URL ??
-    'postgres://postgres@127.0.0.1:5432/test';
-  const mysqlUrl =
-    process.env.TABLEVAULT_BENCH_MYSQL_URL ??
-    process.env.TABLEVAULT_TEST_MYSQL_URL ??
-    'mysql://root@127.0.0.1:3306/test';
   for (const rows of args.rows)
-    if (args.restore) await restoreBench({ ...args, rows, root, pgUrl, mysqlUrl });
-    else await exportBench(args, rows, pgUrl, mysqlUrl);
+    if (args.restore) await restoreBench({ ...args, rows, root, pgUrl: pgUrl(), mysqlUrl: mysqlUrl() });
+    else await exportBench(args, rows, pgUrl(), mysqlUrl());
 }
+
+const pgUrl = () =>
+  process.env.TABLEVAULT_BENCH_PG_URL ??
+  process.env.TABLEVAULT_TEST_PG_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+const mysqlUrl = () =>
+  process.env.TABLEVAULT_BENCH_MYSQL_URL ?? process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** One row count: its table, every case round-robin, the report and its JSON file. */
 async function exportBench(args: Args, rows: number, pgUrl: string, mysqlUrl: string): Promise<void> {

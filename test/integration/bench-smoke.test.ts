@@ -99,4 +99,36 @@ describe('bench harness (smoke)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+  it('--database backs up a small generated schema with every tool and reports the fixed cost per table', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tv-bench-smoke-'));
+    try {
+      const main = fileURLToPath(new URL('../../dist-bench/main.js', import.meta.url));
+      // a schema of its own, so the smoke test never rewrites the bench's tvbench
+      const args = ['--database', '--mix', '1x1000,3x0,3x1-100', '--schema', 'tvbench_smoke', '--repeat', '1'];
+      const { stdout } = await promisify(execFile)(process.execPath, [main, ...args, '--out', out]);
+      expect(stdout).toMatch(/ms CPU per table over 6 tables/);
+      const [file] = readdirSync(out);
+      const json = JSON.parse(readFileSync(join(out, file!), 'utf8')) as {
+        results: Array<{ engine: string; name: string; tables: number; bytes: number }>;
+        fixedCost: Array<{ engine: string; tables: number }>;
+      };
+      expect(json.results.map((r) => `${r.engine}:${r.name}:${r.tables}`)).toEqual([
+        'pg:tv_whole:7',
+        'pg:pg_dump_whole:7',
+        'pg:tv_small:6',
+        'pg:pg_dump_small:6',
+        'pg:tv_one:1',
+        'mysql:tv_whole:7',
+        'mysql:mydumper_whole:7',
+        'mysql:mysqldump_whole:7',
+        'mysql:tv_small:6',
+        'mysql:mydumper_small:6',
+        'mysql:tv_one:1',
+      ]);
+      for (const r of json.results) expect(r.bytes).toBeGreaterThan(0);
+      expect(json.fixedCost.map((f) => `${f.engine}:${f.tables}`)).toEqual(['pg:6', 'mysql:6']);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
