@@ -40,9 +40,9 @@ export interface CaseContext {
 
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** The `tables:` names of a strategy backing up the whole schema: every table, listed (patterns are not on main yet). */
-export function wholeSchemaEntries(schema: string, tables: readonly MixTable[]): string[] {
-  return tables.map((t) => `${schema}.${t.name}`);
+/** The `tables:` names of a strategy backing up the whole schema: one pattern, matched against the catalog on each run. */
+export function wholeSchemaEntries(schema: string): string[] {
+  return [`${schema}.*`];
 }
 
 /** Total size of the files under `path` (or of the file itself). */
@@ -63,9 +63,7 @@ function fresh(dir: string): () => void {
 function tvCase(ctx: CaseContext, engine: DbCase['engine'], url: string, set: TableSet, to: 'local' | 's3'): DbCase {
   const tag = `${engine}-${set}-${to}`;
   const entries =
-    set === 'whole'
-      ? wholeSchemaEntries(ctx.schema, ctx.sets.whole)
-      : ctx.sets[set].map((t) => `${ctx.schema}.${t.name}`);
+    set === 'whole' ? wholeSchemaEntries(ctx.schema) : ctx.sets[set].map((t) => `${ctx.schema}.${t.name}`);
   const local = join(ctx.work, `tv-${tag}`);
   const dest = to === 's3' ? `s3://${ctx.s3!.bucket}/${tag}` : pathToFileURL(local).href;
   const file = join(ctx.work, `strategy-${tag}.yaml`);
