@@ -5,6 +5,17 @@ import { freeBuffer } from '../memory/gc.js';
 import { arrowType, createBuilder, type ColumnBuilder } from './builders.js';
 
 /**
+ * The row capacity a read's builders start with: the batch size, or less for a table estimated
+ * smaller (at least 256 rows; builders double as they fill). A small table then allocates
+ * kilobytes, not the ~1-2 MB of buffers a 20,000-row batch takes, which across hundreds of small
+ * tables was most of the main thread's garbage collection.
+ */
+export function builderCapacity(estimatedRows: number, batchRows: number): number {
+  if (!(estimatedRows > 0)) return batchRows; // no estimate (never analyzed): as before
+  return Math.min(batchRows, Math.max(256, 2 ** Math.ceil(Math.log2(estimatedRows + 1))));
+}
+
+/**
  * Assembles rows, one column value at a time, into Arrow record batches.
  * Every field is nullable in Arrow/Parquet: a NOT NULL source column can still yield NULL
  * for a value Parquet cannot hold (a MySQL zero date); the source's own nullability is kept

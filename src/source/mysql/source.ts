@@ -1,7 +1,7 @@
 import { Kysely, MysqlDialect } from 'kysely';
 import mysql from 'mysql2';
 import type { RecordBatch } from 'apache-arrow';
-import { BatchAssembler } from '../../arrow/batch.js';
+import { BatchAssembler, builderCapacity } from '../../arrow/batch.js';
 import { mysqlConnectError } from './errors.js';
 import { mysqlConnectionOptions } from './connection.js';
 import { sqlAnd } from '../quote.js';
@@ -106,7 +106,7 @@ export class MysqlSource implements Source {
       const from = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
       // FLOAT prints with ~6 significant digits, too few to get the stored float32 back; as DOUBLE it is exact
       const select = `SELECT ${table.columns.map((c) => (c.kind === 'float32' ? `CAST(${quoteMysqlIdent(c.name)} AS DOUBLE)` : quoteMysqlIdent(c.name))).join(', ')} FROM ${from}`;
-      const asm = new BatchAssembler(table.columns, readText, opts.batchRows);
+      const asm = new BatchAssembler(table.columns, readText, builderCapacity(table.estimatedRows, opts.batchRows));
       asmRef = asm;
       const builders = asm.builders;
       const keyCols = opts.keyColumns ?? table.primaryKey;

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { RecordBatch } from 'apache-arrow';
-import { BatchAssembler } from '../../arrow/batch.js';
+import { BatchAssembler, builderCapacity } from '../../arrow/batch.js';
 import { describeDbUrl } from '../../redact.js';
 import type { SourceTable, TableRef } from '../columns.js';
 import type { ReadOptions, Source } from '../source.js';
@@ -132,10 +132,11 @@ export class PostgresSource implements Source {
       const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
       if (keyIdx.some((i) => i < 0))
         throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
-      const plan = await readPlan(client, table, keyIdx, opts.batchRows);
+      const capacity = builderCapacity(table.estimatedRows, opts.batchRows);
+      const plan = await readPlan(client, table, keyIdx, capacity);
       const select = `SELECT ${plan.selectList} FROM ${from}`;
       const format = plan.binary ? ' (FORMAT binary)' : '';
-      const asm = new BatchAssembler(table.columns, readText, opts.batchRows, plan.builders);
+      const asm = new BatchAssembler(table.columns, readText, capacity, plan.builders);
       asmRef = asm;
       const decoder = (keys: number[]): RowDecoder =>
         plan.binary ? new CopyBinaryDecoder(asm, keys, plan.keyForms) : new CopyTextDecoder(asm, keys);
