@@ -73,6 +73,8 @@ export type ErrorCode =
   | 'STOPPED'
   /** Connecting to the database failed for another reason than address, login or database name. */
   | 'SOURCE_CONNECT'
+  /** The run's shared snapshot ended before its reads did (its coordinating connection closed). */
+  | 'SOURCE_SNAPSHOT'
   /** An incremental table's columns changed in a way its strategy (`on_schema_change`) or its objects cannot follow. */
   | 'SCHEMA_CHANGED'
   /** An object of the backup lacks a column its schema version lists. */

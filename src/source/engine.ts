@@ -4,7 +4,7 @@ import { redactUrl } from '../redact.js';
 import type { ChecksumOptions, SourceChecksums } from './checksums.js';
 import type { ColumnKind, ColumnSpec, SourceTable } from './columns.js';
 import type { Loader } from './loader.js';
-import type { Source } from './source.js';
+import type { Source, SourceOptions } from './source.js';
 import type { ValueText } from './text-forms.js';
 
 export type EngineName = 'postgres' | 'mysql';
@@ -33,7 +33,7 @@ export interface Engine {
   /** The engine as messages name it: PostgreSQL, MySQL. */
   readonly displayName: string;
   /** A source to read tables from (connects lazily; loads the driver only when called). */
-  openSource(url: string): Promise<Source>;
+  openSource(url: string, opts?: SourceOptions): Promise<Source>;
   readonly state: StateDialect;
   /** A failed connection as an error that says what to fix; `label` is the URL without credentials. */
   connectError(e: unknown, label: string): TablevaultError;

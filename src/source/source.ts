@@ -26,6 +26,11 @@ export interface ReadOptions {
   recordKeys?: (lastKey: string[]) => string;
   /** Filled in as the read goes: values written as NULL because Parquet cannot hold them. */
   stats?: ReadStats;
+  /**
+   * Read in the run's snapshot (`Source.openSnapshot`) instead of one of the read's own; it must
+   * come from this source and still be open.
+   */
+  snapshot?: RunSnapshot;
 }
 
 export interface ReadStats {
@@ -36,6 +41,52 @@ export interface ReadStats {
   lastKey?: string[];
   /** See ReadOptions.recordKeys. */
   keys?: string[][];
+}
+
+/**
+ * How a source connects. The limit counts every connection the source opens: reads, describes,
+ * chunk planning and a run snapshot's coordinating and reading connections.
+ * @example
+ * ```ts
+ * const source = await openSource(url, { maxConnections: 4 });
+ * ```
+ */
+export interface SourceOptions {
+  /** At most this many connections to the database at once (default 6); a caller over it waits for one. */
+  maxConnections?: number;
+}
+
+/** The connection limit when `SourceOptions.maxConnections` is not given. */
+export const DEFAULT_MAX_CONNECTIONS = 6;
+
+/**
+ * One snapshot that every read of a run sees, so a run's tables and chunks are consistent with
+ * one another as `pg_dump`'s are. Open it once (`Source.openSnapshot`), pass it to each `read`
+ * and `readKeys` (`ReadOptions.snapshot`), close it after the last read has ended.
+ *
+ * - `exported` (PostgreSQL): a coordinating connection holds a REPEATABLE READ transaction and
+ *   its `pg_export_snapshot()` open until `close()`; each read imports it
+ *   (`SET TRANSACTION SNAPSHOT`) on a connection of its own, so reads never wait on one another.
+ * - `backup-lock` (MySQL, MariaDB): commits were blocked (MariaDB `BACKUP STAGE BLOCK_COMMIT`,
+ *   MySQL `FLUSH TABLES WITH READ LOCK`) just long enough to open `readers` connections each in
+ *   `START TRANSACTION WITH CONSISTENT SNAPSHOT`; the lock is released before `openSnapshot`
+ *   returns. A read borrows one of these connections (waiting while all are in use) and gives it
+ *   back when it ends, so at most `readers` reads run at once. A read abandoned mid-stream must
+ *   close its connection, and that snapshot with it: the others carry on with fewer connections;
+ *   once none is left, each later read takes a snapshot of its own and `warning` says so.
+ * - `per-read` (MySQL, MariaDB without the privilege or the lock): each read and `readKeys`
+ *   has a snapshot of its own, as without a RunSnapshot; `warning` says why and which grant fixes it.
+ */
+export interface RunSnapshot {
+  readonly kind: 'exported' | 'backup-lock' | 'per-read';
+  /** Set when some reads were not (or will not be) in the one snapshot: for the run's summary. */
+  readonly warning?: string;
+  /**
+   * Ends the snapshot and gives its connections back. Call it after every read given it has
+   * ended (a read still running keeps its connection until it ends); reads given it afterwards
+   * fail. `Source.close` closes snapshots left open. Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 /** A lag window: a duration for temporal cursors, an amount for numeric ones. */
@@ -59,8 +110,29 @@ export interface Source {
    */
   catalog(): Promise<Catalog>;
   read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch>;
-  /** Key tuples (text form) of the rows meeting `where`, in key order. */
-  readKeys(table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]>;
+  /** Key tuples (text form) of the rows meeting `where`, in key order (in `opts.snapshot` when given). */
+  readKeys(
+    table: SourceTable,
+    keyColumns: string[],
+    where: string | undefined,
+    opts?: { snapshot?: RunSnapshot },
+  ): Promise<string[][]>;
+  /**
+   * Opens the snapshot a run's reads share (see RunSnapshot), for at most `readers` reads at once.
+   * The snapshot holds connections of the source's `maxConnections`: `readers` must be at most
+   * `maxConnections - 1`, leaving one for describes and a read that has to fall back.
+   * @example
+   * ```ts
+   * const snapshot = await source.openSnapshot(3);
+   * try {
+   *   await Promise.all(chunks.map((c) => drain(source.read(table, { batchRows, where: c.where, snapshot }))));
+   *   if (snapshot.warning) summary.warnings.push(snapshot.warning);
+   * } finally {
+   *   await snapshot.close();
+   * }
+   * ```
+   */
+  openSnapshot(readers: number): Promise<RunSnapshot>;
   /** SQL, literals inlined: the key tuple is greater than `values`. */
   tupleAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string;
   /** SQL, literals inlined: the key tuple is not greater than `values`. */

@@ -6,6 +6,14 @@ import { quoteMysqlIdent } from './quote.js';
 /** The key, lag, NULL and day conditions of `Source`, as MySQL SQL with literals inlined. */
 
 /**
+ * A key column's value in text form, as watermarks and chunk bounds store it: the text the
+ * server sent, or hex for binary columns, whose bytes need not be UTF-8.
+ */
+export function keyText(col: ColumnSpec, raw: Buffer): string {
+  return col.kind === 'binary' ? raw.toString('hex') : raw.toString('utf8');
+}
+
+/**
  * A key value (text form, see keyText) as a literal MySQL compares exactly: integers inline
  * (a string against a BIGINT would compare as DOUBLE), decimals cast to their own type, binary
  * from hex, the rest as strings (temporal columns compare a string as a date).

@@ -49,8 +49,8 @@ const ZERO_DATES: Partial<Record<ColumnKind, string>> = {
 export const mysqlEngine: Engine = {
   name: 'mysql',
   displayName: 'MySQL',
-  async openSource(url) {
-    return new (await import('./source.js')).MysqlSource(driverUrl(url));
+  async openSource(url, opts) {
+    return new (await import('./source.js')).MysqlSource(driverUrl(url), opts);
   },
   state,
   connectError: mysqlConnectError,

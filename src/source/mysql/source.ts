@@ -7,8 +7,10 @@ import { mysqlConnectionOptions } from './connection.js';
 import { sqlAnd } from '../quote.js';
 import { quoteMysqlIdent } from './quote.js';
 import { describeDbUrl } from '../../redact.js';
-import type { ColumnSpec, SourceTable, TableRef } from '../columns.js';
-import type { ReadOptions, Source } from '../source.js';
+import type { SourceTable, TableRef } from '../columns.js';
+import type { ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
+import { checkReaders, maxConnections } from '../connections.js';
+import { MysqlRunSnapshot, openMysqlSnapshot, readSession, run, type CommitLock } from './snapshot.js';
 import { TextRows } from './text-rows.js';
 import { readText, valueText } from './text.js';
 import { describeTable } from './describe.js';
@@ -16,6 +18,7 @@ import { readCatalog } from './catalog.js';
 import type { Catalog } from '../../plan/tables.js';
 import {
   beforeDaySql,
+  keyText,
   isNotNullSql,
   isNullSql,
   tupleAfterSql,
@@ -28,18 +31,17 @@ export { quoteMysqlIdent };
 
 type Conn = mysql.PoolConnection;
 
-function run(conn: Conn, sqlText: string, values?: unknown[]): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    conn.query(sqlText, values, (err, res) => (err ? reject(err) : resolve(res))),
-  );
+/** A read's connection, in its snapshot; `end` commits and releases it, or (not clean) closes it. */
+interface Lease {
+  conn: Conn;
+  end(clean: boolean): Promise<void>;
 }
 
-/**
- * A key column's value in text form, as watermarks store it: the text the server sent, or hex
- * for binary columns, whose bytes need not be UTF-8.
- */
-function keyText(col: ColumnSpec, raw: Buffer): string {
-  return col.kind === 'binary' ? raw.toString('hex') : raw.toString('utf8');
+/** The source's own snapshot object, or an internal error for anything else. */
+function mysqlSnapshot(s: RunSnapshot | undefined): MysqlRunSnapshot | undefined {
+  if (s === undefined) return undefined;
+  if (!(s instanceof MysqlRunSnapshot)) throw new Error('internal: a snapshot from another source');
+  return s;
 }
 
 export class MysqlSource implements Source {
@@ -57,15 +59,18 @@ export class MysqlSource implements Source {
   private readonly pool: mysql.Pool;
   private readonly db: Kysely<unknown>;
   private readonly database: string;
+  private readonly maxConnections: number;
+  private readonly snapshots = new Set<MysqlRunSnapshot>();
 
-  constructor(url: string) {
+  constructor(url: string, opts: SourceOptions = {}) {
     this.label = describeDbUrl(url);
+    this.maxConnections = maxConnections(opts);
     const conn = mysqlConnectionOptions(url);
     this.database = conn.database ?? '';
     this.pool = mysql.createPool({
       ...conn,
       timezone: 'Z',
-      connectionLimit: 6,
+      connectionLimit: this.maxConnections,
       connectTimeout: 15_000,
       supportBigNumbers: true,
       bigNumberStrings: true,
@@ -91,18 +96,61 @@ export class MysqlSource implements Source {
   }
 
   /**
-   * One consistent-snapshot transaction. With a primary key: keyset pages
+   * See Source.openSnapshot. `lock` forces how commits are blocked (tests take each way on one
+   * server); by default BACKUP STAGE on MariaDB ≥ 10.4, FLUSH TABLES WITH READ LOCK on MySQL.
+   */
+  async openSnapshot(readers: number, lock?: CommitLock): Promise<RunSnapshot> {
+    checkReaders(readers, this.maxConnections);
+    const snapshot = await openMysqlSnapshot(
+      () => this.connect(),
+      readers,
+      this.label,
+      (s) => this.snapshots.delete(s),
+      lock,
+    );
+    this.snapshots.add(snapshot);
+    return snapshot;
+  }
+
+  /**
+   * A read's connection: one lent by the run's snapshot, or one of its own in a snapshot of its
+   * own (`transaction`: START TRANSACTION WITH CONSISTENT SNAPSHOT; else each statement is its own).
+   */
+  private async lease(snapshot: MysqlRunSnapshot | undefined, transaction: boolean): Promise<Lease> {
+    const lent = await snapshot?.borrow();
+    if (lent) return { conn: lent, end: (clean) => snapshot!.giveBack(lent, clean) };
+    const conn = await this.connect();
+    const end = async (clean: boolean): Promise<void> => {
+      if (!clean) return conn.destroy(); // a result stream abandoned mid-way leaves the connection unusable
+      try {
+        if (transaction) await run(conn, 'COMMIT');
+      } catch (e) {
+        conn.destroy();
+        throw e;
+      }
+      conn.release();
+    };
+    try {
+      await readSession(conn);
+      if (transaction) await run(conn, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+    } catch (e) {
+      await end(false);
+      throw e;
+    }
+    return { conn, end };
+  }
+
+  /**
+   * One consistent-snapshot transaction (the run's, given `opts.snapshot`). With a primary key: keyset pages
    * (`WHERE (pk) > (last) ORDER BY pk LIMIT n`); without: one streamed SELECT. Each field goes
    * from the text-protocol packet straight into its column builder (text-rows.ts).
    */
   async *read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch> {
-    const conn = await this.connect();
+    const lease = await this.lease(mysqlSnapshot(opts.snapshot), true);
+    const conn = lease.conn;
     let clean = false;
     let asmRef: BatchAssembler | undefined;
     try {
-      await run(conn, "SET SESSION time_zone = '+00:00'");
-      await run(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-      await run(conn, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
       const from = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
       // FLOAT prints with ~6 significant digits, too few to get the stored float32 back; as DOUBLE it is exact
       const select = `SELECT ${table.columns.map((c) => (c.kind === 'float32' ? `CAST(${quoteMysqlIdent(c.name)} AS DOUBLE)` : quoteMysqlIdent(c.name))).join(', ')} FROM ${from}`;
@@ -175,12 +223,10 @@ export class MysqlSource implements Source {
         }
         if (asm.rows > 0) yield asm.flush();
       }
-      await run(conn, 'COMMIT');
       clean = true;
     } finally {
       if (opts.stats && asmRef) opts.stats.counters = asmRef.counters();
-      if (clean) conn.release();
-      else conn.destroy(); // a result stream abandoned mid-way leaves the connection unusable
+      await lease.end(clean);
     }
   }
 
@@ -205,17 +251,25 @@ export class MysqlSource implements Source {
     return rows.map((r) => r.map((b, i) => (b === null ? '' : keyText(cols[i]!, b))));
   }
 
-  async readKeys(table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {
-    const conn = await this.connect();
+  async readKeys(
+    table: SourceTable,
+    keyColumns: string[],
+    where: string | undefined,
+    opts: { snapshot?: RunSnapshot } = {},
+  ): Promise<string[][]> {
+    const lease = await this.lease(mysqlSnapshot(opts.snapshot), false);
+    let clean = false;
     try {
-      await run(conn, "SET SESSION time_zone = '+00:00'");
-      return await this.keyQuery(conn, table, keyColumns, where);
+      const keys = await this.keyQuery(lease.conn, table, keyColumns, where);
+      clean = true;
+      return keys;
     } finally {
-      conn.release();
+      await lease.end(clean);
     }
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.snapshots].map((s) => s.close()));
     await this.db.destroy();
   }
 }

@@ -29,8 +29,8 @@ const state: StateDialect = {
 export const postgresEngine: Engine = {
   name: 'postgres',
   displayName: 'PostgreSQL',
-  async openSource(url) {
-    return new (await import('./source.js')).PostgresSource(url);
+  async openSource(url, opts) {
+    return new (await import('./source.js')).PostgresSource(url, opts);
   },
   state,
   connectError: pgConnectError,

@@ -4,12 +4,13 @@ import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler, builderCapacity } from '../../arrow/batch.js';
 import { describeDbUrl } from '../../redact.js';
 import type { SourceTable, TableRef } from '../columns.js';
-import type { ReadOptions, Source } from '../source.js';
+import type { ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
+import { checkReaders, maxConnections } from '../connections.js';
 import { CopyTextDecoder } from './copy-text.js';
 import { CopyBinaryDecoder } from './copy-binary.js';
 import { CopyOut } from './copy-out.js';
 import { pgConnectError } from './errors.js';
-import { SESSION_SETTINGS } from './session.js';
+import { beginRead, exportSnapshot, pgSnapshot, type PgRunSnapshot } from './snapshot.js';
 import { readText, valueText } from './text.js';
 import { sqlAnd } from '../quote.js';
 import { quotePgIdent } from './quote.js';
@@ -83,12 +84,15 @@ export class PostgresSource implements Source {
   readonly beforeDaySql = beforeDaySql;
   private readonly pool: pg.Pool;
   private readonly db: Kysely<unknown>;
+  private readonly maxConnections: number;
+  private readonly snapshots = new Set<PgRunSnapshot>();
 
-  constructor(url: string) {
+  constructor(url: string, opts: SourceOptions = {}) {
     this.label = describeDbUrl(url);
+    this.maxConnections = maxConnections(opts);
     this.pool = new pg.Pool({
       connectionString: url,
-      max: 6,
+      max: this.maxConnections,
       application_name: 'tablevault',
       connectionTimeoutMillis: 15_000,
     });
@@ -115,18 +119,26 @@ export class PostgresSource implements Source {
     return readCatalog(this.db);
   }
 
+  /** See Source.openSnapshot: a coordinating connection exports the snapshot; each read imports it on a connection of its own. */
+  async openSnapshot(readers: number): Promise<RunSnapshot> {
+    checkReaders(readers, this.maxConnections);
+    const snapshot = await exportSnapshot(await this.connect(), (s) => this.snapshots.delete(s));
+    this.snapshots.add(snapshot);
+    return snapshot;
+  }
+
   /**
-   * One REPEATABLE READ snapshot for the whole table. With a primary key: keyset pages, each
+   * One REPEATABLE READ snapshot for the whole table (the run's, given `opts.snapshot`). With a primary key: keyset pages, each
    * `COPY (SELECT … WHERE (pk) > (last) ORDER BY pk LIMIT n)` of PAGE_BATCHES batches, cut into
    * batches as it streams, so no statement runs long. Without one: a single COPY, cut the same way.
    */
   async *read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch> {
+    const snapshot = pgSnapshot(opts.snapshot);
     const client = await this.connect();
     let clean = false;
     let asmRef: BatchAssembler | undefined;
     try {
-      for (const s of SESSION_SETTINGS) await client.query(s);
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await beginRead(client, snapshot, this.label);
       const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
       const keyCols = opts.keyColumns ?? table.primaryKey;
       const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
@@ -215,17 +227,28 @@ export class PostgresSource implements Source {
     return res.rows;
   }
 
-  async readKeys(table: SourceTable, keyColumns: string[], where: string | undefined): Promise<string[][]> {
+  async readKeys(
+    table: SourceTable,
+    keyColumns: string[],
+    where: string | undefined,
+    opts: { snapshot?: RunSnapshot } = {},
+  ): Promise<string[][]> {
+    const snapshot = pgSnapshot(opts.snapshot);
     const client = await this.connect();
+    let clean = false;
     try {
-      for (const s of SESSION_SETTINGS) await client.query(s);
-      return await this.keyQuery(client, table, keyColumns, where);
+      await beginRead(client, snapshot, this.label);
+      const keys = await this.keyQuery(client, table, keyColumns, where);
+      await client.query('COMMIT');
+      clean = true;
+      return keys;
     } finally {
-      client.release();
+      client.release(clean ? undefined : new Error('key read failed'));
     }
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.snapshots].map((s) => s.close()));
     await this.db.destroy();
   }
 }
