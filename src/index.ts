@@ -39,7 +39,7 @@ export { createLogger, type Logger } from './log.js';
 export { createS3Client, type S3Options } from './s3/client.js';
 export { Uploader, DEFAULT_UPLOADER_OPTIONS, type UploaderOptions, type UploadResult } from './s3/uploader.js';
 export { openSource } from './source/open.js';
-export type { Source, ReadOptions, RunSnapshot, SourceOptions } from './source/source.js';
+export type { Source, ReadOptions, RunSnapshot, Chunk, SourceOptions } from './source/source.js';
 export type { ColumnSpec, ColumnKind, SourceTable, TableRef } from './source/columns.js';
 export { COMPRESSIONS, encodeParquet, type CompressionName, type ParquetOptions } from './parquet/encode.js';
 export {

@@ -89,6 +89,22 @@ export interface RunSnapshot {
   close(): Promise<void>;
 }
 
+/**
+ * One key range of a table, from `Source.planChunks`. The chunks of a plan partition the table:
+ * every row meets exactly one chunk's `where`, whatever rows the table holds when read.
+ */
+export interface Chunk {
+  /** 0, 1, …: the chunks in key (or page) order. */
+  index: number;
+  /**
+   * SQL in the source's dialect, literals inlined, to AND into `ReadOptions.where`; undefined
+   * when the plan is one chunk (the whole table).
+   */
+  where?: string;
+  /** Rows the chunk is expected to hold, from statistics or a sample (for progress and scheduling). */
+  estimatedRows: number;
+}
+
 /** A lag window: a duration for temporal cursors, an amount for numeric ones. */
 export type Lag = { seconds: number } | { amount: number };
 
@@ -120,7 +136,7 @@ export interface Source {
   /**
    * Opens the snapshot a run's reads share (see RunSnapshot), for at most `readers` reads at once.
    * The snapshot holds connections of the source's `maxConnections`: `readers` must be at most
-   * `maxConnections - 1`, leaving one for describes and a read that has to fall back.
+   * `maxConnections - 1`, leaving one for describes, planning and a read that has to fall back.
    * @example
    * ```ts
    * const snapshot = await source.openSnapshot(3);
@@ -133,6 +149,17 @@ export interface Source {
    * ```
    */
   openSnapshot(readers: number): Promise<RunSnapshot>;
+  /**
+   * Splits `table` into chunks of about `chunkRows` rows (one chunk when it holds fewer, or
+   * when it cannot be split: a MySQL table without a primary key, a view). Ranges on the first
+   * primary-key column (exclusive lower, inclusive upper bound), placed from the database's
+   * statistics or a sample; PostgreSQL tables without a primary key by `ctid` page ranges. The
+   * first chunk is unbounded below and the last above, so rows added after planning are read too.
+   * Bounds come from estimates: chunks are near equal, not equal; and they differ from one
+   * planning to the next, so a run that resumes must keep its plan. `ctid` ranges partition the
+   * rows of one snapshot (an update moves a row to another page): read them in one RunSnapshot.
+   */
+  planChunks(table: SourceTable, chunkRows: number): Promise<Chunk[]>;
   /** SQL, literals inlined: the key tuple is greater than `values`. */
   tupleAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string;
   /** SQL, literals inlined: the key tuple is not greater than `values`. */

@@ -62,7 +62,10 @@ export class MysqlRunSnapshot implements RunSnapshot {
     return this.closing !== undefined;
   }
 
-  /** A connection in the run's snapshot (waiting while all are lent), or undefined: the read takes a snapshot of its own. */
+  /**
+   * A connection in the run's snapshot (waiting while all are lent), or undefined: the read
+   * takes a snapshot of its own.
+   */
   borrow(): Promise<Conn | undefined> {
     if (this.closing) return Promise.reject(new Error('internal: a read given a closed snapshot'));
     const conn = this.idle.pop();

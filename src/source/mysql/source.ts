@@ -8,9 +8,10 @@ import { sqlAnd } from '../quote.js';
 import { quoteMysqlIdent } from './quote.js';
 import { describeDbUrl } from '../../redact.js';
 import type { SourceTable, TableRef } from '../columns.js';
-import type { ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
+import type { Chunk, ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
 import { checkReaders, maxConnections } from '../connections.js';
 import { MysqlRunSnapshot, openMysqlSnapshot, readSession, run, type CommitLock } from './snapshot.js';
+import { planMysqlChunks } from './chunks.js';
 import { TextRows } from './text-rows.js';
 import { readText, valueText } from './text.js';
 import { describeTable } from './describe.js';
@@ -112,6 +113,20 @@ export class MysqlSource implements Source {
     return snapshot;
   }
 
+  async planChunks(table: SourceTable, chunkRows: number): Promise<Chunk[]> {
+    const conn = await this.connect();
+    let clean = false;
+    try {
+      await run(conn, "SET SESSION time_zone = '+00:00'");
+      const chunks = await planMysqlChunks(conn, table, chunkRows);
+      clean = true;
+      return chunks;
+    } finally {
+      if (clean) conn.release();
+      else conn.destroy();
+    }
+  }
+
   /**
    * A read's connection: one lent by the run's snapshot, or one of its own in a snapshot of its
    * own (`transaction`: START TRANSACTION WITH CONSISTENT SNAPSHOT; else each statement is its own).
@@ -141,9 +156,9 @@ export class MysqlSource implements Source {
   }
 
   /**
-   * One consistent-snapshot transaction (the run's, given `opts.snapshot`). With a primary key: keyset pages
-   * (`WHERE (pk) > (last) ORDER BY pk LIMIT n`); without: one streamed SELECT. Each field goes
-   * from the text-protocol packet straight into its column builder (text-rows.ts).
+   * One consistent-snapshot transaction (the run's, given `opts.snapshot`). With a primary key:
+   * keyset pages (`WHERE (pk) > (last) ORDER BY pk LIMIT n`); without: one streamed SELECT. Each
+   * field goes from the text-protocol packet straight into its column builder (text-rows.ts).
    */
   async *read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch> {
     const lease = await this.lease(mysqlSnapshot(opts.snapshot), true);

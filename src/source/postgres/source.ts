@@ -4,13 +4,15 @@ import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler, builderCapacity } from '../../arrow/batch.js';
 import { describeDbUrl } from '../../redact.js';
 import type { SourceTable, TableRef } from '../columns.js';
-import type { ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
+import type { Chunk, ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
 import { checkReaders, maxConnections } from '../connections.js';
 import { CopyTextDecoder } from './copy-text.js';
 import { CopyBinaryDecoder } from './copy-binary.js';
 import { CopyOut } from './copy-out.js';
 import { pgConnectError } from './errors.js';
+import { SESSION_SETTINGS } from './session.js';
 import { beginRead, exportSnapshot, pgSnapshot, type PgRunSnapshot } from './snapshot.js';
+import { planPgChunks } from './chunks.js';
 import { readText, valueText } from './text.js';
 import { sqlAnd } from '../quote.js';
 import { quotePgIdent } from './quote.js';
@@ -119,7 +121,10 @@ export class PostgresSource implements Source {
     return readCatalog(this.db);
   }
 
-  /** See Source.openSnapshot: a coordinating connection exports the snapshot; each read imports it on a connection of its own. */
+  /**
+   * See Source.openSnapshot: a coordinating connection exports the snapshot; each read imports
+   * it on a connection of its own.
+   */
   async openSnapshot(readers: number): Promise<RunSnapshot> {
     checkReaders(readers, this.maxConnections);
     const snapshot = await exportSnapshot(await this.connect(), (s) => this.snapshots.delete(s));
@@ -127,10 +132,21 @@ export class PostgresSource implements Source {
     return snapshot;
   }
 
+  async planChunks(table: SourceTable, chunkRows: number): Promise<Chunk[]> {
+    const client = await this.connect();
+    try {
+      for (const s of SESSION_SETTINGS) await client.query(s); // bounds in the text form literals are read back in
+      return await planPgChunks(client, table, chunkRows);
+    } finally {
+      client.release();
+    }
+  }
+
   /**
-   * One REPEATABLE READ snapshot for the whole table (the run's, given `opts.snapshot`). With a primary key: keyset pages, each
-   * `COPY (SELECT … WHERE (pk) > (last) ORDER BY pk LIMIT n)` of PAGE_BATCHES batches, cut into
-   * batches as it streams, so no statement runs long. Without one: a single COPY, cut the same way.
+   * One REPEATABLE READ snapshot for the whole table (the run's, given `opts.snapshot`). With a
+   * primary key: keyset pages, each `COPY (SELECT … WHERE (pk) > (last) ORDER BY pk LIMIT n)` of
+   * PAGE_BATCHES batches, cut into batches as it streams, so no statement runs long. Without one:
+   * a single COPY, cut the same way.
    */
   async *read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch> {
     const snapshot = pgSnapshot(opts.snapshot);
