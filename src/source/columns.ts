@@ -90,19 +90,20 @@ export function parseTableRef(text: string): TableRef {
   if (!trimmed) throw new Error('empty table name');
   const parts: string[] = [];
   let cur = '';
-  let quoted = false;
+  // the quote that opened the part: inside "…" a backtick is a character of the name, and inside `…` a double quote
+  let quote: string | undefined;
   for (let i = 0; i < trimmed.length; i++) {
     const ch = trimmed[i]!;
-    if (ch === '"' || ch === '`') {
-      if (quoted && trimmed[i + 1] === ch) {
+    if (quote ? ch === quote : ch === '"' || ch === '`') {
+      if (quote && trimmed[i + 1] === ch) {
         cur += ch;
         i++;
         continue;
       }
-      quoted = !quoted;
+      quote = quote ? undefined : ch;
       continue;
     }
-    if (ch === '.' && !quoted) {
+    if (ch === '.' && !quote) {
       parts.push(cur);
       cur = '';
       continue;
@@ -110,7 +111,7 @@ export function parseTableRef(text: string): TableRef {
     cur += ch;
   }
   parts.push(cur);
-  if (quoted || parts.length > 2 || parts.some((p) => p === ''))
+  if (quote || parts.length > 2 || parts.some((p) => p === ''))
     throw new Error(`"${text}" is not a table name: use table or schema.table`);
   return parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : { name: parts[0]! };
 }
