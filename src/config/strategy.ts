@@ -61,7 +61,7 @@ const TableSchema = TableDefaults.extend({
    * ever-growing id), or a list of candidates: the first that exists and can order rows is used.
    */
   cursor: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  /** incremental: a matched table with no candidate cursor is backed up `full`, `skip`ped, or fails the run (`fail`, default). */
+  /** incremental: a table with no candidate cursor (or, matched by a pattern, no primary key) is backed up `full`, `skip`ped, or fails the run (`fail`, default). */
   when_no_cursor: z.enum(['full', 'skip', 'fail']).optional(),
   /** Patterns this entry leaves out. */
   exclude: z.array(z.string().min(1)).optional(),

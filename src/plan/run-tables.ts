@@ -76,18 +76,22 @@ export async function planRunTables(
     const table = relation.table;
     const base = { ...entry, table: name, cursor: undefined };
     if (entry.strategy === 'full') return { name, settings: base, table, why };
-    let cursor = pickCursor(entry, table);
+    // a pattern cannot give each table its own primary_key: a matched table without one has no keyset to read by
+    const keyless = !entry.pattern.exact && !entry.primary_key && !table.primaryKey.length;
+    let cursor = keyless ? undefined : pickCursor(entry, table);
     if (!cursor) {
       const candidates = [entry.cursor ?? []].flat();
-      const noCursor = `no cursor: none of ${candidates.join(', ')} is a non-null orderable column of ${table.schema}.${table.name}`;
+      const noCursor = keyless
+        ? `no primary key: ${table.schema}.${table.name} has none to read it incrementally by`
+        : `no cursor: none of ${candidates.join(', ')} is a non-null orderable column of ${table.schema}.${table.name}`;
       if (entry.when_no_cursor === 'full')
         return { name, settings: { ...base, strategy: 'full' }, table, why: `${why}; ${noCursor}, so full` };
       if (entry.when_no_cursor === 'skip') return { name, settings: base, table, why, skipped: noCursor };
       // one candidate named: planIncremental says exactly what is wrong with it
-      if (candidates.length !== 1)
+      if (keyless || candidates.length !== 1)
         throw inputError(
           'STRATEGY',
-          `${strategy.file}: table ${name}: ${noCursor}; add one, set when_no_cursor: full or skip, or exclude the table`,
+          `${strategy.file}: table ${name}: ${noCursor}; ${keyless ? 'name it in an entry of its own with primary_key: [columns]' : 'add one'}, set when_no_cursor: full or skip, or exclude the table`,
         );
       cursor = candidates[0]!;
     }
