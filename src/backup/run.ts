@@ -8,7 +8,7 @@ import { ParquetEncoder } from '../parquet/encode.js';
 import { loadStrategy } from '../config/strategy.js';
 import { inputError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { onlyTables, planRunTables, type RunTable } from '../plan/run-tables.js';
+import { onlyTables, planRunTables, stateKey, type RunTable } from '../plan/run-tables.js';
 import { encodeTableSegment } from '../manifest/layout.js';
 import { checkLocation } from '../sync/sync.js';
 import { openSource } from '../source/open.js';
@@ -129,7 +129,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     checkResetTables(opts.resetTables ?? [], tables, strategy.file);
     if (!opts.dryRun) await state.migrate();
     const seen = await state.seenTables(strategy.destination);
-    const known = new Set(seen.map((t) => t.name));
+    const known = new Map(seen.map((t) => [t.name, t]));
     const matched = new Set(all.map((t) => t.name));
     const goneTables = opts.only?.length
       ? []
@@ -188,7 +188,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     if (!opts.dryRun)
       await state.recordSeen(
         strategy.destination,
-        tables.map((t) => t.name),
+        tables.map((t) => ({ name: t.name, stateKey: stateKey(t, strategy.destination) })),
         known,
       );
     peak.stop();

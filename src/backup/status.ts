@@ -1,7 +1,7 @@
 import { loadStrategy } from '../config/strategy.js';
-import { planRunTables } from '../plan/run-tables.js';
+import { planRunTables, stateKey } from '../plan/run-tables.js';
 import { openSource } from '../source/open.js';
-import { openState } from '../state/repository.js';
+import { openState, type TableState } from '../state/repository.js';
 import { stateUrl } from '../state/url.js';
 import { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
@@ -47,30 +47,16 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
       prefix: dest.prefix,
       destination: strategy.destination,
     });
-    for (const { settings: t, plan, why } of tables) {
-      const key = plan?.tableKey ?? `full:${t.table}@${strategy.destination}`;
-      const {
-        table: row,
-        lastRun: run,
-        schemaChanges,
-      } = await state.tableState(key, { schemaChanges: t.strategy === 'incremental' });
+    for (const rt of tables) {
+      const { settings: t, why } = rt;
+      const key = stateKey(rt, strategy.destination);
+      const held = await state.tableState(key, { schemaChanges: t.strategy === 'incremental' });
+      const { table: row, schemaChanges } = held;
       out.push({
         table: t.table,
         why,
         strategy: t.strategy,
-        watermark: row?.watermark ? (JSON.parse(row.watermark) as string[]) : null,
-        files: row ? Number(row.files) : run ? Number(run.files) : 0,
-        rows: row ? Number(row.rows) : run ? Number(run.rows) : 0,
-        bytes: row ? Number(row.bytes) : run ? Number(run.bytes) : 0,
-        lastRun: run
-          ? {
-              status: run.status,
-              startedAt: run.started_at,
-              finishedAt: run.finished_at,
-              rows: Number(run.rows),
-              error: run.error,
-            }
-          : null,
+        ...backedUp(held),
         ...(t.strategy === 'incremental'
           ? {
               schemaVersion: row ? Number(row.schema_version ?? 1) : 1,
@@ -86,25 +72,13 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
     const matched = new Set(tables.map((t) => t.name));
     for (const g of await state.seenTables(strategy.destination)) {
       if (matched.has(g.name)) continue;
-      const { lastRun: run } = await state.tableState(`full:${g.name}@${strategy.destination}`, {
-        schemaChanges: false,
-      });
+      // seen before migration 0005: no key kept, and a full table's is the one that can be rebuilt from its name
+      const key = g.stateKey ?? stateKey({ name: g.name }, strategy.destination);
+      const held = await state.tableState(key, { schemaChanges: false });
       out.push({
         table: g.name,
-        strategy: 'full',
-        watermark: null,
-        files: run ? Number(run.files) : 0,
-        rows: run ? Number(run.rows) : 0,
-        bytes: run ? Number(run.bytes) : 0,
-        lastRun: run
-          ? {
-              status: run.status,
-              startedAt: run.started_at,
-              finishedAt: run.finished_at,
-              rows: Number(run.rows),
-              error: run.error,
-            }
-          : null,
+        strategy: held.table ? 'incremental' : 'full',
+        ...backedUp(held),
         goneSince: g.lastSeen,
       });
     }
@@ -114,4 +88,23 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
     await state.close().catch(() => {});
     dest.store.close();
   }
+}
+
+/** What the state store holds of a table's backups: its row (incremental), else its last run's. */
+function backedUp({ table: row, lastRun: run }: TableState) {
+  return {
+    watermark: row?.watermark ? (JSON.parse(row.watermark) as string[]) : null,
+    files: row ? Number(row.files) : run ? Number(run.files) : 0,
+    rows: row ? Number(row.rows) : run ? Number(run.rows) : 0,
+    bytes: row ? Number(row.bytes) : run ? Number(run.bytes) : 0,
+    lastRun: run
+      ? {
+          status: run.status,
+          startedAt: run.started_at,
+          finishedAt: run.finished_at,
+          rows: Number(run.rows),
+          error: run.error,
+        }
+      : null,
+  };
 }

@@ -12,7 +12,7 @@ import type { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
 import { exportTable } from './export.js';
 import { backupIncremental, newRunId } from './incremental.js';
-import type { RunTable } from '../plan/run-tables.js';
+import { stateKey, type RunTable } from '../plan/run-tables.js';
 import { qualifiedName, quotedName } from '../source/columns.js';
 import type { BackupOptions, TableResult } from './run.js';
 
@@ -55,7 +55,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
     return { ...base, status: 'planned', watermarkBefore: wm, watermarkAfter: wm };
   }
   ctx.opts.progress?.({ table: qualifiedName(rt.table), estimatedRows: rt.table.estimatedRows });
-  const lockName = plan?.tableKey ?? `full:${t.table}@${ctx.strategy.destination}`;
+  const lockName = stateKey(rt, ctx.strategy.destination);
   const runId = newRunId();
   try {
     const outcome = await ctx.state.withLock(lockName, async () => {

@@ -102,6 +102,11 @@ export async function planRunTables(
   return { tables, catalog };
 }
 
+/** Where a table's state is (its lock, runs and, incremental, its watermark): the plan's key, or a full table's own. */
+export function stateKey(t: Pick<RunTable, 'name' | 'plan'>, destination: string): string {
+  return t.plan?.tableKey ?? `full:${t.name}@${destination}`;
+}
+
 /** The run's tables, or only those `--only` names (each must be one of them). */
 export function onlyTables(all: RunTable[], only: string[] | undefined, file: string): RunTable[] {
   if (!only?.length) return all;

@@ -65,6 +65,8 @@ export interface SeenRow {
   table_name: string;
   first_seen: string;
   last_seen: string;
+  /** Where its state is (tablevault_tables, tablevault_runs); null when last seen before migration 0005. */
+  state_key: string | null;
 }
 export interface StateSchema {
   tablevault_tables: TablesRow;

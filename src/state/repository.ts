@@ -5,9 +5,9 @@ import { finishRunFailed, finishRunOk, startRun, type RunTotals } from './runs.j
 import { addSchemaVersion, latestSchema, schemaVersion, type SchemaVersion } from './schema-versions.js';
 import { manifestState, tableState, type ManifestState, type TableState } from './table-reads.js';
 import { ensureTable, peekWatermark } from './tables.js';
-import { recordSeen, seenTables, type SeenTable } from './seen.js';
+import { recordSeen, seenTables, type MatchedTable, type SeenTable } from './seen.js';
 
-export type { ManifestState, ObjectCommit, RunTotals, SchemaVersion, SeenTable, TableState };
+export type { ManifestState, MatchedTable, ObjectCommit, RunTotals, SchemaVersion, SeenTable, TableState };
 
 /**
  * The state store, as the operations backups need: every statement on the `tablevault_*`
@@ -111,8 +111,8 @@ export class StateRepository {
   }
 
   /** Records the tables a run matched; `known` are those seenTables returned. */
-  recordSeen(destination: string, names: string[], known: Set<string>): Promise<void> {
-    return recordSeen(this.s, destination, names, known);
+  recordSeen(destination: string, tables: MatchedTable[], known: Map<string, SeenTable>): Promise<void> {
+    return recordSeen(this.s, destination, tables, known);
   }
 
   /** The table's row, its files in order and every schema version: what its manifest says. */
