@@ -4,6 +4,7 @@
  * `tv_whole_state` of their own (other test files reset the state tables of database `test`).
  */
 import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 import { encodeTableSegment, tableUrl } from '../../src/manifest/layout.js';
 import { quotedName } from '../../src/source/columns.js';
 import { strategyFile } from './backup.js';
@@ -52,10 +53,14 @@ export interface WholeDb {
   tables: string[];
   /** Relations no pattern may back up: partitions (their parent holds their rows), views. */
   notTables: string[];
+  /** The partitions of `events` the catalog lists (MySQL's are inside the table: none). */
+  partitions: string[];
   /** (Re)creates tv_whole with its rows, an empty tv_whole_back and an empty state database. */
   create(): Promise<void>;
   drop(): Promise<void>;
   sql(text: string): Promise<void>;
+  /** Runs statements on the state database. */
+  state(text: string): Promise<void>;
   count(name: string): Promise<number>;
   /** tv_whole.<name>'s rows the copy tv_whole_back.<name> lacks, and its rows the source lacks (duplicates counted). */
   differences(name: string): Promise<{ missing: number; extra: number }>;
@@ -85,6 +90,7 @@ export const PG: WholeDb = {
   stateUrl: withDatabase(PG_URL, 'tv_whole_state'),
   tables: [...SHARED, 'camelcase', 'emoji_😀'],
   notTables: ['events_2023', 'events_2024', 'events_rest', 'big_by_grp', 'big_totals'],
+  partitions: ['events_2023', 'events_2024', 'events_rest'],
   async create() {
     await PG.drop();
     await withPg(async (c) => {
@@ -99,6 +105,11 @@ export const PG: WholeDb = {
       await c.query('DROP DATABASE IF EXISTS tv_whole_state WITH (FORCE)');
     }),
   sql: (text) => withPg((c) => c.query(`SET search_path = tv_whole; ${text}`)).then(() => undefined),
+  state: async (text) => {
+    const c = new pg.Client({ connectionString: PG.stateUrl });
+    await c.connect();
+    await c.query(text).finally(() => c.end());
+  },
   count: (name) => pgValue(`SELECT count(*) FROM ${pgRef('tv_whole', name)}`),
   async differences(name) {
     const [a, b] = [pgRef('tv_whole', name), pgRef('tv_whole_back', name)];
@@ -114,6 +125,7 @@ export const MYSQL: WholeDb = {
   stateUrl: withDatabase(MYSQL_URL, 'tv_whole_state'),
   tables: [...SHARED, 'back`tick'],
   notTables: ['big_by_grp'],
+  partitions: [],
   async create() {
     await MYSQL.drop();
     await withMysql((c) => c.query(`CREATE DATABASE tv_whole_state; ${MYSQL_SCHEMA}`));
@@ -125,6 +137,7 @@ export const MYSQL: WholeDb = {
       ),
     ).then(() => undefined),
   sql: (text) => withMysql((c) => c.query(`USE tv_whole; ${text}`)).then(() => undefined),
+  state: (text) => withMysql((c) => c.query(`USE tv_whole_state; ${text}`)).then(() => undefined),
   count: (name) => myValue(`SELECT count(*) FROM ${myRef('tv_whole', name)}`),
   async differences(name) {
     const [a, b] = [myRef('tv_whole', name), myRef('tv_whole_back', name)];
@@ -137,11 +150,14 @@ export const MYSQL: WholeDb = {
 /** What a `tv_whole.*` entry with both excludes backs up. */
 export const backedUp = (db: WholeDb) => db.tables.filter((t) => t !== EXCLUDED_TOP && t !== EXCLUDED_ENTRY);
 
-/** A `tv_whole.*` strategy (top-level and per-entry excludes, `entry` the entry's other keys) to a fresh local folder. */
-export function wholeStrategy(db: WholeDb, entry: string): { file: string; dir: string; dest: string } {
+/**
+ * A `tv_whole.*` strategy (top-level and per-entry excludes, `entry` the entry's other keys, `more`
+ * other entries) to a fresh local folder.
+ */
+export function wholeStrategy(db: WholeDb, entry: string, more = ''): { file: string; dir: string; dest: string } {
   const { file, dir } = strategyFile(
     (d) =>
-      `source: ${db.url}\ndestination: ${d}\nexclude: ['tv_whole.tmp_*']\ntables:\n  - table: tv_whole.*\n    exclude: [tv_whole.${EXCLUDED_ENTRY}]\n${entry}`,
+      `source: ${db.url}\ndestination: ${d}\nexclude: ['tv_whole.tmp_*']\ntables:\n  - table: tv_whole.*\n    exclude: [tv_whole.${EXCLUDED_ENTRY}]\n${entry}${more}`,
   );
   return { file, dir, dest: pathToFileURL(dir).href };
 }
