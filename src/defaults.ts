@@ -18,6 +18,8 @@ export const DEFAULTS = {
     fileMaxRows: 1_000_000,
     rowGroupRows: 100_000,
     uploadConcurrency: 2,
+    /** A table above this many rows is read in chunks at once, when more than one read may run. */
+    chunkRows: 2_000_000,
   },
   /** Uploads: objects up to the threshold in one PutObject, larger ones in parts. */
   upload: { multipartThreshold: 16 * MiB, partSize: 16 * MiB, partConcurrency: 4 },
@@ -41,8 +43,11 @@ export const DEFAULTS = {
   memory: { checkEvery: 10, limitBytes: 384 * MiB, gcEvery: 0 },
   restore: { batchRows: 50_000, mode: 'insert' as 'insert' | 'upsert' | 'replace' },
   verify: { batchRows: 20_000 },
-  /** `backup` and `serve`: tables backed up at once. */
-  backup: { parallel: 1 },
+  /**
+   * `backup` and `serve`: reads at once (tables, or chunks of a large table), and connections to
+   * the source at most (`max_source_connections`): the run's snapshot takes one, reads the rest.
+   */
+  backup: { parallel: 1, maxSourceConnections: 4 },
   /** `serve`: where /healthz and /metrics are served. */
   serve: { listen: '127.0.0.1:9464' },
   /**

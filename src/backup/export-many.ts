@@ -3,7 +3,7 @@ import { wholeNumber } from '../config/validate.js';
 import { DEFAULTS, MAX_PARALLEL } from '../defaults.js';
 import { errorMessage, inputError, isTablevaultError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { ParquetEncoder } from '../parquet/encode.js';
+import { EncoderPool } from '../parquet/encoder-pool.js';
 import { parseTablePattern, type TablePattern } from '../plan/patterns.js';
 import { resolveTables } from '../plan/tables.js';
 import { observedSource } from '../progress.js';
@@ -27,6 +27,8 @@ export interface ExportManySummary {
   failed: Array<{ table: string; error: string }>;
   /** Tables not started: stopped by a signal. */
   stopped: string[];
+  /** How consistent the tables are with one another (see RunSnapshot.kind), and why not when they are not. */
+  snapshot: { kind: string; warning?: string };
 }
 
 /** True when `table` names more than one table: a pattern, or nothing (the whole database). */
@@ -78,35 +80,51 @@ export async function exportTables(
         'TABLE_NOT_FOUND',
         `--table ${opts.table ?? '(every table)'}: no table of ${source.label} matches; --table takes schema.table or a pattern such as public.*`,
       );
-    const summary: ExportManySummary = { tables: [], failed: [], stopped: [] };
+    // every table (and chunk) reads one snapshot, so the tables agree with one another as pg_dump's do
+    const snapshot = await source.openSnapshot(parallel);
+    const pool = new EncoderPool(parallel).warm();
+    const summary: ExportManySummary = {
+      tables: [],
+      failed: [],
+      stopped: [],
+      snapshot: { kind: snapshot.kind, ...(snapshot.warning ? { warning: snapshot.warning } : {}) },
+    };
+    if (snapshot.warning) log.warn(snapshot.warning);
     const queue = [...tables];
     const worker = async () => {
-      const encoder = new ParquetEncoder().warm();
-      try {
-        for (let t = queue.shift(); t; t = queue.shift()) {
-          const name = qualifiedName(t.relation.table);
-          if (opts.signal?.aborted) {
-            summary.stopped.push(name);
-            continue;
-          }
-          try {
-            summary.tables.push(
-              await exportTable(
-                { ...opts, table: quotedName(t.relation.table) },
-                { logger: log.child({ table: name }), encoder, source, dest, table: t.relation.table },
-              ),
-            );
-          } catch (e) {
-            if (isTablevaultError(e) && e.exitCode === 2) throw e;
-            if (!isStopped(e)) log.error({ table: name, err: errorMessage(e) }, 'table failed');
-            summary.failed.push({ table: name, error: errorMessage(e) });
-          }
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        const name = qualifiedName(t.relation.table);
+        if (opts.signal?.aborted) {
+          summary.stopped.push(name);
+          continue;
         }
-      } finally {
-        await encoder.close();
+        try {
+          summary.tables.push(
+            await exportTable(
+              { ...opts, table: quotedName(t.relation.table), parallel },
+              {
+                logger: log.child({ table: name }),
+                encoders: (fn) => pool.use(fn),
+                snapshot,
+                source,
+                dest,
+                table: t.relation.table,
+              },
+            ),
+          );
+        } catch (e) {
+          if (isTablevaultError(e) && e.exitCode === 2) throw e;
+          if (!isStopped(e)) log.error({ table: name, err: errorMessage(e) }, 'table failed');
+          summary.failed.push({ table: name, error: errorMessage(e) });
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(parallel, tables.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(parallel, tables.length) }, worker));
+    } finally {
+      await pool.close();
+      await snapshot.close();
+    }
     const order = new Map(tables.map((t, i) => [qualifiedName(t.relation.table), i]));
     summary.tables.sort((a, b) => order.get(a.table)! - order.get(b.table)!);
     return summary;

@@ -25,6 +25,13 @@ export interface ExportOptions {
   fileMaxRows?: number;
   /** Rows per Parquet row group. Default 100,000 (at most fileMaxRows). */
   rowGroupRows?: number;
+  /**
+   * A table with more rows than this (by the database's estimate) is read in key ranges (chunks)
+   * at once, `parallel` at a time; objects are then named `part-CCCCC-NNNNN.parquet`.
+   */
+  chunkRows?: number;
+  /** Reads at once: the chunks of one table (default 1: read in one stream, never chunked). */
+  parallel?: number;
   s3?: S3Options;
   upload?: Partial<UploaderOptions>;
   /**
@@ -47,6 +54,7 @@ export interface ExportSettings {
   batchRows: number;
   fileMaxRows: number;
   rowGroupRows: number;
+  chunkRows: number;
   ref: TableRef;
   upload: UploaderOptions;
 }
@@ -74,6 +82,12 @@ export function exportSettings(opts: ExportOptions): ExportSettings {
     wholeNumber('--row-group-rows', opts.rowGroupRows, { max: 100_000_000 }, EXPORT_DEFAULTS.rowGroupRows),
     fileMaxRows,
   );
+  const chunkRows = wholeNumber(
+    '--chunk-rows',
+    opts.chunkRows,
+    { min: 1000, max: 1_000_000_000 },
+    EXPORT_DEFAULTS.chunkRows,
+  );
   let ref;
   try {
     ref = parseTableRef(opts.table);
@@ -81,5 +95,5 @@ export function exportSettings(opts: ExportOptions): ExportSettings {
     throw inputError('TABLE_NAME', `--table: ${(e as Error).message}`);
   }
   const upload = validateUploaderOptions({ ...DEFAULT_UPLOADER_OPTIONS, ...opts.upload });
-  return { compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, ref, upload };
+  return { compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, chunkRows, ref, upload };
 }

@@ -6,14 +6,16 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { DEFAULT_MEMORY_OPTIONS, MemoryManager, validateMemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
-import { ParquetEncoder } from '../parquet/encode.js';
+import type { ParquetEncoder } from '../parquet/encode.js';
+import { EncoderPool } from '../parquet/encoder-pool.js';
+import { MAX_PARALLEL } from '../defaults.js';
 import { openDestination, type Destination } from '../store/open.js';
 import { qualifiedName, type SourceTable } from '../source/columns.js';
 import { openSource } from '../source/open.js';
-import type { Source } from '../source/source.js';
+import type { RunSnapshot, Source } from '../source/source.js';
 import { tablePrefix } from '../manifest/layout.js';
 import { exportSettings, type ExportOptions } from './export-options.js';
-import { writeExport, type ExportedFile } from './export-write.js';
+import { writeExport, type ExportedFile, type UseEncoder } from './export-write.js';
 
 export type { ExportOptions, ExportedFile };
 
@@ -36,10 +38,14 @@ export interface ExportSummary {
 export interface ExportDeps {
   logger?: Logger;
   /**
-   * An encoder the caller owns and closes: warmed up before the rest is loaded (the CLI), or kept
-   * for a run's tables one after another (backup). Without one, exportTable starts its own.
+   * An encoder the caller owns and closes, for a table read in one stream. Without it (and
+   * without `encoders`), exportTable starts its own: one per concurrent read (`parallel`).
    */
   encoder?: ParquetEncoder;
+  /** Encoders the caller owns (a backup run's EncoderPool): each read of the table takes one. */
+  encoders?: UseEncoder;
+  /** The run's snapshot, which every read of the table reads; without it, a chunked export opens its own. */
+  snapshot?: RunSnapshot;
   /**
    * An open source and destination the caller owns and has checked (a backup run's, shared by its
    * tables): used instead of opening `opts.source` and `opts.dest`, and left open.
@@ -71,20 +77,27 @@ export { EXPORT_DEFAULTS };
  * ```
  */
 export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): Promise<ExportSummary> {
-  if (deps.encoder) return exportWith(deps.encoder, opts, deps);
-  const encoder = new ParquetEncoder().warm();
+  if (deps.encoders) return exportWith(deps.encoders, opts, deps);
+  const own = deps.encoder;
+  if (own) return exportWith((fn) => fn(own), opts, { ...deps, chunkable: false });
+  const pool = new EncoderPool(wholeNumber('--parallel', opts.parallel, { max: MAX_PARALLEL }, 1)).warm();
   try {
-    return await exportWith(encoder, opts, deps);
+    return await exportWith((fn) => pool.use(fn), opts, { ...deps, readers: pool.size });
   } finally {
-    await encoder.close();
+    await pool.close();
   }
 }
 
-async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: ExportDeps): Promise<ExportSummary> {
+async function exportWith(
+  useEncoder: UseEncoder,
+  opts: ExportOptions,
+  deps: ExportDeps & { chunkable?: boolean; readers?: number },
+): Promise<ExportSummary> {
   const log = deps.logger ?? silentLogger();
   const started = Date.now();
   const peak = new PeakMemory().start();
-  const { compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, ref, upload } = exportSettings(opts);
+  const { compression, integerEncoding, batchRows, fileMaxRows, rowGroupRows, chunkRows, ref, upload } =
+    exportSettings(opts);
   const dest = deps.dest ?? openDestination(opts.dest, opts.s3 ?? {}, upload);
   const source =
     deps.source ?? observedSource(abortableSource(await openSource(opts.source), opts.signal), opts.progress);
@@ -108,7 +121,19 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
       'exporting',
     );
     const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
-    const result = await writeExport(table, source, dest.store, encoder, {
+    // a table above chunkRows is read in key ranges at once, when there is more than one encoder to read them
+    const readers = deps.readers ?? (deps.encoders ? (opts.parallel ?? 1) : 1);
+    const chunks =
+      deps.chunkable !== false && readers > 1 && table.estimatedRows > chunkRows
+        ? await source.planChunks(table, chunkRows)
+        : undefined;
+    if (chunks && chunks.length > 1) log.info({ chunks: chunks.length, chunkRows }, 'reading in chunks');
+    // chunks read one snapshot: the run's, or one of the export's own
+    const snapshot = deps.snapshot ?? (chunks && chunks.length > 1 ? await source.openSnapshot(readers) : undefined);
+    if (snapshot?.warning && !deps.snapshot) warnings.push(snapshot.warning);
+    const result = await writeExport(table, source, dest.store, useEncoder, {
+      chunks,
+      snapshot,
       tablePrefix: tablePrefix(dest.prefix, table),
       compression,
       integerEncoding,
@@ -125,7 +150,7 @@ async function exportWith(encoder: ParquetEncoder, opts: ExportOptions, deps: Ex
         EXPORT_DEFAULTS.uploadConcurrency,
       ),
       progress: opts.progress,
-    });
+    }).finally(() => (snapshot && !deps.snapshot ? snapshot.close() : undefined));
     for (const c of result.stats.counters) {
       if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);
       if (c.notRepresentable)

@@ -7,7 +7,7 @@ import { ParquetEncoder } from '../parquet/encode.js';
 import { deltaColumns, type CompressionName, type IntegerEncoding } from '../parquet/compression.js';
 import type { ColumnSpec } from '../source/columns.js';
 import { sqlAnd } from '../source/quote.js';
-import type { ReadOptions, ReadStats, Source } from '../source/source.js';
+import type { ReadOptions, ReadStats, RunSnapshot, Source } from '../source/source.js';
 import type { ManifestState, StateRepository } from '../state/repository.js';
 import type { ObjectStore } from '../store/store.js';
 import { incrementalMetadata } from '../manifest/footer.js';
@@ -53,6 +53,8 @@ export interface IncrementalContext {
   tableName?: string;
   /** An encoder the caller owns, kept warm across tables (the backup run's); else the table starts its own. */
   encoder?: ParquetEncoder;
+  /** The run's snapshot: the table's reads (and the lag window's keys) read it. */
+  snapshot?: RunSnapshot;
 }
 
 /**
@@ -101,6 +103,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
   /** Read options whose batchRows is always the live one, read by the reader for each page. */
   const liveRead = (o: Omit<ReadOptions, 'batchRows'>): ReadOptions => ({
     ...o,
+    ...(ctx.snapshot ? { snapshot: ctx.snapshot } : {}),
     get batchRows() {
       return live.batchRows;
     },

@@ -31,7 +31,7 @@ export async function backupLateRows(
   plan: TablePlan,
   lag: Lag,
   watermark: string[],
-  ctx: Pick<IncrementalContext, 'source' | 'state' | 'log' | 'settings'>,
+  ctx: Pick<IncrementalContext, 'source' | 'state' | 'log' | 'settings' | 'snapshot'>,
   writeAndCommit: WriteAndCommit,
   liveRead: (o: Omit<ReadOptions, 'batchRows'>) => ReadOptions,
 ): Promise<void> {
@@ -42,7 +42,7 @@ export async function backupLateRows(
     source.tupleNotAfterSql(t, plan.keyColumns, watermark),
     source.withinLagSql(t, plan.keyColumns[0]!, watermark[0]!, lag),
   );
-  const window = await source.readKeys(t, plan.keyColumns, windowWhere);
+  const window = await source.readKeys(t, plan.keyColumns, windowWhere, { snapshot: ctx.snapshot });
   const recorded = new Set(await state.recentVersions(plan.tableKey));
   const hashes = window.map(versionHash);
   const late = window.filter((_, i) => !recorded.has(hashes[i]!));

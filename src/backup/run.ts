@@ -4,7 +4,7 @@ import { wholeNumber } from '../config/validate.js';
 import { observedSource, type ProgressSink } from '../progress.js';
 import { DEFAULT_MEMORY_OPTIONS, validateMemoryOptions, type MemoryOptions } from '../memory/manager.js';
 import { PeakMemory } from '../memory/peak.js';
-import { ParquetEncoder } from '../parquet/encode.js';
+import { EncoderPool } from '../parquet/encoder-pool.js';
 import { loadStrategy } from '../config/strategy.js';
 import { inputError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -80,6 +80,12 @@ export interface MirrorResult {
 export interface BackupSummary {
   strategy: string;
   tables: TableResult[];
+  /**
+   * The run's snapshot (null in a dry run): `exported` and `backup-lock` mean every table and
+   * chunk was read from one consistent snapshot; `per-read` (and a `warning`) that each read had
+   * its own, so tables are consistent each on its own only.
+   */
+  snapshot: { kind: string; warning?: string } | null;
   /** Tables earlier runs to this destination matched that this one did not (dropped, renamed, excluded): their backups stay. */
   goneTables: Array<{ table: string; lastSeen: string }>;
   peakRssBytes: number;
@@ -105,7 +111,12 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const log = deps.logger ?? silentLogger();
   const strategy = loadStrategy(opts.strategy);
   const parallel = wholeNumber('--parallel', opts.parallel, { max: MAX_PARALLEL }, DEFAULTS.backup.parallel);
-  const source = observedSource(abortableSource(await openSource(strategy.source), opts.signal), opts.progress);
+  // the run's snapshot holds one connection, reads one each: at most max_source_connections in all
+  const readers = Math.min(parallel, Math.max(1, strategy.maxSourceConnections - 1));
+  const source = observedSource(
+    abortableSource(await openSource(strategy.source, { maxConnections: strategy.maxSourceConnections }), opts.signal),
+    opts.progress,
+  );
   const state = await openState(stateUrl(opts.state, strategy));
   const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
   const memory = validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory });
@@ -138,18 +149,14 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
       log.warn({ table: g.table, lastSeen: g.lastSeen }, 'no longer matched; its backups stay');
     const results: TableResult[] = [];
     const queue = [...tables];
-    // one encoder per concurrent table, kept for the run: a table no longer pays for a new
-    // worker thread and a WebAssembly compile before its first row
+    // the encoder threads of the run, one per concurrent read, kept for the run: a table no longer
+    // pays for a new worker thread and a WebAssembly compile before its first row
+    const pool = new EncoderPool(readers);
+    if (!opts.dryRun) pool.warm(); // they compile while the first tables are locked and planned
+    // every read of the run reads one snapshot: the tables agree with one another as pg_dump's do
+    const snapshot = opts.dryRun || strategy.snapshot === 'per-table' ? undefined : await source.openSnapshot(readers);
+    if (snapshot?.warning) log.warn(snapshot.warning);
     const worker = async () => {
-      const encoder = new ParquetEncoder();
-      if (!opts.dryRun) encoder.warm(); // it compiles while the first table is locked and planned
-      try {
-        await backupQueue(encoder);
-      } finally {
-        await encoder.close();
-      }
-    };
-    const backupQueue = async (encoder: ParquetEncoder) => {
       for (let t = queue.shift(); t; t = queue.shift()) {
         if (opts.signal?.aborted) {
           results.push({
@@ -175,14 +182,22 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
           opts,
           memory,
           peak,
-          encoder,
+          encoders: (fn) => pool.use(fn),
+          readers,
+          snapshot,
         });
         if (r.status === 'ok' && strategy.mirror.length)
           await mirrorTable(r, encodeTableSegment(t.table), strategy, log.child({ table: t.name }));
         results.push({ ...r, why: t.why, ...(known.has(t.name) ? {} : { new: true }) });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(parallel, tables.length) }, worker));
+    // tables at once: as many as there are reads, each holding a lock connection to the state store
+    try {
+      await Promise.all(Array.from({ length: Math.min(readers, tables.length) }, worker));
+    } finally {
+      await pool.close();
+      await snapshot?.close();
+    }
     const position = new Map(tables.map((t, i) => [t.name, i]));
     results.sort((a, b) => position.get(a.table)! - position.get(b.table)!);
     if (!opts.dryRun)
@@ -195,6 +210,11 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     return {
       strategy: strategy.file,
       tables: results,
+      snapshot: snapshot
+        ? { kind: snapshot.kind, ...(snapshot.warning ? { warning: snapshot.warning } : {}) }
+        : opts.dryRun
+          ? null
+          : { kind: 'per-read' },
       goneTables,
       peakRssBytes: peak.rss,
       peakHeapBytes: peak.heapUsed,

@@ -3,10 +3,10 @@ import type { Strategy } from '../config/strategy.js';
 import { errorMessage, isTablevaultError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MemoryManager, type MemoryOptions } from '../memory/manager.js';
-import type { ParquetEncoder } from '../parquet/encode.js';
 import type { PeakMemory } from '../memory/peak.js';
 import { observedStore } from '../progress.js';
-import type { Source } from '../source/source.js';
+import type { RunSnapshot, Source } from '../source/source.js';
+import type { UseEncoder } from './export-write.js';
 import type { StateRepository } from '../state/repository.js';
 import type { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
@@ -25,8 +25,12 @@ export interface RunContext {
   opts: BackupOptions;
   memory: MemoryOptions;
   peak: PeakMemory;
-  /** The run worker's encoder: one WebAssembly instance for every table it backs up. */
-  encoder: ParquetEncoder;
+  /** The run's encoders (its EncoderPool): each read of a table takes one while it runs. */
+  encoders: UseEncoder;
+  /** Reads at once in the run: a full table above chunk_rows is read in up to this many chunks at once. */
+  readers: number;
+  /** The run's snapshot, which every read reads (none in a dry run). */
+  snapshot?: RunSnapshot;
 }
 
 /**
@@ -63,28 +67,31 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
       let r: TableResult;
       try {
         if (plan) {
-          const inc = await backupIncremental(plan, {
-            store: observedStore(ctx.dest.store, ctx.opts.progress),
-            state: ctx.state,
-            source: ctx.source,
-            log,
-            runId,
-            hook: ctx.opts.hook,
-            nullCursor: t.null_cursor,
-            onSchemaChange: t.on_schema_change ?? 'evolve',
-            reset: ctx.opts.resetTables?.includes(t.table),
-            strategyFile: ctx.strategy.file,
-            tableName: t.table,
-            memory: new MemoryManager(ctx.memory, ctx.peak, log),
-            encoder: ctx.encoder,
-            settings: {
-              batchRows: t.batch_rows,
-              fileMaxRows: t.file_max_rows,
-              rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows),
-              compression: t.compression,
-              integerEncoding: t.integer_encoding,
-            },
-          });
+          const inc = await ctx.encoders((encoder) =>
+            backupIncremental(plan, {
+              store: observedStore(ctx.dest.store, ctx.opts.progress),
+              state: ctx.state,
+              source: ctx.source,
+              log,
+              runId,
+              hook: ctx.opts.hook,
+              nullCursor: t.null_cursor,
+              onSchemaChange: t.on_schema_change ?? 'evolve',
+              reset: ctx.opts.resetTables?.includes(t.table),
+              strategyFile: ctx.strategy.file,
+              tableName: t.table,
+              memory: new MemoryManager(ctx.memory, ctx.peak, log),
+              encoder,
+              snapshot: ctx.snapshot,
+              settings: {
+                batchRows: t.batch_rows,
+                fileMaxRows: t.file_max_rows,
+                rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows),
+                compression: t.compression,
+                integerEncoding: t.integer_encoding,
+              },
+            }),
+          );
           const warnings = inc.counters.flatMap((c) => [
             ...(c.zeroDates ? [`column "${c.column}": ${c.zeroDates} MySQL zero date(s) backed up as NULL`] : []),
             ...(c.notRepresentable
@@ -113,6 +120,8 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
               batchRows: t.batch_rows,
               fileMaxRows: t.file_max_rows,
               rowGroupRows: t.row_group_rows,
+              chunkRows: t.chunk_rows,
+              parallel: ctx.readers,
               s3: s3Options(ctx.strategy),
               upload: uploaderOptions(ctx.strategy),
               memory: ctx.memory,
@@ -121,7 +130,14 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
             },
             // the run's own connections and destination, opened and checked once for all its
             // tables, and the table as the run's catalog described it
-            { logger: log, encoder: ctx.encoder, source: ctx.source, dest: ctx.dest, table: rt.table },
+            {
+              logger: log,
+              encoders: ctx.encoders,
+              snapshot: ctx.snapshot,
+              source: ctx.source,
+              dest: ctx.dest,
+              table: rt.table,
+            },
           );
           r = {
             ...base,

@@ -22,6 +22,7 @@ interface ExportFlags extends MemoryFlags, UploaderOptions {
   batchRows: number;
   fileMaxRows: number;
   rowGroupRows: number;
+  chunkRows: number;
   s3Endpoint?: string;
   s3Region?: string;
   maxAttempts: number;
@@ -43,7 +44,7 @@ export function exportCommand(ctx: CliContext, setExit: (code: number) => void):
     .option('--exclude <pattern...>', "tables a pattern leaves out, e.g. 'public.tmp_*'")
     .option(
       '--parallel <n>',
-      `tables exported at once, with --table a pattern or none (1-${MAX_PARALLEL})`,
+      `reads at once: tables, and chunks of tables above --chunk-rows (1-${MAX_PARALLEL})`,
       wholeNumber,
       DEFAULTS.backup.parallel,
     )
@@ -72,6 +73,12 @@ export function exportCommand(ctx: CliContext, setExit: (code: number) => void):
       EXPORT_DEFAULTS.fileMaxRows,
     )
     .option('--row-group-rows <n>', 'rows per Parquet row group', wholeNumber, EXPORT_DEFAULTS.rowGroupRows)
+    .option(
+      '--chunk-rows <n>',
+      'with --parallel above 1, a table with more rows than this is read in key ranges at once',
+      wholeNumber,
+      EXPORT_DEFAULTS.chunkRows,
+    )
     .option(
       '--s3-endpoint <url>',
       'S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; path-style is used)',
@@ -124,20 +131,21 @@ Defaults: part size and multipart threshold ${DEFAULT_UPLOADER_OPTIONS.partSize 
       }
       if (flags.exclude)
         throw inputError('OPTION', '--exclude is for --table patterns (such as public.*) or a whole-database export');
-      // the encoder thread compiles its WebAssembly while this thread loads the export code
-      const { ParquetEncoder } = await import('../parquet/encode.js');
-      const encoder = new ParquetEncoder().warm();
+      // the encoder threads compile their WebAssembly while this thread loads the export code
+      const { EncoderPool } = await import('../parquet/encoder-pool.js');
+      const pool = new EncoderPool(flags.parallel).warm();
       const { exportTable } = await import('../backup/export.js');
       const summary = await ctx.withProgress('export', (progress) =>
-        withEncoder(encoder, () =>
+        withEncoder(pool, () =>
           exportTable(
             {
               ...exportOptions(flags),
               table: flags.table!,
+              parallel: flags.parallel,
               signal: ctx.stopSignal(),
               progress,
             },
-            { logger: ctx.logger(), encoder },
+            { logger: ctx.logger(), encoders: (fn) => pool.use(fn) },
           ),
         ),
       );
@@ -156,6 +164,7 @@ function exportOptions(flags: ExportFlags) {
     batchRows: flags.batchRows,
     fileMaxRows: flags.fileMaxRows,
     rowGroupRows: flags.rowGroupRows,
+    chunkRows: flags.chunkRows,
     s3: {
       endpoint: flags.s3Endpoint,
       region: flags.s3Region,

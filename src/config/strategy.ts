@@ -49,6 +49,8 @@ const TableDefaults = z
     integer_encoding: z.enum(INTEGER_ENCODINGS as [string, ...string[]]).optional(),
     /** When the table's columns change between runs: evolve (added, dropped, widened columns) or fail. */
     on_schema_change: z.enum(['evolve', 'fail']).optional(),
+    /** Full tables with more rows than this (estimated) are read in key ranges at once, with --parallel above 1. */
+    chunk_rows: positive.optional(),
   })
   .strict();
 
@@ -115,6 +117,14 @@ const StrategySchema = z
       .strict()
       .optional(),
     defaults: TableDefaults.optional(),
+    /**
+     * `run` (default): every read of a run reads one snapshot, so tables agree with one another;
+     * `per-table`: each table (each chunk) reads a snapshot of its own, and no transaction is held
+     * open for the whole run (for a source that serves one session, or to keep vacuum going).
+     */
+    snapshot: z.enum(['run', 'per-table']).optional(),
+    /** Connections to the source a run opens at most (reads, the run's snapshot, catalog queries); default 4. */
+    max_source_connections: positive.optional(),
     /** Patterns no entry's pattern matches (a table named exactly is still backed up). */
     exclude: z.array(z.string().min(1)).optional(),
     tables: z.array(TableSchema).min(1),
@@ -133,6 +143,7 @@ export type StrategyEntry = StrategyTable & {
   batch_rows: number;
   file_max_rows: number;
   row_group_rows: number;
+  chunk_rows: number;
   compression: (typeof COMPRESSIONS)[number];
   integer_encoding: (typeof INTEGER_ENCODINGS)[number];
   partitions: 'parent' | 'each';
@@ -157,6 +168,8 @@ export interface Strategy {
   tables: StrategyEntry[];
   /** Top-level `exclude:`: left out of every pattern. */
   exclude: TablePattern[];
+  maxSourceConnections: number;
+  snapshot: 'run' | 'per-table';
   mirror: StrategyMirror[];
   schedule?: string;
 }
@@ -167,6 +180,7 @@ const DEFAULTS = {
   batch_rows: E.batchRows,
   file_max_rows: E.fileMaxRows,
   row_group_rows: E.rowGroupRows,
+  chunk_rows: E.chunkRows,
   compression: E.compression,
   integer_encoding: E.integerEncoding,
 };
@@ -299,6 +313,8 @@ export function loadStrategy(file: string): Strategy {
     state: resolveRef(s.state, file, 'state'),
     s3: s.s3 ?? {},
     exclude,
+    maxSourceConnections: s.max_source_connections ?? ALL_DEFAULTS.backup.maxSourceConnections,
+    snapshot: s.snapshot ?? 'run',
     tables: s.tables.map((t, i) => ({
       ...DEFAULTS,
       ...s.defaults,

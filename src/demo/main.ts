@@ -85,6 +85,9 @@ state: ${stateServer.url}
 destination: s3://${BUCKET}/nightly
 s3: { endpoint: ${endpoint} }
 schedule: "0 2 * * *"
+# PGlite is one PostgreSQL session behind its socket: a run-wide snapshot (a transaction held open
+# on one connection while others read) would block the reads, so each table reads its own
+snapshot: per-table
 tables:
   - table: shop.customers
     strategy: full

@@ -9,6 +9,7 @@ export { decodeTableSegment, encodeTableSegment } from './table-segment.js';
  * ```
  * <prefix>/<schema>.<table>/_manifest.json          written last: its presence means complete
  *                          /part-00000.parquet       export, in primary-key order
+ *                          /part-00003-00000.parquet export read in chunks: chunk 3, its object 0
  *                          /incr-00000000.parquet    incremental, by sequence number
  *                          /dt=YYYY-MM-DD/incr-…     incremental with `partition: day`
  * ```
@@ -50,7 +51,15 @@ export function partName(index: number): string {
   return `part-${String(index).padStart(5, '0')}.parquet`;
 }
 
-const PART_RE = /\/part-\d{5,}\.parquet$/;
+/**
+ * Object `index` of chunk `chunk` of an export read in chunks: `part-CCCCC-NNNNN.parquet`. Chunks
+ * are key ranges in key order, so key order is row order, as for an export read in one stream.
+ */
+export function chunkPartName(chunk: number, index: number): string {
+  return `part-${String(chunk).padStart(5, '0')}-${String(index).padStart(5, '0')}.parquet`;
+}
+
+const PART_RE = /\/part-\d{5,}(-\d{5,})?\.parquet$/;
 
 /** A key that is an export's part object (a stale one, when an earlier export had more). */
 export function isPartKey(key: string): boolean {
