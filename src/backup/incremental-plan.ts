@@ -13,6 +13,8 @@ export interface TablePlan {
   columns: ColumnSpec[];
   /** (cursor, primary key…): the keyset and the watermark's shape. */
   keyColumns: string[];
+  /** The primary key (which may hold the cursor: `cursor: id`). */
+  primaryKey: string[];
   where?: string;
   /** Re-read window for rows committed late (strategy `lag`). */
   lag?: Lag;
@@ -113,6 +115,7 @@ export function planIncremental(
     table: { ...table, columns },
     columns,
     keyColumns,
+    primaryKey: pk,
     lag,
     where: sqlAnd(t.where, cursor.nullable && t.null_cursor === 'skip' && source.isNotNullSql(cursor.name)),
     tableKey: `${name}@${sha1(destination).slice(0, 16)}`,

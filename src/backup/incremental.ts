@@ -236,6 +236,7 @@ function manifestInput(plan: TablePlan, { table: t, files, schemas }: ManifestSt
     table: plan.table,
     columns: plan.columns,
     keyColumns: plan.keyColumns,
+    primaryKey: plan.primaryKey,
     schemaVersion: Number(t.schema_version ?? 1),
     schemas: schemas.map((v) => ({
       version: v.version,

@@ -109,6 +109,7 @@ const IncrementalSchema: z.ZodType<IncrementalManifest, z.ZodTypeDef, unknown> =
   source: Source,
   columns: z.array(Column),
   keyColumns: Key.min(1),
+  primaryKey: Key.min(1).optional(),
   schemaVersion: z.number().int().positive().optional(),
   schemas: z.array(SchemaVersion).optional(),
   watermark: Key.nullable(),

@@ -74,6 +74,11 @@ export interface IncrementalManifest {
   columns: ColumnSpec[];
   /** (cursor, primary key…) */
   keyColumns: string[];
+  /**
+   * The primary key (since 0.1 of this field; before, the key columns after the cursor, which
+   * drop a key column that is also the cursor): what restore and verify tell rows apart by.
+   */
+  primaryKey?: string[];
   /** Since schema versions. */
   schemaVersion?: number;
   /** Every version's columns: objects written under an older one lack added columns and hold narrower types (since schema versions). */

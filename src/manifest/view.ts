@@ -37,12 +37,14 @@ export function backupView(m: Manifest): BackupManifest {
       files: m.files,
     };
   }
-  const [cursor, ...pk] = m.keyColumns;
+  const [cursor, ...after] = m.keyColumns;
   return {
     format: m.format,
     source: m.source,
     columns: m.columns,
-    primaryKey: pk,
+    // manifests before `primaryKey` hold only the key columns: after the cursor, or the cursor
+    // itself when it is the whole key (`cursor: id`), which left the key columns after it empty
+    primaryKey: m.primaryKey ?? (after.length ? after : [cursor!]),
     cursor,
     rows: m.rows,
     files: m.files,

@@ -58,6 +58,8 @@ export interface IncrementalManifestInput {
   table: TableName;
   columns: ColumnSpec[];
   keyColumns: string[];
+  /** Always given by backups; absent in manifests written before it (their fixtures). */
+  primaryKey?: string[];
   schemaVersion: number;
   watermark: string[] | null;
   rows: number;
@@ -78,6 +80,7 @@ export function incrementalManifest(
     source: manifestSource(input.table),
     columns: input.columns,
     keyColumns: input.keyColumns,
+    primaryKey: input.primaryKey,
     schemaVersion: input.schemaVersion,
     schemas: input.schemas,
     watermark: input.watermark,

@@ -43,6 +43,7 @@ function incrementalInput(m: IncrementalManifest, prefix: string): IncrementalMa
     table: { engine: m.source.engine, schema: m.source.schema, name: m.source.table },
     columns: m.columns,
     keyColumns: m.keyColumns,
+    primaryKey: m.primaryKey,
     schemaVersion: m.schemaVersion!,
     watermark: m.watermark,
     rows: m.rows,
