@@ -28,7 +28,7 @@ export interface BackupOptions {
   dryRun?: boolean;
   /** State store URL; overrides `state:` in the file; default: the source database. */
   state?: string;
-  /** Tables backed up at once. Default 1. */
+  /** Reads at once (tables, or chunks of a full table above chunk_rows), at most max_source_connections - 1. Default 1. */
   parallel?: number;
   /** Memory budget per table (see MemoryManager). */
   memory?: Partial<MemoryOptions>;

@@ -33,7 +33,12 @@ export function backupCommand(ctx: CliContext, setExit: (code: number) => void):
       '--state <url>',
       'state store (postgres://… or mysql://…); default: state: in the file, else the source database',
     )
-    .option('--parallel <n>', `tables backed up at once (1-${MAX_PARALLEL})`, wholeNumber, DEFAULTS.backup.parallel)
+    .option(
+      '--parallel <n>',
+      `reads at once: tables, or chunks of a full table above chunk_rows (1-${MAX_PARALLEL}; at most max_source_connections - 1)`,
+      wholeNumber,
+      DEFAULTS.backup.parallel,
+    )
     .option(
       '--reset-table <table...>',
       'start these incremental tables over: a new full backup under a new schema version (after an incompatible schema change)',

@@ -14,7 +14,12 @@ export function serveCommand(ctx: CliContext): Command {
       '--state <url>',
       'state store (postgres://… or mysql://…); default: state: in the file, else the source database',
     )
-    .option('--parallel <n>', `tables backed up at once (1-${MAX_PARALLEL})`, wholeNumber, DEFAULTS.backup.parallel)
+    .option(
+      '--parallel <n>',
+      `reads at once: tables, or chunks of a full table above chunk_rows (1-${MAX_PARALLEL}; at most max_source_connections - 1)`,
+      wholeNumber,
+      DEFAULTS.backup.parallel,
+    )
     .option('--run-now', 'also run once at start')
     .addHelpText(
       'after',
