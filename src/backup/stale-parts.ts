@@ -2,7 +2,10 @@ import { isPartKey } from '../manifest/layout.js';
 import type { Logger } from '../log.js';
 import type { ObjectStore } from '../store/store.js';
 
-/** Part files of an earlier, larger export of the same table would otherwise be read as current rows. */
+/**
+ * Part files of an earlier, larger export of the same table would otherwise be read as current
+ * rows; the temporary files of one that was killed would stay in the folder for good.
+ */
 export async function removeStaleParts(
   store: ObjectStore,
   prefix: string,
@@ -15,4 +18,6 @@ export async function removeStaleParts(
     log.info({ objects: stale.length }, 'removing part files left by an earlier export of this table');
     await store.delete(stale);
   }
+  const abandoned = (await store.removeAbandoned?.(prefix)) ?? 0;
+  if (abandoned) log.info({ files: abandoned }, 'removed temporary files a killed export of this table left');
 }

@@ -8,6 +8,9 @@ import { inputError } from '../errors.js';
 import type { UploadParams, UploadResult } from '../s3/uploader.js';
 import type { ObjectStore } from './store.js';
 
+/** A temporary file's name: `<object>.tmp-<pid>`, renamed to `<object>` when it is complete. */
+const TMP = '.tmp-';
+
 /**
  * A local directory as a store (`--dest file:///path`): for exports to a mounted volume, and
  * for measuring the export path without an S3 server. Objects are written to a temporary file
@@ -51,8 +54,8 @@ export class LocalStore implements ObjectStore {
     // temporary files of an earlier attempt at this key (a process killed mid-write) go first
     const base = basename(target);
     for (const f of await readdir(dirname(target)))
-      if (f.startsWith(`${base}.tmp-`)) await rm(join(dirname(target), f), { force: true });
-    const tmp = `${target}.tmp-${process.pid}`;
+      if (f.startsWith(`${base}${TMP}`)) await rm(join(dirname(target), f), { force: true });
+    const tmp = `${target}${TMP}${process.pid}`;
     const sha = createHash('sha256');
     let bytes = 0;
     const out = createWriteStream(tmp);
@@ -88,16 +91,34 @@ export class LocalStore implements ObjectStore {
   }
 
   async *list(prefix: string): AsyncGenerator<string> {
+    for (const { file, temporary } of await this.files(prefix))
+      if (!temporary) yield relative(this.root, file).split(sep).join('/');
+  }
+
+  /**
+   * A killed process's temporary files: a rerun rewrites those of the keys it writes again (put
+   * removes them first), but not those of keys its plan no longer has (a chunked export's bounds
+   * changed, or --file-max-rows). Every one goes, this process's pid too: in a container each run
+   * may have the same pid, and the caller has no put under `prefix` in progress.
+   */
+  async removeAbandoned(prefix: string): Promise<number> {
+    const abandoned = (await this.files(prefix)).filter((f) => f.temporary);
+    for (const { file } of abandoned) await rm(file, { force: true });
+    return abandoned.length;
+  }
+
+  private async files(prefix: string): Promise<Array<{ file: string; temporary: boolean }>> {
     const dir = this.path(prefix.replace(/\/+$/, ''));
     const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      if (!e.isFile() || e.name.includes('.tmp-')) continue;
-      const full = join(
-        (e as unknown as { parentPath?: string; path: string }).parentPath ?? (e as unknown as { path: string }).path,
-        e.name,
-      );
-      yield relative(this.root, full).split(sep).join('/');
-    }
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => ({
+        file: join(
+          (e as unknown as { parentPath?: string; path: string }).parentPath ?? (e as unknown as { path: string }).path,
+          e.name,
+        ),
+        temporary: e.name.includes(TMP),
+      }));
   }
 
   close(): void {}

@@ -17,5 +17,12 @@ export interface ObjectStore {
   get(key: string): Promise<Uint8Array>;
   /** Keys under a prefix, in no particular order. */
   list(prefix: string): AsyncGenerator<string>;
+  /**
+   * Removes what writers killed mid-object left under `prefix`, which no key lists (a local
+   * directory's temporary files), and says how many. Only once every put under `prefix` has ended.
+   * S3 has none: an unfinished multipart upload is never an object, and the bucket's lifecycle
+   * rule aborts it.
+   */
+  removeAbandoned?(prefix: string): Promise<number>;
   close(): void;
 }
