@@ -38,7 +38,7 @@ export interface CaseContext {
   s3?: { env: NodeJS.ProcessEnv; bucket: string };
 }
 
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+export const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The `tables:` names of a strategy backing up the whole schema: one pattern, matched against the catalog on each run. */
 export function wholeSchemaEntries(schema: string): string[] {
@@ -97,10 +97,30 @@ function tvCase(ctx: CaseContext, engine: DbCase['engine'], url: string, set: Ta
   };
 }
 
-export function pgCases(ctx: CaseContext, url: string): DbCase[] {
+/** pg_dump's connection flags for `url`, and its environment (the password in PGPASSWORD, never on the command line). */
+export function pgClient(url: string): { conn: string; env: NodeJS.ProcessEnv } {
   const u = new URL(url);
   const conn = `-h ${u.hostname} -p ${u.port || 5432} -U ${decodeURIComponent(u.username) || 'postgres'} -d ${u.pathname.slice(1)}`;
-  const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
+  return { conn, env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) } };
+}
+
+/**
+ * The mysql clients' connection flags for `url` (`host`), mydumper's (`myd`), and their environment.
+ * mydumper 0.10 reads no MYSQL_PWD: a password goes in a defaults file in `work`, never on the command line.
+ */
+export function mysqlClient(url: string, work: string): { host: string; myd: string; env: NodeJS.ProcessEnv } {
+  const u = new URL(url);
+  const password = decodeURIComponent(u.password);
+  const host = `-h ${u.hostname} -P ${u.port || 3306} -u ${decodeURIComponent(u.username)}`;
+  const env = { ...process.env, MYSQL_PWD: password };
+  if (!password) return { host, myd: host, env };
+  const cnf = join(work, 'mydumper.cnf');
+  writeFileSync(cnf, `[mydumper]\npassword=${password}\n`, { mode: 0o600 });
+  return { host, myd: `--defaults-file=${sh(cnf)} ${host}`, env };
+}
+
+export function pgCases(ctx: CaseContext, url: string): DbCase[] {
+  const { conn, env } = pgClient(url);
   const dump = (set: TableSet, label: string, select: string): DbCase => {
     const dir = join(ctx.work, `pg_dump-${set}`);
     return {
@@ -126,17 +146,7 @@ export function pgCases(ctx: CaseContext, url: string): DbCase[] {
 }
 
 export function mysqlCases(ctx: CaseContext, url: string): DbCase[] {
-  const u = new URL(url);
-  const password = decodeURIComponent(u.password);
-  const host = `-h ${u.hostname} -P ${u.port || 3306} -u ${decodeURIComponent(u.username)}`;
-  const env = { ...process.env, MYSQL_PWD: password };
-  // mydumper 0.10 reads no MYSQL_PWD: a password goes in a defaults file, never on the command line
-  let myd = host;
-  if (password) {
-    const cnf = join(ctx.work, 'mydumper.cnf');
-    writeFileSync(cnf, `[mydumper]\npassword=${password}\n`, { mode: 0o600 });
-    myd = `--defaults-file=${sh(cnf)} ${host}`;
-  }
+  const { host, myd, env } = mysqlClient(url, ctx.work);
   const mydumper = (set: TableSet, label: string, select: string): DbCase => {
     const dir = join(ctx.work, `mydumper-${set}`);
     return {

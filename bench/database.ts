@@ -18,7 +18,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { mysqlCases, pgCases, type CaseContext, type DbCase, type TableSet } from './database-cases.js';
 import { DEFAULT_MIX, describeMix, mixTables, parseMix, type MixTable } from './database-mix.js';
 import { ensureMysqlSchema, ensurePgSchema, freshMysqlStateDb, freshPgStateDb } from './database-schema.js';
-import { alignedTable, measure, median, summarizeRuns, type CaseRun } from './measure.js';
+import { SERVER_PROCESSES, alignedTable, formatLoad, measure, median, summarizeRuns, type CaseRun } from './measure.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -80,7 +80,7 @@ function parseArgs(argv: string[], root: string): Args {
 }
 
 /** Debian's mydumper, installed when missing unless another apt is running (then its cases fail, saying so). */
-function ensureMydumper(): void {
+export function ensureMydumper(): void {
   const has = () => spawnSync('sh', ['-c', 'command -v mydumper']).status === 0;
   if (has()) return;
   if (spawnSync('pgrep', ['-x', 'apt|apt-get|dpkg']).status === 0)
@@ -94,8 +94,6 @@ function ensureMydumper(): void {
 interface Run extends CaseRun {
   bytes: number;
 }
-
-const SERVER_PROCESSES: Record<string, readonly string[]> = { pg: ['postgres'], mysql: ['mariadbd', 'mysqld'] };
 
 export async function databaseBench(env: DatabaseBenchEnv): Promise<void> {
   const args = parseArgs(env.argv, env.root);
@@ -113,6 +111,7 @@ export async function databaseBench(env: DatabaseBenchEnv): Promise<void> {
     await ensureMysqlSchema(env.mysqlUrl, args.schema, whole, log);
   }
 
+  const loadBefore = os.loadavg();
   const work = mkdtempSync(join(os.tmpdir(), 'tv-bench-db-'));
   const s3 = args.s3 ? await env.startS3(join(work, 's3')) : undefined;
   try {
@@ -157,7 +156,7 @@ export async function databaseBench(env: DatabaseBenchEnv): Promise<void> {
         const { wallMs, cpuMs, peakRssBytes } = m;
         runs.get(c)!.push({ wallMs, cpuMs, serverCpuMs: m.serverCpuMs ?? NaN, peakRssBytes, bytes: c.bytes(m) });
       }
-    report(args, groups, sets, cases, runs);
+    report(args, groups, sets, cases, runs, { before: loadBefore, after: os.loadavg() });
   } finally {
     s3?.stop();
     rmSync(work, { recursive: true, force: true });
@@ -170,6 +169,7 @@ function report(
   sets: Record<TableSet, readonly MixTable[]>,
   cases: DbCase[],
   runs: Map<DbCase, Run[]>,
+  load: { before: number[]; after: number[] },
 ): void {
   const rowsOf = (set: TableSet) => sets[set].reduce((n, t) => n + t.rows, 0);
   const results = cases.map((c) => {
@@ -222,7 +222,7 @@ function report(
 
   const mb = (b: number) => (b / 1e6).toFixed(1);
   const s = (ms: number) => (ms / 1000).toFixed(2);
-  const head = `schema ${args.schema}: ${describeMix(groups)}; --jobs ${args.jobs}, median of ${args.repeat} runs, ${os.cpus().length} cores, node ${process.version}`;
+  const head = `schema ${args.schema}: ${describeMix(groups)}; --jobs ${args.jobs}, median of ${args.repeat} runs, ${os.cpus().length} cores, node ${process.version}; load average ${formatLoad(load.before)} before, ${formatLoad(load.after)} after`;
   const header = ['engine', 'case', 'tables', 'wall s', 'cpu s', 'server cpu s', 'MB out', 'peak RSS MB'];
   const body = results.map((x) => [
     x.engine,
@@ -263,7 +263,7 @@ function report(
   };
   writeFileSync(
     file,
-    `${JSON.stringify({ ...meta, cores: os.cpus().length, node: process.version, results, ratios, fixedCost }, null, 2)}\n`,
+    `${JSON.stringify({ ...meta, cores: os.cpus().length, node: process.version, load, results, ratios, fixedCost }, null, 2)}\n`,
   );
   log(`results: ${file}`);
 }

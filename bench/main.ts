@@ -6,6 +6,7 @@
  *   npm run bench -- [--rows 1000000[,4000000]] [--repeat 3] [--engines pg,mysql] [--codecs zstd[,lz4_raw,…]]
  *                    [--out bench/results]
  *   npm run bench -- --database …   a whole-database backup (bench/database.ts)
+ *   npm run bench -- --chunks …     the 4M table read in 1, 2 and 4 chunks (bench/chunks.ts)
  *
  * Each row count is its own table and its own report (and JSON file), in the same run.
  */
@@ -15,7 +16,8 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { alignedTable, measure, median, summarizeRuns, type Measurement } from './measure.js';
+import { SERVER_PROCESSES, alignedTable, measure, median, summarizeRuns, type Measurement } from './measure.js';
+import { chunksBench } from './chunks.js';
 import { databaseBench } from './database.js';
 import { restoreBench } from './restore.js';
 import { syncBench } from './sync.js';
@@ -79,7 +81,7 @@ function parseArgs(argv: string[]): Args {
         break;
       default:
         throw new Error(
-          `unknown argument ${argv[i]}; use --rows N[,N…] --repeat N --engines pg,mysql --codecs zstd[,lz4_raw…] --out DIR, or --upload SIZE_MIB, or --sync, or --restore, or --database (see bench/database.ts)`,
+          `unknown argument ${argv[i]}; use --rows N[,N…] --repeat N --engines pg,mysql --codecs zstd[,lz4_raw…] --out DIR, or --upload SIZE_MIB, or --sync, or --restore, or --database (see bench/database.ts), or --chunks (see bench/chunks.ts)`,
         );
     }
   }
@@ -119,9 +121,6 @@ interface Case {
   bytes: (m: Measurement) => number;
   env?: NodeJS.ProcessEnv;
 }
-
-/** The database server's processes, whose CPU each case also costs (see Measurement.serverCpuMs). */
-const SERVER_PROCESSES: Record<string, readonly string[]> = { pg: ['postgres'], mysql: ['mariadbd', 'mysqld'] };
 
 function pgCases(
   url: string,
@@ -330,6 +329,10 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--database')) {
     await databaseBench({ argv, root, pgUrl: pgUrl(), mysqlUrl: mysqlUrl(), startS3 });
+    return;
+  }
+  if (argv.includes('--chunks')) {
+    await chunksBench({ argv, root, pgUrl: pgUrl(), mysqlUrl: mysqlUrl() });
     return;
   }
   const args = parseArgs(argv);

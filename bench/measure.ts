@@ -18,6 +18,9 @@ export interface Measurement {
   exitCode: number;
 }
 
+/** The database servers' process names, whose CPU each case also costs (see Measurement.serverCpuMs). */
+export const SERVER_PROCESSES: Record<string, readonly string[]> = { pg: ['postgres'], mysql: ['mariadbd', 'mysqld'] };
+
 const PAGE = 4096;
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
@@ -164,4 +167,9 @@ export function summarizeRuns<R extends CaseRun>(runs: R[], rows: number) {
 export function alignedTable(header: string[], body: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   return [header, ...body].map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+}
+
+/** os.loadavg() as a report prints it: "1.02 0.87 0.75". */
+export function formatLoad(load: number[]): string {
+  return load.map((x) => x.toFixed(2)).join(' ');
 }

@@ -131,4 +131,30 @@ describe('bench harness (smoke)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+  it('--chunks reads the bench table in each count of chunks with every tool and writes the JSON results', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tv-bench-smoke-'));
+    try {
+      const main = fileURLToPath(new URL('../../dist-bench/main.js', import.meta.url));
+      const args = ['--chunks', '--rows', '10000', '--counts', '1,2', '--repeat', '1', '--out', out];
+      const { stdout } = await promisify(execFile)(process.execPath, [main, ...args]);
+      expect(stdout).toMatch(/ratios \(tablevault export --parallel K/);
+      const [file] = readdirSync(out);
+      const json = JSON.parse(readFileSync(join(out, file!), 'utf8')) as {
+        results: Array<{ engine: string; name: string; chunks: number; bytes: number }>;
+      };
+      expect(json.results.map((r) => `${r.engine}:${r.name}:${r.chunks}`)).toEqual([
+        'pg:tablevault_1:1',
+        'pg:pg_dump_1:1',
+        'pg:tablevault_2:2',
+        'pg:pg_dump_2:1',
+        'mysql:tablevault_1:1',
+        'mysql:mydumper_1:1',
+        'mysql:tablevault_2:2',
+        'mysql:mydumper_2:2',
+      ]);
+      for (const r of json.results) expect(r.bytes).toBeGreaterThan(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
