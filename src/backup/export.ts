@@ -77,21 +77,23 @@ export { EXPORT_DEFAULTS };
  * ```
  */
 export async function exportTable(opts: ExportOptions, deps: ExportDeps = {}): Promise<ExportSummary> {
-  if (deps.encoders) return exportWith(deps.encoders, opts, deps);
+  if (deps.encoders) return exportWith(deps.encoders, opts.parallel ?? 1, opts, deps);
   const own = deps.encoder;
-  if (own) return exportWith((fn) => fn(own), opts, { ...deps, chunkable: false });
+  if (own) return exportWith((fn) => fn(own), 1, opts, deps);
   const pool = new EncoderPool(wholeNumber('--parallel', opts.parallel, { max: MAX_PARALLEL }, 1)).warm();
   try {
-    return await exportWith((fn) => pool.use(fn), opts, { ...deps, readers: pool.size });
+    return await exportWith((fn) => pool.use(fn), pool.size, opts, deps);
   } finally {
     await pool.close();
   }
 }
 
+/** `readers`: reads of the table that may run at once (one per encoder); above 1, a large table is chunked. */
 async function exportWith(
   useEncoder: UseEncoder,
+  readers: number,
   opts: ExportOptions,
-  deps: ExportDeps & { chunkable?: boolean; readers?: number },
+  deps: ExportDeps,
 ): Promise<ExportSummary> {
   const log = deps.logger ?? silentLogger();
   const started = Date.now();
@@ -122,11 +124,8 @@ async function exportWith(
     );
     const memory = new MemoryManager(validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory }), peak, log);
     // a table above chunkRows is read in key ranges at once, when there is more than one encoder to read them
-    const readers = deps.readers ?? (deps.encoders ? (opts.parallel ?? 1) : 1);
     const chunks =
-      deps.chunkable !== false && readers > 1 && table.estimatedRows > chunkRows
-        ? await source.planChunks(table, chunkRows)
-        : undefined;
+      readers > 1 && table.estimatedRows > chunkRows ? await source.planChunks(table, chunkRows) : undefined;
     if (chunks && chunks.length > 1) log.info({ chunks: chunks.length, chunkRows }, 'reading in chunks');
     // chunks read one snapshot: the run's, or one of the export's own
     const snapshot = deps.snapshot ?? (chunks && chunks.length > 1 ? await source.openSnapshot(readers) : undefined);

@@ -3,7 +3,7 @@ import { errorMessage, inputError, isTablevaultError } from '../errors.js';
 import { ORDERABLE, planIncremental, type TablePlan } from '../backup/incremental-plan.js';
 import { parseTableRef, type SourceTable } from '../source/columns.js';
 import type { Source } from '../source/source.js';
-import { resolveTables, type Catalog, type CatalogRelation } from './tables.js';
+import { resolveTables, type CatalogRelation } from './tables.js';
 
 /** One table of a run: which entry it got, with its settings, described, and planned. */
 export interface RunTable {
@@ -22,7 +22,6 @@ export interface RunTable {
 
 export interface RunTables {
   tables: RunTable[];
-  catalog: Catalog;
 }
 
 /**
@@ -99,7 +98,7 @@ export async function planRunTables(
     const plan = planIncremental(strategy.file, settings, table, dest.prefix, dest.destination, source);
     return { name, settings, table, plan, why };
   });
-  return { tables, catalog };
+  return { tables };
 }
 
 /** Where a table's state is (its lock, runs and, incremental, its watermark): the plan's key, or a full table's own. */
