@@ -1,22 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { RecordBatch } from 'apache-arrow';
 import { inputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { MemoryManager } from '../memory/manager.js';
-import { ParquetEncoder } from '../parquet/encode.js';
-import { deltaColumns, type CompressionName, type IntegerEncoding } from '../parquet/compression.js';
+import type { ParquetEncoder } from '../parquet/encode.js';
+import type { CompressionName, IntegerEncoding } from '../parquet/compression.js';
 import type { ColumnSpec } from '../source/columns.js';
 import { sqlAnd } from '../source/quote.js';
-import type { ReadOptions, ReadStats, RunSnapshot, Source } from '../source/source.js';
+import type { ReadStats, RunSnapshot, Source } from '../source/source.js';
 import type { ManifestState, StateRepository } from '../state/repository.js';
 import type { ObjectStore } from '../store/store.js';
-import { incrementalMetadata } from '../manifest/footer.js';
 import { incrementalObjectKey, nextDay } from '../manifest/layout.js';
 import { writeIncrementalManifest, type IncrementalManifestInput } from '../manifest/write.js';
 import { nextRowDay } from './day-partition.js';
 import type { TablePlan } from './incremental-plan.js';
 import { backupLateRows, versionHash, type WriteAndCommit } from './late-rows.js';
 import { resolveSchemaVersion } from './schema-version.js';
+import type { UseEncoder } from './export-write.js';
+import { planChunkedRun, resumablePlan, runChunkedPlan } from './incremental-chunks.js';
+import { liveReadOptions, writeIncrementalObject, type LiveBatch } from './incremental-object.js';
 
 export interface IncrementalResult {
   rows: number;
@@ -25,6 +26,10 @@ export interface IncrementalResult {
   watermarkBefore: string[] | null;
   watermarkAfter: string[] | null;
   counters: ReadStats['counters'];
+  /** The chunks the new rows were read in, when more than one. */
+  chunks?: number;
+  /** Of those, the chunks an earlier, unfinished attempt had done. */
+  resumedChunks?: number;
 }
 
 export interface IncrementalContext {
@@ -51,8 +56,11 @@ export interface IncrementalContext {
   /** The strategy file and table name, for messages that say what to run. */
   strategyFile?: string;
   tableName?: string;
-  /** An encoder the caller owns, kept warm across tables (the backup run's); else the table starts its own. */
-  encoder?: ParquetEncoder;
+  /** The run's encoders (its EncoderPool): each read of the table takes one while it runs. */
+  encoders: UseEncoder;
+  /** Reads at once in the run: new rows above `chunkRows` are read in chunks when it is above 1. */
+  readers: number;
+  chunkRows: number;
   /** The run's snapshot: the table's reads (and the lag window's keys) read it. */
   snapshot?: RunSnapshot;
 }
@@ -61,7 +69,9 @@ export interface IncrementalContext {
  * Backs up the rows past the watermark, one object at a time. Each object's key is fixed by its
  * sequence number, and the sequence number and the watermark advance together, in one state-store
  * transaction, only after the object is durable: a run killed anywhere and run again writes the
- * same key from the same watermark, replacing whatever a half-finished attempt left.
+ * same key from the same watermark, replacing whatever a half-finished attempt left. New rows
+ * above `chunkRows`, in a run reading more than one thing at once, are read in chunks at once
+ * (incremental-chunks.ts): the watermark then moves once, when every chunk is durable.
  */
 export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext): Promise<IncrementalResult> {
   const { state, store, log } = ctx;
@@ -76,8 +86,6 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
   let watermark = before;
   let seq = row.files;
   if (ctx.nullCursor === 'fail') await failOnNullCursor(plan, ctx);
-  // the run's encoder, kept across its tables; else one of this table's own
-  const encoder = ctx.encoder ?? new ParquetEncoder();
   const result: IncrementalResult = {
     rows: 0,
     files: 0,
@@ -86,11 +94,11 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     watermarkAfter: before,
     counters: [],
   };
-  const record = (rows: number, bytes: number, stats: ReadStats) => {
+  const record = (files: number, rows: number, bytes: number, ...reads: ReadStats[]) => {
     result.rows += rows;
-    result.files++;
+    result.files += files;
     result.bytes += bytes;
-    for (const c of stats.counters) {
+    for (const c of reads.flatMap((r) => r.counters)) {
       const prev = result.counters.find((p) => p.column === c.column);
       if (prev) {
         prev.zeroDates += c.zeroDates;
@@ -98,116 +106,122 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
       } else result.counters.push({ ...c });
     }
   };
-  /** The live batch size: the memory manager may shrink it between pages. */
-  const live = { batchRows: ctx.settings.batchRows };
-  /** Read options whose batchRows is always the live one, read by the reader for each page. */
-  const liveRead = (o: Omit<ReadOptions, 'batchRows'>): ReadOptions => ({
-    ...o,
-    ...(ctx.snapshot ? { snapshot: ctx.snapshot } : {}),
-    get batchRows() {
-      return live.batchRows;
-    },
-  });
+  const live: LiveBatch = { batchRows: ctx.settings.batchRows };
+  const liveRead = liveReadOptions(ctx, live);
   /**
    * Writes the rows of one read as object number `seq`, then commits it: the file row, the
    * table's counters and watermark (`to`, or unchanged for late rows) and the recent versions,
    * in one transaction, only after the object is durable. False when the read had no rows.
    */
-  const writeAndCommit: WriteAndCommit = async (read, to, recent, day) => {
-    const stats: ReadStats = { counters: [] };
-    const it = read(stats)[Symbol.asyncIterator]();
-    const first = await it.next();
-    if (first.done) return false;
-    const key = incrementalObjectKey(plan.tablePrefix, seq, day);
-    let rows = 0;
-    const counted = (async function* (): AsyncGenerator<RecordBatch> {
-      let n: IteratorResult<RecordBatch> = first;
-      while (!n.done) {
-        rows += n.value.numRows;
-        await ctx.memory.afterBatch(live, () => encoder.drained());
-        yield n.value;
-        n = await it.next();
-      }
-    })();
-    const body = encoder.encode(counted, {
-      compression: ctx.settings.compression,
-      rowGroupRows: ctx.settings.rowGroupRows,
-      deltaColumns: deltaColumns(plan.table.columns, ctx.settings.integerEncoding),
-      metadata: incrementalMetadata(plan.table, { after: watermark, schemaVersion, keyColumns: plan.keyColumns, day }),
-    });
-    const put = await store.put({ key, body, contentType: 'application/vnd.apache.parquet' });
-    await ctx.hook?.('after-upload');
-    const through = to(stats);
-    const versions = recent(stats).map(versionHash);
-    await state.commitObject({
-      tableKey: plan.tableKey,
-      seq,
-      objectKey: key,
-      rows,
-      bytes: put.bytes,
-      sha256: put.sha256,
-      after: watermark,
-      through,
-      runId: ctx.runId,
-      schemaVersion,
-      columns: plan.columns,
-      recentVersions: versions,
-    });
-    await ctx.hook?.('after-commit');
-    log.info({ key, rows, bytes: put.bytes, watermark: through }, 'committed');
-    seq++;
-    watermark = result.watermarkAfter = through;
-    record(rows, put.bytes, stats);
-    return { rows };
-  };
-  try {
-    if (plan.lag && watermark) await backupLateRows(plan, plan.lag, watermark, ctx, writeAndCommit, liveRead);
-    const cursor = plan.keyColumns[0]!;
-    const lag = plan.lag;
-    for (;;) {
-      const from = watermark;
-      // day partitions: each object holds the rows of one cursor day, the day of the next row
-      const day = plan.partition ? await nextRowDay(plan, from, ctx.source) : undefined;
-      if (plan.partition && !day) break;
-      const where = day
-        ? sqlAnd(
-            plan.where,
-            ctx.source.beforeDaySql(
-              plan.columns.find((c) => c.name === cursor)!,
-              nextDay(day),
-            ),
-          )
-        : plan.where;
-      const wrote = await writeAndCommit(
-        (stats) =>
-          ctx.source.read(
-            plan.table,
-            liveRead({
-              keyColumns: plan.keyColumns,
-              after: from ?? undefined,
-              maxRows: ctx.settings.fileMaxRows,
-              where,
-              stats,
-              recordKeys: lag
-                ? (last: string[]) => ctx.source.withinLagSql(plan.table, cursor, last[0]!, lag)
-                : undefined,
-            }),
-          ),
-        (stats) => stats.lastKey!,
-        (stats) => stats.keys ?? [],
+  const writeAndCommit =
+    (encoder: ParquetEncoder): WriteAndCommit =>
+    async (read, to, recent, day) => {
+      const key = incrementalObjectKey(plan.tablePrefix, seq, day);
+      const wrote = await writeIncrementalObject(read, key, {
+        plan,
+        ctx,
+        encoder,
+        live,
+        after: watermark,
+        schemaVersion,
         day,
-      );
-      if (!wrote || (!plan.partition && wrote.rows < ctx.settings.fileMaxRows)) break;
-    }
-  } finally {
-    if (!ctx.encoder) await encoder.close();
+      });
+      if (!wrote) return false;
+      const { object, stats } = wrote;
+      await ctx.hook?.('after-upload');
+      const through = to(stats);
+      await state.commitObject({
+        tableKey: plan.tableKey,
+        seq,
+        objectKey: key,
+        rows: object.rows,
+        bytes: object.put.bytes,
+        sha256: object.put.sha256,
+        after: watermark,
+        through,
+        runId: ctx.runId,
+        schemaVersion,
+        columns: plan.columns,
+        recentVersions: recent(stats).map(versionHash),
+      });
+      await ctx.hook?.('after-commit');
+      log.info({ key, rows: object.rows, bytes: object.put.bytes, watermark: through }, 'committed');
+      seq++;
+      watermark = result.watermarkAfter = through;
+      record(1, object.rows, object.put.bytes, stats);
+      return { rows: object.rows };
+    };
+  // a chunked run an earlier attempt left: this run finishes it before anything else moves the watermark
+  const resumed = await resumablePlan(plan, ctx, watermark);
+  const lag = plan.lag;
+  if (lag && watermark) {
+    const from = watermark;
+    // a resumed plan's chunks recorded versions past the watermark, which pruning would forget
+    await ctx.encoders((encoder) =>
+      backupLateRows(plan, lag, from, ctx, writeAndCommit(encoder), liveRead, { prune: !resumed }),
+    );
   }
+  const chunked = resumed ?? (await planChunkedRun(plan, ctx, watermark, seq));
+  if (chunked) {
+    const out = await runChunkedPlan(chunked, plan, ctx, schemaVersion);
+    record(out.written.files, out.written.rows, out.written.bytes, ...out.written.stats);
+    result.watermarkAfter = chunked.through;
+    result.chunks = chunked.chunks.length;
+    if (resumed) result.resumedChunks = resumed.chunks.filter((c) => c.done).length;
+  } else await ctx.encoders((encoder) => readInOrder(plan, ctx, () => watermark, writeAndCommit(encoder), liveRead));
   await writeIncrementalManifest(
     store,
     plan.tablePrefix,
     manifestInput(plan, await ctx.state.manifestState(plan.tableKey)),
   );
   return result;
+}
+
+/** The rows past the watermark in one stream, an object at a time (with day partitions, a day at a time). */
+async function readInOrder(
+  plan: TablePlan,
+  ctx: IncrementalContext,
+  watermark: () => string[] | null,
+  writeAndCommit: WriteAndCommit,
+  liveRead: ReturnType<typeof liveReadOptions>,
+): Promise<void> {
+  const cursor = plan.keyColumns[0]!;
+  const lag = plan.lag;
+  for (;;) {
+    const from = watermark();
+    // day partitions: each object holds the rows of one cursor day, the day of the next row
+    const day = plan.partition ? await nextRowDay(plan, from, ctx.source) : undefined;
+    if (plan.partition && !day) break;
+    const where = day
+      ? sqlAnd(
+          plan.where,
+          ctx.source.beforeDaySql(
+            plan.columns.find((c) => c.name === cursor)!,
+            nextDay(day),
+          ),
+        )
+      : plan.where;
+    const wrote = await writeAndCommit(
+      (stats) =>
+        ctx.source.read(
+          plan.table,
+          liveRead({
+            keyColumns: plan.keyColumns,
+            after: from ?? undefined,
+            maxRows: ctx.settings.fileMaxRows,
+            where,
+            stats,
+            recordKeys: lag
+              ? (last: string[]) => ctx.source.withinLagSql(plan.table, cursor, last[0]!, lag)
+              : undefined,
+          }),
+        ),
+      (stats) => stats.lastKey!,
+      (stats) => stats.keys ?? [],
+      day,
+    );
+    if (!wrote || (!plan.partition && wrote.rows < ctx.settings.fileMaxRows)) break;
+  }
 }
 
 async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promise<void> {

@@ -25,7 +25,8 @@ export type WriteAndCommit = (
 /**
  * The lag window (watermark.cursor − lag, watermark]: row versions there that no earlier object
  * holds were committed late; they are written as objects of their own (the watermark stays).
- * Recorded versions that left the window are pruned.
+ * Recorded versions that left the window are pruned (unless `prune` is false: a resumed chunked
+ * run's chunks have recorded versions past the watermark, which are not in the window yet).
  */
 export async function backupLateRows(
   plan: TablePlan,
@@ -34,6 +35,7 @@ export async function backupLateRows(
   ctx: Pick<IncrementalContext, 'source' | 'state' | 'log' | 'settings' | 'snapshot'>,
   writeAndCommit: WriteAndCommit,
   liveRead: (o: Omit<ReadOptions, 'batchRows'>) => ReadOptions,
+  opts: { prune: boolean } = { prune: true },
 ): Promise<void> {
   const { source, state } = ctx;
   const t = plan.table;
@@ -48,7 +50,7 @@ export async function backupLateRows(
   const late = window.filter((_, i) => !recorded.has(hashes[i]!));
   const inWindow = new Set(hashes);
   const stale = [...recorded].filter((v) => !inWindow.has(v));
-  await state.pruneRecentVersions(plan.tableKey, stale);
+  if (opts.prune) await state.pruneRecentVersions(plan.tableKey, stale);
   if (late.length) ctx.log.info({ rows: late.length }, 'rows committed late, within the lag window');
   const chunk = Math.min(1000, ctx.settings.fileMaxRows);
   // with day partitions, late rows go to their own day's folder: grouped by the cursor's day (its key text starts with it)

@@ -62,6 +62,10 @@ export interface TableResult {
   warnings: string[];
   /** Which `tables:` entry it got, and why (an exact name, or the most specific pattern). */
   why?: string;
+  /** An incremental table's new rows were read in this many chunks at once. */
+  chunks?: number;
+  /** Of those, the chunks an earlier attempt that did not finish had done (this run resumed its plan). */
+  resumedChunks?: number;
   /** First seen by this run: backed up from scratch. */
   new?: boolean;
   /** Per `mirror:` target, what the sync after this table's run did. */

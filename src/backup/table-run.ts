@@ -67,31 +67,31 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
       let r: TableResult;
       try {
         if (plan) {
-          const inc = await ctx.encoders((encoder) =>
-            backupIncremental(plan, {
-              store: observedStore(ctx.dest.store, ctx.opts.progress),
-              state: ctx.state,
-              source: ctx.source,
-              log,
-              runId,
-              hook: ctx.opts.hook,
-              nullCursor: t.null_cursor,
-              onSchemaChange: t.on_schema_change ?? 'evolve',
-              reset: ctx.opts.resetTables?.includes(t.table),
-              strategyFile: ctx.strategy.file,
-              tableName: t.table,
-              memory: new MemoryManager(ctx.memory, ctx.peak, log),
-              encoder,
-              snapshot: ctx.snapshot,
-              settings: {
-                batchRows: t.batch_rows,
-                fileMaxRows: t.file_max_rows,
-                rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows),
-                compression: t.compression,
-                integerEncoding: t.integer_encoding,
-              },
-            }),
-          );
+          const inc = await backupIncremental(plan, {
+            store: observedStore(ctx.dest.store, ctx.opts.progress),
+            state: ctx.state,
+            source: ctx.source,
+            log,
+            runId,
+            hook: ctx.opts.hook,
+            nullCursor: t.null_cursor,
+            onSchemaChange: t.on_schema_change ?? 'evolve',
+            reset: ctx.opts.resetTables?.includes(t.table),
+            strategyFile: ctx.strategy.file,
+            tableName: t.table,
+            memory: new MemoryManager(ctx.memory, ctx.peak, log),
+            encoders: ctx.encoders,
+            readers: ctx.readers,
+            chunkRows: t.chunk_rows,
+            snapshot: ctx.snapshot,
+            settings: {
+              batchRows: t.batch_rows,
+              fileMaxRows: t.file_max_rows,
+              rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows),
+              compression: t.compression,
+              integerEncoding: t.integer_encoding,
+            },
+          });
           const warnings = inc.counters.flatMap((c) => [
             ...(c.zeroDates ? [`column "${c.column}": ${c.zeroDates} MySQL zero date(s) backed up as NULL`] : []),
             ...(c.notRepresentable
@@ -105,6 +105,8 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
             bytes: inc.bytes,
             watermarkBefore: inc.watermarkBefore,
             watermarkAfter: inc.watermarkAfter,
+            ...(inc.chunks ? { chunks: inc.chunks } : {}),
+            ...(inc.resumedChunks ? { resumedChunks: inc.resumedChunks } : {}),
             warnings,
             durationMs: Date.now() - started,
           };

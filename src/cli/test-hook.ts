@@ -1,6 +1,7 @@
 /**
  * For the crash-safety tests only: TABLEVAULT_TEST_KILL_AT=<point>:<n> sends this process SIGKILL
- * the n-th time the run reaches <point> (backup: after-upload, after-commit; sync: sync-part, after
+ * the n-th time the run reaches <point> (backup: after-upload, after-commit, before-plan-finish (an
+ * incremental run in chunks, once every chunk is durable); sync: sync-part, after
  * a part of a multipart copy is stored);
  * TABLEVAULT_TEST_PAUSE_AT=<point>:<ms> waits there, so a test can run a second backup meanwhile.
  */

@@ -11,6 +11,9 @@ export { decodeTableSegment, encodeTableSegment } from './table-segment.js';
  *                          /part-00000.parquet       export, in primary-key order
  *                          /part-00003-00000.parquet export read in chunks: chunk 3, its object 0
  *                          /incr-00000000.parquet    incremental, by sequence number
+ *                          /incr-00000007-00002-00000.parquet
+ *                                                    incremental run read in chunks, planned at
+ *                                                    sequence number 7: chunk 2, its object 0
  *                          /dt=YYYY-MM-DD/incr-…     incremental with `partition: day`
  * ```
  *
@@ -69,6 +72,15 @@ export function isPartKey(key: string): boolean {
 /** An incremental backup's object number `seq`. */
 export function incrementalObjectName(seq: number): string {
   return `incr-${String(seq).padStart(8, '0')}.parquet`;
+}
+
+/**
+ * Object `part` of chunk `chunk` of an incremental run read in chunks, planned when the table
+ * had `planSeq` objects: fixed by the plan, which a rerun resumes, so a rerun writes the same keys.
+ */
+export function incrementalChunkObjectKey(prefix: string, planSeq: number, chunk: number, part: number): string {
+  const n = (v: number, width: number) => String(v).padStart(width, '0');
+  return joinKey(prefix, `incr-${n(planSeq, 8)}-${n(chunk, 5)}-${n(part, 5)}.parquet`);
 }
 
 /** Hive-style folder of a day partition (`partition: day`), for Athena, Spark and DuckDB. */

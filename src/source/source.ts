@@ -105,6 +105,14 @@ export interface Chunk {
   estimatedRows: number;
 }
 
+/** Which rows `Source.planChunks` splits, and on which column: some of a table's rows, not all of them. */
+export interface ChunkRange {
+  /** The column the ranges are on (default: the first primary-key column). */
+  column: string;
+  /** SQL, literals inlined: the rows to split (none: every row). */
+  where?: string;
+}
+
 /** A lag window: a duration for temporal cursors, an amount for numeric ones. */
 export type Lag = { seconds: number } | { amount: number };
 
@@ -126,12 +134,15 @@ export interface Source {
    */
   catalog(): Promise<Catalog>;
   read(table: SourceTable, opts: ReadOptions): AsyncGenerator<RecordBatch>;
-  /** Key tuples (text form) of the rows meeting `where`, in key order (in `opts.snapshot` when given). */
+  /**
+   * Key tuples (text form) of the rows meeting `where`, in key order (in `opts.snapshot` when
+   * given); with `last`, only the greatest (none when no row meets `where`).
+   */
   readKeys(
     table: SourceTable,
     keyColumns: string[],
     where: string | undefined,
-    opts?: { snapshot?: RunSnapshot },
+    opts?: { snapshot?: RunSnapshot; last?: boolean },
   ): Promise<string[][]>;
   /**
    * Opens the snapshot a run's reads share (see RunSnapshot), for at most `readers` reads at once.
@@ -158,8 +169,10 @@ export interface Source {
    * Bounds come from estimates: chunks are near equal, not equal; and they differ from one
    * planning to the next, so a run that resumes must keep its plan. `ctid` ranges partition the
    * rows of one snapshot (an update moves a row to another page): read them in one RunSnapshot.
+   * With `range`, splits only the rows meeting `range.where`, on `range.column` (an incremental
+   * run's new rows, on its cursor); such a plan never falls back to page ranges.
    */
-  planChunks(table: SourceTable, chunkRows: number): Promise<Chunk[]>;
+  planChunks(table: SourceTable, chunkRows: number, range?: ChunkRange): Promise<Chunk[]>;
   /** SQL, literals inlined: the key tuple is greater than `values`. */
   tupleAfterSql(table: SourceTable, keyColumns: string[], values: string[]): string;
   /** SQL, literals inlined: the key tuple is not greater than `values`. */

@@ -68,6 +68,34 @@ export interface SeenRow {
   /** Where its state is (tablevault_tables, tablevault_runs); null when last seen before migration 0005. */
   state_key: string | null;
 }
+export interface ChunksRow {
+  table_key: string;
+  chunk: number;
+  plan_seq: number;
+  key_columns: string;
+  key_after: string | null;
+  key_through: string;
+  range_sql: string | null;
+  estimated_rows: string | number;
+  progress: string | null;
+  parts: number;
+  done: number;
+  run_id: string;
+  created_at: string;
+}
+export interface ChunkFilesRow {
+  table_key: string;
+  chunk: number;
+  part: number;
+  object_key: string;
+  rows: string | number;
+  bytes: string | number;
+  sha256: string;
+  key_from: string | null;
+  key_to: string;
+  schema_version: number;
+  run_id: string;
+}
 export interface StateSchema {
   tablevault_tables: TablesRow;
   tablevault_files: FilesRow;
@@ -75,6 +103,8 @@ export interface StateSchema {
   tablevault_recent: RecentRow;
   tablevault_schemas: SchemasRow;
   tablevault_seen: SeenRow;
+  tablevault_chunks: ChunksRow;
+  tablevault_chunk_files: ChunkFilesRow;
 }
 
 export interface StateDb {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { ColumnSpec } from '../source/columns.js';
 import type { StateDb } from './db.js';
-import { RECENT_CHUNK } from './recent-versions.js';
+import { insertRecentVersions } from './recent-versions.js';
 import { now } from './timestamps.js';
 
 /** One durable object and what it moves: its file row, the table's counters and watermark, the recent versions. */
@@ -64,13 +64,6 @@ export async function commitObject(s: StateDb, c: ObjectCommit): Promise<void> {
       .executeTakeFirst();
     if (Number(upd.numUpdatedRows) !== 1)
       throw new Error(`state of ${c.tableKey} changed under this run (another backup?); rerun`);
-    for (let i = 0; i < c.recentVersions.length; i += RECENT_CHUNK) {
-      const chunk = c.recentVersions.slice(i, i + RECENT_CHUNK).map((version) => ({ table_key: c.tableKey, version }));
-      await tx
-        .insertInto('tablevault_recent')
-        .values(chunk)
-        .$call((qb) => s.engine.state.ignoreDuplicates(qb))
-        .execute();
-    }
+    await insertRecentVersions(s, tx, c.tableKey, c.recentVersions);
   });
 }

@@ -1,4 +1,5 @@
-import type { StateDb } from './db.js';
+import type { Kysely } from 'kysely';
+import type { StateDb, StateSchema } from './db.js';
 
 /** Recent versions go in and out in statements of this many rows, well under either engine's limit on placeholders. */
 export const RECENT_CHUNK = 500;
@@ -17,6 +18,23 @@ export async function pruneRecentVersions(s: StateDb, tableKey: string, versions
       .deleteFrom('tablevault_recent')
       .where('table_key', '=', tableKey)
       .where('version', 'in', versions.slice(i, i + RECENT_CHUNK))
+      .execute();
+  }
+}
+
+/** Records versions as written, inside the caller's transaction `tx`; a version already recorded stays. */
+export async function insertRecentVersions(
+  s: StateDb,
+  tx: Kysely<StateSchema>,
+  tableKey: string,
+  versions: string[],
+): Promise<void> {
+  for (let i = 0; i < versions.length; i += RECENT_CHUNK) {
+    const chunk = versions.slice(i, i + RECENT_CHUNK).map((version) => ({ table_key: tableKey, version }));
+    await tx
+      .insertInto('tablevault_recent')
+      .values(chunk)
+      .$call((qb) => s.engine.state.ignoreDuplicates(qb))
       .execute();
   }
 }

@@ -1,4 +1,16 @@
+import {
+  commitChunkObject,
+  dropChunkPlan,
+  finishChunkPlan,
+  loadChunkPlan,
+  markChunkDone,
+  saveChunkPlan,
+  type ChunkObjectCommit,
+  type ChunkPlan,
+  type FinishedPlan,
+} from './chunk-plans.js';
 import { migrateState, openStateDb, withLock, type SchemasRow, type StateDb, type TablesRow } from './db.js';
+import type { ColumnSpec } from '../source/columns.js';
 import { commitObject, type ObjectCommit } from './object-commit.js';
 import { pruneRecentVersions, recentVersions } from './recent-versions.js';
 import { finishRunFailed, finishRunOk, startRun, type RunTotals } from './runs.js';
@@ -7,7 +19,18 @@ import { manifestState, tableState, type ManifestState, type TableState } from '
 import { ensureTable, peekWatermark } from './tables.js';
 import { recordSeen, seenTables, type MatchedTable, type SeenTable } from './seen.js';
 
-export type { ManifestState, MatchedTable, ObjectCommit, RunTotals, SchemaVersion, SeenTable, TableState };
+export type { ChunkFile, ChunkPlan, PlannedChunk } from './chunk-plans.js';
+export type {
+  ChunkObjectCommit,
+  FinishedPlan,
+  ManifestState,
+  MatchedTable,
+  ObjectCommit,
+  RunTotals,
+  SchemaVersion,
+  SeenTable,
+  TableState,
+};
 
 /**
  * The state store, as the operations backups need: every statement on the `tablevault_*`
@@ -61,6 +84,35 @@ export class StateRepository {
   /** Commits an object already durable in the store, in one fenced transaction (see object-commit.ts). */
   commitObject(c: ObjectCommit): Promise<void> {
     return commitObject(this.s, c);
+  }
+
+  /** The table's pending chunk plan, if a run left one (see chunk-plans.ts). */
+  chunkPlan(tableKey: string): Promise<ChunkPlan | undefined> {
+    return loadChunkPlan(this.s, tableKey);
+  }
+
+  /** Records a new chunk plan, every chunk at its start. */
+  saveChunkPlan(p: Omit<ChunkPlan, 'files'>): Promise<void> {
+    return saveChunkPlan(this.s, p);
+  }
+
+  /** Records a chunk's durable object and the chunk's progress, in one fenced transaction. */
+  commitChunkObject(c: ChunkObjectCommit): Promise<void> {
+    return commitChunkObject(this.s, c);
+  }
+
+  markChunkDone(tableKey: string, chunk: number): Promise<void> {
+    return markChunkDone(this.s, tableKey, chunk);
+  }
+
+  /** Moves a finished plan's objects into the table's files and its watermark to the plan's end, in one transaction. */
+  finishChunkPlan(p: ChunkPlan, run: { runId: string; columns: ColumnSpec[] }): Promise<FinishedPlan> {
+    return finishChunkPlan(this.s, p, run);
+  }
+
+  /** Forgets a plan that can no longer be resumed. */
+  dropChunkPlan(tableKey: string): Promise<void> {
+    return dropChunkPlan(this.s, tableKey);
   }
 
   /** The hashes of the row versions recorded in the table's lag window. */

@@ -24,7 +24,7 @@ export function backup(file: string, args: string[] = [], env: Record<string, st
 export async function backedUpRows(dir: string, table: string): Promise<Array<Record<string, unknown>>> {
   const tdir = join(dir, table);
   const files = readdirSync(tdir)
-    .filter((f) => /^incr-\d{8}\.parquet$/.test(f))
+    .filter((f) => /^incr-\d{8}(-\d{5}-\d{5})?\.parquet$/.test(f))
     .map((f) => join(tdir, f));
   return files.length ? readParquetRows(files) : [];
 }
@@ -46,7 +46,7 @@ export function latestPerKey(
 
 export async function resetState(engine: 'pg' | 'mysql'): Promise<void> {
   const drop =
-    'DROP TABLE IF EXISTS tablevault_seen, tablevault_schemas, tablevault_recent, tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
+    'DROP TABLE IF EXISTS tablevault_chunk_files, tablevault_chunks, tablevault_seen, tablevault_schemas, tablevault_recent, tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
   if (engine === 'pg') await withPg((c) => c.query(drop));
   else await withMysql((c) => c.query(drop));
 }

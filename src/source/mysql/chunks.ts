@@ -1,6 +1,6 @@
 import type mysql from 'mysql2';
 import { INTEGER_KINDS, type ColumnSpec, type SourceTable } from '../columns.js';
-import type { Chunk } from '../source.js';
+import type { Chunk, ChunkRange } from '../source.js';
 import { sqlAnd } from '../quote.js';
 import { chooseBounds, chunkCount, splitIntegerRange, type KeyRange } from '../chunk-bounds.js';
 import { keyText, tupleAfterSql, tupleNotAfterSql } from './conditions.js';
@@ -24,23 +24,30 @@ function rawRows(conn: Conn, sqlText: string): Promise<Array<Array<Buffer | null
  * ORDER BY k LIMIT 1 OFFSET n` an eighth of a chunk at a time: near exact, but it reads the
  * whole primary key, ~0.4 s per 1M bench rows (bench/chunk-plan.ts). There is nothing cheaper to
  * go by: MySQL has no TABLESAMPLE, and InnoDB's range estimates (`EXPLAIN`) are capped at half
- * the table and were ~2× off on it. No key, or a view: one chunk.
+ * the table and were ~2× off on it. No key, or a view: one chunk. With `range`, on its column and
+ * its rows only (their count from EXPLAIN, a walk counting them exactly).
  */
-export async function planMysqlChunks(conn: Conn, table: SourceTable, chunkRows: number): Promise<Chunk[]> {
+export async function planMysqlChunks(
+  conn: Conn,
+  table: SourceTable,
+  chunkRows: number,
+  range?: ChunkRange,
+): Promise<Chunk[]> {
   const from = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
   const info = await rawRows(
     conn,
     `SELECT TABLE_TYPE, TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${conn.escape(table.schema)} AND TABLE_NAME = ${conn.escape(table.name)}`,
   );
-  const rows = Number(info[0]?.[1]?.toString() ?? 0);
+  const where = range?.where;
+  const rows = where ? await explainedRows(conn, from, where) : Number(info[0]?.[1]?.toString() ?? 0);
   const whole: Chunk[] = [{ index: 0, estimatedRows: rows }];
   const chunks = chunkCount(rows, chunkRows);
-  const column = table.primaryKey[0];
+  const column = range ? range.column : table.primaryKey[0];
   const col = table.columns.find((c) => c.name === column);
   if (chunks === 1 || !col || info[0]?.[0]?.toString() !== 'BASE TABLE') return whole;
   const { ranges, total } = INTEGER_KINDS.includes(col.kind)
-    ? { ranges: await integerRanges(conn, from, col, chunks), total: rows }
-    : await walkedRanges(conn, table, from, col, chunkRows);
+    ? { ranges: await integerRanges(conn, from, col, chunks, where), total: rows }
+    : await walkedRanges(conn, table, from, col, chunkRows, where);
   return ranges.map((r, index) => ({
     index,
     where: sqlAnd(
@@ -51,9 +58,19 @@ export async function planMysqlChunks(conn: Conn, table: SourceTable, chunkRows:
   }));
 }
 
-async function integerRanges(conn: Conn, from: string, col: ColumnSpec, chunks: number) {
+/** InnoDB's estimate of the rows meeting `where` (EXPLAIN's rows; a range on an index is estimated from it). */
+async function explainedRows(conn: Conn, from: string, where: string): Promise<number> {
+  const plan = await new Promise<Array<{ rows: number | string | null }>>((resolve, reject) =>
+    conn.query(`EXPLAIN SELECT 1 FROM ${from} WHERE ${where}`, (err, res) =>
+      err ? reject(err) : resolve(res as Array<{ rows: number | string | null }>),
+    ),
+  );
+  return Number(plan[0]?.rows ?? 0);
+}
+
+async function integerRanges(conn: Conn, from: string, col: ColumnSpec, chunks: number, where?: string) {
   const k = quoteMysqlIdent(col.name);
-  const [minMax] = await rawRows(conn, `SELECT MIN(${k}), MAX(${k}) FROM ${from}`);
+  const [minMax] = await rawRows(conn, `SELECT MIN(${k}), MAX(${k}) FROM ${from}${where ? ` WHERE ${where}` : ''}`);
   if (!minMax?.[0] || !minMax[1]) return [{ share: 1 }];
   return splitIntegerRange(BigInt(minMax[0].toString()), BigInt(minMax[1].toString()), chunks).map(
     (r): KeyRange<string> => ({
@@ -78,10 +95,14 @@ async function walkedRanges(
   from: string,
   col: ColumnSpec,
   chunkRows: number,
+  where?: string,
 ): Promise<{ ranges: Array<KeyRange<string>>; total: number }> {
   const k = quoteMysqlIdent(col.name);
   const step = Math.max(1, Math.ceil(chunkRows / WALK_STEPS));
-  const after = (b: string | undefined) => (b === undefined ? '' : ` WHERE ${tupleAfterSql(table, [col.name], [b])}`);
+  const after = (b: string | undefined) => {
+    const cond = sqlAnd(where, b !== undefined && tupleAfterSql(table, [col.name], [b]));
+    return cond ? ` WHERE ${cond}` : '';
+  };
   const points: string[] = [];
   for (;;) {
     const [row] = await rawRows(

@@ -8,7 +8,7 @@ import { sqlAnd } from '../quote.js';
 import { quoteMysqlIdent } from './quote.js';
 import { describeDbUrl } from '../../redact.js';
 import type { SourceTable, TableRef } from '../columns.js';
-import type { Chunk, ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
+import type { Chunk, ChunkRange, ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
 import { checkReaders, maxConnections } from '../connections.js';
 import { MysqlRunSnapshot, openMysqlSnapshot, readSession, run, type CommitLock } from './snapshot.js';
 import { planMysqlChunks } from './chunks.js';
@@ -113,12 +113,12 @@ export class MysqlSource implements Source {
     return snapshot;
   }
 
-  async planChunks(table: SourceTable, chunkRows: number): Promise<Chunk[]> {
+  async planChunks(table: SourceTable, chunkRows: number, range?: ChunkRange): Promise<Chunk[]> {
     const conn = await this.connect();
     let clean = false;
     try {
       await run(conn, "SET SESSION time_zone = '+00:00'");
-      const chunks = await planMysqlChunks(conn, table, chunkRows);
+      const chunks = await planMysqlChunks(conn, table, chunkRows, range);
       clean = true;
       return chunks;
     } finally {
@@ -250,12 +250,14 @@ export class MysqlSource implements Source {
     table: SourceTable,
     keyColumns: string[],
     where: string | undefined,
+    last = false,
   ): Promise<string[][]> {
     const from = `${quoteMysqlIdent(table.schema)}.${quoteMysqlIdent(table.name)}`;
+    const order = keyColumns.map((k) => `${quoteMysqlIdent(k)}${last ? ' DESC' : ''}`).join(', ');
     const rows = await new Promise<Array<Array<Buffer | null>>>((resolve, reject) =>
       conn.query(
         {
-          sql: `SELECT ${keyColumns.map(quoteMysqlIdent).join(', ')} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyColumns.map(quoteMysqlIdent).join(', ')}`,
+          sql: `SELECT ${keyColumns.map(quoteMysqlIdent).join(', ')} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${order}${last ? ' LIMIT 1' : ''}`,
           rowsAsArray: true,
           typeCast: false,
         },
@@ -270,12 +272,12 @@ export class MysqlSource implements Source {
     table: SourceTable,
     keyColumns: string[],
     where: string | undefined,
-    opts: { snapshot?: RunSnapshot } = {},
+    opts: { snapshot?: RunSnapshot; last?: boolean } = {},
   ): Promise<string[][]> {
     const lease = await this.lease(mysqlSnapshot(opts.snapshot), false);
     let clean = false;
     try {
-      const keys = await this.keyQuery(lease.conn, table, keyColumns, where);
+      const keys = await this.keyQuery(lease.conn, table, keyColumns, where, opts.last);
       clean = true;
       return keys;
     } finally {

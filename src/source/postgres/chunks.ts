@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { SourceTable } from '../columns.js';
-import type { Chunk } from '../source.js';
+import type { Chunk, ChunkRange } from '../source.js';
 import { sqlAnd } from '../quote.js';
 import { chooseBounds, chunkCount, splitPages, type KeyPoint, type KeyRange } from '../chunk-bounds.js';
 import { tupleAfterSql, tupleNotAfterSql } from './conditions.js';
@@ -107,27 +107,31 @@ async function histogramPoints(
   return sorted.rows.map((r) => ({ value: r.v, weight: r.w }));
 }
 
-/** Key values of a sample of rows on pages spread evenly over the table, in key order, each row one point. */
+/**
+ * Key values of a sample of rows on pages spread evenly over the table, in key order, each row
+ * one point; with `where`, only the sampled rows meeting it are points, and `sampled` counts all.
+ */
 async function samplePoints(
   client: pg.PoolClient,
   from: string,
   column: string,
   pages: number,
   chunks: number,
-): Promise<KeyPoint[]> {
+  where?: string,
+): Promise<{ points: KeyPoint[]; sampled: number }> {
   const rows = Math.min(SAMPLE_ROWS_MAX, Math.max(SAMPLE_ROWS_MIN, SAMPLE_ROWS_PER_CHUNK * chunks));
   const sampled = Math.min(pages, Math.max(SAMPLE_PAGES_MIN, SAMPLE_PAGES_PER_CHUNK * chunks));
   const perPage = Math.min(20, Math.max(1, Math.ceil(rows / sampled)));
   const k = `t.${quotePgIdent(column)}`; // ORDER BY a bare name would sort by the output column, the text
-  const res = await client.query<[string]>({
-    text: `SELECT ${k}::text AS v FROM ${from} AS t
+  const res = await client.query<[string, boolean]>({
+    text: `SELECT ${k}::text AS v, ${where ? `COALESCE((${where}), false)` : 'true'} AS m FROM ${from} AS t
            WHERE t.ctid = ANY (ARRAY(SELECT format('(%s,%s)', floor(i * $1::float8), o)::tid
                                      FROM generate_series(0, $2::int - 1) i, generate_series(1, $3::int) o))
            ORDER BY ${k}`,
     values: [pages / sampled, sampled, perPage],
     rowMode: 'array',
   });
-  return res.rows.map((r) => ({ value: r[0], weight: 1 }));
+  return { points: res.rows.filter((r) => r[1]).map((r) => ({ value: r[0], weight: 1 })), sampled: res.rows.length };
 }
 
 /** ` COLLATE …` of the column's collation, or '' for a type without one. */
@@ -168,18 +172,32 @@ async function sampledRows(client: pg.PoolClient, from: string, pages: number): 
  * enough, else from a sample of evenly spread pages; tables without a key by `ctid` page ranges.
  * A partitioned table's partitions are all cut at the same pages (the largest's), or sampled so.
  */
-export async function planPgChunks(client: pg.PoolClient, table: SourceTable, chunkRows: number): Promise<Chunk[]> {
+export async function planPgChunks(
+  client: pg.PoolClient,
+  table: SourceTable,
+  chunkRows: number,
+  range?: ChunkRange,
+): Promise<Chunk[]> {
   const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
   const rel = await leaves(client, from);
   const whole = (estimatedRows: number): Chunk[] => [{ index: 0, estimatedRows }];
   if (!['r', 'm', 'p'].includes(rel.kind)) return whole(table.estimatedRows); // a view or a foreign table: one read
   const pages = rel.leaves.reduce((n, l) => n + l.bytes / rel.blockSize, 0);
   if (pages === 0) return whole(0);
-  const rows = plannerRows(rel.leaves, rel.blockSize) ?? (await sampledRows(client, from, pages)); // never analyzed
+  const tableRows = plannerRows(rel.leaves, rel.blockSize) ?? (await sampledRows(client, from, pages)); // never analyzed
+  const splitAt = Math.max(...rel.leaves.map((l) => l.bytes / rel.blockSize));
+  if (range?.where)
+    return someRowsChunks(
+      client,
+      table,
+      from,
+      { tableRows, pages: splitAt, chunkRows },
+      { column: range.column, where: range.where },
+    );
+  const rows = tableRows;
   const chunks = chunkCount(rows, chunkRows);
   if (chunks === 1) return whole(rows);
-  const column = table.primaryKey[0];
-  const splitAt = Math.max(...rel.leaves.map((l) => l.bytes / rel.blockSize));
+  const column = range ? range.column : table.primaryKey[0];
   if (column === undefined) {
     return splitPages(splitAt, chunks).map((r, index) => ({
       index,
@@ -196,11 +214,45 @@ export async function planPgChunks(client: pg.PoolClient, table: SourceTable, ch
     mods <= STALE_SHARE * reltuples
       ? await histogramPoints(client, table, column, rel.kind === 'p', chunks)
       : undefined;
-  const points = histogram ?? (await samplePoints(client, from, column, splitAt, chunks));
-  const ranges = chooseBounds(points, chunks);
+  const points = histogram ?? (await samplePoints(client, from, column, splitAt, chunks)).points;
+  return rangeChunks(client, table, from, column, chooseBounds(points, chunks), rows);
+}
+
+/**
+ * The rows meeting `range.where` (an incremental run's new rows), in chunks on `range.column`:
+ * counted and bounded from one page sample, whose share of rows meeting `where` scales the
+ * table's rows. Not from statistics: new rows are past what the last ANALYZE saw, where the
+ * planner's estimate of them (EXPLAIN) is near zero.
+ */
+async function someRowsChunks(
+  client: pg.PoolClient,
+  table: SourceTable,
+  from: string,
+  size: { tableRows: number; pages: number; chunkRows: number },
+  range: ChunkRange & { where: string },
+): Promise<Chunk[]> {
+  const most = chunkCount(size.tableRows, size.chunkRows);
+  if (most === 1) return [{ index: 0, estimatedRows: size.tableRows }];
+  const { points, sampled } = await samplePoints(client, from, range.column, size.pages, most, range.where);
+  const rows = Math.round((size.tableRows * points.length) / Math.max(1, sampled));
+  const chunks = chunkCount(rows, size.chunkRows);
+  if (chunks === 1) return [{ index: 0, estimatedRows: rows }];
+  return rangeChunks(client, table, from, range.column, chooseBounds(points, chunks), rows);
+}
+
+/** Chunks at the ranges' bounds, or one chunk when the bounds do not rise as the server orders the column. */
+async function rangeChunks(
+  client: pg.PoolClient,
+  table: SourceTable,
+  from: string,
+  column: string,
+  ranges: Array<KeyRange<string>>,
+  rows: number,
+): Promise<Chunk[]> {
   const col = table.columns.find((c) => c.name === column)!;
   const bounds = ranges.flatMap((r) => (r.upTo === undefined ? [] : [r.upTo]));
-  if (!(await rising(client, col.dbType, await collationOf(client, from, column), bounds))) return whole(rows);
+  if (!(await rising(client, col.dbType, await collationOf(client, from, column), bounds)))
+    return [{ index: 0, estimatedRows: rows }];
   return keyChunks(table, column, ranges, rows);
 }
 

@@ -4,7 +4,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { BatchAssembler, builderCapacity } from '../../arrow/batch.js';
 import { describeDbUrl } from '../../redact.js';
 import type { SourceTable, TableRef } from '../columns.js';
-import type { Chunk, ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
+import type { Chunk, ChunkRange, ReadOptions, RunSnapshot, Source, SourceOptions } from '../source.js';
 import { checkReaders, maxConnections } from '../connections.js';
 import { CopyTextDecoder } from './copy-text.js';
 import { CopyBinaryDecoder } from './copy-binary.js';
@@ -132,11 +132,11 @@ export class PostgresSource implements Source {
     return snapshot;
   }
 
-  async planChunks(table: SourceTable, chunkRows: number): Promise<Chunk[]> {
+  async planChunks(table: SourceTable, chunkRows: number, range?: ChunkRange): Promise<Chunk[]> {
     const client = await this.connect();
     try {
       for (const s of SESSION_SETTINGS) await client.query(s); // bounds in the text form literals are read back in
-      return await planPgChunks(client, table, chunkRows);
+      return await planPgChunks(client, table, chunkRows, range);
     } finally {
       client.release();
     }
@@ -233,11 +233,13 @@ export class PostgresSource implements Source {
     table: SourceTable,
     keyColumns: string[],
     where: string | undefined,
+    last = false,
   ): Promise<string[][]> {
     const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
     const cols = keyColumns.map((k) => `${quotePgIdent(k)}::text`).join(', ');
+    const order = keyColumns.map((k) => `${quotePgIdent(k)}${last ? ' DESC' : ''}`).join(', ');
     const res = await client.query<string[]>({
-      text: `SELECT ${cols} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${keyColumns.map(quotePgIdent).join(', ')}`,
+      text: `SELECT ${cols} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${order}${last ? ' LIMIT 1' : ''}`,
       rowMode: 'array',
     });
     return res.rows;
@@ -247,14 +249,14 @@ export class PostgresSource implements Source {
     table: SourceTable,
     keyColumns: string[],
     where: string | undefined,
-    opts: { snapshot?: RunSnapshot } = {},
+    opts: { snapshot?: RunSnapshot; last?: boolean } = {},
   ): Promise<string[][]> {
     const snapshot = pgSnapshot(opts.snapshot);
     const client = await this.connect();
     let clean = false;
     try {
       await beginRead(client, snapshot, this.label);
-      const keys = await this.keyQuery(client, table, keyColumns, where);
+      const keys = await this.keyQuery(client, table, keyColumns, where, opts.last);
       await client.query('COMMIT');
       clean = true;
       return keys;
