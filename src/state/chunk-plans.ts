@@ -190,7 +190,8 @@ export interface FinishedPlan {
 
 /**
  * Finishes a plan whose chunks are all done, in one transaction: the chunks' objects become the
- * table's next files (in key order: chunk, then part), the watermark moves to the plan's end,
+ * table's next files (in key order: chunk, then part), all of this run's (`restore --as-of` an
+ * earlier, killed attempt must not get part of the plan), the watermark moves to the plan's end,
  * and the plan is removed. Fenced like commitObject: the table must still be where the plan began.
  */
 export async function finishChunkPlan(
@@ -235,7 +236,8 @@ export async function finishChunkPlan(
             sha256: f.sha256,
             key_from: f.key_from,
             key_to: f.key_to,
-            run_id: f.run_id,
+            // the run that finishes the plan: the table's state as of an earlier attempt has none of them
+            run_id: run.runId,
             created_at: at,
             schema_version: f.schema_version,
           })),

@@ -1,4 +1,4 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -167,6 +167,12 @@ async function withMysqlRows(sql: string): Promise<unknown[]> {
   }
 }
 
+/** The run id of each object the table folder's manifest lists. */
+function manifestRuns(folder: string): string[] {
+  const m = JSON.parse(readFileSync(join(folder, '_manifest.json'), 'utf8')) as { files: Array<{ runId: string }> };
+  return m.files.map((f) => f.runId);
+}
+
 const CHUNKED = /^incr-(\d{8})-\d{5}-\d{5}\.parquet$/;
 const SINGLE = /^incr-\d{8}\.parquet$/;
 
@@ -273,6 +279,7 @@ describe.each([pgEngine, mysqlEngine].flatMap((e) => KILLS.map((k) => [e.db.name
     let folderAfterKill: string[];
     let rerun: Summary['tables'][number];
     let rerunExact: Exactness;
+    let rerunRuns: string[];
     let last: Summary['tables'][number];
     let lastExact: Exactness;
     beforeAll(async () => {
@@ -288,6 +295,7 @@ describe.each([pgEngine, mysqlEngine].flatMap((e) => KILLS.map((k) => [e.db.name
       await e.db.exec(e.add(ROWS + 1, ROWS + 30, 2025));
       rerun = jsonSummary<Summary>(await backup(file, FLAGS)).tables[0]!;
       rerunExact = await exactness(e, folder);
+      rerunRuns = manifestRuns(folder);
       last = jsonSummary<Summary>(await backup(file, FLAGS)).tables[0]!;
       lastExact = await exactness(e, folder);
     }, 240_000);
@@ -315,6 +323,10 @@ describe.each([pgEngine, mysqlEngine].flatMap((e) => KILLS.map((k) => [e.db.name
     it('the rerun resumes the plan: the same chunks, those done skipped', () => {
       expect(rerun.chunks).toBe(planAfterKill.length);
       expect(rerun.resumedChunks).toBe(planAfterKill.filter((c) => Number(c.done) === 1).length);
+    });
+
+    it("the plan's objects are all the rerun's in the manifest, so --as-of the killed run holds none of them", () => {
+      expect(new Set(rerunRuns).size).toBe(1);
     });
 
     it("the rerun ends at the plan's end, not at rows added since", () => {
