@@ -104,7 +104,8 @@ describe.each([
     status = jsonSummary<{ tables: StatusRow[] }>(await runCli(['status', file, '--json', ...state])).tables;
     sourceRows = new Map();
     for (const t of remaining(db)) sourceRows.set(t, await db.count(t));
-    restored = await restoreAndCompare(db, dest, remaining(db));
+    // one incremental table through the restore command, the others in-process
+    restored = await restoreAndCompare(db, dest, remaining(db), ['CamelCase']);
     folders = readdirSync(dir);
   });
   afterAll(async () => {
@@ -166,8 +167,8 @@ describe.each([
   });
 
   it('restores every table equal to its source after both runs', () => {
-    const bad = [...restored].filter(([, r]) => r.restore.code !== 0 || r.missing || r.extra);
-    expect(bad.map(([n, r]) => [n, r.restore.code, r.missing, r.extra, r.restore.stderr.slice(-500)])).toEqual([]);
+    const bad = [...restored].filter(([, r]) => r.error !== undefined || r.missing || r.extra);
+    expect(bad.map(([n, r]) => [n, r.error, r.missing, r.extra])).toEqual([]);
     expect(restored.size).toBe(remaining(db).length);
   });
 
