@@ -119,29 +119,41 @@ interface Side {
 interface MirrorState {
   keysA: string[];
   keysB: string[];
-  shaA: Map<string, string>;
+  shaA: Map<string, string | undefined>;
   shaB: Map<string, string>;
 }
 
+/** Each object's SHA-256, read 32 at a time. */
 async function shas(side: Side, keys: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (let i = 0; i < keys.length; i += 32) {
-    await Promise.all(
-      keys.slice(i, i + 32).map(async (k) => {
-        out.set(k, sha(await getObjectBytes(side.client, side.bucket, `${side.prefix}/${k}`)));
-      }),
-    );
-  }
+  let i = 0;
+  const worker = async () => {
+    while (i < keys.length) {
+      const k = keys[i++]!;
+      out.set(k, sha(await getObjectBytes(side.client, side.bucket, `${side.prefix}/${k}`)));
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
   return out;
 }
 
-async function mirrorState(a: Side, b: Side): Promise<MirrorState> {
+/** The SHA-256 of the objects a test put, by key relative to `prefix` (what mirrorState's `putA` takes). */
+function putShas(prefix: string, objects: Array<{ key: string; body: Uint8Array }>): Map<string, string> {
+  return new Map(objects.map((o) => [o.key.slice(prefix.length + 1), sha(o.body)]));
+}
+
+/**
+ * Both sides' keys, and the bytes' SHA-256 of each of side A's keys and of side B's keys that A has.
+ * With `putA`, A's SHA-256 are those of the bytes the test put there (by relative key; a key A lists
+ * that the test did not put has none), instead of reading every object of A back: half the GETs.
+ */
+async function mirrorState(a: Side, b: Side, putA?: Map<string, string>): Promise<MirrorState> {
   const keysA = (await listKeys(a.client, a.bucket, `${a.prefix}/`)).map((k) => k.slice(a.prefix.length + 1));
   const keysB = (await listKeys(b.client, b.bucket, `${b.prefix}/`)).map((k) => k.slice(b.prefix.length + 1));
   return {
     keysA,
     keysB,
-    shaA: await shas(a, keysA),
+    shaA: putA ? new Map(keysA.map((k) => [k, putA.get(k)])) : await shas(a, keysA),
     shaB: await shas(
       b,
       keysA.filter((k) => keysB.includes(k)),
@@ -185,17 +197,23 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
         body: randomBytes(512 + (i % 7) * 300),
       }));
       smallBytes = small.reduce((n, o) => n + o.body.length, 0);
-      await putMany(client, src, [
-        ...small,
-        {
-          key: 'nightly/meta.json',
-          body: Buffer.from('{"a":1}'),
-          contentType: 'application/json',
-          meta: { owner: 'ops' },
-        },
-      ]);
+      const metaJson = {
+        key: 'nightly/meta.json',
+        body: Buffer.from('{"a":1}'),
+        contentType: 'application/json',
+        meta: { owner: 'ops' },
+      };
+      await putMany(client, src, [...small, metaJson]);
       await putMultipart(client, src, 'nightly/big/with-sha.parquet', big, true);
       await putMultipart(client, src, 'nightly/big/plain.bin', bigPlain, false);
+      // what the source holds, kept in step with the changes below
+      const put = putShas('nightly', [
+        ...small,
+        metaJson,
+        { key: 'nightly/big/with-sha.parquet', body: big },
+        { key: 'nightly/big/plain.bin', body: bigPlain },
+      ]);
+      const rel = (key: string) => key.slice('nightly/'.length);
       const sides = [
         { client, bucket: src, prefix: 'nightly' },
         { client, bucket: dst, prefix: 'archive' },
@@ -203,22 +221,24 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
       const args = [`s3://${src}/nightly`, `s3://${dst}/archive`];
 
       first = await sync(args);
-      firstMirror = await mirrorState(...sides);
+      firstMirror = await mirrorState(...sides, put);
       meta = await client.send(new HeadObjectCommand({ Bucket: dst, Key: 'archive/meta.json' }));
       bigHead = await client.send(new HeadObjectCommand({ Bucket: dst, Key: 'archive/big/with-sha.parquet' }));
       second = await sync(args);
       // same size, different bytes
-      await client.send(
-        new PutObjectCommand({ Bucket: src, Key: small[17]!.key, Body: randomBytes(small[17]!.body.length) }),
-      );
+      const changed = randomBytes(small[17]!.body.length);
+      await client.send(new PutObjectCommand({ Bucket: src, Key: small[17]!.key, Body: changed }));
+      put.set(rel(small[17]!.key), sha(changed));
       third = await sync(args);
-      thirdMirror = await mirrorState(...sides);
+      thirdMirror = await mirrorState(...sides, put);
       await client.send(new DeleteObjectCommand({ Bucket: src, Key: small[3]!.key }));
       await client.send(new DeleteObjectCommand({ Bucket: src, Key: small[500]!.key }));
+      put.delete(rel(small[3]!.key));
+      put.delete(rel(small[500]!.key));
       await client.send(new PutObjectCommand({ Bucket: dst, Key: 'archive-other/keep.bin', Body: Buffer.from('x') }));
       kept = await sync(args);
       fourth = await sync([...args, '--delete']);
-      fourthMirror = await mirrorState(...sides);
+      fourthMirror = await mirrorState(...sides, put);
       other = await listKeys(client, dst, 'archive-other/');
     });
 
@@ -303,16 +323,18 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
     let streamedHead: HeadObjectCommandOutput;
     beforeAll(async () => {
       const src = await createBucket(client);
-      await putMany(
-        client,
-        src,
-        Array.from({ length: 20 }, (_, i) => ({ key: `p/s-${i}.bin`, body: randomBytes(4096) })),
-      );
+      const small = Array.from({ length: 20 }, (_, i) => ({ key: `p/s-${i}.bin`, body: randomBytes(4096) }));
+      await putMany(client, src, small);
       await putMultipart(client, src, 'p/big.parquet', big, true);
+      const put = putShas('p', [...small, { key: 'p/big.parquet', body: big }]);
 
       const dst1 = await createBucket(client);
       server = await sync([`s3://${src}/p`, `s3://${dst1}/p`, '--copy-object-max', '16MiB', '--part-size', '8MiB']);
-      serverMirror = await mirrorState({ client, bucket: src, prefix: 'p' }, { client, bucket: dst1, prefix: 'p' });
+      serverMirror = await mirrorState(
+        { client, bucket: src, prefix: 'p' },
+        { client, bucket: dst1, prefix: 'p' },
+        put,
+      );
       serverBigHead = await client.send(new HeadObjectCommand({ Bucket: dst1, Key: 'p/big.parquet' }));
       if (target.supportsListMultipartUploads) serverUploads = await listMultipartUploads(client, dst1);
 
@@ -327,7 +349,11 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
         '--multipart-threshold',
         '8MiB',
       ]);
-      streamedMirror = await mirrorState({ client, bucket: src, prefix: 'p' }, { client, bucket: dst2, prefix: 'p' });
+      streamedMirror = await mirrorState(
+        { client, bucket: src, prefix: 'p' },
+        { client, bucket: dst2, prefix: 'p' },
+        put,
+      );
       streamedHead = await client.send(new HeadObjectCommand({ Bucket: dst2, Key: 'p/big.parquet' }));
     });
 
@@ -465,12 +491,10 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
     beforeAll(async () => {
       const src = await createBucket(client);
       const dst = await createBucket(client);
-      await putMany(
-        client,
-        src,
-        Array.from({ length: 5 }, (_, i) => ({ key: `k/a-${i}.bin`, body: randomBytes(2048) })),
-      );
+      const small = Array.from({ length: 5 }, (_, i) => ({ key: `k/a-${i}.bin`, body: randomBytes(2048) }));
+      await putMany(client, src, small);
       await putMultipart(client, src, 'k/z-big.bin', bigPlain, false);
+      const put = putShas('k', [...small, { key: 'k/z-big.bin', body: bigPlain }]);
       const args = [
         `s3://${src}/k`,
         `s3://${dst}/k`,
@@ -490,7 +514,7 @@ describe.each(s3Targets().map((t) => [t.name, t] as const))('sync (%s)', (_name,
       if (target.supportsListMultipartUploads) uploadsAfterKill = await listMultipartUploads(client, dst);
       rerun = await sync(args);
       if (target.supportsListMultipartUploads) uploadsAfterRerun = await listMultipartUploads(client, dst);
-      mirror = await mirrorState({ client, bucket: src, prefix: 'k' }, { client, bucket: dst, prefix: 'k' });
+      mirror = await mirrorState({ client, bucket: src, prefix: 'k' }, { client, bucket: dst, prefix: 'k' }, put);
     });
 
     it('dies by SIGKILL at the second part', () => {
@@ -698,12 +722,11 @@ describe('sync across endpoints', () => {
       const b = makeS3Client(to);
       const src = await createBucket(a);
       const dst = await createBucket(b);
-      await putMany(
-        a,
-        src,
-        Array.from({ length: 30 }, (_, i) => ({ key: `x/${i}.bin`, body: randomBytes(1000 + i) })),
-      );
-      await putMultipart(a, src, 'x/large.parquet', randomBytes(20 * MiB + 5), true);
+      const small = Array.from({ length: 30 }, (_, i) => ({ key: `x/${i}.bin`, body: randomBytes(1000 + i) }));
+      const large = randomBytes(20 * MiB + 5);
+      await putMany(a, src, small);
+      await putMultipart(a, src, 'x/large.parquet', large, true);
+      const put = putShas('x', [...small, { key: 'x/large.parquet', body: large }]);
       const creds = join(credDir, `credentials-${randomBytes(4).toString('hex')}`);
       await writeFile(
         creds,
@@ -733,7 +756,7 @@ describe('sync across endpoints', () => {
         AWS_REGION: 'us-east-1',
       };
       first = await runCli(args, cliEnv);
-      mirror = await mirrorState({ client: a, bucket: src, prefix: 'x' }, { client: b, bucket: dst, prefix: 'y' });
+      mirror = await mirrorState({ client: a, bucket: src, prefix: 'x' }, { client: b, bucket: dst, prefix: 'y' }, put);
       largeHead = await b.send(new HeadObjectCommand({ Bucket: dst, Key: 'y/large.parquet' }));
       again = await runCli(args, cliEnv);
     });
