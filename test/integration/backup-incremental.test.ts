@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backup, backedUpRows, latestPerKey, resetState, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
@@ -249,10 +251,14 @@ describe.each(engines)('backup: incremental ($name)', (e) => {
     beforeAll(async () => {
       await fresh();
       const { file, dir } = strategyFile(yaml());
-      [a, b] = await Promise.all([
-        backup(file, ['--json'], { TABLEVAULT_TEST_PAUSE_AT: 'after-upload:1500' }),
-        new Promise((r) => setTimeout(r, 700)).then(() => backup(file, ['--json'])),
-      ]);
+      // the first pauses after each of its five objects; the second starts once the first object is
+      // there, so while the first certainly holds the table (it has ~4 s of pauses left)
+      const first = backup(file, ['--json'], { TABLEVAULT_TEST_PAUSE_AT: 'after-upload:800' });
+      let firstDone = false;
+      void first.finally(() => (firstDone = true)).catch(() => {});
+      while (!firstDone && !existsSync(join(dir, tableDir, 'incr-00000001.parquet')))
+        await new Promise((r) => setTimeout(r, 20));
+      [a, b] = await Promise.all([first, backup(file, ['--json'])]);
       exact = await exactness(dir);
     });
 
