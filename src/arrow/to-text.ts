@@ -99,6 +99,9 @@ function listText(items: Cell[], numeric: boolean, target: ValueText): Cell {
 
 const NUMERIC_KINDS: ReadonlySet<ColumnKind> = NUMBER_KINDS;
 
+/** Bytes that are not UTF-8 become U+FFFD, as in Arrow's reader; a leading byte-order mark stays. */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /**
  * A reader of one column of one batch: `(row) => text | null | Unrepresentable`, the text in the
  * target's own input syntax (before any quoting or COPY escaping, which the loaders add).
@@ -154,8 +157,15 @@ export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (ro
         return listText(items, numeric, target);
       };
     }
+    case 'string':
+    case 'json': {
+      // not Arrow's own decoder, which drops a leading U+FEFF (TextDecoder's default): the text is kept as stored
+      const offsets = data.valueOffsets as Int32Array;
+      const bytes = data.values as Uint8Array;
+      return (i) => (valid(i) ? utf8.decode(bytes.subarray(offsets[off + i]!, offsets[off + i + 1]!)) : null);
+    }
     default: {
-      // integers (bigint for 64-bit), strings, JSON text
+      // integers (bigint for 64-bit)
       const v = makeVector(data) as Vector;
       return (i) => (valid(i) ? String(v.get(i)) : null);
     }
