@@ -5,7 +5,7 @@ import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
 import { parseTableRef, type ColumnSpec, type TableRef } from '../source/columns.js';
 import { engineFor, engineNamed } from '../source/engine.js';
-import type { LoadPlan, Loader } from '../source/loader.js';
+import type { LoadBatch, LoadColumn, LoadPlan, Loader } from '../source/loader.js';
 import type { ProgressSink } from '../progress.js';
 import { openBackup, type OpenedBackup } from '../manifest/open.js';
 import { columnsAddedLater, currentFiles, fileColumns, type BackupManifest } from '../manifest/view.js';
@@ -50,6 +50,8 @@ export interface RestoreSummary {
   /** Per column: values the target type cannot hold, loaded as NULL (the restore fails instead when the column is NOT NULL). */
   unrepresentable: Record<string, number>;
   warnings: string[];
+  /** Batches loaded per wire format, where the target's loader tells (PostgreSQL: binary COPY, or text for types it has no binary writer for). */
+  formats?: Record<string, number>;
   durationMs: number;
   peakRssBytes: number;
 }
@@ -142,6 +144,14 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       );
     loader = await engine.openLoader(opts.target);
     const created = !exists;
+    const plan: LoadPlan = {
+      table: ref,
+      columns: m.columns,
+      primaryKey: m.primaryKey,
+      cursor: m.cursor,
+      // an incremental backup holds several versions of a row: the newest cursor wins; a full export holds one
+      conflict: incremental ? 'newest' : mode === 'upsert' ? 'upsert' : 'insert',
+    };
     if (created) {
       // a column added after the first of these objects is NULL in the older ones
       const later = columnsAddedLater(m, files);
@@ -157,60 +167,63 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
     } else if (mode === 'replace') {
       await loader.truncate(ref);
     }
-    const plan: LoadPlan = {
-      table: ref,
-      columns: m.columns,
-      primaryKey: m.primaryKey,
-      cursor: m.cursor,
-      // an incremental backup holds several versions of a row: the newest cursor wins; a full export holds one
-      conflict: incremental ? 'newest' : mode === 'upsert' ? 'upsert' : 'insert',
-    };
     const unrepresentable: Record<string, number> = {};
     let rows = 0;
+    const count = (column: string, n: number) => {
+      if (n) unrepresentable[column] = (unrepresentable[column] ?? 0) + n;
+    };
     opts.progress?.({ table: opts.table, estimatedRows: files.reduce((n, f) => n + f.rows, 0) });
-    for (const f of files) {
-      const key = backup.prefix ? `${backup.prefix}/${f.name}` : f.name;
-      const written = new Map(fileColumns(m, f).map((c) => [c.name, c]));
-      for await (const batch of readObjectBatches(backup.store, key, batchRows)) {
-        const cells = m.columns.map((c) => {
-          const child = batch.getChild(c.name);
-          const spec = written.get(c.name);
-          // a column added after this object was written: NULL here
-          if (!spec) return () => null;
-          if (!child)
-            throw runtimeError('BACKUP_COLUMN', `${key} has no column ${c.name}, which its schema version lists`);
-          // read as written (a narrower type before a widening); the text fits the widest
-          const read = cellReader(spec, child.data[0]!, engine.valueText);
-          // MySQL to MySQL: a NULL in a NOT NULL date column was a zero date, which export writes as NULL
-          const zero = !c.nullable && from.zeroDateText(c.kind) !== undefined ? engine.zeroDateText(c.kind) : undefined;
-          // into PostgreSQL, which has no zero date: reported, loaded as NULL (the created column allows it)
-          const zeroLost = !c.nullable && zeroDatesLost(c, from, engine);
-          return (row: number): string | null => {
-            const v = read(row);
-            if (v === null && zero !== undefined) return zero;
-            if (v === null && zeroLost) {
-              unrepresentable[c.name] = (unrepresentable[c.name] ?? 0) + 1;
+    const store = backup.store;
+    const prefix = backup.prefix;
+    async function* batches(): AsyncGenerator<LoadBatch> {
+      for (const f of files) {
+        const key = prefix ? `${prefix}/${f.name}` : f.name;
+        const written = new Map(fileColumns(m, f).map((c) => [c.name, c]));
+        for await (const batch of readObjectBatches(store, key, batchRows)) {
+          const columns = m.columns.map((c): LoadColumn => {
+            const spec = written.get(c.name);
+            // a column added after this object was written: NULL here
+            if (!spec) return {};
+            const child = batch.getChild(c.name);
+            if (!child)
+              throw runtimeError('BACKUP_COLUMN', `${key} has no column ${c.name}, which its schema version lists`);
+            return { data: child.data[0]!, written: spec };
+          });
+          const cells = m.columns.map((c, i) => {
+            const { data, written: spec } = columns[i]!;
+            if (!data || !spec) return () => null;
+            // into an engine without zero dates (PostgreSQL), MySQL's (NULL in a NOT NULL date column) are
+            // loaded as NULL (the created column allows it) and counted, whichever form the loader writes
+            if (!c.nullable && zeroDatesLost(c, from, engine)) count(c.name, data.nullCount);
+            // read as written (a narrower type before a widening); the text fits the widest
+            const read = cellReader(spec, data, engine.valueText);
+            // MySQL to MySQL: a NULL in a NOT NULL date column was a zero date, which export writes as NULL
+            const zero =
+              !c.nullable && from.zeroDateText(c.kind) !== undefined ? engine.zeroDateText(c.kind) : undefined;
+            return (row: number): string | null => {
+              const v = read(row);
+              if (v === null) return zero ?? null;
+              if (!(v instanceof Unrepresentable)) return v;
+              const nullable = c.nullable && !m.primaryKey.includes(c.name);
+              if (!nullable)
+                throw runtimeError(
+                  'UNREPRESENTABLE',
+                  `${key}: column ${c.name} holds a value ${engine.displayName} cannot store: ${v.why}; the column is NOT NULL, so the restore stops here (${rows} rows loaded before this batch)`,
+                );
+              count(c.name, 1);
               return null;
-            }
-            if (!(v instanceof Unrepresentable)) return v;
-            const nullable = c.nullable && !m.primaryKey.includes(c.name);
-            if (!nullable)
-              throw runtimeError(
-                'UNREPRESENTABLE',
-                `${key}: column ${c.name} holds a value ${engine.displayName} cannot store: ${v.why}; the column is NOT NULL, so the restore stops here (${rows} rows loaded before this batch)`,
-              );
-            unrepresentable[c.name] = (unrepresentable[c.name] ?? 0) + 1;
-            return null;
-          };
-        });
-        await loader.load(plan, { numRows: batch.numRows, cells });
-        rows += batch.numRows;
-        opts.progress?.({ table: opts.table, rows: batch.numRows });
-        peak.sample();
-        log.debug({ file: f.name, rows }, 'batch loaded');
+            };
+          });
+          yield { numRows: batch.numRows, cells, columns };
+          rows += batch.numRows;
+          opts.progress?.({ table: opts.table, rows: batch.numRows });
+          peak.sample();
+          log.debug({ file: f.name, rows }, 'batch loaded');
+        }
+        log.info({ file: f.name, rows }, 'object restored');
       }
-      log.info({ file: f.name, rows }, 'object restored');
     }
+    for await (const batch of batches()) await loader.load(plan, batch);
     const warnings = Object.entries(unrepresentable).map(
       ([c, n]) => `column "${c}": ${n} value(s) the target cannot hold were loaded as NULL`,
     );
@@ -226,6 +239,7 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       rows,
       unrepresentable,
       warnings,
+      ...(loader.formats ? { formats: { ...loader.formats } } : {}),
       durationMs: Date.now() - started,
       peakRssBytes: peak.rss,
     };

@@ -1,3 +1,4 @@
+import type { Data } from 'apache-arrow';
 import type { ColumnSpec } from './columns.js';
 import type { EngineName } from './engine.js';
 
@@ -6,11 +7,26 @@ import type { EngineName } from './engine.js';
  * with the engine's fast path (COPY FROM STDIN for PostgreSQL, multi-row INSERT for MySQL).
  */
 
+/** One column of a batch as the backup's object holds it. */
+export interface LoadColumn {
+  /** The batch's Arrow values; undefined when the object was written before the column existed (NULL in every row). */
+  data?: Data;
+  /** The column as the object wrote it: its kind may be narrower than the plan's (before a widening). */
+  written?: ColumnSpec;
+}
+
 /** One batch to load: `numRows` rows, each column's text (already checked and NULL-ed where it had to be). */
 export interface LoadBatch {
   numRows: number;
   /** Per column: (row) => text | null; binary columns give lowercase hex. */
   cells: Array<(row: number) => string | null>;
+  /**
+   * Per column (the plan's order): the Arrow values, for a loader that writes them in a binary
+   * form instead of reading `cells`. It must give the values `cells` give: NULL where `cells` give
+   * NULL (MySQL zero dates: the Arrow value is NULL already; they are counted by the caller), and
+   * `cells` where a value would be Unrepresentable in the target (into PostgreSQL none is).
+   */
+  columns?: LoadColumn[];
 }
 
 export interface LoadPlan {
@@ -26,6 +42,8 @@ export interface Loader {
   readonly engine: EngineName;
   /** Loads one batch in one transaction. */
   load(plan: LoadPlan, batch: LoadBatch): Promise<void>;
+  /** Optional: batches loaded so far per wire format (PostgreSQL: binary, text), for the summary. */
+  readonly formats?: Readonly<Record<string, number>>;
   /** Empties the table (`--mode replace`). */
   truncate(table: LoadPlan['table']): Promise<void>;
   execute(sqlText: string): Promise<void>;

@@ -1,137 +1,156 @@
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LoadBatch, LoadPlan, Loader } from '../loader.js';
+import { nullWriter, type ValueWriter } from './binary-value.js';
+import { binaryWriterFor, type TargetType } from './binary-writers.js';
+import { binaryRows, writeHeader, writeTrailer } from './copy-binary-writer.js';
+import { ChunkPool, CopyOut } from './copy-chunks.js';
+import { textRows } from './copy-text-writer.js';
 import { quotePgIdent } from './quote.js';
 import { SESSION_SETTINGS } from './session.js';
+import { targetTypes } from './target-types.js';
 
-const SPECIAL = /[\\\t\n\r]/;
-
-/** COPY text format: backslash, tab, newline and carriage return escaped; NULL is `\N`. */
-function copyEscape(s: string): string {
-  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
-/** Bytes per COPY chunk: large enough that a chunk costs little, small enough that it dies young. */
-const CHUNK_BYTES = 64 * 1024;
-const TAB = 9;
-const NEWLINE = 10;
+const STAGE = 'pg_temp.tablevault_stage';
 
 /**
- * COPY chunk buffers, reused batch after batch: the ones a batch used come back once its COPY has
- * completed (the server has them all, so the socket holds none) instead of each becoming garbage
- * that outlives young-generation collections and waits for a full one. Holds at most one batch's
- * COPY text.
+ * The binary writers for a batch, one per plan column, or undefined when some column has none
+ * (then the batch goes as text). A column the object predates is NULL throughout, in any type.
  */
-class ChunkPool {
-  private free: Buffer[] = [];
-  private lent: Buffer[] = [];
-
-  take(bytes: number): Buffer {
-    // a value larger than a chunk gets a buffer of its own, not kept
-    if (bytes > CHUNK_BYTES) return Buffer.allocUnsafe(bytes);
-    const b = this.free.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
-    this.lent.push(b);
-    return b;
-  }
-
-  /** After a COPY completed: every buffer it used is free again. */
-  reclaim(): void {
-    for (const b of this.lent) this.free.push(b);
-    this.lent = [];
-  }
-
-  /** After a failed COPY the socket may still hold some: they are left to the collector. */
-  forget(): void {
-    this.lent = [];
-  }
-}
-
-/**
- * The batch as COPY text, in chunks of about 64 KiB: each value is written straight into the
- * chunk's buffer (no string per line or per chunk), and the next chunk is made only when the
- * COPY stream asks for it, so a batch never sits in memory as text.
- */
-function* copyChunks(plan: LoadPlan, batch: LoadBatch, pool: ChunkPool): Generator<Buffer> {
-  const binary = plan.columns.map((c) => c.kind === 'binary');
-  const cells = batch.cells;
-  let buf = pool.take(CHUNK_BYTES);
-  let at = 0;
-  for (let r = 0; r < batch.numRows; r++) {
-    for (let c = 0; c < cells.length; c++) {
-      const v = cells[c]!(r);
-      // room for the tab, `\N` or `\\x`, the value as UTF-8 (at most 3 bytes per UTF-16 unit) and the newline
-      const need = 5 + (v === null ? 0 : 3 * v.length);
-      if (at + need > buf.length) {
-        yield buf.subarray(0, at);
-        buf = pool.take(need);
-        at = 0;
-      }
-      if (c) buf[at++] = TAB;
-      if (v === null) at += buf.write('\\N', at, 'latin1');
-      else if (binary[c]) at += buf.write(`\\\\x${v}`, at, 'latin1');
-      else at += buf.write(SPECIAL.test(v) ? copyEscape(v) : v, at, 'utf8');
+function binaryWriters(plan: LoadPlan, batch: LoadBatch, types: Map<string, TargetType>): ValueWriter[] | undefined {
+  if (!batch.columns) return undefined;
+  const writers: ValueWriter[] = [];
+  for (const [i, c] of plan.columns.entries()) {
+    const col = batch.columns[i]!;
+    if (!col.data || !col.written) {
+      writers.push(nullWriter);
+      continue;
     }
-    buf[at++] = NEWLINE;
+    const target = types.get(c.name);
+    const factory = target && binaryWriterFor(col.written, target);
+    if (!factory) return undefined;
+    writers.push(factory(col.data));
   }
-  if (at) yield buf.subarray(0, at);
+  return writers;
 }
 
-/** A restore's loader into PostgreSQL: COPY FROM STDIN, through a temporary table when rows may conflict. */
+/** A restore's loader into PostgreSQL: COPY FROM STDIN (binary where every column allows), through a temporary table when rows may conflict. */
 export async function openLoader(url: string): Promise<Loader> {
-  const pg = (await import('pg')).default;
+  const pgm = (await import('pg')).default;
   const { from } = (await import('pg-copy-streams')).default;
-  const client = new pg.Client({ connectionString: url, application_name: 'tablevault-restore' });
+  const client = new pgm.Client({ connectionString: url, application_name: 'tablevault-restore' });
   await client.connect();
   for (const s of SESSION_SETTINGS) await client.query(s);
+  // the socket, to give chunks back to the pool once it has handed them all to the kernel
+  const socket = (client as unknown as { connection: { stream: Writable } }).connection.stream;
   let staged = '';
+  const types = new Map<string, Map<string, TargetType>>();
   const pool = new ChunkPool();
+  const formats = { binary: 0, text: 0 };
   const name = (t: LoadPlan['table']) =>
     t.schema ? `${quotePgIdent(t.schema)}.${quotePgIdent(t.name)}` : quotePgIdent(t.name);
+  const typesOf = async (target: string) => {
+    let t = types.get(target);
+    if (!t) types.set(target, (t = await targetTypes(client, target)));
+    return t;
+  };
+
+  /**
+   * COPYs the batches into `into`: one COPY per run of batches of one format (binary, or text
+   * when a column has no binary writer), each chunk made only when the COPY asks for it (one read
+   * ahead at most: the socket's backpressure reaches the writers), and the next batch asked for
+   * only when the last one is written, so the server parses one while the next is decoded.
+   */
+  async function copyBatches(plan: LoadPlan, into: string, batches: AsyncIterator<LoadBatch>) {
+    const cols = plan.columns.map((c) => quotePgIdent(c.name)).join(', ');
+    const typeMap = await typesOf(name(plan.table));
+    let next = await batches.next();
+    while (!next.done) {
+      const binary = binaryWriters(plan, next.value, typeMap) !== undefined;
+      const options = binary ? ['FORMAT binary'] : [];
+      const copy = client.query(
+        from(`COPY ${into} (${cols}) FROM STDIN${options.length ? ` (${options.join(', ')})` : ''}`),
+      );
+      async function* run(): AsyncGenerator<Buffer> {
+        const out = new CopyOut(pool);
+        if (binary) writeHeader(out);
+        while (!next.done) {
+          const batch = next.value;
+          const writers = binaryWriters(plan, batch, typeMap);
+          if ((writers !== undefined) !== binary) break;
+          if (writers) yield* binaryRows(writers, batch.numRows, out);
+          else yield* textRows(plan, batch, out);
+          formats[writers ? 'binary' : 'text']++;
+          // nothing queued in the COPY stream or the socket: every chunk but the one being written is free again
+          if (copy.writableLength === 0 && socket.writableLength === 0) pool.reclaim(out.buf);
+          next = await batches.next();
+        }
+        if (binary) writeTrailer(out);
+        yield* out.drain(true);
+      }
+      await pipeline(Readable.from(run(), { highWaterMark: 1 }), copy);
+      pool.reclaim();
+    }
+  }
+
+  /** Rows of the staging table into the target: new keys inserted, existing ones replaced (newest: unless the target's cursor is newer). */
+  async function merge(plan: LoadPlan) {
+    const target = name(plan.table);
+    const cols = plan.columns.map((c) => quotePgIdent(c.name)).join(', ');
+    const set = plan.columns
+      .filter((c) => !plan.primaryKey.includes(c.name))
+      .map((c) => `${quotePgIdent(c.name)} = EXCLUDED.${quotePgIdent(c.name)}`);
+    const action = set.length
+      ? `DO UPDATE SET ${set.join(', ')}${plan.conflict === 'newest' ? ` WHERE ${target}.${quotePgIdent(plan.cursor!)} <= EXCLUDED.${quotePgIdent(plan.cursor!)}` : ''}`
+      : 'DO NOTHING';
+    await client.query(
+      `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${STAGE} ON CONFLICT (${plan.primaryKey.map(quotePgIdent).join(', ')}) ${action}`,
+    );
+  }
+
+  async function stage(plan: LoadPlan) {
+    const target = name(plan.table);
+    if (staged === target) return;
+    await client.query(
+      `DROP TABLE IF EXISTS ${STAGE}; CREATE TEMP TABLE tablevault_stage (LIKE ${target}) ON COMMIT DELETE ROWS`,
+    );
+    staged = target;
+  }
+
+  async function inTransaction(work: () => Promise<void>) {
+    await client.query('BEGIN');
+    try {
+      await work();
+      await client.query('COMMIT');
+    } catch (e) {
+      pool.forget();
+      // the staging table and the types read in the transaction are gone with it
+      staged = '';
+      types.clear();
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  }
+
+  async function* once(batch: LoadBatch): AsyncGenerator<LoadBatch> {
+    yield batch;
+  }
+
   return {
     engine: 'postgres',
+    formats,
     async load(plan, batch) {
-      const cols = plan.columns.map((c) => quotePgIdent(c.name)).join(', ');
-      const target = name(plan.table);
-      await client.query('BEGIN');
-      try {
-        let into = target;
-        if (plan.conflict !== 'insert') {
-          if (staged !== target) {
-            await client.query(
-              `DROP TABLE IF EXISTS pg_temp.tablevault_stage; CREATE TEMP TABLE tablevault_stage (LIKE ${target}) ON COMMIT DELETE ROWS`,
-            );
-            staged = target;
-          }
-          into = 'pg_temp.tablevault_stage';
-        }
-        // one chunk read ahead at most: the socket's backpressure reaches the encoder
-        await pipeline(
-          Readable.from(copyChunks(plan, batch, pool), { highWaterMark: 1 }),
-          client.query(from(`COPY ${into} (${cols}) FROM STDIN`)),
-        );
-        pool.reclaim();
-        if (plan.conflict !== 'insert') {
-          const set = plan.columns
-            .filter((c) => !plan.primaryKey.includes(c.name))
-            .map((c) => `${quotePgIdent(c.name)} = EXCLUDED.${quotePgIdent(c.name)}`);
-          const action = set.length
-            ? `DO UPDATE SET ${set.join(', ')}${plan.conflict === 'newest' ? ` WHERE ${target}.${quotePgIdent(plan.cursor!)} <= EXCLUDED.${quotePgIdent(plan.cursor!)}` : ''}`
-            : 'DO NOTHING';
-          await client.query(
-            `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${into} ON CONFLICT (${plan.primaryKey.map(quotePgIdent).join(', ')}) ${action}`,
-          );
-        }
-        await client.query('COMMIT');
-      } catch (e) {
-        pool.forget();
-        await client.query('ROLLBACK').catch(() => {});
-        throw e;
-      }
+      await inTransaction(async () => {
+        if (plan.conflict === 'insert') return copyBatches(plan, name(plan.table), once(batch));
+        await stage(plan);
+        await copyBatches(plan, STAGE, once(batch));
+        await merge(plan);
+      });
     },
     async truncate(t) {
       await client.query(`TRUNCATE ${name(t)}`);
     },
     async execute(sqlText) {
+      types.clear();
       await client.query(sqlText);
     },
     async close() {
