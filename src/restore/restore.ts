@@ -12,7 +12,7 @@ import { columnsAddedLater, currentFiles, fileColumns, type BackupManifest } fro
 import { readObjectBatches } from '../parquet/read.js';
 import { CHOICES, DEFAULTS } from '../defaults.js';
 import { oneOf, wholeNumber } from '../config/validate.js';
-import { createTableSql, zeroDatesLost } from './ddl.js';
+import { addPrimaryKeySql, createTableSql, zeroDatesLost } from './ddl.js';
 import { cellReader, Unrepresentable } from '../arrow/to-text.js';
 
 export type RestoreMode = 'insert' | 'upsert' | 'replace';
@@ -152,18 +152,24 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       // an incremental backup holds several versions of a row: the newest cursor wins; a full export holds one
       conflict: incremental ? 'newest' : mode === 'upsert' ? 'upsert' : 'insert',
     };
+    // a new table into an engine with transactional DDL: created, loaded and keyed in one transaction,
+    // the key built once after the data (as pg_restore does) unless rows must be merged on it
+    const oneTransaction = created && loader.loadTable !== undefined;
+    const keyLater = oneTransaction && plan.conflict === 'insert' && m.primaryKey.length > 0;
+    let ddl: string | undefined;
     if (created) {
       // a column added after the first of these objects is NULL in the older ones
       const later = columnsAddedLater(m, files);
-      const ddl = createTableSql(
+      ddl = createTableSql(
         ref,
         m.columns.map((c) => (later.has(c.name) ? { ...c, nullable: true } : c)),
         m.primaryKey,
         from,
         engine,
+        keyLater,
       );
       log.info({ table: opts.table }, "creating the table from the backup's schema");
-      await loader.execute(ddl);
+      if (!oneTransaction) await loader.execute(ddl);
     } else if (mode === 'replace') {
       await loader.truncate(ref);
     }
@@ -223,7 +229,23 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
         log.info({ file: f.name, rows }, 'object restored');
       }
     }
-    for await (const batch of batches()) await loader.load(plan, batch);
+    if (oneTransaction) {
+      try {
+        await loader.loadTable!(
+          { plan, create: ddl, after: keyLater ? [addPrimaryKeySql(ref, m.primaryKey, engine)] : [] },
+          batches(),
+        );
+      } catch (e) {
+        if (isTablevaultError(e)) throw e;
+        throw runtimeError(
+          'RESTORE_FAILED',
+          `restore into ${opts.table} failed: ${errorMessage(e)}; nothing was loaded and the table was not created (one transaction): fix the cause and rerun`,
+          e,
+        );
+      }
+    } else {
+      for await (const batch of batches()) await loader.load(plan, batch);
+    }
     const warnings = Object.entries(unrepresentable).map(
       ([c, n]) => `column "${c}": ${n} value(s) the target cannot hold were loaded as NULL`,
     );

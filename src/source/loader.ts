@@ -38,10 +38,25 @@ export interface LoadPlan {
   cursor?: string;
 }
 
+/** A whole table's load in one transaction (Loader.loadTable). */
+export interface TableLoad {
+  plan: LoadPlan;
+  /** Run first, in the transaction: the CREATE TABLE (without the primary key when `after` adds it). */
+  create?: string;
+  /** Run after the last batch, before COMMIT: `ALTER TABLE … ADD PRIMARY KEY`. */
+  after?: string[];
+}
+
 export interface Loader {
   readonly engine: EngineName;
   /** Loads one batch in one transaction. */
   load(plan: LoadPlan, batch: LoadBatch): Promise<void>;
+  /**
+   * Optional, for engines whose DDL is transactional: creates the table, loads every batch and
+   * runs `after` in one transaction, so a failure leaves no table behind; the engine may stream
+   * the batches as one load (PostgreSQL: one COPY … FREEZE into the table it just created).
+   */
+  loadTable?(job: TableLoad, batches: AsyncIterable<LoadBatch>): Promise<void>;
   /** Optional: batches loaded so far per wire format (PostgreSQL: binary, text), for the summary. */
   readonly formats?: Readonly<Record<string, number>>;
   /** Empties the table (`--mode replace`). */

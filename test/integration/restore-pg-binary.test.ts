@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -115,5 +115,36 @@ describe('restore into PostgreSQL by binary COPY', () => {
   it('into an existing table (--mode replace) each batch is a binary COPY of its own, and the rows are equal', () => {
     expect(jsonSummary<Summary>(replaced).formats).toEqual({ binary: 5, text: 0 });
     expect(afterReplace).toEqual([]);
+  });
+});
+
+describe('a --create restore that fails leaves no table', () => {
+  let failed: CliResult;
+  let exists: Rows;
+  beforeAll(async () => {
+    await withPg((c) =>
+      c.query(
+        `CREATE TABLE ${S}.dups (id int NOT NULL, v text); INSERT INTO ${S}.dups SELECT g % 100, 'v' || g FROM generate_series(1, 500) g`,
+      ),
+    );
+    const { dir, url } = localDir();
+    dirs.push(dir);
+    const ex = await runCli(['export', '--source', PG_URL, '--table', `${S}.dups`, '--dest', url]);
+    if (ex.code !== 0) throw new Error(ex.stderr);
+    // the manifest made to claim a key the rows do not satisfy: the key's build, after the data, fails
+    const manifest = join(dir, `${S}.dups`, '_manifest.json');
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { primaryKey: string[] };
+    writeFileSync(manifest, JSON.stringify({ ...m, primaryKey: ['id'] }));
+    failed = await restore(`${url}/${S}.dups`, `${S}.dups_back`, ['--create', '--batch-rows', '100']);
+    exists = await rows(`SELECT to_regclass('${S}.dups_back') AS t`);
+  });
+
+  it('exits 1 saying nothing was loaded', () => {
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/could not create unique index.*nothing was loaded and the table was not created/s);
+  });
+
+  it('the table does not exist afterwards', () => {
+    expect(exists).toEqual([{ t: null }]);
   });
 });

@@ -1,6 +1,6 @@
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { LoadBatch, LoadPlan, Loader } from '../loader.js';
+import type { LoadBatch, LoadPlan, Loader, TableLoad } from '../loader.js';
 import { nullWriter, type ValueWriter } from './binary-value.js';
 import { binaryWriterFor, type TargetType } from './binary-writers.js';
 import { binaryRows, writeHeader, writeTrailer } from './copy-binary-writer.js';
@@ -60,13 +60,13 @@ export async function openLoader(url: string): Promise<Loader> {
    * ahead at most: the socket's backpressure reaches the writers), and the next batch asked for
    * only when the last one is written, so the server parses one while the next is decoded.
    */
-  async function copyBatches(plan: LoadPlan, into: string, batches: AsyncIterator<LoadBatch>) {
+  async function copyBatches(plan: LoadPlan, into: string, batches: AsyncIterator<LoadBatch>, freeze: boolean) {
     const cols = plan.columns.map((c) => quotePgIdent(c.name)).join(', ');
     const typeMap = await typesOf(name(plan.table));
     let next = await batches.next();
     while (!next.done) {
       const binary = binaryWriters(plan, next.value, typeMap) !== undefined;
-      const options = binary ? ['FORMAT binary'] : [];
+      const options = [...(binary ? ['FORMAT binary'] : []), ...(freeze ? ['FREEZE'] : [])];
       const copy = client.query(
         from(`COPY ${into} (${cols}) FROM STDIN${options.length ? ` (${options.join(', ')})` : ''}`),
       );
@@ -140,11 +140,32 @@ export async function openLoader(url: string): Promise<Loader> {
     formats,
     async load(plan, batch) {
       await inTransaction(async () => {
-        if (plan.conflict === 'insert') return copyBatches(plan, name(plan.table), once(batch));
+        if (plan.conflict === 'insert') return copyBatches(plan, name(plan.table), once(batch), false);
         await stage(plan);
-        await copyBatches(plan, STAGE, once(batch));
+        await copyBatches(plan, STAGE, once(batch), false);
         await merge(plan);
       });
+    },
+    async loadTable(job: TableLoad, batches: AsyncIterable<LoadBatch>) {
+      const { plan } = job;
+      types.delete(name(plan.table));
+      await inTransaction(async () => {
+        if (job.create) await client.query(job.create);
+        if (plan.conflict === 'insert') {
+          // created in this transaction: COPY may write the rows frozen (no later hint-bit or freeze pass)
+          await copyBatches(plan, name(plan.table), batches[Symbol.asyncIterator](), job.create !== undefined);
+        } else {
+          await stage(plan);
+          for await (const batch of batches) {
+            await copyBatches(plan, STAGE, once(batch), false);
+            await merge(plan);
+            // one transaction: ON COMMIT DELETE ROWS has not emptied it
+            await client.query(`TRUNCATE ${STAGE}`);
+          }
+        }
+        for (const s of job.after ?? []) await client.query(s);
+      });
+      types.delete(name(plan.table));
     },
     async truncate(t) {
       await client.query(`TRUNCATE ${name(t)}`);
