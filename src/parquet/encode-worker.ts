@@ -4,6 +4,7 @@
  *
  * Protocol (main → worker): open {opts}, batch {ipc} (transferred), end.
  * (worker → main): ack (a batch was taken by the writer), chunk {data} (transferred), done, error {message}.
+ * Or, for a file of one small batch: file {ipc, opts} → file {data} (the whole file), or error.
  */
 import { parentPort } from 'node:worker_threads';
 import * as wasm from 'parquet-wasm';
@@ -11,7 +12,11 @@ import { collectYoung } from '../memory/gc.js';
 import type { ParquetOptions } from './compression.js';
 import { writerProperties } from './properties.js';
 
-type In = { type: 'open'; opts: ParquetOptions } | { type: 'batch'; ipc: Uint8Array } | { type: 'end' };
+type In =
+  | { type: 'open'; opts: ParquetOptions }
+  | { type: 'batch'; ipc: Uint8Array }
+  | { type: 'end' }
+  | { type: 'file'; ipc: Uint8Array; opts: ParquetOptions };
 
 const port = parentPort!;
 let queue: Array<wasm.RecordBatch | null> = [];
@@ -78,6 +83,17 @@ port.on('message', (m: In) => {
     }
     case 'end':
       push(null);
+      break;
+    case 'file':
+      try {
+        const table = wasm.Table.fromIPCStream(m.ipc);
+        // writeParquet copies the file out of WASM memory: the array is the worker's own to transfer
+        const data = wasm.writeParquet(table, writerProperties(m.opts));
+        port.postMessage({ type: 'file', data }, [data.buffer as ArrayBuffer]);
+      } catch (e) {
+        port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+      }
+      collectYoung();
       break;
   }
 });

@@ -9,9 +9,18 @@ export { COMPRESSIONS, type CompressionName, type ParquetOptions } from './compr
 const MAX_BATCHES_IN_FLIGHT = 2;
 /** Encoded bytes waiting for the consumer (the uploader) before reading pauses. */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/**
+ * A file of one batch of at most this size is written in one message each way (see encode). Far
+ * below MAX_ROW_GROUP_BYTES, so the streaming writer would not have cut its row group either.
+ */
+const ONE_SHOT_MAX_BYTES = 1024 * 1024;
 
 type FromWorker =
-  { type: 'ack' } | { type: 'chunk'; data: Uint8Array } | { type: 'done' } | { type: 'error'; message: string };
+  | { type: 'ack' }
+  | { type: 'chunk'; data: Uint8Array }
+  | { type: 'done' }
+  | { type: 'file'; data: Uint8Array }
+  | { type: 'error'; message: string };
 
 /**
  * Encodes Arrow batches to Parquet on a worker thread (parquet-wasm's streaming writer), so
@@ -54,9 +63,67 @@ export class ParquetEncoder {
     return w;
   }
 
+  /**
+   * A file of one small batch (a small table's) is written in one message each way, by
+   * parquet-wasm's one-shot writer: the streaming protocol's six messages and the worker's web
+   * streams cost a small table more than its rows did. Other files stream, batch by batch.
+   */
   async *encode(batches: AsyncIterable<RecordBatch>, opts: ParquetOptions): AsyncGenerator<Uint8Array> {
     if (this.busy) throw new Error('ParquetEncoder encodes one file at a time');
     this.busy = true;
+    try {
+      const it = batches[Symbol.asyncIterator]();
+      const head: RecordBatch[] = [];
+      const first = await it.next();
+      if (!first.done) {
+        head.push(first.value);
+        // only a small first batch waits for the next, to see whether it is the last: a large one
+        // goes to the worker at once, so that encoding it overlaps reading the next
+        if (first.value.data.byteLength <= ONE_SHOT_MAX_BYTES) {
+          const second = await it.next();
+          if (second.done) {
+            yield await this.encodeOne(first.value, opts);
+            return;
+          }
+          head.push(second.value);
+        }
+      }
+      yield* this.stream(prepend(head, it), opts);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** One file of one batch, in one message each way. */
+  private async encodeOne(batch: RecordBatch, opts: ParquetOptions): Promise<Uint8Array> {
+    const ipc = tableToIPC(new ArrowTable([batch]), 'stream');
+    releaseBatch(batch);
+    const worker = (this.worker ??= this.spawn());
+    let onMessage!: (m: FromWorker) => void;
+    let onError!: (e: Error) => void;
+    try {
+      return await new Promise<Uint8Array>((resolve, reject) => {
+        onMessage = (m) => {
+          if (m.type === 'file') resolve(m.data);
+          else if (m.type === 'error') reject(new Error(`Parquet encoding failed: ${m.message}`));
+        };
+        onError = reject;
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        worker.postMessage({ type: 'file', ipc, opts }, [ipc.buffer as ArrayBuffer]);
+      });
+    } catch (e) {
+      // the worker's state is unknown after an error: the next file gets a new one
+      this.worker = undefined;
+      await worker.terminate();
+      throw e;
+    } finally {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+    }
+  }
+
+  private async *stream(batches: AsyncIterable<RecordBatch>, opts: ParquetOptions): AsyncGenerator<Uint8Array> {
     const worker = (this.worker ??= this.spawn());
     let inflight = 0;
     let pendingBytes = 0;
@@ -83,7 +150,7 @@ export class ParquetEncoder {
         out.push(m.data);
         pendingBytes += m.data.length;
       } else if (m.type === 'done') finished = true;
-      else failure ??= new Error(`Parquet encoding failed: ${m.message}`);
+      else if (m.type === 'error') failure ??= new Error(`Parquet encoding failed: ${m.message}`);
       notify();
     };
     const onError = (e: Error) => {
@@ -144,7 +211,6 @@ export class ParquetEncoder {
         this.worker = undefined;
         await worker.terminate();
       }
-      this.busy = false;
     }
   }
 
@@ -152,6 +218,16 @@ export class ParquetEncoder {
     const w = this.worker;
     this.worker = undefined;
     if (w) await w.terminate();
+  }
+}
+
+/** `head`, then the rest of `rest`. */
+async function* prepend<T>(head: T[], rest: AsyncIterator<T>): AsyncGenerator<T> {
+  try {
+    yield* head;
+    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+  } finally {
+    await rest.return?.(); // a consumer that stops early ends the read behind it (its connection goes back)
   }
 }
 
