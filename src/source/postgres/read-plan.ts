@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import {
   PG_BINARY_KINDS,
   createBuilder,
@@ -41,30 +41,39 @@ export interface ReadPlan {
   keyForms: KeyForm[];
 }
 
+/** A row of planQuery's result. */
+export interface ColumnTypeRow {
+  name: string;
+  typname: string;
+  textcast: string | null;
+}
+
+/**
+ * The query readPlan reads: each column's base type and how it casts to text. It is sent in the
+ * read's first round trip (see beginRead), so its table is a literal; to_regclass makes a table
+ * dropped since it was described no rows here (the read's COPY then says it is gone) rather
+ * than an error that could not be told from the snapshot's.
+ */
+export function planQuery(table: SourceTable): string {
+  const name = pg.Client.prototype.escapeLiteral(`${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`);
+  return `SELECT a.attname AS name, bt.typname AS typname,
+         (SELECT c.castmethod::text FROM pg_cast c WHERE c.castsource = bt.oid AND c.casttarget = 'text'::regtype) AS textcast
+  FROM pg_attribute a
+  JOIN pg_type t ON t.oid = a.atttypid
+  JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+  WHERE a.attrelid = to_regclass(${name}) AND a.attnum > 0 AND NOT a.attisdropped`;
+}
+
 /**
  * Binary COPY when every column has a binary builder or an exact text form by `::text`: types
  * without a builder (uuid, arrays, enums, intervals, …) are cast to text in the SELECT, which
  * binary COPY then sends as their output function wrote them. A key column is read as an
  * integer or as text, so its last value can be put back into the next page's WHERE. Types whose
  * cast to text is not their output (inet, "char") make the whole read use the text format.
+ * `rows`: planQuery's result.
  */
-export async function readPlan(
-  client: pg.PoolClient,
-  table: SourceTable,
-  keyIdx: number[],
-  capacity: number,
-): Promise<ReadPlan> {
-  const res = await client.query<{ name: string; typname: string; textcast: string | null }>(
-    `
-      SELECT a.attname AS name, bt.typname AS typname,
-             (SELECT c.castmethod::text FROM pg_cast c WHERE c.castsource = bt.oid AND c.casttarget = 'text'::regtype) AS textcast
-      FROM pg_attribute a
-      JOIN pg_type t ON t.oid = a.atttypid
-      JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
-    [`${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`],
-  );
-  const types = new Map(res.rows.map((r) => [r.name, r]));
+export function readPlan(rows: ColumnTypeRow[], table: SourceTable, keyIdx: number[], capacity: number): ReadPlan {
+  const types = new Map(rows.map((r) => [r.name, r]));
   const text: ReadPlan = {
     binary: false,
     selectList: table.columns.map((c) => quotePgIdent(c.name)).join(', '),

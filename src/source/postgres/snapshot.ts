@@ -78,25 +78,39 @@ const configured = new WeakSet<pg.PoolClient>();
 /**
  * Starts a read's transaction on `client`: the session settings, then REPEATABLE READ, in the
  * run's snapshot when one is given (`SET TRANSACTION SNAPSHOT` must be the transaction's first
- * statement). `label` names the database in the error when the snapshot is gone.
+ * statement), then `query` in it, if given: its rows are returned. `label` names the database in
+ * the error when the snapshot is gone.
  */
-export async function beginRead(client: pg.PoolClient, snapshot: PgRunSnapshot | undefined, label: string) {
-  // one round trip: the settings (once per pooled connection: they last for its session) and BEGIN
-  // as one simple-protocol query, not 8 statements waited on one by one, which for a small table
-  // was half its queries
-  const settings = configured.has(client) ? [] : SESSION_SETTINGS;
-  await client.query([...settings, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'].join('; '));
-  configured.add(client);
-  if (!snapshot) return;
+export async function beginRead<R extends object = Record<string, unknown>>(
+  client: pg.PoolClient,
+  snapshot: PgRunSnapshot | undefined,
+  label: string,
+  query?: string,
+): Promise<R[]> {
+  // one round trip: the settings (once per pooled connection: they last for its session), BEGIN,
+  // the snapshot and the read's first query as one simple-protocol query, not statements waited
+  // on one by one, which for a small table were most of its round trips
+  const statements = [
+    ...(configured.has(client) ? [] : SESSION_SETTINGS),
+    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    ...(snapshot ? [`SET TRANSACTION SNAPSHOT ${pg.Client.prototype.escapeLiteral(snapshot.id)}`] : []),
+    ...(query ? [query] : []),
+  ];
+  let res: pg.QueryResult<R> | Array<pg.QueryResult<R>>;
   try {
-    await client.query(`SET TRANSACTION SNAPSHOT ${pg.Client.prototype.escapeLiteral(snapshot.id)}`);
+    res = await client.query<R>(statements.join('; '));
   } catch (e) {
+    // the query given cannot fail but with the connection (see planQuery): a failure is the snapshot's
+    if (!snapshot) throw e;
     throw runtimeError(
       'SOURCE_SNAPSHOT',
       `the run's snapshot on PostgreSQL at ${label} is gone (${(e as Error).message}): its coordinating connection was closed, by the network or the server; run the backup again`,
       e,
     );
   }
+  configured.add(client);
+  if (!query) return [];
+  return (Array.isArray(res) ? res[res.length - 1]! : res).rows;
 }
 
 /** The source's own snapshot object, or an internal error for anything else. */

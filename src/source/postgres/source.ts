@@ -19,7 +19,7 @@ import { quotePgIdent } from './quote.js';
 import { describeTable } from './describe.js';
 import { readCatalog } from './catalog.js';
 import type { Catalog } from '../../plan/tables.js';
-import { readPlan } from './read-plan.js';
+import { planQuery, readPlan, type ColumnTypeRow } from './read-plan.js';
 import {
   beforeDaySql,
   isNotNullSql,
@@ -154,14 +154,14 @@ export class PostgresSource implements Source {
     let clean = false;
     let asmRef: BatchAssembler | undefined;
     try {
-      await beginRead(client, snapshot, this.label);
+      const types = await beginRead<ColumnTypeRow>(client, snapshot, this.label, planQuery(table));
       const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
       const keyCols = opts.keyColumns ?? table.primaryKey;
       const keyIdx = keyCols.map((k) => table.columns.findIndex((c) => c.name === k));
       if (keyIdx.some((i) => i < 0))
         throw new Error(`internal: key columns ${keyCols.join(', ')} must be among the columns read`);
       const capacity = builderCapacity(table.estimatedRows, opts.batchRows);
-      const plan = await readPlan(client, table, keyIdx, capacity);
+      const plan = readPlan(types, table, keyIdx, capacity);
       const select = `SELECT ${plan.selectList} FROM ${from}`;
       const format = plan.binary ? ' (FORMAT binary)' : '';
       const asm = new BatchAssembler(table.columns, readText, capacity, plan.builders);
