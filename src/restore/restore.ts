@@ -153,9 +153,9 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       conflict: incremental ? 'newest' : mode === 'upsert' ? 'upsert' : 'insert',
     };
     // a new table into an engine with transactional DDL: created, loaded and keyed in one transaction,
-    // the key built once after the data (as pg_restore does) unless rows must be merged on it
+    // the key built once after the data (as pg_restore does)
     const oneTransaction = created && loader.loadTable !== undefined;
-    const keyLater = oneTransaction && plan.conflict === 'insert' && m.primaryKey.length > 0;
+    const keyLater = oneTransaction && m.primaryKey.length > 0;
     let ddl: string | undefined;
     if (created) {
       // a column added after the first of these objects is NULL in the older ones

@@ -54,7 +54,9 @@ export interface Loader {
   /**
    * Optional, for engines whose DDL is transactional: creates the table, loads every batch and
    * runs `after` in one transaction, so a failure leaves no table behind; the engine may stream
-   * the batches as one load (PostgreSQL: one COPY … FREEZE into the table it just created).
+   * the batches as one load (PostgreSQL: one COPY … FREEZE into the table it just created; with
+   * `conflict` newest or upsert, into a staging table, then the newest version of each key at once).
+   * The created table has no primary key until `after`, which must add it for a plan that merges.
    */
   loadTable?(job: TableLoad, batches: AsyncIterable<LoadBatch>): Promise<void>;
   /** Optional: batches loaded so far per wire format (PostgreSQL: binary, text), for the summary. */

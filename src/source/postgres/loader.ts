@@ -11,6 +11,20 @@ import { SESSION_SETTINGS } from './session.js';
 import { targetTypes } from './target-types.js';
 
 const STAGE = 'pg_temp.tablevault_stage';
+const VERSIONS = 'pg_temp.tablevault_versions';
+
+/**
+ * The rows a merge batch by batch would leave, in one INSERT: per key the version with the
+ * greatest cursor and, among those, the last in file order (a merge replaces a row when the
+ * stored cursor is not newer: `<=`); upsert, the last in file order. A version without a cursor
+ * loses to one with a cursor.
+ */
+function newestOfEach(plan: LoadPlan, target: string): string {
+  const cols = plan.columns.map((c) => quotePgIdent(c.name)).join(', ');
+  const key = plan.primaryKey.map(quotePgIdent).join(', ');
+  const cursor = plan.conflict === 'newest' ? `${quotePgIdent(plan.cursor!)} DESC NULLS LAST, ` : '';
+  return `INSERT INTO ${target} (${cols}) SELECT DISTINCT ON (${key}) ${cols} FROM ${VERSIONS} ORDER BY ${key}, ${cursor}tablevault_ord DESC`;
+}
 
 /**
  * The binary writers for a batch, one per plan column, or undefined when some column has none
@@ -154,6 +168,14 @@ export async function openLoader(url: string): Promise<Loader> {
         if (plan.conflict === 'insert') {
           // created in this transaction: COPY may write the rows frozen (no later hint-bit or freeze pass)
           await copyBatches(plan, name(plan.table), batches[Symbol.asyncIterator](), job.create !== undefined);
+        } else if (job.create) {
+          // a new table: every version into one staging table, numbered in file order, then the newest
+          // of each key into the table in one statement (the key is built after, from `after`)
+          await client.query(
+            `CREATE TEMP TABLE tablevault_versions (LIKE ${name(plan.table)}, tablevault_ord bigserial) ON COMMIT DROP`,
+          );
+          await copyBatches(plan, VERSIONS, batches[Symbol.asyncIterator](), true);
+          await client.query(newestOfEach(plan, name(plan.table)));
         } else {
           await stage(plan);
           for await (const batch of batches) {
