@@ -30,7 +30,7 @@ export interface RestoreOptions {
   create?: boolean;
   /** insert (default): add rows; upsert: replace rows with the same primary key; replace: empty the table first. */
   mode?: RestoreMode;
-  /** Rows per batch and per transaction. Default 50,000. */
+  /** Rows per batch and per transaction (a table restored in one transaction, `create` into PostgreSQL: decoded at most 10,000 at a time). Default 50,000. */
   batchRows?: number;
   s3?: S3Options;
   /** Rows loaded, as they go (the CLI's progress line). */
@@ -173,6 +173,8 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
     } else if (mode === 'replace') {
       await loader.truncate(ref);
     }
+    // batches of one transaction are one COPY: decoded in small ones (see DEFAULTS.restore)
+    const decodeRows = oneTransaction ? Math.min(batchRows, DEFAULTS.restore.streamBatchRows) : batchRows;
     const unrepresentable: Record<string, number> = {};
     let rows = 0;
     const count = (column: string, n: number) => {
@@ -185,7 +187,7 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       for (const f of files) {
         const key = prefix ? `${prefix}/${f.name}` : f.name;
         const written = new Map(fileColumns(m, f).map((c) => [c.name, c]));
-        for await (const batch of readObjectBatches(store, key, batchRows)) {
+        for await (const batch of readObjectBatches(store, key, decodeRows)) {
           const columns = m.columns.map((c): LoadColumn => {
             const spec = written.get(c.name);
             // a column added after this object was written: NULL here
