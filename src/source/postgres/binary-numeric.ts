@@ -110,10 +110,46 @@ function digitsOf(mag: number | bigint, width: number): number {
 /** Bytes writeNumericScaled takes at most for a 128-bit decimal. */
 export const DECIMAL128_NUMERIC_SIZE = numericSize(80);
 
+const POW10 = [1, 10, 100, 1000];
+
+/**
+ * The common case without digit text: a magnitude that, shifted so the point falls between
+ * base-10000 digits, stays within 53 bits, cut into those digits by exact `%` and division.
+ * Returns -1 when it does not fit.
+ */
+function writeNumericSmall(view: DataView, at: number, neg: boolean, mag: number, scale: number): number {
+  const pad = (4 - (scale & 3)) & 3;
+  let m = mag * POW10[pad]!;
+  if (m > Number.MAX_SAFE_INTEGER) return -1;
+  const fracDigits = (scale + pad) >> 2;
+  let count = 0;
+  for (let t = m; t > 0; t = (t - (t % 10000)) / 10000) count++;
+  // least significant first, each at its place from the front; zeros at the end are implied by the weight
+  const body = at + 12;
+  let n = 0;
+  for (let k = count - 1; m > 0; k--) {
+    const g = m % 10000;
+    m = (m - g) / 10000;
+    if (n === 0 && g === 0) continue;
+    view.setUint16(body + 2 * k, g);
+    n = n || k + 1;
+  }
+  view.setInt32(at, 8 + 2 * n);
+  view.setInt16(at + 4, n);
+  view.setInt16(at + 6, n ? count - 1 - fracDigits : 0);
+  view.setUint16(at + 8, n && neg ? NEG : POS);
+  view.setUint16(at + 10, scale);
+  return body + 2 * n;
+}
+
 /** An unscaled integer (a number within 53 bits, or a bigint) at `scale`, as NUMERIC with dscale `scale`. */
 export function writeNumericScaled(view: DataView, at: number, unscaled: number | bigint, scale: number): number {
   const neg = unscaled < 0;
   const mag = neg ? -unscaled : unscaled;
+  if (typeof mag === 'number') {
+    const end = writeNumericSmall(view, at, neg, mag, scale);
+    if (end >= 0) return end;
+  }
   // at least scale + 1 digits, so the point falls inside them
   const len = digitsOf(mag, scale + 1);
   return writeNumericDigits(view, at, scratch, 0, len - scale, len - scale, len, neg, scale);
