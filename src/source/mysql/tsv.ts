@@ -27,13 +27,19 @@ const escapeOne = (c: string): string => `\\${String.fromCharCode(ESCAPE[c.charC
 /** Below this many UTF-16 units a value is copied char by char (cheaper than a native call per value). */
 const SHORT = 32;
 
-/** One chunk of rows at a time, written into a buffer of its own (handed on, never reused). */
+/**
+ * One chunk of rows at a time, each written into a buffer from `alloc` (by default a new one):
+ * a buffer `take` hands on is not written again by the writer.
+ */
 export class TsvWriter {
   private buf: Buffer;
   private at = 0;
 
-  constructor(private readonly chunkBytes = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(chunkBytes + 1024);
+  constructor(
+    chunkBytes = 1 << 16,
+    private readonly alloc: () => Buffer = () => Buffer.allocUnsafe(chunkBytes + 1024),
+  ) {
+    this.buf = alloc();
   }
 
   /** Bytes written since the last `take`. */
@@ -84,7 +90,7 @@ export class TsvWriter {
   /** The bytes written since the last take (a buffer of their own), and a new buffer for what follows. */
   take(): Buffer {
     const out = this.buf.subarray(0, this.at);
-    this.buf = Buffer.allocUnsafe(this.chunkBytes + 1024);
+    this.buf = this.alloc();
     this.at = 0;
     return out;
   }
@@ -96,7 +102,7 @@ export class TsvWriter {
 
   private room(n: number): void {
     if (this.at + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.chunkBytes + 1024, this.at + n));
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length, this.at + n));
     this.buf.copy(bigger, 0, 0, this.at);
     this.buf = bigger;
   }
