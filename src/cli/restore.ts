@@ -54,7 +54,10 @@ Example (a restore drill into a scratch database):
     --table public.orders --create --mode replace
 
 Incremental backups restore to the newest version of every row (by cursor), or --as-of a run.
-Exit codes: 0 restored, 1 failed while loading (batches loaded before stay), 2 bad input.`,
+Into PostgreSQL values go by binary COPY where every column allows; with --create the table is
+created, loaded and given its primary key in one transaction, so a failed restore leaves no table.
+Exit codes: 0 restored, 1 failed while loading (batches loaded before stay, except with --create
+into PostgreSQL), 2 bad input.`,
     )
     .action(async (from: string, f: RestoreFlags) => {
       const { restoreTable } = await import('../restore/restore.js');
