@@ -36,6 +36,8 @@ export type ErrorCode =
   | 'SCHEMA'
   /** An incremental table has rows whose cursor is NULL and `null_cursor` is `fail`. */
   | 'NULL_CURSOR'
+  /** A whole-backup restore found no table backups under the prefix, or none its patterns match. */
+  | 'NO_TABLES'
   /** `--as-of` names no backup run of this table. */
   | 'AS_OF'
   /** The destination is not a valid s3:// or file:// URL, or a key escapes it. */

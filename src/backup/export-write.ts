@@ -50,6 +50,8 @@ export interface WriteContext {
   chunks?: ExportChunk[];
   /** Every read of the run reads this snapshot. */
   snapshot?: RunSnapshot;
+  /** The backup run exporting the table, recorded in the manifest. */
+  backupRunId?: string;
 }
 
 /** What one read wrote. */
@@ -98,7 +100,11 @@ export async function writeExport(
     const files = done.flatMap((r) => r.files).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const stats: ReadStats = { counters: mergeCounters(done.map((r) => r.stats)) };
     await removeStaleParts(store, ctx.tablePrefix, new Set(written), ctx.log);
-    await writeManifest(store, ctx.tablePrefix, exportManifest(ctx.tablePrefix, table, ctx.compression, files));
+    await writeManifest(
+      store,
+      ctx.tablePrefix,
+      exportManifest(ctx.tablePrefix, table, ctx.compression, files, undefined, ctx.backupRunId),
+    );
     return { files, manifestKey: manifestAt, stats };
   } catch (e) {
     if (written.length) {

@@ -54,6 +54,8 @@ export interface ExportDeps {
   dest?: Destination;
   /** The table, already described (a backup run's catalog): `opts.table` is then only its name. */
   table?: SourceTable;
+  /** The backup run exporting it, recorded in the manifest (restore --as-of). */
+  backupRunId?: string;
 }
 
 export { EXPORT_DEFAULTS };
@@ -149,6 +151,7 @@ async function exportWith(
         EXPORT_DEFAULTS.uploadConcurrency,
       ),
       progress: opts.progress,
+      ...(deps.backupRunId ? { backupRunId: deps.backupRunId } : {}),
     }).finally(() => (snapshot && !deps.snapshot ? snapshot.close() : undefined));
     for (const c of result.stats.counters) {
       if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);

@@ -135,7 +135,11 @@ export async function runChunkedPlan(
   const rejected = results.find((r) => r.status === 'rejected');
   if (rejected) throw failed.error ?? rejected.reason;
   await ctx.hook?.('before-plan-finish');
-  const finished = await ctx.state.finishChunkPlan(p, { runId: ctx.runId, columns: plan.columns });
+  const finished = await ctx.state.finishChunkPlan(p, {
+    runId: ctx.runId,
+    backupRun: ctx.backupRun,
+    columns: plan.columns,
+  });
   return { ...finished, written };
 }
 

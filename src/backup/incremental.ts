@@ -38,6 +38,8 @@ export interface IncrementalContext {
   source: Source;
   log: Logger;
   runId: string;
+  /** The backup run (the whole command) this table's run is part of: what `restore --as-of` takes for every table. */
+  backupRun?: string;
   settings: {
     batchRows: number;
     fileMaxRows: number;
@@ -140,6 +142,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
         after: watermark,
         through,
         runId: ctx.runId,
+        backupRun: ctx.backupRun,
         schemaVersion,
         columns: plan.columns,
         recentVersions: recent(stats).map(versionHash),
@@ -271,6 +274,7 @@ function manifestInput(plan: TablePlan, { table: t, files, schemas }: ManifestSt
       after: f.key_from ? (JSON.parse(f.key_from) as string[]) : null,
       through: JSON.parse(f.key_to) as string[],
       runId: f.run_id,
+      ...(f.backup_run ? { backupRunId: f.backup_run } : {}),
     })),
   };
 }

@@ -1,3 +1,4 @@
+import { newRunId } from './incremental.js';
 import { abortableSource } from '../abort.js';
 import { DEFAULTS, MAX_PARALLEL } from '../defaults.js';
 import { wholeNumber } from '../config/validate.js';
@@ -62,6 +63,8 @@ export interface TableResult {
   warnings: string[];
   /** Which `tables:` entry it got, and why (an exact name, or the most specific pattern). */
   why?: string;
+  /** The table's run (what `status` lists); `restore --as-of` takes it, or the whole backup run's `runId`. */
+  runId?: string;
   /** An incremental table's new rows were read in this many chunks at once. */
   chunks?: number;
   /** Of those, the chunks an earlier attempt that did not finish had done (this run resumed its plan). */
@@ -83,6 +86,8 @@ export interface MirrorResult {
 
 export interface BackupSummary {
   strategy: string;
+  /** This backup run's id: `restore --as-of` it takes every table it backed up to this run (none in a dry run). */
+  runId: string | null;
   tables: TableResult[];
   /**
    * The run's snapshot (null in a dry run): `exported` and `backup-lock` mean every table and
@@ -125,6 +130,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
   const memory = validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory });
   const peak = new PeakMemory().start();
+  const backupRunId = newRunId();
   try {
     await dest.store.check();
     // a mirror that cannot work fails the run up front, not after the backups
@@ -189,6 +195,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
           encoders: (fn) => pool.use(fn),
           readers,
           snapshot,
+          backupRunId,
         });
         if (r.status === 'ok' && strategy.mirror.length)
           await mirrorTable(r, encodeTableSegment(t.table), strategy, log.child({ table: t.name }));
@@ -213,6 +220,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     peak.stop();
     return {
       strategy: strategy.file,
+      runId: opts.dryRun ? null : backupRunId,
       tables: results,
       snapshot: snapshot
         ? { kind: snapshot.kind, ...(snapshot.warning ? { warning: snapshot.warning } : {}) }

@@ -31,6 +31,8 @@ export interface RunContext {
   readers: number;
   /** The run's snapshot, which every read reads (none in a dry run). */
   snapshot?: RunSnapshot;
+  /** The backup run's id: every table's objects carry it (restore --as-of it takes all of them to this run). */
+  backupRunId: string;
 }
 
 /**
@@ -73,6 +75,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
             source: ctx.source,
             log,
             runId,
+            backupRun: ctx.backupRunId,
             hook: ctx.opts.hook,
             nullCursor: t.null_cursor,
             onSchemaChange: t.on_schema_change ?? 'evolve',
@@ -139,6 +142,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
               source: ctx.source,
               dest: ctx.dest,
               table: rt.table,
+              backupRunId: ctx.backupRunId,
             },
           );
           r = {
@@ -155,7 +159,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
         throw e;
       }
       await ctx.state.finishRunOk(runId, r);
-      return r;
+      return { ...r, runId };
     });
     if (outcome === 'busy') {
       log.warn('another backup holds this table; skipped');

@@ -56,7 +56,11 @@ async function main(argv: string[]): Promise<number> {
       exitCode = c;
     }).exitOverride(),
   );
-  program.addCommand(restoreCommand(ctx).exitOverride());
+  program.addCommand(
+    restoreCommand(ctx, (c) => {
+      exitCode = c;
+    }).exitOverride(),
+  );
   program.addCommand(
     verifyCommand(ctx, (c) => {
       exitCode = c;

@@ -83,6 +83,7 @@ const ExportSchema: z.ZodType<ExportManifest, z.ZodTypeDef, unknown> = z.object(
   rows: Count.default(0),
   files: z.array(ObjectSchema).default([]),
   completedAt: z.string(),
+  backupRunId: z.string().optional(),
 });
 
 const IncrementalObject: z.ZodType<IncrementalObjectEntry> = z.object({
@@ -91,6 +92,7 @@ const IncrementalObject: z.ZodType<IncrementalObjectEntry> = z.object({
   after: Key.nullable(),
   through: Key,
   runId: z.string(),
+  backupRunId: z.string().optional(),
   late: z.boolean().optional(),
 });
 

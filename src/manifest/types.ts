@@ -38,6 +38,8 @@ export interface ExportManifest {
   rows: number;
   files: ObjectEntry[];
   completedAt: string;
+  /** The backup run (one `backup` command) that exported it, when a backup run did (restore `--as-of`). */
+  backupRunId?: string;
 }
 
 export interface IncrementalObjectEntry extends ObjectEntry {
@@ -47,8 +49,10 @@ export interface IncrementalObjectEntry extends ObjectEntry {
   after: string[] | null;
   /** The watermark after it: the (cursor, primary key…) of its last row. */
   through: string[];
-  /** The backup run that wrote it (restore `--as-of`). */
+  /** The table's backup run that committed it (restore `--as-of`). */
   runId: string;
+  /** The backup run (one `backup` command, all its tables) it was committed by (restore `--as-of`; since 0007). */
+  backupRunId?: string;
   /** Rows committed late, found in the lag window: their cursors are at or below `after` (since the lag window). */
   late?: boolean;
 }

@@ -9,7 +9,8 @@ import {
 } from './types.js';
 
 /** One object as restore and verify see it, whichever kind of backup wrote it. */
-export type BackupFile = ObjectEntry & Partial<Pick<IncrementalObjectEntry, 'runId' | 'through' | 'schemaVersion'>>;
+export type BackupFile = ObjectEntry &
+  Partial<Pick<IncrementalObjectEntry, 'runId' | 'backupRunId' | 'through' | 'schemaVersion'>>;
 
 /** What restore and verify need from a table's manifest, whichever kind of backup wrote it. */
 export interface BackupManifest {
@@ -24,6 +25,8 @@ export interface BackupManifest {
   files: BackupFile[];
   /** Incremental: every schema version's columns (objects of older versions lack added columns, hold narrower types). */
   schemas?: SchemaVersionEntry[];
+  /** A full export: the backup run that made it, when a backup run did. */
+  backupRunId?: string;
 }
 
 export function backupView(m: Manifest): BackupManifest {
@@ -35,6 +38,7 @@ export function backupView(m: Manifest): BackupManifest {
       primaryKey: m.primaryKey,
       rows: m.rows,
       files: m.files,
+      ...(m.backupRunId ? { backupRunId: m.backupRunId } : {}),
     };
   }
   const [cursor, ...after] = m.keyColumns;

@@ -39,6 +39,7 @@ export function exportManifest(
   compression: CompressionName,
   files: WrittenObject[],
   completedAt = new Date().toISOString(),
+  backupRunId?: string,
 ): ExportManifest {
   return {
     format: EXPORT_FORMAT,
@@ -50,6 +51,7 @@ export function exportManifest(
     rows: files.reduce((n, f) => n + f.rows, 0),
     files: files.map((f) => objectEntry(prefix, f)),
     completedAt,
+    ...(backupRunId ? { backupRunId } : {}),
   };
 }
 
@@ -65,7 +67,15 @@ export interface IncrementalManifestInput {
   rows: number;
   schemas: SchemaVersionEntry[];
   /** In sequence order. */
-  objects: Array<WrittenObject & { schemaVersion: number; after: string[] | null; through: string[]; runId: string }>;
+  objects: Array<
+    WrittenObject & {
+      schemaVersion: number;
+      after: string[] | null;
+      through: string[];
+      runId: string;
+      backupRunId?: string;
+    }
+  >;
 }
 
 /** An incremental backup's manifest, from the state store's record of it. */
@@ -91,6 +101,7 @@ export function incrementalManifest(
       after: o.after,
       through: o.through,
       runId: o.runId,
+      ...(o.backupRunId ? { backupRunId: o.backupRunId } : {}),
       // a late object leaves the watermark where it was: it starts and ends at the same key
       late: o.after !== null && JSON.stringify(o.after) === JSON.stringify(o.through),
     })),

@@ -56,12 +56,21 @@ export interface RestoreSummary {
   peakRssBytes: number;
 }
 
-/** Which of the manifest's files to apply: all, or an incremental backup's files up to the last one of run `asOf`. */
+/**
+ * Which of the manifest's files to apply: all, or an incremental backup's files up to the last
+ * one of run `asOf` (the table's run, or the whole backup run it was part of). A full export
+ * keeps only its latest copy: as of the backup run that made it, or not at all.
+ */
 function selectFiles(m: BackupManifest, asOf: string | undefined, from: string): BackupManifest['files'] {
   if (asOf === undefined) return m.files;
-  if (m.format !== 'tablevault.incremental.v1')
-    throw inputError('AS_OF', `--as-of applies to incremental backups; ${from} is a full export`);
-  const last = m.files.map((f) => f.runId).lastIndexOf(asOf);
+  if (m.format !== 'tablevault.incremental.v1') {
+    if (m.backupRunId === asOf) return m.files;
+    throw inputError(
+      'AS_OF',
+      `--as-of ${asOf}: ${from} is a full export, which keeps only its latest copy${m.backupRunId ? ` (made by backup run ${m.backupRunId})` : ''}; restore it without --as-of`,
+    );
+  }
+  const last = m.files.map((f) => (f.runId === asOf || f.backupRunId === asOf ? asOf : f.runId)).lastIndexOf(asOf);
   if (last < 0) {
     const runs = [...new Set(m.files.map((f) => f.runId))];
     throw inputError(

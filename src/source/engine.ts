@@ -50,6 +50,8 @@ export interface Engine {
     columnType(c: ColumnSpec, inKey: boolean): string;
     /** Appended to `CREATE TABLE … (…)`. */
     readonly tableOptions: string;
+    /** Creates a schema (MySQL: a database) unless it exists. */
+    createSchemaSql(schema: string): string;
   };
   /** Opens a connection for a restore to load rows into (`url`: the target). */
   openLoader(url: string): Promise<Loader>;

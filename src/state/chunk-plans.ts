@@ -197,7 +197,7 @@ export interface FinishedPlan {
 export async function finishChunkPlan(
   s: StateDb,
   p: ChunkPlan,
-  run: { runId: string; columns: ColumnSpec[] },
+  run: { runId: string; backupRun?: string; columns: ColumnSpec[] },
 ): Promise<FinishedPlan> {
   return s.db.transaction().execute(async (tx) => {
     const table = await tx
@@ -238,6 +238,7 @@ export async function finishChunkPlan(
             key_to: f.key_to,
             // the run that finishes the plan: the table's state as of an earlier attempt has none of them
             run_id: run.runId,
+            backup_run: run.backupRun ?? null,
             created_at: at,
             schema_version: f.schema_version,
           })),

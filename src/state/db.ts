@@ -32,6 +32,8 @@ export interface FilesRow {
   run_id: string;
   created_at: string;
   schema_version?: number;
+  /** The backup run (the command) that committed it; null before migration 0007. */
+  backup_run?: string | null;
 }
 export interface RunsRow {
   id: string;

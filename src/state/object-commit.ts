@@ -18,6 +18,8 @@ export interface ObjectCommit {
   /** The watermark once it is committed (the same as `after` for late rows). */
   through: string[];
   runId: string;
+  /** The backup run (the whole command) it is part of. */
+  backupRun?: string;
   schemaVersion: number;
   /** The columns written, recorded on the table row. */
   columns: ColumnSpec[];
@@ -44,6 +46,7 @@ export async function commitObject(s: StateDb, c: ObjectCommit): Promise<void> {
         key_from: c.after ? JSON.stringify(c.after) : null,
         key_to: JSON.stringify(c.through),
         run_id: c.runId,
+        backup_run: c.backupRun ?? null,
         created_at: now(),
         schema_version: c.schemaVersion,
       })

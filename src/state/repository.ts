@@ -106,7 +106,10 @@ export class StateRepository {
   }
 
   /** Moves a finished plan's objects into the table's files and its watermark to the plan's end, in one transaction. */
-  finishChunkPlan(p: ChunkPlan, run: { runId: string; columns: ColumnSpec[] }): Promise<FinishedPlan> {
+  finishChunkPlan(
+    p: ChunkPlan,
+    run: { runId: string; backupRun?: string; columns: ColumnSpec[] },
+  ): Promise<FinishedPlan> {
     return finishChunkPlan(this.s, p, run);
   }
 

@@ -14,11 +14,14 @@ export interface VerifyTableResult {
   /** Keys whose values differ. */
   changed: { count: number; keys: string[] };
   error?: string;
+  /** Not compared, and why (a table without a primary key among several: verify compares rows by key). */
+  skipped?: string;
   durationMs: number;
 }
 
 export interface VerifySummary {
   tables: VerifyTableResult[];
+  /** Every table compared was equal (skipped ones are listed, not counted). */
   equal: boolean;
   peakRssBytes: number;
 }

@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.js';
+import { errorMessage, isTablevaultError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { PeakMemory } from '../memory/peak.js';
 import { redactUrl } from '../redact.js';
@@ -33,21 +33,24 @@ export async function verify(
     try {
       tables.push(await verifyTable({ ...j, progress: opts.progress }, log));
     } catch (e) {
-      if ((e as { exitCode?: number }).exitCode === 2) throw e;
+      // one table of many that cannot be compared by key is listed as not compared; alone, it is bad input
+      const noKey = isTablevaultError(e) && e.code === 'NO_KEY' && jobs.length > 1;
+      if ((e as { exitCode?: number }).exitCode === 2 && !noKey) throw e;
       tables.push({
         table: j.table,
         backup: j.backup,
-        equal: false,
+        equal: noKey,
+        ...(noKey ? { skipped: errorMessage(e) } : {}),
         sourceRows: 0,
         backupRows: 0,
         rangesDiffering: 0,
         missingFromBackup: { count: 0, keys: [] },
         notInSource: { count: 0, keys: [] },
         changed: { count: 0, keys: [] },
-        error: errorMessage(e),
+        ...(noKey ? {} : { error: errorMessage(e) }),
         durationMs: 0,
       });
-      log.error({ table: j.table, source: redactUrl(j.source), err: errorMessage(e) }, 'verify failed');
+      if (!noKey) log.error({ table: j.table, source: redactUrl(j.source), err: errorMessage(e) }, 'verify failed');
     }
   }
   peak.stop();

@@ -64,6 +64,10 @@ export interface WholeDb {
   /** Runs statements on the state database. */
   state(text: string): Promise<void>;
   count(name: string): Promise<number>;
+  /** Rows of `<schema>.<name>`. */
+  countIn(schema: string, name: string): Promise<number>;
+  /** Drops a schema (MySQL: database) and everything in it, if it exists. */
+  dropSchema(schema: string): Promise<void>;
   /** tv_whole.<name>'s rows the copy tv_whole_back.<name> lacks, and its rows the source lacks (duplicates counted). */
   differences(name: string): Promise<{ missing: number; extra: number }>;
 }
@@ -113,6 +117,8 @@ export const PG: WholeDb = {
     await c.query(text).finally(() => c.end());
   },
   count: (name) => pgValue(`SELECT count(*) FROM ${pgRef('tv_whole', name)}`),
+  countIn: (schema, name) => pgValue(`SELECT count(*) FROM ${pgRef(schema, name)}`),
+  dropSchema: (schema) => withPg((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)).then(() => undefined),
   async differences(name) {
     const [a, b] = [pgRef('tv_whole', name), pgRef('tv_whole_back', name)];
     const diff = (x: string, y: string) =>
@@ -141,6 +147,8 @@ export const MYSQL: WholeDb = {
   sql: (text) => withMysql((c) => c.query(`USE tv_whole; ${text}`)).then(() => undefined),
   state: (text) => withMysql((c) => c.query(`USE tv_whole_state; ${text}`)).then(() => undefined),
   count: (name) => myValue(`SELECT count(*) FROM ${myRef('tv_whole', name)}`),
+  countIn: (schema, name) => myValue(`SELECT count(*) FROM ${myRef(schema, name)}`),
+  dropSchema: (schema) => withMysql((c) => c.query(`DROP DATABASE IF EXISTS ${schema}`)).then(() => undefined),
   async differences(name) {
     const [a, b] = [myRef('tv_whole', name), myRef('tv_whole_back', name)];
     const diff = (x: string, y: string) =>

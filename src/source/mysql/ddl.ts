@@ -1,3 +1,4 @@
+import { quoteMysqlIdent } from './quote.js';
 import type { ColumnSpec } from '../columns.js';
 
 /**
@@ -52,3 +53,8 @@ export function columnType(c: ColumnSpec, inKey: boolean): string {
 }
 
 export const tableOptions = ' CHARACTER SET utf8mb4';
+
+/** A restore with --create into a database (MySQL's schema) that does not exist yet. */
+export function createSchemaSql(schema: string): string {
+  return `CREATE DATABASE IF NOT EXISTS ${quoteMysqlIdent(schema)}`;
+}

@@ -5,7 +5,7 @@ import { driverUrl, type Engine, type StateDialect } from '../engine.js';
 import type { ColumnKind } from '../columns.js';
 import { quoteMysqlIdent } from './quote.js';
 import { mysqlConnectionOptions } from './connection.js';
-import { columnType, tableOptions } from './ddl.js';
+import { columnType, createSchemaSql, tableOptions } from './ddl.js';
 import { mysqlConnectError } from './errors.js';
 import { valueText } from './text.js';
 
@@ -57,7 +57,7 @@ export const mysqlEngine: Engine = {
   quoteIdent: quoteMysqlIdent,
   valueText,
   zeroDateText: (kind) => ZERO_DATES[kind],
-  ddl: { columnType, tableOptions },
+  ddl: { columnType, tableOptions, createSchemaSql },
   async openLoader(url) {
     return (await import('./loader.js')).openLoader(url);
   },

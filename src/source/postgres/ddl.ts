@@ -1,3 +1,4 @@
+import { quotePgIdent } from './quote.js';
 import type { ColumnSpec } from '../columns.js';
 
 /**
@@ -48,3 +49,8 @@ export function columnType(c: ColumnSpec, _inKey: boolean): string {
 }
 
 export const tableOptions = '';
+
+/** A restore with --create into a schema that does not exist yet. */
+export function createSchemaSql(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${quotePgIdent(schema)}`;
+}

@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Engine, StateDialect } from '../engine.js';
 import { quotePgIdent } from './quote.js';
-import { columnType, tableOptions } from './ddl.js';
+import { columnType, createSchemaSql, tableOptions } from './ddl.js';
 import { pgConnectError } from './errors.js';
 import { valueText } from './text.js';
 
@@ -37,7 +37,7 @@ export const postgresEngine: Engine = {
   quoteIdent: quotePgIdent,
   valueText,
   zeroDateText: () => undefined,
-  ddl: { columnType, tableOptions },
+  ddl: { columnType, tableOptions, createSchemaSql },
   async openLoader(url) {
     return (await import('./loader.js')).openLoader(url);
   },

@@ -1,0 +1,197 @@
+import { errorMessage, inputError, isTablevaultError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { chooseBackupTables, type BackupTable } from '../manifest/backup-tables.js';
+import { PeakMemory } from '../memory/peak.js';
+import type { ProgressSink } from '../progress.js';
+import { redactUrl } from '../redact.js';
+import type { S3Options } from '../s3/client.js';
+import { quotedName } from '../source/columns.js';
+import { engineFor } from '../source/engine.js';
+import { restoreTable, type RestoreMode, type RestoreSummary } from './restore.js';
+
+export interface RestoreManyOptions {
+  /** s3://bucket/prefix (or file:///dir): a backup's destination, holding one folder per table. */
+  from: string;
+  /** postgres://… or mysql://… */
+  target: string;
+  /** Table patterns (`shop.*`, `*.orders`; without a schema, a name in any schema). Default: every table. */
+  tables?: string[];
+  exclude?: string[];
+  /** Every table into this schema (MySQL: database) instead of its own. */
+  targetSchema?: string;
+  /** Incremental tables as they were after this backup run (see RestoreOptions.asOf). */
+  asOf?: string;
+  create?: boolean;
+  mode?: RestoreMode;
+  batchRows?: number;
+  /** Tables restored at once, each on connections of its own. Default 1. */
+  jobs?: number;
+  s3?: S3Options;
+  progress?: ProgressSink;
+}
+
+/** One table of a whole-backup restore. */
+export interface TableRestore {
+  /** The backed-up table, `schema.table`. */
+  table: string;
+  /** Where it went, `schema.table` in the target. */
+  target: string;
+  status: 'ok' | 'failed';
+  format?: RestoreSummary['format'];
+  created?: boolean;
+  files: number;
+  rows: number;
+  seconds: number;
+  unrepresentable: Record<string, number>;
+  warnings: string[];
+  error?: string;
+}
+
+export interface RestoreManySummary {
+  from: string;
+  target: string;
+  jobs: number;
+  tables: TableRestore[];
+  rows: number;
+  failed: number;
+  durationMs: number;
+  peakRssBytes: number;
+}
+
+const MAX_JOBS = 16;
+
+/** Errors about the target itself, which every other table would meet too: the restore stops. */
+const STOPS_ALL: ReadonlySet<string> = new Set(['SOURCE_URL', 'SOURCE_UNREACHABLE', 'SOURCE_AUTH', 'SOURCE_DATABASE']);
+
+/**
+ * Restores every table of a backup (or those `tables` match, less `exclude`) into a target
+ * database, `jobs` tables at once, each through `restoreTable`: a table that fails is reported
+ * and the others go on. Tables start largest first (by objects), so the last to finish is not a
+ * large one started late. `from` may also be one table's folder. The summary lists the tables in
+ * the order they started.
+ *
+ * @example
+ * ```ts
+ * const s = await restoreTables({
+ *   from: 's3://backups/nightly',
+ *   target: 'postgres://restore@scratch:5432/drill',
+ *   tables: ['shop.*'],
+ *   targetSchema: 'drill',
+ *   create: true,
+ *   jobs: 2,
+ * });
+ * for (const t of s.tables) console.log(t.table, t.status, t.rows);
+ * ```
+ */
+export async function restoreTables(
+  opts: RestoreManyOptions,
+  deps: { logger?: Logger } = {},
+): Promise<RestoreManySummary> {
+  const log = deps.logger ?? silentLogger();
+  const started = Date.now();
+  const jobs = opts.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS)
+    throw inputError('OPTION', `--jobs ${jobs}: give a whole number from 1 to ${MAX_JOBS}`);
+  const engine = await engineFor(opts.target, '--target');
+  const chosen = await chooseBackupTables(opts.from, opts.s3, opts.tables, opts.exclude);
+  const peak = new PeakMemory().start();
+  try {
+    if (opts.create) await createSchemas(engine, opts, chosen);
+    const results: TableRestore[] = new Array<TableRestore>(chosen.length);
+    let next = 0;
+    let stop = false; // a table met an error every table would: the others take no new table
+    const worker = async () => {
+      for (let i = next++; i < chosen.length && !stop; i = next++) {
+        try {
+          results[i] = await restoreOne(chosen[i]!, opts, log);
+        } catch (e) {
+          stop = true;
+          throw e;
+        }
+      }
+    };
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(jobs, chosen.length) }, worker));
+    const stopped = settled.find((r) => r.status === 'rejected');
+    if (stopped) throw stopped.reason;
+    peak.stop();
+    return {
+      from: redactUrl(opts.from),
+      target: redactUrl(opts.target),
+      jobs,
+      tables: results,
+      rows: results.reduce((n, r) => n + r.rows, 0),
+      failed: results.filter((r) => r.status === 'failed').length,
+      durationMs: Date.now() - started,
+      peakRssBytes: peak.rss,
+    };
+  } finally {
+    peak.stop();
+  }
+}
+
+/** With --create, the schemas (MySQL: databases) the tables go into, made where missing. */
+async function createSchemas(
+  engine: Awaited<ReturnType<typeof engineFor>>,
+  opts: RestoreManyOptions,
+  tables: BackupTable[],
+): Promise<void> {
+  const schemas = [...new Set(tables.map((t) => opts.targetSchema ?? t.schema))];
+  const loader = await engine.openLoader(opts.target);
+  try {
+    for (const s of schemas) await loader.execute(engine.ddl.createSchemaSql(s));
+  } finally {
+    await loader.close();
+  }
+}
+
+async function restoreOne(t: BackupTable, opts: RestoreManyOptions, log: Logger): Promise<TableRestore> {
+  const table = `${t.schema}.${t.name}`;
+  const into = { schema: opts.targetSchema ?? t.schema, name: t.name };
+  const target = `${into.schema}.${into.name}`;
+  const started = Date.now();
+  const tlog = log.child({ table });
+  try {
+    const s = await restoreTable(
+      {
+        from: t.url,
+        target: opts.target,
+        table: quotedName(into),
+        asOf: opts.asOf,
+        create: opts.create,
+        mode: opts.mode,
+        batchRows: opts.batchRows,
+        s3: opts.s3,
+        progress: opts.progress,
+      },
+      { logger: tlog },
+    );
+    tlog.info({ rows: s.rows, target }, 'table restored');
+    return {
+      table,
+      target,
+      status: 'ok',
+      format: s.format,
+      created: s.created,
+      files: s.files,
+      rows: s.rows,
+      seconds: s.durationMs / 1000,
+      unrepresentable: s.unrepresentable,
+      warnings: s.warnings,
+    };
+  } catch (e) {
+    // bad input that concerns every table (a target that cannot be reached) stops the restore
+    if (isTablevaultError(e) && STOPS_ALL.has(e.code)) throw e;
+    tlog.error({ err: errorMessage(e) }, 'table failed');
+    return {
+      table,
+      target,
+      status: 'failed',
+      files: 0,
+      rows: 0,
+      seconds: (Date.now() - started) / 1000,
+      unrepresentable: {},
+      warnings: [],
+      error: errorMessage(e),
+    };
+  }
+}
