@@ -1,20 +1,33 @@
-import type { Loader, LoadPlan } from '../loader.js';
+import type { LoadBatch, Loader, LoadPlan } from '../loader.js';
+import { errorMessage } from '../../errors.js';
+import { createLogger, type Logger } from '../../log.js';
 import { quoteMysqlIdent } from './quote.js';
 import { mysqlConnectionOptions } from './connection.js';
-import { NUMBER_KINDS, type ColumnKind } from '../columns.js';
+import { InsertWriter } from './insert-rows.js';
+import { stageStatements, type StageStatements } from './stage.js';
+import { ChunkPool, fieldKinds, isLocalInfileRefused, loadDataSql, loadWarnings, runLoadData } from './load-data.js';
 
-const NUMERIC: ReadonlySet<ColumnKind> = new Set<ColumnKind>(['bool', ...NUMBER_KINDS]);
+export interface MysqlLoaderOptions {
+  /** Where the loader says it fell back to INSERT. Default: a logger of its own on stderr. */
+  logger?: Logger;
+  /** false: never offer LOAD DATA LOCAL (the client refuses it, as a server with local_infile=OFF does). Default true. */
+  localInfile?: boolean;
+}
 
-/** Bytes of an INSERT after which the next row goes into a new one: well under the default max_allowed_packet (16 MiB). */
-const STATEMENT_BYTES = 1 << 16;
-const OPEN = 0x28; // (
-const CLOSE = 0x29; // )
-const COMMA = 0x2c;
-
-/** A restore's loader into MySQL/MariaDB: multi-row INSERT (… ON DUPLICATE KEY UPDATE when rows may conflict), strict mode. */
-export async function openLoader(url: string): Promise<Loader> {
+/**
+ * A restore's loader into MySQL/MariaDB, in strict sql_mode, each batch in one transaction:
+ * `LOAD DATA LOCAL INFILE` streamed from memory (load-data.ts), its warnings failing the batch;
+ * where the server or the client refuses LOCAL INFILE, multi-row INSERT (insert-rows.ts) from then
+ * on. Rows that may conflict (upsert, newest) are loaded into a staging table and merged by one
+ * INSERT … SELECT … ON DUPLICATE KEY UPDATE (stage.ts).
+ */
+export async function openLoader(url: string, opts: MysqlLoaderOptions = {}): Promise<Loader> {
   const mysql = (await import('mysql2')).default;
-  const conn = mysql.createConnection({ ...mysqlConnectionOptions(url), timezone: 'Z' });
+  const conn = mysql.createConnection({
+    ...mysqlConnectionOptions(url),
+    timezone: 'Z',
+    ...(opts.localInfile === false ? { flags: ['-LOCAL_FILES'] } : {}),
+  });
   const q = (s: string) =>
     new Promise<void>((resolve, reject) => conn.query(s, (err) => (err ? reject(err) : resolve())));
   await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
@@ -22,34 +35,86 @@ export async function openLoader(url: string): Promise<Loader> {
   await q(
     "SET SESSION time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
   );
-  // the statements' text is written here, reused for the loader's life (grown for a row larger than it)
-  let buf = Buffer.allocUnsafe(STATEMENT_BYTES + 64 * 1024);
+  const inserts = new InsertWriter((v) => mysql.escape(v));
+  let loadData = true;
+  const chunks = new ChunkPool();
+  /** Staging tables made, by table and columns: their number, -1 where none can be made. */
+  const stages = new Map<string, number>();
+  let logger = opts.logger;
+  const log = () => (logger ??= createLogger());
   const name = (t: LoadPlan['table']) =>
     t.schema ? `${quoteMysqlIdent(t.schema)}.${quoteMysqlIdent(t.name)}` : quoteMysqlIdent(t.name);
+
+  /** One batch in one transaction; a failure rolls it back. */
+  const inTransaction = async (work: () => Promise<void>) => {
+    await q('START TRANSACTION');
+    try {
+      await work();
+      await q('COMMIT');
+    } catch (e) {
+      await q('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  };
+
+  /** LOAD DATA of the batch into `into`, its warnings failing it, then `then` (the merge of a staging table), in one transaction. */
+  const loadBatch = (into: string, plan: LoadPlan, batch: LoadBatch, then?: string) =>
+    inTransaction(async () => {
+      const sql = loadDataSql(into, plan.columns);
+      const warnings = await runLoadData(conn, sql, batch, fieldKinds(plan.columns), chunks);
+      const problem = await loadWarnings(conn, warnings);
+      if (problem) throw new Error(`LOAD DATA into ${into}: ${problem}`);
+      if (then) await q(then);
+    });
+  /**
+   * The statements for the table's staging table, made on first use (one per table and columns,
+   * its merge written for each plan); undefined where it cannot be made (no CREATE TEMPORARY TABLES): INSERT then.
+   */
+  const stageFor = async (table: string, plan: LoadPlan): Promise<StageStatements | undefined> => {
+    const key = `${table} ${plan.columns.map((c) => c.name).join(',')}`;
+    let n = stages.get(key);
+    if (n === undefined) {
+      n = stages.size;
+      const st = stageStatements(table, plan, n);
+      try {
+        await q(st.create);
+      } catch (e) {
+        // access denied to the database or table (no CREATE TEMPORARY TABLES); anything else is the table's own error
+        const errno = (e as { errno?: unknown }).errno;
+        if (errno !== 1044 && errno !== 1142) throw e;
+        log().warn(
+          { table, err: errorMessage(e) },
+          'cannot create a temporary staging table for an upsert (needs CREATE TEMPORARY TABLES): loading with INSERT … ON DUPLICATE KEY UPDATE instead, which is slower',
+        );
+        n = -1;
+      }
+      stages.set(key, n);
+    }
+    return n < 0 ? undefined : stageStatements(table, plan, n);
+  };
+
   return {
     engine: 'mysql',
     async load(plan, batch) {
-      const cols = plan.columns.map((c) => quoteMysqlIdent(c.name)).join(', ');
-      const kinds = plan.columns.map((c) => (c.kind === 'binary' ? 'hex' : NUMERIC.has(c.kind) ? 'raw' : 'str'));
-      let tail = '';
-      if (plan.conflict !== 'insert') {
-        const cur = plan.cursor ? quoteMysqlIdent(plan.cursor) : '';
-        // the cursor is assigned last: the other assignments compare against the stored, not the new, cursor
-        const others = plan.columns.filter((c) => !plan.primaryKey.includes(c.name) && c.name !== plan.cursor);
-        const assign = (c: string) =>
-          plan.conflict === 'newest'
-            ? `${c} = IF(VALUES(${cur}) >= ${cur}, VALUES(${c}), ${c})`
-            : `${c} = VALUES(${c})`;
-        const sets = [
-          ...others.map((c) => assign(quoteMysqlIdent(c.name))),
-          ...(plan.cursor && !plan.primaryKey.includes(plan.cursor) ? [assign(cur)] : []),
-        ];
-        tail = sets.length
-          ? ` ON DUPLICATE KEY UPDATE ${sets.join(', ')}`
-          : ` ON DUPLICATE KEY UPDATE ${quoteMysqlIdent(plan.primaryKey[0]!)} = ${quoteMysqlIdent(plan.primaryKey[0]!)}`;
+      const table = name(plan.table);
+      if (loadData) {
+        try {
+          if (plan.conflict === 'insert') return await loadBatch(table, plan, batch);
+          const st = await stageFor(table, plan);
+          if (st) {
+            // outside the batch's transaction: TRUNCATE may commit
+            await q(st.empty);
+            return await loadBatch(st.stage, plan, batch, st.merge);
+          }
+        } catch (e) {
+          if (!isLocalInfileRefused(e)) throw e;
+          loadData = false;
+          log().warn(
+            { table },
+            'the MySQL server or client refuses LOAD DATA LOCAL INFILE (local_infile=OFF?): loading with multi-row INSERT instead, which is slower; SET GLOBAL local_infile = 1 to allow it',
+          );
+        }
       }
-      const head = `INSERT INTO ${name(plan.table)} (${cols}) VALUES `;
-      await q('START TRANSACTION');
       // one statement runs while the next is built (the client's CPU overlaps the server's), never more
       let running: Promise<void> | undefined;
       const send = async (text: string) => {
@@ -58,51 +123,12 @@ export async function openLoader(url: string): Promise<Loader> {
         running.catch(() => {}); // awaited before the next statement, the COMMIT or the ROLLBACK: never unhandled
       };
       try {
-        const cells = batch.cells;
-        // the statement's text is written into one reused buffer, then read out as one flat string
-        // (mysql2 sends a string): no string per row or value survives it, so little reaches the old generation
-        let at = 0;
-        const room = (n: number) => {
-          if (at + n <= buf.length) return;
-          const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, at + n));
-          buf.copy(bigger, 0, 0, at);
-          buf = bigger;
-        };
-        room(3 * head.length);
-        const start = buf.write(head, 0, 'utf8');
-        at = start;
-        for (let r = 0; r < batch.numRows; r++) {
-          room(2);
-          if (at > start) buf[at++] = COMMA;
-          buf[at++] = OPEN;
-          for (let c = 0; c < cells.length; c++) {
-            const v = cells[c]!(r);
-            // numbers (booleans come as 1/0 for MySQL) as they are; text quoted by mysql2's escaping, as the source's literals
-            const text =
-              v === null ? 'NULL' : kinds[c] === 'hex' ? `X'${v}'` : kinds[c] === 'raw' ? v : mysql.escape(v);
-            room(2 + 3 * text.length);
-            if (c) buf[at++] = COMMA;
-            at += buf.write(text, at, 'utf8');
-          }
-          buf[at++] = CLOSE;
-          if (at > STATEMENT_BYTES) {
-            room(tail.length * 3);
-            at += buf.write(tail, at, 'utf8');
-            await send(buf.toString('utf8', 0, at));
-            at = start;
-          }
-        }
-        if (at > start) {
-          room(tail.length * 3);
-          at += buf.write(tail, at, 'utf8');
-          await send(buf.toString('utf8', 0, at));
-        }
-        await running;
-        await q('COMMIT');
-      } catch (e) {
+        await inTransaction(async () => {
+          await inserts.write(table, plan, batch, send);
+          await running;
+        });
+      } finally {
         await running?.catch(() => {});
-        await q('ROLLBACK').catch(() => {});
-        throw e;
       }
     },
     truncate: (t) => q(`TRUNCATE TABLE ${name(t)}`),
