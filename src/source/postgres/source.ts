@@ -237,7 +237,8 @@ export class PostgresSource implements Source {
   ): Promise<string[][]> {
     const from = `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}`;
     const cols = keyColumns.map((k) => `${quotePgIdent(k)}::text`).join(', ');
-    const order = keyColumns.map((k) => `${quotePgIdent(k)}${last ? ' DESC' : ''}`).join(', ');
+    // qualified: a bare name in ORDER BY is the output column first, here the key's text (so '9999' > '10000')
+    const order = keyColumns.map((k) => `${from}.${quotePgIdent(k)}${last ? ' DESC' : ''}`).join(', ');
     const res = await client.query<string[]>({
       text: `SELECT ${cols} FROM ${from}${where ? ` WHERE ${where}` : ''} ORDER BY ${order}${last ? ' LIMIT 1' : ''}`,
       rowMode: 'array',
