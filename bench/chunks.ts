@@ -1,11 +1,14 @@
 /**
  * `npm run bench -- --chunks`: one big table (the bench table, `bench_orders_<rows>`) read in 1, 2
  * and 4 chunks at once: tablevault `export --parallel K --chunk-rows ⌈rows / K⌉` (K = 1: one
- * stream) to a local directory, beside `pg_dump -Fd -j K -t` (which reads one table in one COPY
+ * stream) to a local directory, tablevault `backup --parallel K` of the table as `strategy:
+ * incremental` (cursor `id`, `chunk_rows: ⌈rows / K⌉`), each run a first backup (backfill) into an
+ * emptied directory and a state store whose tablevault_* tables were dropped, beside `pg_dump -Fd -j K -t` (which reads one table in one COPY
  * whatever K is) and `mydumper -t K -c -r R`, with R the server's own row estimate / K (mydumper
  * 0.10 cuts floor(estimate / R) chunks, so R = rows / K gives one chunk fewer when the estimate is
  * low). Same run, round-robin, median of --repeat runs; each run's chunks are counted from what it
- * wrote (tablevault's part-CCCCC-NNNNN objects, mydumper's data files).
+ * wrote (tablevault's part-CCCCC-NNNNN objects, mydumper's data files) or, for the backup, from its
+ * summary (`tables[0].chunks`, absent when read in one stream).
  *
  *   npm run bench -- --chunks [--rows 4000000] [--counts 1,2,4] [--repeat 3] [--engines pg,mysql] [--out bench/results]
  */
@@ -15,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { diskBytes, mysqlClient, pgClient, sh } from './database-cases.js';
 import { ensureMydumper } from './database.js';
+import { backupCase, chunksStateDbs, type Engine } from './chunks-backup.js';
 import { SERVER_PROCESSES, alignedTable, formatLoad, measure, median, summarizeRuns, type CaseRun } from './measure.js';
 import { benchTableName, ensureMysqlTable, ensurePgTable, mysqlConnect } from './tables.js';
 
@@ -58,9 +62,9 @@ function parseArgs(argv: string[], root: string): Args {
   return a;
 }
 
-type Tool = 'tablevault' | 'pg_dump' | 'mydumper';
+type Tool = 'tablevault' | 'tablevault_backup' | 'pg_dump' | 'mydumper';
 
-interface ChunkCase {
+export interface ChunkCase {
   engine: 'pg' | 'mysql';
   tool: Tool;
   /** Reads (tablevault), jobs (pg_dump) or threads (mydumper) asked for, and the chunks asked for. */
@@ -68,7 +72,8 @@ interface ChunkCase {
   label: string;
   command: string;
   env: NodeJS.ProcessEnv;
-  reset: () => void;
+  /** Untimed, before each run. */
+  reset: () => void | Promise<void>;
   /** The chunks the run read, counted from what it wrote. */
   chunks: (stdout: string) => number;
   bytes: () => number;
@@ -96,8 +101,17 @@ async function mysqlEstimate(url: string, table: string): Promise<number> {
   }
 }
 
-function cases(args: Args, cli: string, work: string, pgUrl: string, mysqlUrl: string, estimate: number): ChunkCase[] {
+function cases(
+  args: Args,
+  cli: string,
+  work: string,
+  urls: { pg: string; mysql: string; state: Record<Engine, string> },
+  estimate: number,
+): ChunkCase[] {
+  const { pg: pgUrl, mysql: mysqlUrl } = urls;
   const table = benchTableName(args.rows);
+  const backup = (engine: Engine, ref: string, k: number) =>
+    backupCase({ cli, work, rows: args.rows, state: urls.state }, engine, urls[engine], ref, k);
   const fresh = (dir: string) => () => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -123,7 +137,7 @@ function cases(args: Args, cli: string, work: string, pgUrl: string, mysqlUrl: s
     const { conn, env } = pgClient(pgUrl);
     for (const k of args.counts) {
       const dir = join(work, `pg_dump-${k}`);
-      out.push(tv('pg', pgUrl, `public.${table}`, k), {
+      out.push(tv('pg', pgUrl, `public.${table}`, k), backup('pg', `public.${table}`, k), {
         engine: 'pg',
         tool: 'pg_dump',
         k,
@@ -143,7 +157,7 @@ function cases(args: Args, cli: string, work: string, pgUrl: string, mysqlUrl: s
       const dir = join(work, `mydumper-${k}`);
       const rows = k > 1 ? ` -r ${Math.floor(estimate / k)}` : '';
       const file = new RegExp(`^${db}\\.${table}(\\.\\d+)?\\.sql(\\.gz)?$`);
-      out.push(tv('mysql', mysqlUrl, `${db}.${table}`, k), {
+      out.push(tv('mysql', mysqlUrl, `${db}.${table}`, k), backup('mysql', `${db}.${table}`, k), {
         engine: 'mysql',
         tool: 'mydumper',
         k,
@@ -171,20 +185,22 @@ export async function chunksBench(env: ChunksBenchEnv): Promise<void> {
   }
   const loadBefore = os.loadavg();
   const work = mkdtempSync(join(os.tmpdir(), 'tv-bench-chunks-'));
-  const all = cases(args, join(env.root, 'dist', 'cli.js'), work, env.pgUrl, env.mysqlUrl, estimate);
+  const state = await chunksStateDbs(args.engines, env.pgUrl, env.mysqlUrl);
+  const urls = { pg: env.pgUrl, mysql: env.mysqlUrl, state };
+  const all = cases(args, join(env.root, 'dist', 'cli.js'), work, urls, estimate);
   const runs = new Map<ChunkCase, Run[]>(all.map((c) => [c, []]));
   try {
     // untimed, each engine's table read once, so the first timed case does not also fill the cache
     for (const c of all.filter((x) => x.tool === 'tablevault' && x.k === args.counts[0])) {
       log(`[warm-up] ${c.engine} ${c.label}`);
-      c.reset();
+      await c.reset();
       await measure(c.command, c.env);
     }
     // round-robin, so a noisy moment on the shared machine hits every case rather than one
     for (let r = 0; r < args.repeat; r++)
       for (const c of all) {
         log(`[${r + 1}/${args.repeat}] ${c.engine} ${c.label}`);
-        c.reset();
+        await c.reset();
         const m = await measure(c.command, c.env, SERVER_PROCESSES[c.engine]);
         const chunks = c.chunks(m.stdout);
         if (c.tool !== 'pg_dump' && chunks !== c.k) log(`  ${c.engine} ${c.label} read ${chunks} chunks, not ${c.k}`);
@@ -219,20 +235,33 @@ function report(
   });
   type Result = (typeof results)[number];
   const both = (x: Result) => x.cpuMs + x.serverCpuMs;
+  const ours = (tool: Tool) => tool === 'tablevault' || tool === 'tablevault_backup';
+  const ratio = (tv: Result, b: Result) => ({
+    engine: tv.engine,
+    k: tv.k,
+    baseline: b.name,
+    wall: tv.wallMs / b.wallMs,
+    // client and server CPU together: what the cores have to get through
+    cpuAndServer: both(tv) / both(b),
+    bytes: tv.bytes / b.bytes,
+  });
   const tvs = results.filter((x) => x.tool === 'tablevault');
   const ratios = tvs.flatMap((tv) =>
-    results
-      .filter((b) => b.engine === tv.engine && b.k === tv.k && b.tool !== 'tablevault')
-      .map((b) => ({
-        engine: tv.engine,
-        k: tv.k,
-        baseline: b.name,
-        wall: tv.wallMs / b.wallMs,
-        // client and server CPU together: what the cores have to get through
-        cpuAndServer: both(tv) / both(b),
-        bytes: tv.bytes / b.bytes,
-      })),
+    results.filter((b) => b.engine === tv.engine && b.k === tv.k && !ours(b.tool)).map((b) => ratio(tv, b)),
   );
+  // the backfill beside the dump tool and the export at the same K, and beside its own one stream
+  const backupRatios = results
+    .filter((x) => x.tool === 'tablevault_backup')
+    .flatMap((tv) =>
+      results
+        .filter(
+          (b) =>
+            b.engine === tv.engine &&
+            ((b.k === tv.k && b.tool !== 'tablevault_backup') ||
+              (b.tool === 'tablevault_backup' && b.k === args.counts[0] && tv.k !== b.k)),
+        )
+        .map((b) => ratio(tv, b)),
+    );
   // each tool's speed-up over its own run at the first count
   const scaling = results.map((x) => {
     const base = results.find((b) => b.engine === x.engine && b.tool === x.tool && b.k === args.counts[0])!;
@@ -265,6 +294,12 @@ function report(
       (r) =>
         `  ${r.engine} K=${r.k} / ${r.baseline}: wall ${r.wall.toFixed(2)}×, cpu+server ${r.cpuAndServer.toFixed(2)}×, bytes ${r.bytes.toFixed(2)}×`,
     ),
+    '',
+    'ratios (tablevault backup --parallel K, a backfill / its one stream, the export and the dump tool at K):',
+    ...backupRatios.map(
+      (r) =>
+        `  ${r.engine} K=${r.k} / ${r.baseline}: wall ${r.wall.toFixed(2)}×, cpu+server ${r.cpuAndServer.toFixed(2)}×, bytes ${r.bytes.toFixed(2)}×`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
@@ -272,6 +307,6 @@ function report(
   const file = join(args.out, `chunks-${args.rows}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const meta = { date: new Date().toISOString(), rows: args.rows, counts: args.counts, repeat: args.repeat };
   const machine = { cores: os.cpus().length, node: process.version, load, mysqlEstimate };
-  writeFileSync(file, `${JSON.stringify({ ...meta, ...machine, results, ratios, scaling }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ ...meta, ...machine, results, ratios, backupRatios, scaling }, null, 2)}\n`);
   log(`results: ${file}`);
 }
