@@ -6,6 +6,7 @@
  *   npm run bench -- [--rows 1000000[,4000000]] [--repeat 3] [--engines pg,mysql] [--codecs zstd[,lz4_raw,…]]
  *                    [--out bench/results]
  *   npm run bench -- --database …   a whole-database backup (bench/database.ts)
+ *   npm run bench -- --restore-database …   a whole-database restore (bench/restore-database.ts)
  *   npm run bench -- --chunks …     the 4M table read in 1, 2 and 4 chunks (bench/chunks.ts)
  *
  * Each row count is its own table and its own report (and JSON file), in the same run.
@@ -20,6 +21,7 @@ import { SERVER_PROCESSES, alignedTable, measure, median, summarizeRuns, type Me
 import { chunksBench } from './chunks.js';
 import { databaseBench } from './database.js';
 import { restoreBench } from './restore.js';
+import { restoreDatabaseBench } from './restore-database.js';
 import { syncBench } from './sync.js';
 import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
 
@@ -81,7 +83,7 @@ function parseArgs(argv: string[]): Args {
         break;
       default:
         throw new Error(
-          `unknown argument ${argv[i]}; use --rows N[,N…] --repeat N --engines pg,mysql --codecs zstd[,lz4_raw…] --out DIR, or --upload SIZE_MIB, or --sync, or --restore, or --database (see bench/database.ts), or --chunks (see bench/chunks.ts)`,
+          `unknown argument ${argv[i]}; use --rows N[,N…] --repeat N --engines pg,mysql --codecs zstd[,lz4_raw…] --out DIR, or --upload SIZE_MIB, or --sync, or --restore, or --database (see bench/database.ts), or --restore-database (see bench/restore-database.ts), or --chunks (see bench/chunks.ts)`,
         );
     }
   }
@@ -329,6 +331,10 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--database')) {
     await databaseBench({ argv, root, pgUrl: pgUrl(), mysqlUrl: mysqlUrl(), startS3 });
+    return;
+  }
+  if (argv.includes('--restore-database')) {
+    await restoreDatabaseBench({ argv, root, pgUrl: pgUrl(), mysqlUrl: mysqlUrl() });
     return;
   }
   if (argv.includes('--chunks')) {

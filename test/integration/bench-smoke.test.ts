@@ -131,6 +131,32 @@ describe('bench harness (smoke)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+  it('--restore-database restores a small generated schema with every tool and writes the JSON results', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tv-bench-smoke-'));
+    try {
+      const main = fileURLToPath(new URL('../../dist-bench/main.js', import.meta.url));
+      // the --database smoke test's schema: the bench's tvbench is never rewritten
+      const mix = ['--mix', '1x1000,3x0,3x1-100', '--schema', 'tvbench_smoke'];
+      const args = ['--restore-database', ...mix, '--repeat', '1'];
+      const { stdout } = await promisify(execFile)(process.execPath, [main, ...args, '--out', out]);
+      expect(stdout).toMatch(/ratios \(tablevault restore \/ the dump tool/);
+      const [file] = readdirSync(out);
+      const json = JSON.parse(readFileSync(join(out, file!), 'utf8')) as {
+        rows: number;
+        results: Array<{ engine: string; name: string; tables: number; wallMs: number; peakRssBytes: number }>;
+      };
+      expect(json.rows).toBe(1060);
+      expect(json.results.map((r) => `${r.engine}:${r.name}:${r.tables}`)).toEqual([
+        'pg:tv_restore:7',
+        'pg:dump_restore:7',
+        'mysql:tv_restore:7',
+        'mysql:dump_restore:7',
+      ]);
+      for (const r of json.results) expect(r.peakRssBytes).toBeGreaterThan(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
   it('--chunks reads the bench table in each count of chunks with every tool and writes the JSON results', async () => {
     const out = mkdtempSync(join(tmpdir(), 'tv-bench-smoke-'));
     try {
