@@ -7,6 +7,8 @@ import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
 import { quotedName } from '../source/columns.js';
 import { engineFor } from '../source/engine.js';
+import type { Loader } from '../source/loader.js';
+import type { Source } from '../source/source.js';
 import { restoreTable, type RestoreMode, type RestoreSummary } from './restore.js';
 
 export interface RestoreManyOptions {
@@ -95,19 +97,33 @@ export async function restoreTables(
   const engine = await engineFor(opts.target, '--target');
   const chosen = await chooseBackupTables(opts.from, opts.s3, opts.tables, opts.exclude);
   const peak = new PeakMemory().start();
+  // one pool to describe tables with, and a loader per job kept across its tables: a connection
+  // per table would be a server process forked per table on PostgreSQL, for hundreds of small ones
+  const source = await engine.openSource(opts.target, { maxConnections: Math.min(jobs, chosen.length) + 1 });
   try {
     if (opts.create) await createSchemas(engine, opts, chosen);
     const results: TableRestore[] = new Array<TableRestore>(chosen.length);
     let next = 0;
     let stop = false; // a table met an error every table would: the others take no new table
     const worker = async () => {
-      for (let i = next++; i < chosen.length && !stop; i = next++) {
-        try {
-          results[i] = await restoreOne(chosen[i]!, opts, log);
-        } catch (e) {
-          stop = true;
-          throw e;
+      let loader: Loader | undefined;
+      try {
+        for (let i = next++; i < chosen.length && !stop; i = next++) {
+          try {
+            loader ??= await engine.openLoader(opts.target);
+            results[i] = await restoreOne(chosen[i]!, opts, log, { source, loader });
+          } catch (e) {
+            stop = true;
+            throw e;
+          }
+          // a table that failed may have left its connection mid-statement: the next gets a new one
+          if (results[i]!.status === 'failed') {
+            await loader.close();
+            loader = undefined;
+          }
         }
+      } finally {
+        await loader?.close();
       }
     };
     const settled = await Promise.allSettled(Array.from({ length: Math.min(jobs, chosen.length) }, worker));
@@ -126,6 +142,7 @@ export async function restoreTables(
     };
   } finally {
     peak.stop();
+    await source.close().catch(() => {});
   }
 }
 
@@ -144,7 +161,12 @@ async function createSchemas(
   }
 }
 
-async function restoreOne(t: BackupTable, opts: RestoreManyOptions, log: Logger): Promise<TableRestore> {
+async function restoreOne(
+  t: BackupTable,
+  opts: RestoreManyOptions,
+  log: Logger,
+  conns: { source: Source; loader: Loader },
+): Promise<TableRestore> {
   const table = `${t.schema}.${t.name}`;
   const into = { schema: opts.targetSchema ?? t.schema, name: t.name };
   const target = `${into.schema}.${into.name}`;
@@ -163,7 +185,7 @@ async function restoreOne(t: BackupTable, opts: RestoreManyOptions, log: Logger)
         s3: opts.s3,
         progress: opts.progress,
       },
-      { logger: tlog },
+      { logger: tlog, ...conns },
     );
     tlog.info({ rows: s.rows, target }, 'table restored');
     return {

@@ -6,6 +6,7 @@ import type { S3Options } from '../s3/client.js';
 import { parseTableRef, type ColumnSpec, type TableRef } from '../source/columns.js';
 import { engineFor, engineNamed } from '../source/engine.js';
 import type { LoadBatch, LoadColumn, LoadPlan, Loader } from '../source/loader.js';
+import type { Source } from '../source/source.js';
 import type { ProgressSink } from '../progress.js';
 import { openBackup, type OpenedBackup } from '../manifest/open.js';
 import { columnsAddedLater, currentFiles, fileColumns, type BackupManifest } from '../manifest/view.js';
@@ -102,7 +103,20 @@ function selectFiles(m: BackupManifest, asOf: string | undefined, from: string):
  * console.log(`${s.rows} rows from ${s.files} objects`, s.unrepresentable);
  * ```
  */
-export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger } = {}): Promise<RestoreSummary> {
+/**
+ * What restoreTable may be given instead of opening its own: a whole-backup restore's target
+ * connections, kept across its tables (each new connection is a server process forked on
+ * PostgreSQL). The caller owns and closes them; a loader that failed a table should not be reused.
+ */
+export interface RestoreDeps {
+  logger?: Logger;
+  /** The target, for describing the table (a pool). */
+  source?: Source;
+  /** A loader into the target, used by one table at a time. */
+  loader?: Loader;
+}
+
+export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {}): Promise<RestoreSummary> {
   const log = deps.logger ?? silentLogger();
   const started = Date.now();
   const mode = oneOf('--mode', opts.mode, CHOICES.restoreMode, DEFAULTS.restore.mode);
@@ -115,7 +129,7 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
   }
 
   const engine = await engineFor(opts.target, '--target');
-  const source = await engine.openSource(opts.target); // connects lazily: a bad URL fails here, before any read
+  const source = deps.source ?? (await engine.openSource(opts.target)); // connects lazily: a bad URL fails here, before any read
   const peak = new PeakMemory().start();
   let backup: OpenedBackup | undefined;
   let loader: Loader | undefined;
@@ -151,7 +165,9 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
         'NO_KEY',
         `${mode === 'upsert' ? '--mode upsert' : 'an incremental restore'} needs a primary key, and the backup's table has none; use --mode insert or replace`,
       );
-    loader = await engine.openLoader(opts.target);
+    loader = deps.loader ?? (await engine.openLoader(opts.target));
+    // a loader kept across tables counts all of their batches: this table's are the difference
+    const formatsBefore = { ...(loader.formats ?? {}) };
     const created = !exists;
     const plan: LoadPlan = {
       table: ref,
@@ -272,7 +288,7 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
       rows,
       unrepresentable,
       warnings,
-      ...(loader.formats ? { formats: { ...loader.formats } } : {}),
+      ...(loader.formats ? { formats: formatsSince(formatsBefore, loader.formats) } : {}),
       durationMs: Date.now() - started,
       peakRssBytes: peak.rss,
     };
@@ -285,8 +301,13 @@ export async function restoreTable(opts: RestoreOptions, deps: { logger?: Logger
     );
   } finally {
     peak.stop();
-    await loader?.close();
-    await source.close().catch(() => {});
+    if (!deps.loader) await loader?.close();
+    if (!deps.source) await source.close().catch(() => {});
     backup?.close();
   }
+}
+
+/** Batches per wire format loaded since `before` (a loader's counts then). */
+function formatsSince(before: Record<string, number>, now: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(now).map(([k, n]) => [k, n - (before[k] ?? 0)]));
 }
