@@ -157,7 +157,7 @@ describe('bench harness (smoke)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
-  it('--chunks reads the bench table in each count of chunks with every tool and writes the JSON results', async () => {
+  it('--chunks reads the bench table in each count of chunks with every tool (export, incremental backfill, the dump tool) and writes the JSON results', async () => {
     const out = mkdtempSync(join(tmpdir(), 'tv-bench-smoke-'));
     try {
       const main = fileURLToPath(new URL('../../dist-bench/main.js', import.meta.url));
@@ -170,12 +170,16 @@ describe('bench harness (smoke)', () => {
       };
       expect(json.results.map((r) => `${r.engine}:${r.name}:${r.chunks}`)).toEqual([
         'pg:tablevault_1:1',
+        'pg:tablevault_backup_1:1',
         'pg:pg_dump_1:1',
         'pg:tablevault_2:2',
+        'pg:tablevault_backup_2:2',
         'pg:pg_dump_2:1',
         'mysql:tablevault_1:1',
+        'mysql:tablevault_backup_1:1',
         'mysql:mydumper_1:1',
         'mysql:tablevault_2:2',
+        'mysql:tablevault_backup_2:2',
         'mysql:mydumper_2:2',
       ]);
       for (const r of json.results) expect(r.bytes).toBeGreaterThan(0);
