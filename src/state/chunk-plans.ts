@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
 import type { ColumnSpec } from '../source/columns.js';
 import type { StateDb } from './db.js';
+import { advanceTable } from './object-commit.js';
 import { insertRecentVersions } from './recent-versions.js';
 import { now } from './timestamps.js';
 
@@ -246,22 +246,16 @@ export async function finishChunkPlan(
         .execute();
     const rows = files.reduce((n, f) => n + Number(f.rows), 0);
     const bytes = files.reduce((n, f) => n + Number(f.bytes), 0);
-    const upd = await tx
-      .updateTable('tablevault_tables')
-      .set({
-        watermark: json(p.through),
-        files: seq0 + files.length,
-        rows: sql`${sql.ref('rows')} + ${rows}`,
-        bytes: sql`${sql.ref('bytes')} + ${bytes}`,
-        columns_json: json(run.columns),
-        last_run_id: run.runId,
-        updated_at: at,
-      })
-      .where('table_key', '=', p.tableKey)
-      .where('files', '=', seq0)
-      .executeTakeFirst();
-    if (Number(upd.numUpdatedRows) !== 1)
-      throw new Error(`state of ${p.tableKey} changed under this run (another backup?); rerun`);
+    await advanceTable(tx, {
+      tableKey: p.tableKey,
+      seq: seq0,
+      files: files.length,
+      rows,
+      bytes,
+      watermark: p.through,
+      columns: run.columns,
+      runId: run.runId,
+    });
     await tx.deleteFrom('tablevault_chunk_files').where('table_key', '=', p.tableKey).execute();
     await tx.deleteFrom('tablevault_chunks').where('table_key', '=', p.tableKey).execute();
     return { files: files.length, rows, bytes };

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { ColumnSpec } from '../source/columns.js';
-import type { StateDb } from './db.js';
+import type { StateDb, StateSchema } from './db.js';
 import { insertRecentVersions } from './recent-versions.js';
 import { now } from './timestamps.js';
 
@@ -28,6 +28,42 @@ export interface ObjectCommit {
 }
 
 /**
+ * Moves the table's row past `files` new files, inside the caller's transaction: the watermark,
+ * the counters, the columns and the last run. Only while the row still counts `seq` files, so a
+ * concurrent writer of the same table fails here (the transaction rolls back), not the data.
+ */
+export async function advanceTable(
+  tx: Kysely<StateSchema>,
+  a: {
+    tableKey: string;
+    seq: number;
+    files: number;
+    rows: number;
+    bytes: number;
+    watermark: string[];
+    columns: ColumnSpec[];
+    runId: string;
+  },
+): Promise<void> {
+  const upd = await tx
+    .updateTable('tablevault_tables')
+    .set({
+      watermark: JSON.stringify(a.watermark),
+      files: a.seq + a.files,
+      rows: sql`${sql.ref('rows')} + ${a.rows}`,
+      bytes: sql`${sql.ref('bytes')} + ${a.bytes}`,
+      columns_json: JSON.stringify(a.columns),
+      last_run_id: a.runId,
+      updated_at: now(),
+    })
+    .where('table_key', '=', a.tableKey)
+    .where('files', '=', a.seq)
+    .executeTakeFirst();
+  if (Number(upd.numUpdatedRows) !== 1)
+    throw new Error(`state of ${a.tableKey} changed under this run (another backup?); rerun`);
+}
+
+/**
  * Commits an object already durable in the store, in one transaction: its file row, the table's
  * counters and watermark, and the recent versions. The table row is updated only while it still
  * counts `seq` files, so a concurrent writer of the same table fails this commit, not the data.
@@ -51,22 +87,16 @@ export async function commitObject(s: StateDb, c: ObjectCommit): Promise<void> {
         schema_version: c.schemaVersion,
       })
       .execute();
-    const upd = await tx
-      .updateTable('tablevault_tables')
-      .set({
-        watermark: JSON.stringify(c.through),
-        files: c.seq + 1,
-        rows: sql`${sql.ref('rows')} + ${c.rows}`,
-        bytes: sql`${sql.ref('bytes')} + ${c.bytes}`,
-        columns_json: JSON.stringify(c.columns),
-        last_run_id: c.runId,
-        updated_at: now(),
-      })
-      .where('table_key', '=', c.tableKey)
-      .where('files', '=', c.seq)
-      .executeTakeFirst();
-    if (Number(upd.numUpdatedRows) !== 1)
-      throw new Error(`state of ${c.tableKey} changed under this run (another backup?); rerun`);
+    await advanceTable(tx, {
+      tableKey: c.tableKey,
+      seq: c.seq,
+      files: 1,
+      rows: c.rows,
+      bytes: c.bytes,
+      watermark: c.through,
+      columns: c.columns,
+      runId: c.runId,
+    });
     await insertRecentVersions(s, tx, c.tableKey, c.recentVersions);
   });
 }
