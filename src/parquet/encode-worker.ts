@@ -10,6 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import * as wasm from 'parquet-wasm';
 import { collectYoung } from '../memory/gc.js';
 import type { ParquetOptions } from './compression.js';
+import { sortFooterMetadata } from './footer-order.js';
 import { writerProperties } from './properties.js';
 
 type In =
@@ -29,6 +30,10 @@ function push(item: wasm.RecordBatch | null): void {
 
 async function encode(opts: ParquetOptions): Promise<void> {
   queue = [];
+  // the footer is written once the batches have ended: what comes out after that is held back,
+  // its metadata put in order (sortFooterMetadata), and sent as the file's last chunk
+  let ended = false;
+  const tail: Uint8Array[] = [];
   const source = new ReadableStream<wasm.RecordBatch>(
     {
       async pull(controller) {
@@ -38,8 +43,10 @@ async function encode(opts: ParquetOptions): Promise<void> {
           });
         wake = undefined;
         const next = queue.shift()!;
-        if (next === null) controller.close();
-        else {
+        if (next === null) {
+          ended = true;
+          controller.close();
+        } else {
           controller.enqueue(next);
           port.postMessage({ type: 'ack' });
         }
@@ -56,9 +63,20 @@ async function encode(opts: ParquetOptions): Promise<void> {
       chunk.buffer !== wasm.wasmMemory().buffer
         ? chunk
         : chunk.slice();
-    port.postMessage({ type: 'chunk', data: own }, [own.buffer as ArrayBuffer]);
+    if (ended) tail.push(own);
+    else send(own);
   }
+  // parquet-wasm's writer writes the last row group and the footer in one chunk at its close
+  const last = tail.length === 1 ? tail[0]! : Buffer.concat(tail);
+  if (!sortFooterMetadata(last))
+    throw new Error('the Parquet footer was not in the output written after the last batch');
+  send(last);
   port.postMessage({ type: 'done' });
+}
+
+function send(data: Uint8Array): void {
+  const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+  port.postMessage({ type: 'chunk', data: own }, [own.buffer as ArrayBuffer]);
 }
 
 port.on('message', (m: In) => {
@@ -89,6 +107,7 @@ port.on('message', (m: In) => {
         const table = wasm.Table.fromIPCStream(m.ipc);
         // writeParquet copies the file out of WASM memory: the array is the worker's own to transfer
         const data = wasm.writeParquet(table, writerProperties(m.opts));
+        sortFooterMetadata(data);
         port.postMessage({ type: 'file', data }, [data.buffer as ArrayBuffer]);
       } catch (e) {
         port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) });
