@@ -275,6 +275,7 @@ function manifestInput(plan: TablePlan, { table: t, files, schemas }: ManifestSt
       through: JSON.parse(f.key_to) as string[],
       runId: f.run_id,
       ...(f.backup_run ? { backupRunId: f.backup_run } : {}),
+      ...(f.kind === 'deletes' ? { kind: 'deletes' as const } : {}),
     })),
   };
 }

@@ -83,6 +83,15 @@ export function incrementalChunkObjectKey(prefix: string, planSeq: number, chunk
   return joinKey(prefix, `incr-${n(planSeq, 8)}-${n(chunk, 5)}-${n(part, 5)}.parquet`);
 }
 
+/**
+ * Tombstone object `seq` (the deleted keys a run found), in the table's `_deletes/` folder and
+ * without a `.parquet` ending, though it is Parquet: a query over the data (a glob of every
+ * `.parquet` under the table, or a Hive reader, which skips `_` folders) must not read keys as rows.
+ */
+export function deletesObjectKey(prefix: string, seq: number): string {
+  return joinKey(prefix, '_deletes', `del-${String(seq).padStart(8, '0')}.deletes`);
+}
+
 /** Hive-style folder of a day partition (`partition: day`), for Athena, Spark and DuckDB. */
 export function dayFolder(day: string): string {
   return `dt=${day}`;

@@ -94,6 +94,7 @@ const IncrementalObject: z.ZodType<IncrementalObjectEntry> = z.object({
   runId: z.string(),
   backupRunId: z.string().optional(),
   late: z.boolean().optional(),
+  kind: z.literal('deletes').optional(),
 });
 
 const SchemaVersion: z.ZodType<SchemaVersionEntry> = z.object({

@@ -55,6 +55,13 @@ export interface IncrementalObjectEntry extends ObjectEntry {
   backupRunId?: string;
   /** Rows committed late, found in the lag window: their cursors are at or below `after` (since the lag window). */
   late?: boolean;
+  /**
+   * What the object holds: absent, row versions; `deletes` (a tombstone object, since deletion
+   * detection), the primary keys, and only those columns, of rows the run found gone from the
+   * source. Every version of such a key in an earlier object is deleted; a version in a later
+   * object (the key inserted again) is not. `rows` counts the keys.
+   */
+  kind?: 'deletes';
 }
 
 /** The columns objects were written with, from one schema change (or `--reset-table`) to the next. */

@@ -10,7 +10,7 @@ import {
 
 /** One object as restore and verify see it, whichever kind of backup wrote it. */
 export type BackupFile = ObjectEntry &
-  Partial<Pick<IncrementalObjectEntry, 'runId' | 'backupRunId' | 'through' | 'schemaVersion'>>;
+  Partial<Pick<IncrementalObjectEntry, 'runId' | 'backupRunId' | 'through' | 'schemaVersion' | 'kind'>>;
 
 /** What restore and verify need from a table's manifest, whichever kind of backup wrote it. */
 export interface BackupManifest {

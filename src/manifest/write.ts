@@ -74,6 +74,7 @@ export interface IncrementalManifestInput {
       through: string[];
       runId: string;
       backupRunId?: string;
+      kind?: 'deletes';
     }
   >;
 }
@@ -102,8 +103,10 @@ export function incrementalManifest(
       through: o.through,
       runId: o.runId,
       ...(o.backupRunId ? { backupRunId: o.backupRunId } : {}),
-      // a late object leaves the watermark where it was: it starts and ends at the same key
-      late: o.after !== null && JSON.stringify(o.after) === JSON.stringify(o.through),
+      ...(o.kind ? { kind: o.kind } : {}),
+      // a late object leaves the watermark where it was: it starts and ends at the same key (a
+      // tombstone object leaves it too, but holds no rows)
+      late: !o.kind && o.after !== null && JSON.stringify(o.after) === JSON.stringify(o.through),
     })),
     updatedAt,
   };

@@ -34,6 +34,8 @@ export interface FilesRow {
   schema_version?: number;
   /** The backup run (the command) that committed it; null before migration 0007. */
   backup_run?: string | null;
+  /** null: row versions; `deletes`: a tombstone object (since 0008). */
+  kind?: string | null;
 }
 export interface RunsRow {
   id: string;

@@ -25,6 +25,8 @@ export interface ObjectCommit {
   columns: ColumnSpec[];
   /** Hashes of the row versions written, for the lag window (see versionHash). */
   recentVersions: string[];
+  /** A tombstone object (`rows` deleted keys): the table's row count and watermark stay. */
+  kind?: 'deletes';
 }
 
 /**
@@ -85,13 +87,14 @@ export async function commitObject(s: StateDb, c: ObjectCommit): Promise<void> {
         backup_run: c.backupRun ?? null,
         created_at: now(),
         schema_version: c.schemaVersion,
+        ...(c.kind ? { kind: c.kind } : {}),
       })
       .execute();
     await advanceTable(tx, {
       tableKey: c.tableKey,
       seq: c.seq,
       files: 1,
-      rows: c.rows,
+      rows: c.kind ? 0 : c.rows,
       bytes: c.bytes,
       watermark: c.through,
       columns: c.columns,

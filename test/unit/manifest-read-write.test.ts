@@ -11,6 +11,7 @@ import {
   writeManifest,
   type IncrementalManifestInput,
 } from '../../src/manifest/write.js';
+import { deletesObjectKey } from '../../src/manifest/layout.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { fixturePath } from '../helpers/db.js';
 
@@ -119,6 +120,47 @@ describe('the manifest writer', () => {
       ],
     });
     expect(m.files.map((f) => f.late)).toEqual([false, true]);
+  });
+
+  it('names a tombstone object as one, never late, and the reader takes it back', () => {
+    const w = ['2024-01-01 00:00:00+00', '7'];
+    const m = incrementalManifest('p', {
+      table: { engine: 'postgres', schema: 's', name: 't' },
+      columns: [],
+      keyColumns: ['at', 'id'],
+      schemaVersion: 1,
+      watermark: w,
+      rows: 1,
+      schemas: [],
+      objects: [
+        {
+          key: 'p/incr-00000000.parquet',
+          rows: 1,
+          bytes: 1,
+          sha256: 'a',
+          schemaVersion: 1,
+          after: null,
+          through: w,
+          runId: 'r',
+        },
+        {
+          key: deletesObjectKey('p', 1),
+          rows: 3,
+          bytes: 1,
+          sha256: 'b',
+          schemaVersion: 1,
+          after: [...w],
+          through: [...w],
+          runId: 'r2',
+          kind: 'deletes',
+        },
+      ],
+    });
+    expect(m.files.map((f) => [f.name, f.kind, f.late])).toEqual([
+      ['incr-00000000.parquet', undefined, false],
+      ['_deletes/del-00000001.deletes', 'deletes', false],
+    ]);
+    expect(parseManifest(JSON.parse(JSON.stringify(m)), 'p/_manifest.json')).toEqual(m);
   });
 });
 
