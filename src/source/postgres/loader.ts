@@ -1,4 +1,5 @@
 import { Readable, type Writable } from 'node:stream';
+import type pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import type { LoadBatch, LoadPlan, Loader, TableLoad } from '../loader.js';
 import { nullWriter, type ValueWriter } from './binary-value.js';
@@ -8,7 +9,7 @@ import { ChunkPool, CopyOut } from './copy-chunks.js';
 import { textRows } from './copy-text-writer.js';
 import { quotePgIdent } from './quote.js';
 import { SESSION_SETTINGS } from './session.js';
-import { targetTypes } from './target-types.js';
+import { targetTypes, targetTypesSql, typesFromRows } from './target-types.js';
 
 const STAGE = 'pg_temp.tablevault_stage';
 const VERSIONS = 'pg_temp.tablevault_versions';
@@ -74,10 +75,16 @@ export async function openLoader(url: string): Promise<Loader> {
    * ahead at most: the socket's backpressure reaches the writers), and the next batch asked for
    * only when the last one is written, so the server parses one while the next is decoded.
    */
-  async function copyBatches(plan: LoadPlan, into: string, batches: AsyncIterator<LoadBatch>, freeze: boolean) {
+  async function copyBatches(
+    plan: LoadPlan,
+    into: string,
+    batches: AsyncIterator<LoadBatch>,
+    freeze: boolean,
+    first?: Promise<IteratorResult<LoadBatch>>,
+  ) {
     const cols = plan.columns.map((c) => quotePgIdent(c.name)).join(', ');
     const typeMap = await typesOf(name(plan.table));
-    let next = await batches.next();
+    let next = await (first ?? batches.next());
     while (!next.done) {
       const binary = binaryWriters(plan, next.value, typeMap) !== undefined;
       const options = [...(binary ? ['FORMAT binary'] : []), ...(freeze ? ['FREEZE'] : [])];
@@ -130,11 +137,11 @@ export async function openLoader(url: string): Promise<Loader> {
     staged = target;
   }
 
-  async function inTransaction(work: () => Promise<void>) {
-    await client.query('BEGIN');
+  /** `begin` and `commit` may carry statements of the transaction with them, each list one round trip. */
+  async function inTransaction(work: (opened: unknown) => Promise<void>, begin = 'BEGIN', commit = 'COMMIT') {
     try {
-      await work();
-      await client.query('COMMIT');
+      await work(await client.query(begin));
+      await client.query(commit);
     } catch (e) {
       pool.forget();
       // the staging table and the types read in the transaction are gone with it
@@ -144,6 +151,10 @@ export async function openLoader(url: string): Promise<Loader> {
       throw e;
     }
   }
+
+  /** The rows of the last statement of a simple-protocol list (pg gives an array of results for more than one). */
+  const lastRows = (res: unknown) =>
+    (Array.isArray(res) ? (res.at(-1) as pg.QueryResult) : (res as pg.QueryResult)).rows;
 
   async function* once(batch: LoadBatch): AsyncGenerator<LoadBatch> {
     yield batch;
@@ -162,32 +173,49 @@ export async function openLoader(url: string): Promise<Loader> {
     },
     async loadTable(job: TableLoad, batches: AsyncIterable<LoadBatch>) {
       const { plan } = job;
-      types.delete(name(plan.table));
-      await inTransaction(async () => {
-        if (job.create) await client.query(job.create);
-        if (plan.conflict === 'insert') {
-          // created in this transaction: COPY may write the rows frozen (no later hint-bit or freeze pass)
-          await copyBatches(plan, name(plan.table), batches[Symbol.asyncIterator](), job.create !== undefined);
-        } else if (job.create) {
-          // a new table: every version into one staging table, numbered in file order, then the newest
-          // of each key into the table in one statement (the key is built after, from `after`)
-          await client.query(
-            `CREATE TEMP TABLE tablevault_versions (LIKE ${name(plan.table)}, tablevault_ord bigserial) ON COMMIT DROP`,
-          );
-          await copyBatches(plan, VERSIONS, batches[Symbol.asyncIterator](), true);
-          await client.query(newestOfEach(plan, name(plan.table)));
-        } else {
-          await stage(plan);
-          for await (const batch of batches) {
-            await copyBatches(plan, STAGE, once(batch), false);
-            await merge(plan);
-            // one transaction: ON COMMIT DELETE ROWS has not emptied it
-            await client.query(`TRUNCATE ${STAGE}`);
-          }
-        }
-        for (const s of job.after ?? []) await client.query(s);
-      });
-      types.delete(name(plan.table));
+      const target = name(plan.table);
+      types.delete(target);
+      const it = batches[Symbol.asyncIterator]();
+      // the first batch is read and decoded while the server creates the table
+      const first = it.next();
+      first.catch(() => {}); // awaited by the COPY, or dropped when the transaction fails first
+      // a small table's statements are few: the BEGIN, the CREATE TABLE and the read of its column
+      // types go in one round trip, the key and the COMMIT in another
+      const begin = job.create ? `BEGIN; ${job.create}; ${targetTypesSql(target)}` : 'BEGIN';
+      const commit = [...(job.after ?? []), 'COMMIT'].join('; ');
+      try {
+        await inTransaction(
+          async (opened) => {
+            if (job.create) types.set(target, typesFromRows(lastRows(opened)));
+            if (plan.conflict === 'insert') {
+              // created in this transaction: COPY may write the rows frozen (no later hint-bit or freeze pass)
+              await copyBatches(plan, target, it, job.create !== undefined, first);
+            } else if (job.create) {
+              // a new table: every version into one staging table, numbered in file order, then the newest
+              // of each key into the table in one statement (the key is built after, from `after`)
+              await client.query(
+                `CREATE TEMP TABLE tablevault_versions (LIKE ${target}, tablevault_ord bigserial) ON COMMIT DROP`,
+              );
+              await copyBatches(plan, VERSIONS, it, true, first);
+              await client.query(newestOfEach(plan, target));
+            } else {
+              await stage(plan);
+              for (let next = await first; !next.done; next = await it.next()) {
+                await copyBatches(plan, STAGE, once(next.value), false);
+                await merge(plan);
+                // one transaction: ON COMMIT DELETE ROWS has not emptied it
+                await client.query(`TRUNCATE ${STAGE}`);
+              }
+            }
+          },
+          begin,
+          commit,
+        );
+      } finally {
+        // ends the read (its object freed) wherever the transaction stopped; after the last batch, a no-op
+        await it.return?.(undefined).catch(() => {});
+      }
+      types.delete(target);
     },
     async truncate(t) {
       await client.query(`TRUNCATE ${name(t)}`);
