@@ -5,11 +5,11 @@ import { PeakMemory } from '../memory/peak.js';
 import type { ProgressSink } from '../progress.js';
 import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
-import { quotedName } from '../source/columns.js';
+import { parseTableRef, quotedName } from '../source/columns.js';
 import { engineFor } from '../source/engine.js';
 import type { Loader } from '../source/loader.js';
 import type { Source } from '../source/source.js';
-import { restoreTable, type RestoreMode, type RestoreSummary } from './restore.js';
+import { openTableRestore, restoreTable, type RestoreMode, type RestoreSummary, type TableOpening } from './restore.js';
 
 export interface RestoreManyOptions {
   /** s3://bucket/prefix (or file:///dir): a backup's destination, holding one folder per table. */
@@ -105,13 +105,30 @@ export async function restoreTables(
     const results: TableRestore[] = new Array<TableRestore>(chosen.length);
     let next = 0;
     let stop = false; // a table met an error every table would: the others take no new table
+    // the next table's manifest (and its target's columns) read while this one loads: a small
+    // table's restore is a few round trips, and waiting for these too was a third of its time.
+    // Only when no two tables go to one target: the first may create what the second describes
+    const targets = chosen.map((t) => quotedName(targetOf(t, opts)));
+    const readAhead = new Set(targets).size === targets.length;
+    const opened = new Map<number, TableOpening>();
+    const open = (i: number) => {
+      if (i >= chosen.length || opened.has(i)) return;
+      opened.set(i, openTableRestore(chosen[i]!.url, opts.s3, source, parseTableRef(targets[i]!)));
+    };
+    const take = (i: number): TableOpening | undefined => {
+      const o = opened.get(i);
+      opened.delete(i);
+      return o;
+    };
     const worker = async () => {
       let loader: Loader | undefined;
       try {
         for (let i = next++; i < chosen.length && !stop; i = next++) {
           try {
+            const opening = take(i);
+            if (readAhead) open(next);
             loader ??= await engine.openLoader(opts.target);
-            results[i] = await restoreOne(chosen[i]!, opts, log, { source, loader });
+            results[i] = await restoreOne(chosen[i]!, opts, log, { source, loader, opening });
           } catch (e) {
             stop = true;
             throw e;
@@ -127,6 +144,12 @@ export async function restoreTables(
       }
     };
     const settled = await Promise.allSettled(Array.from({ length: Math.min(jobs, chosen.length) }, worker));
+    // stopped early: what was read ahead for tables no job took
+    for (const o of opened.values())
+      void o.backup.then(
+        (b) => b.close(),
+        () => {},
+      );
     const stopped = settled.find((r) => r.status === 'rejected');
     if (stopped) throw stopped.reason;
     peak.stop();
@@ -161,14 +184,18 @@ async function createSchemas(
   }
 }
 
+function targetOf(t: BackupTable, opts: RestoreManyOptions): { schema: string; name: string } {
+  return { schema: opts.targetSchema ?? t.schema, name: t.name };
+}
+
 async function restoreOne(
   t: BackupTable,
   opts: RestoreManyOptions,
   log: Logger,
-  conns: { source: Source; loader: Loader },
+  conns: { source: Source; loader: Loader; opening?: TableOpening },
 ): Promise<TableRestore> {
   const table = `${t.schema}.${t.name}`;
-  const into = { schema: opts.targetSchema ?? t.schema, name: t.name };
+  const into = targetOf(t, opts);
   const target = `${into.schema}.${into.name}`;
   const started = Date.now();
   const tlog = log.child({ table });

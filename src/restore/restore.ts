@@ -114,6 +114,34 @@ export interface RestoreDeps {
   source?: Source;
   /** A loader into the target, used by one table at a time. */
   loader?: Loader;
+  /** The table's manifest and target columns, read already (openTableRestore with this table's from, s3 and ref). */
+  opening?: TableOpening;
+}
+
+/** What a table's restore reads before its first statement: the backup's manifest, the target table's columns (undefined: no such table). */
+export interface TableOpening {
+  backup: Promise<OpenedBackup>;
+  existing: Promise<ColumnSpec[] | undefined>;
+}
+
+/**
+ * Starts both reads at once (two waits on the way to the first statement, not one after the
+ * other); a whole-backup restore starts the next table's while this one loads. Whoever gets it
+ * passes it to restoreTable (RestoreDeps.opening), which closes the backup, or closes it itself.
+ */
+export function openTableRestore(from: string, s3: S3Options | undefined, source: Source, ref: TableRef): TableOpening {
+  const backup = openBackup(from, s3);
+  const existing = source.describe(ref).then(
+    (t) => t.columns,
+    (e: unknown) => {
+      if (isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND') return undefined;
+      throw e;
+    },
+  );
+  // awaited by restoreTable; until then a failure must not be an unhandled rejection
+  backup.catch(() => {});
+  existing.catch(() => {});
+  return { backup, existing };
 }
 
 export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {}): Promise<RestoreSummary> {
@@ -134,19 +162,17 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
   let backup: OpenedBackup | undefined;
   let loader: Loader | undefined;
   try {
-    backup = await openBackup(opts.from, opts.s3);
+    const opening = deps.opening ?? openTableRestore(opts.from, opts.s3, source, ref);
+    const [opened, described] = await Promise.allSettled([opening.backup, opening.existing]);
+    if (opened.status === 'rejected') throw opened.reason;
+    backup = opened.value;
+    if (described.status === 'rejected') throw described.reason;
     const m = backup.manifest;
     const from = m.source.engine === engine.name ? engine : await engineNamed(m.source.engine);
     const files = currentFiles(m, selectFiles(m, opts.asOf, opts.from));
     const incremental = m.format === 'tablevault.incremental.v1';
-    let exists = true;
-    let existing: ColumnSpec[] = [];
-    try {
-      existing = (await source.describe(ref)).columns;
-    } catch (e) {
-      if (!(isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND')) throw e;
-      exists = false;
-    }
+    const exists = described.value !== undefined;
+    const existing: ColumnSpec[] = described.value ?? [];
     if (!exists && !opts.create)
       throw inputError(
         'TABLE_NOT_FOUND',
@@ -303,7 +329,13 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
     peak.stop();
     if (!deps.loader) await loader?.close();
     if (!deps.source) await source.close().catch(() => {});
-    backup?.close();
+    if (backup) backup.close();
+    // given one but stopped before taking it: its store is closed all the same
+    else
+      void deps.opening?.backup.then(
+        (b) => b.close(),
+        () => {},
+      );
   }
 }
 
