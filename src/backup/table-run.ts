@@ -64,10 +64,10 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
   const lockName = stateKey(rt, ctx.strategy.destination);
   const runId = newRunId();
   try {
-    const outcome = await ctx.state.withLock(lockName, async () => {
-      await ctx.state.startRun(runId, lockName);
-      let r: TableResult;
-      try {
+    const outcome = await ctx.state.withRun(
+      runId,
+      lockName,
+      async (): Promise<TableResult> => {
         if (plan) {
           const inc = await backupIncremental(plan, {
             store: observedStore(ctx.dest.store, ctx.opts.progress),
@@ -101,7 +101,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
               ? [`column "${c.column}": ${c.notRepresentable} value(s) Parquet cannot hold backed up as NULL`]
               : []),
           ]);
-          r = {
+          return {
             ...base,
             rows: inc.rows,
             files: inc.files,
@@ -145,7 +145,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
               backupRunId: ctx.backupRunId,
             },
           );
-          r = {
+          return {
             ...base,
             rows: ex.rows,
             files: ex.files.length,
@@ -154,13 +154,9 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
             durationMs: Date.now() - started,
           };
         }
-      } catch (e) {
-        await ctx.state.finishRunFailed(runId, errorMessage(e)).catch(() => {});
-        throw e;
-      }
-      await ctx.state.finishRunOk(runId, r);
-      return { ...r, runId };
-    });
+      },
+      errorMessage,
+    );
     if (outcome === 'busy') {
       log.warn('another backup holds this table; skipped');
       return {
@@ -170,7 +166,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
         warnings: ['skipped: another backup run holds this table'],
       };
     }
-    return outcome;
+    return { ...outcome, runId };
   } catch (e) {
     if (isTablevaultError(e) && e.exitCode === 2 && e.code !== 'NULL_CURSOR') throw e;
     if (isStopped(e)) {

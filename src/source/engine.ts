@@ -1,4 +1,4 @@
-import type { InsertQueryBuilder, Kysely, QueryExecutorProvider } from 'kysely';
+import type { Expression, InsertQueryBuilder, Kysely, QueryExecutorProvider } from 'kysely';
 import { inputError, type TablevaultError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { ChecksumOptions, SourceChecksums } from './checksums.js';
@@ -19,6 +19,12 @@ export interface StateDialect {
   /** Takes the session-level lock `name` on this connection without waiting; false when another session holds it. */
   tryLock(conn: QueryExecutorProvider, name: string): Promise<boolean>;
   unlock(conn: QueryExecutorProvider, name: string): Promise<void>;
+  /**
+   * A one-row SELECT of `values` that yields its row only when it took the lock `name` (as
+   * tryLock does): an INSERT … SELECT of it takes a lock and records what holds it in one
+   * statement. The lock stays taken if the INSERT then fails.
+   */
+  selectIfLocked(values: Expression<unknown>[], name: string): Expression<unknown>;
   /** The INSERT skips rows whose key already exists (PostgreSQL `ON CONFLICT DO NOTHING`, MySQL `INSERT IGNORE`). */
   ignoreDuplicates<DB, TB extends keyof DB, O>(qb: InsertQueryBuilder<DB, TB, O>): InsertQueryBuilder<DB, TB, O>;
 }

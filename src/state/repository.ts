@@ -13,7 +13,7 @@ import { migrateState, openStateDb, withLock, type SchemasRow, type StateDb, typ
 import type { ColumnSpec } from '../source/columns.js';
 import { commitObject, type ObjectCommit } from './object-commit.js';
 import { pruneRecentVersions, recentVersions } from './recent-versions.js';
-import { finishRunFailed, finishRunOk, startRun, type RunTotals } from './runs.js';
+import { finishRunFailed, finishRunOk, startRun, withRun, type RunTotals } from './runs.js';
 import { addSchemaVersion, latestSchema, schemaVersion, type SchemaVersion } from './schema-versions.js';
 import { manifestState, tableState, type ManifestState, type TableState } from './table-reads.js';
 import { ensureTable, peekWatermark } from './tables.js';
@@ -145,6 +145,20 @@ export class StateRepository {
   /** Records a table's run as started; `tableKey` is also the lock the run holds. */
   startRun(id: string, tableKey: string): Promise<void> {
     return startRun(this.s, id, tableKey);
+  }
+
+  /**
+   * Runs `fn` as the table's run `id` under the lock `tableKey`, taken and recorded as started in
+   * one statement; its totals (or its error, as `failure` words it) end the run before the lock
+   * goes. `busy` when another process holds the lock (see runs.ts).
+   */
+  withRun<T extends RunTotals>(
+    id: string,
+    tableKey: string,
+    fn: () => Promise<T>,
+    failure: (e: unknown) => string,
+  ): Promise<T | 'busy'> {
+    return withRun(this.s, id, tableKey, fn, failure);
   }
 
   finishRunOk(id: string, r: RunTotals): Promise<void> {

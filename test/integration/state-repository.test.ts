@@ -167,6 +167,84 @@ describe.each(engines)('state repository on $name', ({ url, run }) => {
     });
   });
 
+  it('a locked run is recorded as running while it holds its lock, then with its totals', async () => {
+    const other = await openState(url);
+    const totals = { rows: 5, files: 1, bytes: 50, watermarkBefore: null, watermarkAfter: ['5'] };
+    try {
+      let during: unknown;
+      const outcome = await state.withRun(
+        '00000000-0000-0000-0000-00000000000c',
+        KEY,
+        async () => {
+          during = {
+            status: (await state.tableState(KEY, { schemaChanges: false })).lastRun?.status,
+            other: await other.withLock(KEY, async () => 'got it'),
+          };
+          return totals;
+        },
+        String,
+      );
+      const after = await other.withLock(KEY, async () => 'got it');
+      const { lastRun } = await state.tableState(KEY, { schemaChanges: false });
+      expect({ outcome, during, after, status: lastRun?.status, files: lastRun?.files }).toEqual({
+        outcome: totals,
+        during: { status: 'running', other: 'busy' },
+        after: 'got it',
+        status: 'ok',
+        files: 1,
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a run whose lock another process holds is busy and records nothing', async () => {
+    const other = await openState(url);
+    try {
+      let inner: unknown;
+      await other.withLock(KEY, async () => {
+        inner = await state.withRun(
+          '00000000-0000-0000-0000-00000000000d',
+          KEY,
+          async () => {
+            throw new Error('must not run');
+          },
+          String,
+        );
+      });
+      const { lastRun } = await state.tableState(KEY, { schemaChanges: false });
+      expect({ inner, lastRun }).toEqual({ inner: 'busy', lastRun: undefined });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a locked run that fails is recorded with its error and frees its lock', async () => {
+    const other = await openState(url);
+    try {
+      const failed = await state
+        .withRun(
+          '00000000-0000-0000-0000-00000000000e',
+          KEY,
+          async () => {
+            throw new Error('boom');
+          },
+          (e) => `said: ${(e as Error).message}`,
+        )
+        .catch((e: Error) => e.message);
+      const after = await other.withLock(KEY, async () => 'got it');
+      const { lastRun } = await state.tableState(KEY, { schemaChanges: false });
+      expect({ failed, after, status: lastRun?.status, error: lastRun?.error }).toEqual({
+        failed: 'boom',
+        after: 'got it',
+        status: 'failed',
+        error: 'said: boom',
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('peeks at the watermark without creating the table row', async () => {
     expect(await state.peekWatermark(KEY)).toBeNull();
     await state.ensureTable({ tableKey: KEY, destination: 'd', sourceTable: 'tv_repo_test.t' });

@@ -25,15 +25,17 @@ const state: StateDialect = {
     return new Kysely<DB>({ dialect: new MysqlDialect({ pool }) });
   },
   async tryLock(conn, name) {
-    return (
-      Number((await sql<{ ok: number }>`SELECT GET_LOCK(${lockName(name)}, 0) AS ok`.execute(conn)).rows[0]!.ok) === 1
-    );
+    return Number((await sql<{ ok: number }>`SELECT ${takeLock(name)} AS ok`.execute(conn)).rows[0]!.ok) === 1;
   },
   async unlock(conn, name) {
     await sql`SELECT RELEASE_LOCK(${lockName(name)})`.execute(conn);
   },
+  // MySQL takes a WHERE only after a FROM; DUAL is one row, so GET_LOCK runs once
+  selectIfLocked: (values, name) => sql`SELECT ${sql.join(values)} FROM DUAL WHERE ${takeLock(name)} = 1`,
   ignoreDuplicates: (qb) => qb.ignore(),
 };
+
+const takeLock = (name: string) => sql<number>`GET_LOCK(${lockName(name)}, 0)`;
 
 /** What a NOT NULL column restored as NULL held: export writes zero dates as NULL. */
 const ZERO_DATES: Partial<Record<ColumnKind, string>> = {

@@ -13,14 +13,17 @@ const state: StateDialect = {
     return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   },
   async tryLock(conn, name) {
-    return (await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(hashtextextended(${name}, 0)) AS ok`.execute(conn))
-      .rows[0]!.ok;
+    return (await sql<{ ok: boolean }>`SELECT ${takeLock(name)} AS ok`.execute(conn)).rows[0]!.ok;
   },
   async unlock(conn, name) {
     await sql`SELECT pg_advisory_unlock(hashtextextended(${name}, 0))`.execute(conn);
   },
+  // a SELECT without FROM is one row: the condition is evaluated once
+  selectIfLocked: (values, name) => sql`SELECT ${sql.join(values)} WHERE ${takeLock(name)}`,
   ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
 };
+
+const takeLock = (name: string) => sql<boolean>`pg_try_advisory_lock(hashtextextended(${name}, 0))`;
 
 /**
  * PostgreSQL: reads by binary COPY (source.ts), restores by COPY FROM STDIN (loader.ts), verifies
