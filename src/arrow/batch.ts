@@ -6,12 +6,16 @@ import { arrowType, createBuilder, type ColumnBuilder } from './builders.js';
 
 /**
  * The row capacity a read's builders start with: the batch size, or less for a table estimated
- * smaller (at least 256 rows; builders double as they fill). A small table then allocates
- * kilobytes, not the ~1-2 MB of buffers a 20,000-row batch takes, which across hundreds of small
- * tables was most of the main thread's garbage collection.
+ * smaller (at least 256 rows; builders double as they fill and keep their size from batch to
+ * batch). A small table then allocates kilobytes, not the ~1-2 MB of buffers a 20,000-row batch
+ * takes, which across hundreds of small tables was most of the main thread's garbage collection.
+ * An estimate of 0 (an empty table, or one never analyzed: the catalogs do not tell them apart)
+ * starts small too: empty tables, a third of the bench's small ones, each cost twice a tiny
+ * one's time at the batch size, and a large table without statistics pays only a few doublings
+ * in its first batch.
  */
 export function builderCapacity(estimatedRows: number, batchRows: number): number {
-  if (!(estimatedRows > 0)) return batchRows; // no estimate (never analyzed): as before
+  if (!(estimatedRows > 0)) return Math.min(batchRows, 256);
   return Math.min(batchRows, Math.max(256, 2 ** Math.ceil(Math.log2(estimatedRows + 1))));
 }
 

@@ -7,8 +7,8 @@ describe('builderCapacity', () => {
     expect(builderCapacity(40, 20_000)).toBe(256);
   });
 
-  it('starts a table without an estimate at the batch size', () => {
-    expect(builderCapacity(0, 20_000)).toBe(20_000);
+  it('starts a table estimated empty (or without an estimate) as small as a small one', () => {
+    expect(builderCapacity(0, 20_000)).toBe(256);
   });
 
   it('never exceeds the batch size and holds the estimated rows when they fit in a batch', () => {
@@ -16,7 +16,7 @@ describe('builderCapacity', () => {
       fc.property(fc.nat(10_000_000), fc.integer({ min: 1, max: 1_000_000 }), (estimate, batch) => {
         const cap = builderCapacity(estimate, batch);
         expect(cap).toBeLessThanOrEqual(batch);
-        expect(cap).toBeGreaterThanOrEqual(Math.min(batch, estimate > 0 ? estimate : batch, 256));
+        expect(cap).toBeGreaterThanOrEqual(Math.min(batch, Math.max(estimate, 256)));
       }),
     );
   });
