@@ -61,6 +61,8 @@ export const DEFAULTS = {
    * idleTimeoutMs fails and is retried (TABLEVAULT_S3_IDLE_TIMEOUT_MS overrides it).
    */
   s3: { maxAttempts: 5, idleTimeoutMs: 120_000 },
+  /** Compaction (lifecycle/compact.ts): keys held at once; a table with more row versions is compacted in passes. */
+  compact: { keysPerPass: 1_000_000 },
 };
 
 export const LIMITS = {

@@ -32,6 +32,7 @@ export type {
   ObjectEntry,
   IncrementalObjectEntry,
   SchemaVersionEntry,
+  GenerationEntry,
 } from './manifest/types.js';
 export { TablevaultError, isTablevaultError, type ErrorCode } from './errors.js';
 export { DEFAULTS, LIMITS, CHOICES } from './defaults.js';
@@ -52,4 +53,10 @@ export {
 } from './sync/sync.js';
 export type { CompareMode } from './sync/compare.js';
 export { restoreTable, type RestoreOptions, type RestoreSummary, type RestoreMode } from './restore/restore.js';
+export {
+  runCompact,
+  type CompactOptions,
+  type CompactSummary,
+  type CompactTableResult,
+} from './lifecycle/compact-run.js';
 export { verify, verifyTable, type VerifySummary, type VerifyTableResult } from './verify/verify.js';

@@ -7,7 +7,7 @@ import type { CompressionName, IntegerEncoding } from '../parquet/compression.js
 import type { ColumnSpec } from '../source/columns.js';
 import { sqlAnd } from '../source/quote.js';
 import type { ReadStats, RunSnapshot, Source } from '../source/source.js';
-import type { ManifestState, StateRepository } from '../state/repository.js';
+import type { GenerationObject, ManifestState, StateRepository } from '../state/repository.js';
 import type { ObjectStore } from '../store/store.js';
 import { incrementalObjectKey, nextDay } from '../manifest/layout.js';
 import { writeIncrementalManifest, type IncrementalManifestInput } from '../manifest/write.js';
@@ -248,7 +248,10 @@ async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promi
 }
 
 /** The table's manifest, from the state store's record: everything needed to read the backup from the bucket alone. */
-function manifestInput(plan: TablePlan, { table: t, files, schemas }: ManifestState): IncrementalManifestInput {
+export function manifestInput(
+  plan: TablePlan,
+  { table: t, files, schemas, generations }: ManifestState,
+): IncrementalManifestInput {
   return {
     table: plan.table,
     columns: plan.columns,
@@ -276,6 +279,17 @@ function manifestInput(plan: TablePlan, { table: t, files, schemas }: ManifestSt
       runId: f.run_id,
       ...(f.backup_run ? { backupRunId: f.backup_run } : {}),
       ...(f.kind === 'deletes' ? { kind: 'deletes' as const } : {}),
+    })),
+    generations: generations.map((g) => ({
+      id: g.generation,
+      // the manifest counts places in its list, the state sequence numbers
+      through: files.filter((f) => f.seq < g.through_seq).length,
+      runId: g.run_id,
+      ...(g.backup_run ? { backupRunId: g.backup_run } : {}),
+      schemaVersion: g.schema_version,
+      rows: Number(g.rows),
+      files: JSON.parse(g.files_json ?? '[]') as GenerationObject[],
+      createdAt: g.created_at,
     })),
   };
 }

@@ -1,6 +1,7 @@
 /** The `tablevault` command line: its commands, exit codes and one-line errors (loaded by the bin, ../cli.ts). */
 import { Command, CommanderError, Option } from 'commander';
 import { backupCommand, migrateCommand, statusCommand } from './backup.js';
+import { compactCommand } from './compact.js';
 import { exportCommand } from './export.js';
 import { syncCommand } from './sync.js';
 import { restoreCommand } from './restore.js';
@@ -63,6 +64,11 @@ async function main(argv: string[]): Promise<number> {
   );
   program.addCommand(
     verifyCommand(ctx, (c) => {
+      exitCode = c;
+    }).exitOverride(),
+  );
+  program.addCommand(
+    compactCommand(ctx, (c) => {
       exitCode = c;
     }).exitOverride(),
   );

@@ -15,6 +15,10 @@ export { decodeTableSegment, encodeTableSegment } from './table-segment.js';
  *                                                    incremental run read in chunks, planned at
  *                                                    sequence number 7: chunk 2, its object 0
  *                          /dt=YYYY-MM-DD/incr-…     incremental with `partition: day`
+ *                          /_deletes/del-00000009.deletes
+ *                                                    tombstone object (deleted keys), by sequence number
+ *                          /gen-00001/part-00000.parquet
+ *                                                    base generation 1 (compaction): one version per key
  * ```
  *
  * `<schema>.<table>` is one key segment, each name percent-encoded unless it is plain
@@ -90,6 +94,16 @@ export function incrementalChunkObjectKey(prefix: string, planSeq: number, chunk
  */
 export function deletesObjectKey(prefix: string, seq: number): string {
   return joinKey(prefix, '_deletes', `del-${String(seq).padStart(8, '0')}.deletes`);
+}
+
+/** The folder of base generation `id` (compaction): its part objects and nothing else. */
+export function generationFolder(prefix: string, id: number): string {
+  return joinKey(prefix, `gen-${String(id).padStart(5, '0')}`);
+}
+
+/** Part `part` of generation `id`: fixed by the two numbers, so a rerun of a compaction writes the same keys. */
+export function generationPartKey(prefix: string, id: number, part: number): string {
+  return joinKey(generationFolder(prefix, id), partName(part));
 }
 
 /** Hive-style folder of a day partition (`partition: day`), for Athena, Spark and DuckDB. */

@@ -9,6 +9,7 @@ import {
   INCREMENTAL_FORMAT,
   MANIFEST_FORMATS,
   type ExportManifest,
+  type GenerationEntry,
   type IncrementalManifest,
   type IncrementalObjectEntry,
   type Manifest,
@@ -106,6 +107,17 @@ const SchemaVersion: z.ZodType<SchemaVersionEntry> = z.object({
   createdAt: z.string(),
 });
 
+const Generation: z.ZodType<GenerationEntry> = z.object({
+  id: z.number().int().positive(),
+  through: Count,
+  runId: z.string(),
+  backupRunId: z.string().optional(),
+  schemaVersion: z.number().int().positive(),
+  rows: Count,
+  files: z.array(z.object({ ...objectShape, schemaVersion: z.number().int().positive() })),
+  createdAt: z.string(),
+});
+
 const IncrementalSchema: z.ZodType<IncrementalManifest, z.ZodTypeDef, unknown> = z.object({
   format: z.literal(INCREMENTAL_FORMAT),
   tablevaultVersion: z.string(),
@@ -118,6 +130,7 @@ const IncrementalSchema: z.ZodType<IncrementalManifest, z.ZodTypeDef, unknown> =
   watermark: Key.nullable(),
   rows: Count.default(0),
   files: z.array(IncrementalObject).default([]),
+  generations: z.array(Generation).optional(),
   updatedAt: z.string(),
 });
 

@@ -76,6 +76,26 @@ export interface SchemaVersionEntry {
   createdAt: string;
 }
 
+/**
+ * A base generation (compaction, since generations): the table's state as of the end of
+ * `files[0 .. through)` — the newest version of every key, tombstones applied — as row objects
+ * of one version per key. A restore of a point at or past it reads it instead of those files.
+ */
+export interface GenerationEntry {
+  id: number;
+  /** It covers `files[0 .. through)` of the manifest's file list. */
+  through: number;
+  /** The table's run that committed the last covered file. */
+  runId: string;
+  backupRunId?: string;
+  /** The latest schema version among its objects. */
+  schemaVersion: number;
+  rows: number;
+  /** `gen-GGGGG/part-NNNNN.parquet`, each written under one schema version (its own `schemaVersion`). */
+  files: Array<ObjectEntry & { schemaVersion: number }>;
+  createdAt: string;
+}
+
 /** `tablevault.incremental.v1`: row versions past a (cursor, primary key) watermark, object by object. */
 export interface IncrementalManifest {
   format: typeof INCREMENTAL_FORMAT;
@@ -97,6 +117,11 @@ export interface IncrementalManifest {
   watermark: string[] | null;
   rows: number;
   files: IncrementalObjectEntry[];
+  /**
+   * Base generations (compaction), oldest first: `files` still lists every object, which as-of
+   * points before a generation read (since generations).
+   */
+  generations?: GenerationEntry[];
   updatedAt: string;
 }
 

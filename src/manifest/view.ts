@@ -27,6 +27,16 @@ export interface BackupManifest {
   schemas?: SchemaVersionEntry[];
   /** A full export: the backup run that made it, when a backup run did. */
   backupRunId?: string;
+  /** Incremental: base generations (compaction), oldest first; see chooseFiles. */
+  generations?: GenerationView[];
+}
+
+/** A base generation as restore and verify see it: what it covers and its objects. */
+export interface GenerationView {
+  id: number;
+  /** It stands for `files[0 .. through)`. */
+  through: number;
+  files: BackupFile[];
 }
 
 export function backupView(m: Manifest): BackupManifest {
@@ -53,7 +63,38 @@ export function backupView(m: Manifest): BackupManifest {
     rows: m.rows,
     files: m.files,
     schemas: m.schemas,
+    ...(m.generations?.length
+      ? { generations: m.generations.map((g) => ({ id: g.id, through: g.through, files: g.files })) }
+      : {}),
   };
+}
+
+/** The objects a restore or verify of one point reads, in order, and the generation they start with. */
+export interface FileChoice {
+  files: BackupFile[];
+  generation?: number;
+}
+
+/**
+ * The objects that make up the table as of the end of `files[0 .. end)` (the latest state: all
+ * of them): the newest generation covering at most those, then the files after it up to `end`;
+ * without one, the files themselves. A generation holds the newest version of each key its files
+ * hold (tombstones applied), each row with its cursor, and comes first: newest-cursor-wins and a
+ * later tombstone apply to it as to the files it stands for, so both orders restore the same rows.
+ * Objects before the last `--reset-table` are left out (currentFiles).
+ */
+export function filesThrough(m: BackupManifest, end: number = m.files.length): FileChoice {
+  const g = (m.generations ?? []).filter((x) => x.through <= end).at(-1);
+  if (!g) return { files: currentFiles(m, m.files.slice(0, end)) };
+  return { files: currentFiles(m, [...g.files, ...m.files.slice(g.through, end)]), generation: g.id };
+}
+
+/**
+ * Where run `asOf` ends in an incremental manifest's file list: one past its last file (a table's
+ * run id, or the backup run it was part of); -1 when no file is of that run.
+ */
+export function runEnd(m: BackupManifest, asOf: string): number {
+  return m.files.map((f) => f.runId === asOf || f.backupRunId === asOf).lastIndexOf(true) + 1 || -1;
 }
 
 /** The columns an object was written with (its schema version's), or the manifest's. */

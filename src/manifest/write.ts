@@ -7,6 +7,7 @@ import {
   EXPORT_FORMAT,
   INCREMENTAL_FORMAT,
   type ExportManifest,
+  type GenerationEntry,
   type IncrementalManifest,
   type Manifest,
   type ManifestSource,
@@ -77,6 +78,8 @@ export interface IncrementalManifestInput {
       kind?: 'deletes';
     }
   >;
+  /** Done generations, oldest first, their objects by full key (compaction). */
+  generations?: Array<Omit<GenerationEntry, 'files'> & { files: Array<WrittenObject & { schemaVersion: number }> }>;
 }
 
 /** An incremental backup's manifest, from the state store's record of it. */
@@ -108,6 +111,14 @@ export function incrementalManifest(
       // tombstone object leaves it too, but holds no rows)
       late: !o.kind && o.after !== null && JSON.stringify(o.after) === JSON.stringify(o.through),
     })),
+    ...(input.generations?.length
+      ? {
+          generations: input.generations.map((g) => ({
+            ...g,
+            files: g.files.map((f) => ({ ...objectEntry(prefix, f), schemaVersion: f.schemaVersion })),
+          })),
+        }
+      : {}),
     updatedAt,
   };
 }

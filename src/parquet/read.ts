@@ -13,12 +13,13 @@ let wasmModule: Promise<typeof ParquetWasm> | undefined;
  * its size is set by the largest batch decoded (whole row groups, decoded at once, set it higher).
  *
  * A batch is valid until the next one is asked for: its memory is then released (the views on it
- * become empty), so a caller that keeps values copies them.
+ * become empty), so a caller that keeps values copies them. With `columns`, only those are decoded.
  */
 export async function* readObjectBatches(
   store: ObjectStore,
   key: string,
   batchRows = 65_536,
+  columns?: string[],
 ): AsyncGenerator<RecordBatch> {
   const wasm = await (wasmModule ??= import('parquet-wasm'));
   let bytes: Uint8Array | undefined = await store.get(key);
@@ -26,7 +27,10 @@ export async function* readObjectBatches(
   // eslint-disable-next-line no-useless-assignment -- the generator's frame would keep the bytes alive until the last batch
   bytes = undefined; // the Blob holds its own copy: let this one go while the batches are read
   try {
-    const stream = (await file.stream({ batchSize: batchRows })) as ReadableStream<ParquetWasm.RecordBatch>;
+    const stream = (await file.stream({
+      batchSize: batchRows,
+      ...(columns ? { columns } : {}),
+    })) as ReadableStream<ParquetWasm.RecordBatch>;
     // an early return (the consumer failed or stopped) cancels the stream, which stops decoding
     for await (const wasmBatch of stream) {
       // intoIPCStream consumes the WebAssembly batch: its memory is free for the next one

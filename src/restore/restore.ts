@@ -9,7 +9,14 @@ import type { LoadBatch, LoadColumn, LoadPlan, Loader } from '../source/loader.j
 import type { Source } from '../source/source.js';
 import type { ProgressSink } from '../progress.js';
 import { openBackup, type OpenedBackup } from '../manifest/open.js';
-import { columnsAddedLater, currentFiles, fileColumns, type BackupManifest } from '../manifest/view.js';
+import {
+  columnsAddedLater,
+  fileColumns,
+  filesThrough,
+  runEnd,
+  type BackupManifest,
+  type FileChoice,
+} from '../manifest/view.js';
 import { readObjectBatches } from '../parquet/read.js';
 import { CHOICES, DEFAULTS } from '../defaults.js';
 import { oneOf, wholeNumber } from '../config/validate.js';
@@ -46,6 +53,8 @@ export interface RestoreSummary {
   mode: RestoreMode;
   created: boolean;
   files: number;
+  /** The base generation (compaction) the objects start with, when one covers the point restored. */
+  generation?: number;
   /** Rows loaded (for an incremental backup: row versions applied, the newest per key kept). */
   rows: number;
   /** Per column: values the target type cannot hold, loaded as NULL (the restore fails instead when the column is NOT NULL). */
@@ -58,28 +67,29 @@ export interface RestoreSummary {
 }
 
 /**
- * Which of the manifest's files to apply: all, or an incremental backup's files up to the last
- * one of run `asOf` (the table's run, or the whole backup run it was part of). A full export
- * keeps only its latest copy: as of the backup run that made it, or not at all.
+ * Which objects to apply: all (the latest state), or an incremental backup's as of the last file
+ * of run `asOf` (the table's run, or the whole backup run it was part of), each starting at the
+ * newest base generation that fits (filesThrough). A full export keeps only its latest copy: as
+ * of the backup run that made it, or not at all.
  */
-function selectFiles(m: BackupManifest, asOf: string | undefined, from: string): BackupManifest['files'] {
-  if (asOf === undefined) return m.files;
+function selectFiles(m: BackupManifest, asOf: string | undefined, from: string): FileChoice {
   if (m.format !== 'tablevault.incremental.v1') {
-    if (m.backupRunId === asOf) return m.files;
+    if (asOf === undefined || m.backupRunId === asOf) return { files: m.files };
     throw inputError(
       'AS_OF',
       `--as-of ${asOf}: ${from} is a full export, which keeps only its latest copy${m.backupRunId ? ` (made by backup run ${m.backupRunId})` : ''}; restore it without --as-of`,
     );
   }
-  const last = m.files.map((f) => (f.runId === asOf || f.backupRunId === asOf ? asOf : f.runId)).lastIndexOf(asOf);
-  if (last < 0) {
+  if (asOf === undefined) return filesThrough(m);
+  const end = runEnd(m, asOf);
+  if (end < 0) {
     const runs = [...new Set(m.files.map((f) => f.runId))];
     throw inputError(
       'AS_OF',
       `--as-of ${asOf}: no backup run with that id wrote to ${from}; its runs are ${runs.slice(-5).join(', ')}${runs.length > 5 ? ' (last 5)' : ''}`,
     );
   }
-  return m.files.slice(0, last + 1);
+  return filesThrough(m, end);
 }
 
 /**
@@ -169,7 +179,10 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
     if (described.status === 'rejected') throw described.reason;
     const m = backup.manifest;
     const from = m.source.engine === engine.name ? engine : await engineNamed(m.source.engine);
-    const files = currentFiles(m, selectFiles(m, opts.asOf, opts.from));
+    const choice = selectFiles(m, opts.asOf, opts.from);
+    const files = choice.files;
+    if (choice.generation !== undefined)
+      log.info({ generation: choice.generation, objects: files.length }, 'reading from a base generation');
     const incremental = m.format === 'tablevault.incremental.v1';
     const exists = described.value !== undefined;
     const existing: ColumnSpec[] = described.value ?? [];
@@ -311,6 +324,7 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
       mode,
       created,
       files: files.length,
+      ...(choice.generation !== undefined ? { generation: choice.generation } : {}),
       rows,
       unrepresentable,
       warnings,

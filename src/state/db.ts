@@ -100,6 +100,20 @@ export interface ChunkFilesRow {
   schema_version: number;
   run_id: string;
 }
+export interface GenerationsRow {
+  table_key: string;
+  generation: number;
+  through_seq: number;
+  run_id: string;
+  backup_run: string | null;
+  schema_version: number;
+  rows: string | number;
+  bytes: string | number;
+  files_json: string | null;
+  /** `writing` until every object is durable, then `done` (since 0009). */
+  status: string;
+  created_at: string;
+}
 export interface StateSchema {
   tablevault_tables: TablesRow;
   tablevault_files: FilesRow;
@@ -109,6 +123,7 @@ export interface StateSchema {
   tablevault_seen: SeenRow;
   tablevault_chunks: ChunksRow;
   tablevault_chunk_files: ChunkFilesRow;
+  tablevault_generations: GenerationsRow;
 }
 
 export interface StateDb {

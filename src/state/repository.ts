@@ -9,7 +9,23 @@ import {
   type ChunkPlan,
   type FinishedPlan,
 } from './chunk-plans.js';
-import { migrateState, openStateDb, withLock, type SchemasRow, type StateDb, type TablesRow } from './db.js';
+import {
+  migrateState,
+  openStateDb,
+  withLock,
+  type GenerationsRow,
+  type SchemasRow,
+  type StateDb,
+  type TablesRow,
+} from './db.js';
+import {
+  dropGeneration,
+  finishGeneration,
+  listGenerations,
+  startGeneration,
+  type GenerationObject,
+  type GenerationStart,
+} from './generations.js';
 import type { ColumnSpec } from '../source/columns.js';
 import { commitObject, type ObjectCommit } from './object-commit.js';
 import { pruneRecentVersions, recentVersions } from './recent-versions.js';
@@ -22,6 +38,9 @@ import { recordSeen, seenTables, type MatchedTable, type SeenTable } from './see
 export type { ChunkFile, ChunkPlan, PlannedChunk } from './chunk-plans.js';
 export type {
   ChunkObjectCommit,
+  GenerationObject,
+  GenerationsRow,
+  GenerationStart,
   FinishedPlan,
   ManifestState,
   MatchedTable,
@@ -182,6 +201,26 @@ export class StateRepository {
   /** Records the tables a run matched; `known` are those seenTables returned. */
   recordSeen(destination: string, tables: MatchedTable[], known: Map<string, SeenTable>): Promise<void> {
     return recordSeen(this.s, destination, tables, known);
+  }
+
+  /** The table's base generations (compaction), oldest first; with `status`, only those. */
+  generations(tableKey: string, status?: 'writing' | 'done'): Promise<GenerationsRow[]> {
+    return listGenerations(this.s, tableKey, status);
+  }
+
+  /** Records a generation as being written, before its first object is put. */
+  startGeneration(g: GenerationStart): Promise<void> {
+    return startGeneration(this.s, g);
+  }
+
+  /** Marks a generation done with its (durable) objects, in one transaction: restores may read it from then on. */
+  finishGeneration(tableKey: string, generation: number, objects: GenerationObject[]): Promise<void> {
+    return finishGeneration(this.s, tableKey, generation, objects);
+  }
+
+  /** Forgets an unfinished generation, once its objects are removed. */
+  dropGeneration(tableKey: string, generation: number): Promise<void> {
+    return dropGeneration(this.s, tableKey, generation);
   }
 
   /** The table's row, its files in order and every schema version: what its manifest says. */

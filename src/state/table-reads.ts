@@ -1,4 +1,5 @@
-import type { FilesRow, RunsRow, SchemasRow, StateDb, TablesRow } from './db.js';
+import type { FilesRow, GenerationsRow, RunsRow, SchemasRow, StateDb, TablesRow } from './db.js';
+import { listGenerations } from './generations.js';
 
 /** What `status` shows of a table: its row, its last run and (incremental tables) its schema changes. */
 export interface TableState {
@@ -12,6 +13,8 @@ export interface ManifestState {
   table: TablesRow;
   files: FilesRow[];
   schemas: SchemasRow[];
+  /** Done base generations (compaction), oldest first. */
+  generations: GenerationsRow[];
 }
 
 /** The table's row, its latest run, and with `schemaChanges` every schema version that changed something (oldest first). */
@@ -60,5 +63,5 @@ export async function manifestState(s: StateDb, tableKey: string): Promise<Manif
     .where('table_key', '=', tableKey)
     .orderBy('version')
     .execute();
-  return { table, files, schemas };
+  return { table, files, schemas, generations: await listGenerations(s, tableKey, 'done') };
 }

@@ -2,7 +2,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { runtimeError } from '../errors.js';
 import { FLOAT_KINDS, INTEGER_KINDS, type ColumnKind, type ColumnSpec } from '../source/columns.js';
 import type { OpenedBackup } from '../manifest/open.js';
-import { currentFiles, fileColumns } from '../manifest/view.js';
+import { fileColumns, filesThrough } from '../manifest/view.js';
 import { readObjectBatches } from '../parquet/read.js';
 import { decimalUnscaled } from '../arrow/to-text.js';
 import { canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from '../checksum/canon.js';
@@ -59,7 +59,7 @@ const RAW_NUMBER_KINDS: ReadonlySet<ColumnKind> = new Set([
 ]);
 
 /** Comparable cursor values of one batch: the raw integer, float, day or microsecond number; decimals from their words; else text. */
-function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigint | number | string | null {
+export function cursorReader(batch: RecordBatch, spec: ColumnSpec): (r: number) => bigint | number | string | null {
   const data = batch.getChild(spec.name)!.data[0]!;
   const off = data.offset;
   if (spec.kind === 'decimal') {
@@ -122,7 +122,7 @@ export async function* backupRows(
   const passes = Math.max(1, Math.ceil(m.rows / KEYS_PER_PASS));
   for (let pass = 0; pass < passes; pass++) {
     const latest = new Map<string, { cursor: bigint | number | string | null; h: Hash }>();
-    for (const f of currentFiles(m)) {
+    for (const f of filesThrough(m).files) {
       for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows)) {
         const t = rowTexts(batch, ctx, fileColumns(m, f));
         const cur = cursorReader(batch, cursorSpec);

@@ -1,0 +1,145 @@
+import { Table, tableFromIPC, tableToIPC, type RecordBatch } from 'apache-arrow';
+import { runtimeError } from '../errors.js';
+import { canonReader } from '../checksum/canon.js';
+import { fileColumns, type BackupFile, type BackupManifest } from '../manifest/view.js';
+import { readObjectBatches } from '../parquet/read.js';
+import { INTEGER_KINDS, type ColumnSpec } from '../source/columns.js';
+import type { ObjectStore } from '../store/store.js';
+import { cursorReader } from '../verify/backup-rows.js';
+
+/**
+ * The rows of a base generation: the newest version of every live key of a list of objects, as
+ * restore picks it (the greatest cursor, a NULL cursor losing to any other, the later object on a
+ * tie; a tombstone object deletes the versions before it), found without holding the rows.
+ *
+ * A pass holds, per key, only where its winning version is (object, row) and its cursor; when the
+ * objects hold more versions than `keysPerPass`, the keys are split into passes by a hash of the
+ * key, each reading only the key and cursor columns. The chosen rows are then read again, object
+ * by object, and handed on as copies of runs of consecutive rows.
+ */
+
+type KeyValue = string | number;
+type Cursor = bigint | number | string | null;
+
+/** Where a key's winning version is, as one number: the object's place in the list and the row's in it. */
+const ROW_SPAN = 2 ** 32;
+
+export interface ChooseInput {
+  store: ObjectStore;
+  keyOf: (f: BackupFile) => string;
+  m: BackupManifest;
+  /** In restore order (filesThrough). */
+  files: BackupFile[];
+  batchRows: number;
+  keysPerPass: number;
+}
+
+/** A pass's winners: per object (its place in `files`), the rows chosen, ascending. */
+export type Chosen = Map<number, number[]>;
+
+/** The key of each row: a number for one integer column within 2^53 (less memory than its text), else the canonical text. */
+function keyReader(batch: RecordBatch, key: ColumnSpec[], written: ColumnSpec[]): (r: number) => KeyValue {
+  const data = key.map((c) => {
+    const child = batch.getChild(c.name);
+    if (!child) throw runtimeError('BACKUP_COLUMN', `key column ${c.name} is missing from a backed-up object`);
+    return child.data[0]!;
+  });
+  const only = key.length === 1 && INTEGER_KINDS.includes(key[0]!.kind) ? data[0]! : undefined;
+  if (only) {
+    const values = only.values as unknown as ArrayLike<number | bigint>;
+    return (r) => {
+      const v = values[only.offset + r]!;
+      return typeof v === 'number' || (v <= MAX_SAFE && v >= -MAX_SAFE) ? Number(v) : String(v);
+    };
+  }
+  const readers = key.map((c, i) =>
+    canonReader(
+      c,
+      data[i]!,
+      written.find((w) => w.name === c.name),
+    ),
+  );
+  return (r) => readers.map((f) => f(r)).join('\u001f');
+}
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Which of `passes` passes a key is in: a number's remainder, or FNV-1a of a text's code units. */
+export function passOf(k: KeyValue, passes: number): number {
+  if (typeof k === 'number') return Math.abs(k % passes);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % passes;
+}
+
+/** How many passes `files` need: their row versions over `keysPerPass` (a key has at least one version). */
+export function passesFor(files: BackupFile[], keysPerPass: number): number {
+  const versions = files.filter((f) => f.kind !== 'deletes').reduce((n, f) => n + f.rows, 0);
+  return Math.max(1, Math.ceil(versions / keysPerPass));
+}
+
+/** The winning version of every live key in pass `pass` of `passes`. */
+export async function chooseRows(i: ChooseInput, pass: number, passes: number): Promise<Chosen> {
+  const { m } = i;
+  const key = m.primaryKey.map((n) => m.columns.find((c) => c.name === n)!);
+  const cursorSpec = m.columns.find((c) => c.name === m.cursor)!;
+  const names = [...new Set([...m.primaryKey, m.cursor!])];
+  const live = new Map<KeyValue, { c: Cursor; at: number }>();
+  for (const [file, f] of i.files.entries()) {
+    const deletes = f.kind === 'deletes';
+    let row = 0;
+    for await (const batch of readObjectBatches(i.store, i.keyOf(f), i.batchRows, deletes ? m.primaryKey : names)) {
+      const keyOf = keyReader(batch, key, fileColumns(m, f));
+      const cur = deletes ? undefined : cursorReader(batch, cursorSpec);
+      for (let r = 0; r < batch.numRows; r++, row++) {
+        const k = keyOf(r);
+        if (passes > 1 && passOf(k, passes) !== pass) continue;
+        if (!cur) {
+          live.delete(k);
+          continue;
+        }
+        const c = cur(r);
+        const prev = live.get(k);
+        if (!prev || prev.c === null || (c !== null && c >= prev.c)) live.set(k, { c, at: file * ROW_SPAN + row });
+      }
+    }
+  }
+  const chosen: Chosen = new Map();
+  for (const { at } of live.values()) {
+    const file = Math.floor(at / ROW_SPAN);
+    const rows = chosen.get(file) ?? [];
+    chosen.set(file, rows);
+    rows.push(at % ROW_SPAN);
+  }
+  for (const rows of chosen.values()) rows.sort((a, b) => a - b);
+  return chosen;
+}
+
+/**
+ * The given rows (ascending) of one object, every column, as batches of their own: a batch read
+ * from an object is freed when the next is read, so runs of consecutive rows are sliced and copied.
+ */
+export async function* pickRows(
+  store: ObjectStore,
+  key: string,
+  rows: number[],
+  batchRows: number,
+): AsyncGenerator<RecordBatch> {
+  let at = 0;
+  let next = 0;
+  for await (const batch of readObjectBatches(store, key, batchRows)) {
+    const slices: RecordBatch[] = [];
+    while (next < rows.length && rows[next]! < at + batch.numRows) {
+      const from = rows[next]! - at;
+      let to = from + 1;
+      next++;
+      while (next < rows.length && rows[next]! - at === to && to < batch.numRows) {
+        to++;
+        next++;
+      }
+      slices.push(batch.slice(from, to));
+    }
+    at += batch.numRows;
+    if (slices.length) yield* tableFromIPC(tableToIPC(new Table(slices), 'stream')).batches;
+    if (next >= rows.length) return;
+  }
+}
