@@ -21,6 +21,7 @@ import { readObjectBatches } from '../parquet/read.js';
 import { CHOICES, DEFAULTS } from '../defaults.js';
 import { oneOf, wholeNumber } from '../config/validate.js';
 import { addPrimaryKeySql, createTableSql, zeroDatesLost } from './ddl.js';
+import { loadInGroups } from './groups.js';
 import { cellReader, Unrepresentable } from '../arrow/to-text.js';
 
 export type RestoreMode = 'insert' | 'upsert' | 'replace';
@@ -237,8 +238,11 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
     } else if (mode === 'replace') {
       await loader.truncate(ref);
     }
-    // batches of one transaction are one COPY: decoded in small ones (see DEFAULTS.restore)
-    const decodeRows = oneTransaction ? Math.min(batchRows, DEFAULTS.restore.streamBatchRows) : batchRows;
+    // a transaction's batches streamed into one statement (MySQL's LOAD DATA): decoded small, each
+    // transaction still --batch-rows rows
+    const grouped = !oneTransaction && loader.loadMany !== undefined && plan.conflict === 'insert';
+    // batches of one transaction are one COPY or LOAD DATA: decoded in small ones (see DEFAULTS.restore)
+    const decodeRows = oneTransaction || grouped ? Math.min(batchRows, DEFAULTS.restore.streamBatchRows) : batchRows;
     const unrepresentable: Record<string, number> = {};
     let rows = 0;
     const count = (column: string, n: number) => {
@@ -309,6 +313,8 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
           e,
         );
       }
+    } else if (grouped) {
+      await loadInGroups(loader, plan, batches(), batchRows);
     } else {
       for await (const batch of batches()) await loader.load(plan, batch);
     }

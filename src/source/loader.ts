@@ -59,6 +59,13 @@ export interface Loader {
    * The created table has no primary key until `after`, which must add it for a plan that merges.
    */
   loadTable?(job: TableLoad, batches: AsyncIterable<LoadBatch>): Promise<void>;
+  /**
+   * Optional: the batches of one table (in order) loaded in one transaction, streamed as one
+   * statement where the engine can (MySQL: one LOAD DATA LOCAL), each batch asked for once the
+   * last is written, so batches decoded small still make large transactions. A plan that merges
+   * (upsert, newest) may be loaded batch by batch, each in its own transaction, as `load` does.
+   */
+  loadMany?(plan: LoadPlan, batches: AsyncIterable<LoadBatch>): Promise<void>;
   /** Optional: batches loaded so far per wire format (PostgreSQL: binary, text), for the summary. */
   readonly formats?: Readonly<Record<string, number>>;
   /** Empties the table (`--mode replace`). */

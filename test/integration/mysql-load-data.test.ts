@@ -206,6 +206,46 @@ describe('a value that throws while the rows stream', () => {
   });
 });
 
+describe('several batches in one transaction (loadMany)', () => {
+  async function* each(...bs: Array<ReturnType<typeof batch>>) {
+    yield* bs;
+  }
+  const rowsOf = (from: number, n: number): Row[] =>
+    Array.from({ length: n }, (_, i): Row => [from + i, `row ${from + i}\t${'x'.repeat(i % 30)}`, null]);
+
+  it('streams every row of each batch, in order, empty batches among them, as one LOAD DATA', async () => {
+    const parts = [rowsOf(0, 7_000), [], rowsOf(7_000, 1), EXAMPLES.map((r): Row => [r[0] + 10_000, r[1], r[2]])];
+    await loader.loadMany!(plan('t'), each(...parts.map(batch)));
+    expect(await stored('t')).toEqual(parts.flat());
+  });
+
+  it('a value that throws in a later batch leaves none of the earlier ones', async () => {
+    const boom = new Error('a later batch cannot be stored');
+    const bad = {
+      ...batch(rowsOf(100, 10)),
+      cells: [
+        () => {
+          throw boom;
+        },
+        () => null,
+        () => null,
+      ],
+    };
+    await expect(loader.loadMany!(plan('t'), each(batch(rowsOf(0, 100)), bad))).rejects.toBe(boom);
+    expect(await count('t')).toBe(0);
+  });
+
+  it('where LOCAL INFILE is refused, loads the same rows by INSERT', async () => {
+    const refused = await openLoader(URL_, { localInfile: false, logger: captureLogs().logger });
+    try {
+      await refused.loadMany!(plan('t'), each(batch(EXAMPLES.slice(0, 4)), batch(EXAMPLES.slice(4))));
+    } finally {
+      await refused.close();
+    }
+    expect(await stored('t')).toEqual(EXAMPLES);
+  });
+});
+
 describe('where LOCAL INFILE is refused, multi-row INSERT', () => {
   it('loads the same rows, and says once that it fell back', async () => {
     const { logger, lines } = captureLogs();

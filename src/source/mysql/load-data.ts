@@ -72,32 +72,49 @@ export class ChunkPool {
 }
 
 /**
- * The batch as a stream of TSV chunks, written as the socket takes them: mysql2 pipes the stream
- * into the connection without waiting for the socket to drain, so this waits for it instead, and
- * at most SOCKET_AHEAD bytes are ever unsent. A cell that throws (a value the column cannot hold)
- * ends the stream with that error, which mysql2 gives back as the query's error.
+ * The batch (and those `rest` gives after it) as a stream of TSV chunks, written as the socket
+ * takes them: mysql2 pipes the stream into the connection without waiting for the socket to
+ * drain, so this waits for it instead, and at most SOCKET_AHEAD bytes are ever unsent. The next
+ * batch is asked for only once the last one is written (reading it may free that one's memory).
+ * A cell that throws (a value the column cannot hold) ends the stream with that error, which
+ * mysql2 gives back as the query's error.
  */
 export function batchStream(
-  batch: LoadBatch,
+  first: LoadBatch,
   kinds: readonly TsvField[],
   socket: Writable,
   pool = new ChunkPool(),
+  rest?: AsyncIterator<LoadBatch>,
 ): Readable {
   const w = new TsvWriter(CHUNK_BYTES, pool.alloc);
-  const cells = batch.cells;
+  let batch = first;
   let row = 0;
+  let last = rest === undefined;
   const fill = (out: Readable) => {
     if (out.readableLength === 0) pool.consumed();
     try {
+      const cells = batch.cells;
       while (row < batch.numRows && w.size < CHUNK_BYTES) {
         for (let c = 0; c < cells.length; c++) w.field(cells[c]!(row), kinds[c]!, c === 0);
         w.endRow();
         row++;
       }
+      if (row >= batch.numRows && !last && w.size < CHUNK_BYTES) {
+        // this batch is written: the next one fills the rest of the chunk
+        rest!.next().then(
+          (r) => {
+            if (r.done) last = true;
+            else [batch, row] = [r.value, 0];
+            fill(out);
+          },
+          (e: unknown) => out.destroy(e as Error),
+        );
+        return;
+      }
       const chunk = w.take();
       pool.pushedOne(chunk);
       for (let at = 0; at < chunk.length; at += PIECE_BYTES) out.push(chunk.subarray(at, at + PIECE_BYTES));
-      if (row >= batch.numRows) out.push(null);
+      if (row >= batch.numRows && last) out.push(null);
     } catch (e) {
       out.destroy(e as Error);
     }
@@ -111,18 +128,19 @@ export function batchStream(
   });
 }
 
-/** Runs one LOAD DATA LOCAL of the batch; resolves to the server's count of warnings. */
+/** Runs one LOAD DATA LOCAL of the batch (and of those `rest` gives after it); resolves to the server's count of warnings. */
 export function runLoadData(
   conn: Connection,
   sql: string,
   batch: LoadBatch,
   kinds: readonly TsvField[],
   pool?: ChunkPool,
+  rest?: AsyncIterator<LoadBatch>,
 ): Promise<number> {
   const socket = (conn as unknown as { stream: Writable }).stream;
   return new Promise<number>((resolve, reject) =>
     conn.query<ResultSetHeader>(
-      { sql, infileStreamFactory: () => batchStream(batch, kinds, socket, pool) },
+      { sql, infileStreamFactory: () => batchStream(batch, kinds, socket, pool, rest) },
       (err, res) => {
         // the query ends after the stream did: nothing it pushed is still held
         pool?.consumed();

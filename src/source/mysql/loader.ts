@@ -57,11 +57,11 @@ export async function openLoader(url: string, opts: MysqlLoaderOptions = {}): Pr
     }
   };
 
-  /** LOAD DATA of the batch into `into`, its warnings failing it, then `then` (the merge of a staging table), in one transaction. */
-  const loadBatch = (into: string, plan: LoadPlan, batch: LoadBatch, then?: string) =>
+  /** LOAD DATA of the batch (and of those `rest` gives) into `into`, its warnings failing it, then `then` (the merge of a staging table), in one transaction. */
+  const loadBatch = (into: string, plan: LoadPlan, batch: LoadBatch, then?: string, rest?: AsyncIterator<LoadBatch>) =>
     inTransaction(async () => {
       const sql = loadDataSql(into, plan.columns);
-      const warnings = await runLoadData(conn, sql, batch, fieldKinds(plan.columns), chunks);
+      const warnings = await runLoadData(conn, sql, batch, fieldKinds(plan.columns), chunks, rest);
       const problem = await loadWarnings(conn, warnings);
       if (problem) throw new Error(`LOAD DATA into ${into}: ${problem}`);
       if (then) await q(then);
@@ -93,43 +93,67 @@ export async function openLoader(url: string, opts: MysqlLoaderOptions = {}): Pr
     return n < 0 ? undefined : stageStatements(table, plan, n);
   };
 
+  /**
+   * One batch, or with `rest` the batches after it too (plan insert only), in one transaction:
+   * one LOAD DATA streaming them all, or the INSERTs of each.
+   */
+  const loadRows = async (plan: LoadPlan, batch: LoadBatch, rest?: AsyncIterator<LoadBatch>) => {
+    const table = name(plan.table);
+    // a LOAD DATA refused before its stream read past the first batch can go as INSERTs from the start
+    let read = false;
+    const more: AsyncIterator<LoadBatch> | undefined = rest && {
+      next: () => ((read = true), rest.next()),
+    };
+    if (loadData) {
+      try {
+        if (plan.conflict === 'insert') return await loadBatch(table, plan, batch, undefined, more);
+        const st = await stageFor(table, plan);
+        if (st) {
+          // outside the batch's transaction: TRUNCATE may commit
+          await q(st.empty);
+          return await loadBatch(st.stage, plan, batch, st.merge);
+        }
+      } catch (e) {
+        if (!isLocalInfileRefused(e) || read) throw e;
+        loadData = false;
+        log().warn(
+          { table },
+          'the MySQL server or client refuses LOAD DATA LOCAL INFILE (local_infile=OFF?): loading with multi-row INSERT instead, which is slower; SET GLOBAL local_infile = 1 to allow it',
+        );
+      }
+    }
+    // one statement runs while the next is built (the client's CPU overlaps the server's), never more
+    let running: Promise<void> | undefined;
+    const send = async (text: string) => {
+      if (running) await running;
+      running = q(text);
+      running.catch(() => {}); // awaited before the next statement, the COMMIT or the ROLLBACK: never unhandled
+    };
+    try {
+      await inTransaction(async () => {
+        await inserts.write(table, plan, batch, send);
+        if (rest)
+          for (let r = await rest.next(); !r.done; r = await rest.next())
+            await inserts.write(table, plan, r.value, send);
+        await running;
+      });
+    } finally {
+      await running?.catch(() => {});
+    }
+  };
+
   return {
     engine: 'mysql',
-    async load(plan, batch) {
-      const table = name(plan.table);
-      if (loadData) {
-        try {
-          if (plan.conflict === 'insert') return await loadBatch(table, plan, batch);
-          const st = await stageFor(table, plan);
-          if (st) {
-            // outside the batch's transaction: TRUNCATE may commit
-            await q(st.empty);
-            return await loadBatch(st.stage, plan, batch, st.merge);
-          }
-        } catch (e) {
-          if (!isLocalInfileRefused(e)) throw e;
-          loadData = false;
-          log().warn(
-            { table },
-            'the MySQL server or client refuses LOAD DATA LOCAL INFILE (local_infile=OFF?): loading with multi-row INSERT instead, which is slower; SET GLOBAL local_infile = 1 to allow it',
-          );
-        }
+    load: (plan, batch) => loadRows(plan, batch),
+    async loadMany(plan, batches) {
+      const it = batches[Symbol.asyncIterator]();
+      if (plan.conflict !== 'insert') {
+        // each batch merged on its own, as load does
+        for (let r = await it.next(); !r.done; r = await it.next()) await loadRows(plan, r.value);
+        return;
       }
-      // one statement runs while the next is built (the client's CPU overlaps the server's), never more
-      let running: Promise<void> | undefined;
-      const send = async (text: string) => {
-        if (running) await running;
-        running = q(text);
-        running.catch(() => {}); // awaited before the next statement, the COMMIT or the ROLLBACK: never unhandled
-      };
-      try {
-        await inTransaction(async () => {
-          await inserts.write(table, plan, batch, send);
-          await running;
-        });
-      } finally {
-        await running?.catch(() => {});
-      }
+      const first = await it.next();
+      if (!first.done) await loadRows(plan, first.value, it);
     },
     truncate: (t) => q(`TRUNCATE TABLE ${name(t)}`),
     execute: q,
