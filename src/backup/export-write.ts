@@ -52,6 +52,8 @@ export interface WriteContext {
   snapshot?: RunSnapshot;
   /** The backup run exporting the table, recorded in the manifest. */
   backupRunId?: string;
+  /** Called once every read has ended, before the stale parts and the manifest. */
+  readsDone?: () => void;
 }
 
 /** What one read wrote. */
@@ -95,6 +97,7 @@ export async function writeExport(
         }),
       ),
     );
+    ctx.readsDone?.();
     if (failed.error !== undefined) throw failed.error;
     const done = results.map((r) => (r as PromiseFulfilledResult<StreamResult>).value);
     const files = done.flatMap((r) => r.files).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

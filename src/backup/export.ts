@@ -56,6 +56,8 @@ export interface ExportDeps {
   table?: SourceTable;
   /** The backup run exporting it, recorded in the manifest (restore --as-of). */
   backupRunId?: string;
+  /** Called once every read of the table has ended (before its stale parts and manifest). */
+  readsDone?: () => void;
 }
 
 export { EXPORT_DEFAULTS };
@@ -152,6 +154,7 @@ async function exportWith(
       ),
       progress: opts.progress,
       ...(deps.backupRunId ? { backupRunId: deps.backupRunId } : {}),
+      ...(deps.readsDone ? { readsDone: deps.readsDone } : {}),
     }).finally(() => (snapshot && !deps.snapshot ? snapshot.close() : undefined));
     for (const c of result.stats.counters) {
       if (c.zeroDates) warnings.push(`column "${c.column}": ${c.zeroDates} MySQL zero date(s) exported as NULL`);

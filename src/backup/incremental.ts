@@ -65,6 +65,8 @@ export interface IncrementalContext {
   chunkRows: number;
   /** The run's snapshot: the table's reads (and the lag window's keys) read it. */
   snapshot?: RunSnapshot;
+  /** Called once the table's reads have ended, before its manifest. */
+  readsDone?: () => void;
 }
 
 /**
@@ -172,6 +174,7 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     result.chunks = chunked.chunks.length;
     if (resumed) result.resumedChunks = resumed.chunks.filter((c) => c.done).length;
   } else await ctx.encoders((encoder) => readInOrder(plan, ctx, () => watermark, writeAndCommit(encoder), liveRead));
+  ctx.readsDone?.();
   await writeIncrementalManifest(
     store,
     plan.tablePrefix,

@@ -18,6 +18,7 @@ import { stateUrl } from '../state/url.js';
 import { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
 import { mirrorTable } from './mirror.js';
+import { ReadSlots } from './read-slots.js';
 import { backupTable } from './table-run.js';
 
 export interface BackupOptions {
@@ -103,6 +104,9 @@ export interface BackupSummary {
 
 export { MAX_PARALLEL };
 
+/** Tables in flight per read at once (see runBackup). */
+const TABLES_PER_READ = 2;
+
 /**
  * Runs a strategy: every table (or --only some) is validated against the live schema first, then
  * backed up, one after another (or --parallel N), each under a lock in the state store so two
@@ -165,6 +169,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     if (!opts.dryRun) pool.warm(); // they compile while the first tables are locked and planned
     // every read of the run reads one snapshot: the tables agree with one another as pg_dump's do
     const snapshot = opts.dryRun || strategy.snapshot === 'per-table' ? undefined : await source.openSnapshot(readers);
+    const reading = new ReadSlots(readers);
     if (snapshot?.warning) log.warn(snapshot.warning);
     const worker = async () => {
       for (let t = queue.shift(); t; t = queue.shift()) {
@@ -196,15 +201,20 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
           readers,
           snapshot,
           backupRunId,
+          readSlot: () => reading.acquire(),
         });
         if (r.status === 'ok' && strategy.mirror.length)
           await mirrorTable(r, encodeTableSegment(t.table), strategy, log.child({ table: t.name }));
         results.push({ ...r, why: t.why, ...(known.has(t.name) ? {} : { new: true }) });
       }
     };
-    // tables at once: as many as there are reads, each holding a lock connection to the state store
+    // tables in flight: twice the reads. A table holds a read slot from before its lock until its
+    // reads are done, so at most `readers` read (and use the source) at once, and what it does
+    // after (stale parts, manifest, the run's end, the unlock: waits on the destination and the
+    // state store, most of a small table's time) overlaps the next tables' reads. Each table in
+    // flight holds a lock connection to the state store.
     try {
-      await Promise.all(Array.from({ length: Math.min(readers, tables.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(readers * TABLES_PER_READ, tables.length) }, worker));
     } finally {
       await pool.close();
       await snapshot?.close();

@@ -33,6 +33,8 @@ export interface RunContext {
   snapshot?: RunSnapshot;
   /** The backup run's id: every table's objects carry it (restore --as-of it takes all of them to this run). */
   backupRunId: string;
+  /** Waits for one of the run's read slots (see runBackup); resolves to its release. */
+  readSlot?: () => Promise<() => void>;
 }
 
 /**
@@ -41,7 +43,6 @@ export interface RunContext {
  */
 export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableResult> {
   const { settings: t, plan } = rt;
-  const started = Date.now();
   const base: TableResult = {
     table: t.table,
     strategy: t.strategy,
@@ -60,6 +61,9 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
     const wm = plan ? await ctx.state.peekWatermark(plan.tableKey) : null;
     return { ...base, status: 'planned', watermarkBefore: wm, watermarkAfter: wm };
   }
+  // held until the table's reads are done (readsDone), at the latest until it ends
+  const readsDone = (await ctx.readSlot?.()) ?? (() => {});
+  const started = Date.now();
   ctx.opts.progress?.({ table: qualifiedName(rt.table), estimatedRows: rt.table.estimatedRows });
   const lockName = stateKey(rt, ctx.strategy.destination);
   const runId = newRunId();
@@ -87,6 +91,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
             readers: ctx.readers,
             chunkRows: t.chunk_rows,
             snapshot: ctx.snapshot,
+            readsDone,
             settings: {
               batchRows: t.batch_rows,
               fileMaxRows: t.file_max_rows,
@@ -143,6 +148,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
               dest: ctx.dest,
               table: rt.table,
               backupRunId: ctx.backupRunId,
+              readsDone,
             },
           );
           return {
@@ -175,5 +181,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
     }
     log.error({ err: errorMessage(e) }, 'table failed');
     return { ...base, status: 'failed', error: errorMessage(e), durationMs: Date.now() - started };
+  } finally {
+    readsDone();
   }
 }
