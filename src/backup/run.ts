@@ -70,6 +70,8 @@ export interface TableResult {
   chunks?: number;
   /** Of those, the chunks an earlier attempt that did not finish had done (this run resumed its plan). */
   resumedChunks?: number;
+  /** compact_every: the base generation written after this run (see `compact`). */
+  compacted?: { generation: number; rows: number; objects: number; bytes: number };
   /** First seen by this run: backed up from scratch. */
   new?: boolean;
   /** Per `mirror:` target, what the sync after this table's run did. */

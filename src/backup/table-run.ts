@@ -12,6 +12,9 @@ import type { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
 import { exportTable } from './export.js';
 import { backupIncremental, newRunId } from './incremental.js';
+import { compactSettings, compactTable } from '../lifecycle/compact.js';
+import { compactDue } from '../lifecycle/compact-due.js';
+import { DEFAULTS } from '../defaults.js';
 import { stateKey, type RunTable } from '../plan/run-tables.js';
 import { qualifiedName, quotedName } from '../source/columns.js';
 import type { BackupOptions, TableResult } from './run.js';
@@ -106,8 +109,12 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
               ? [`column "${c.column}": ${c.notRepresentable} value(s) Parquet cannot hold backed up as NULL`]
               : []),
           ]);
+          // compact_every: in the run's lock, once its objects are committed (a failure is a warning: the backup stands)
+          const compaction = t.compact_every ? await compactAfterRun(rt, t.compact_every, ctx, log) : undefined;
+          if (compaction?.warning) warnings.push(compaction.warning);
           return {
             ...base,
+            ...(compaction?.compacted ? { compacted: compaction.compacted } : {}),
             rows: inc.rows,
             files: inc.files,
             bytes: inc.bytes,
@@ -183,5 +190,34 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
     return { ...base, status: 'failed', error: errorMessage(e), durationMs: Date.now() - started };
   } finally {
     readsDone();
+  }
+}
+
+/** A base generation of the table when compact_every says it is due; what it wrote, or the warning of its failure. */
+async function compactAfterRun(
+  rt: RunTable,
+  every: number,
+  ctx: RunContext,
+  log: Logger,
+): Promise<{ compacted?: TableResult['compacted']; warning?: string }> {
+  try {
+    if (!(await compactDue(ctx.state, rt.plan!.tableKey, every))) return {};
+    const c = await compactTable(rt.plan!, {
+      store: ctx.dest.store,
+      state: ctx.state,
+      log,
+      encoders: ctx.encoders,
+      settings: compactSettings(rt),
+      keysPerPass: DEFAULTS.compact.keysPerPass,
+      hook: ctx.opts.hook,
+    });
+    if (c.generation === undefined) return {};
+    return { compacted: { generation: c.generation, rows: c.rows, objects: c.objects, bytes: c.bytes } };
+  } catch (e) {
+    if (isStopped(e)) throw e;
+    log.warn({ err: errorMessage(e) }, 'compaction after the run failed; the backup stands');
+    return {
+      warning: `compact_every: the compaction after this run failed (${errorMessage(e)}); run tablevault compact`,
+    };
   }
 }

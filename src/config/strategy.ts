@@ -41,6 +41,8 @@ const positive = z.number().superRefine((v, ctx) => {
 
 const TableDefaults = z
   .object({
+    /** Incremental tables: a new base generation (`compact`) after a successful run, once N runs have written since the last one. */
+    compact_every: positive.optional(),
     batch_rows: positive.optional(),
     file_max_rows: positive.optional(),
     row_group_rows: positive.optional(),

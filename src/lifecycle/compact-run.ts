@@ -10,7 +10,7 @@ import { stateUrl } from '../state/url.js';
 import { openDestination } from '../store/open.js';
 import type { UseEncoder } from '../backup/export-write.js';
 import { s3Options, uploaderOptions } from '../backup/destination-options.js';
-import { compactTable, type CompactResult } from './compact.js';
+import { compactSettings, compactTable, type CompactResult } from './compact.js';
 
 export interface CompactOptions {
   /** Path of the strategy file. */
@@ -124,16 +124,4 @@ async function compactLocked(
     c.log.error({ err: errorMessage(e) }, 'compaction failed');
     return { table: t.name, status: 'failed', error: errorMessage(e), durationMs: Date.now() - started };
   }
-}
-
-/** The table's own object settings, as its backups use them. */
-export function compactSettings(t: RunTable) {
-  const s = t.settings;
-  return {
-    batchRows: s.batch_rows,
-    fileMaxRows: s.file_max_rows,
-    rowGroupRows: Math.min(s.row_group_rows, s.file_max_rows),
-    compression: s.compression,
-    integerEncoding: s.integer_encoding,
-  };
 }

@@ -12,6 +12,7 @@ import type { ObjectStore } from '../store/store.js';
 import type { UseEncoder } from '../backup/export-write.js';
 import { manifestInput } from '../backup/incremental.js';
 import type { TablePlan } from '../backup/incremental-plan.js';
+import type { RunTable } from '../plan/run-tables.js';
 import { splitIntoFiles } from '../backup/split.js';
 import { chooseRows, passesFor, pickRows } from './compact-rows.js';
 
@@ -200,4 +201,16 @@ async function removeUnfinished(plan: TablePlan, ctx: CompactContext): Promise<n
     removed += keys.length;
   }
   return removed;
+}
+
+/** The table's own object settings, as its backups use them. */
+export function compactSettings(t: RunTable) {
+  const s = t.settings;
+  return {
+    batchRows: s.batch_rows,
+    fileMaxRows: s.file_max_rows,
+    rowGroupRows: Math.min(s.row_group_rows, s.file_max_rows),
+    compression: s.compression,
+    integerEncoding: s.integer_encoding,
+  };
 }

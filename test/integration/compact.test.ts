@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backup, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { fixturePath, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 
 /**
  * Compaction end to end on real servers: a table with several incremental runs (updates, inserts,
@@ -43,6 +43,7 @@ const engines = [
       UPDATE tv_compact SET note = 'noted', updated_at = timestamp '2025-01-03 06:00' + id * interval '1 microsecond' WHERE id % 11 = 3`,
     dropRestored: 'DROP TABLE IF EXISTS tv_compact_r',
     restored: 'public.tv_compact_r',
+    types: { fixture: 'pg-types.sql', table: 'public.tv_ctypes' },
   },
   {
     name: 'MariaDB',
@@ -65,6 +66,7 @@ const engines = [
       UPDATE tv_compact SET note = 'noted', updated_at = TIMESTAMP '2025-01-03 06:00:00' + INTERVAL id MICROSECOND WHERE id % 11 = 3`,
     dropRestored: 'DROP TABLE IF EXISTS tv_compact_r',
     restored: 'test.tv_compact_r',
+    types: { fixture: 'mysql-types.sql', table: 'test.tv_ctypes' },
   },
 ];
 
@@ -250,4 +252,52 @@ tables:
       for (const [r, rows] of asOfBefore) expect((await restore(r)).rows, `--as-of ${r}`).toEqual(rows);
     }, 120_000);
   });
+
+  it('compacts a table of every type to rows verify finds equal to the source', async () => {
+    // the types fixture under a name of its own (other test files load tv_types itself)
+    const ddl = readFileSync(fixturePath(e.types.fixture), 'utf8')
+      .replaceAll('tv_types', 'tv_ctypes')
+      .replaceAll('tv_mood', 'tv_cmood');
+    await e.sql(ddl);
+    const typed = strategyFile(
+      (dest) => `source: ${e.url}
+state: ${withDatabase(e.url, STATE_DB)}
+destination: ${dest}
+tables:
+  - table: ${e.types.table}
+    strategy: incremental
+    cursor: id
+`,
+    );
+    jsonSummary(await backup(typed.file, ['--json']));
+    const c = jsonSummary<CompactSummary>(await run(['compact', typed.file, '--json'])).tables[0]!;
+    expect(c.status).toBe('ok');
+    const v = jsonSummary<{ equal: boolean }>(await run(['verify', typed.file, '--json']));
+    expect(v.equal).toBe(true);
+  }, 60_000);
+
+  it('compacts after a run once compact_every runs have written since the last generation', async () => {
+    const every = strategyFile(
+      (dest) => `source: ${e.url}
+state: ${withDatabase(e.url, STATE_DB)}
+destination: ${dest}
+defaults: { compact_every: 2, file_max_rows: 400 }
+tables:
+  - table: ${e.table}
+    strategy: incremental
+    cursor: updated_at
+`,
+    );
+    type Backup = { tables: Array<{ status: string; compacted?: { generation: number } }> };
+    const runs: Backup[] = [];
+    runs.push(jsonSummary<Backup>(await backup(every.file, ['--json'])));
+    await e.sql(e.change(7));
+    runs.push(jsonSummary<Backup>(await backup(every.file, ['--json'])));
+    await e.sql(e.change(8));
+    runs.push(jsonSummary<Backup>(await backup(every.file, ['--json'])));
+    expect(runs.map((r) => r.tables[0]!.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(runs.map((r) => r.tables[0]!.compacted?.generation)).toEqual([undefined, 1, undefined]);
+    const v = jsonSummary<{ equal: boolean }>(await run(['verify', every.file, '--json']));
+    expect(v.equal).toBe(true);
+  }, 90_000);
 });
