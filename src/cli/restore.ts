@@ -128,6 +128,7 @@ function human(s: RestoreSummary): string {
       ],
     ],
   );
+  if (s.deletedKeys) out += `${s.deletedKeys} deleted key(s) applied (tombstones)\n`;
   for (const w of s.warnings) out += `warning: ${w}\n`;
   return out;
 }
@@ -149,6 +150,6 @@ function humanMany(s: RestoreManySummary): string {
     for (const w of t.warnings) out += `warning: ${t.table}: ${w}\n`;
     if (t.error) out += `failed: ${t.table}: ${t.error}\n`;
   }
-  out += `${s.tables.length} table(s), ${s.rows} rows, ${s.failed} failed, ${(s.durationMs / 1000).toFixed(1)}s, --jobs ${s.jobs}, peak RSS ${formatBytes(s.peakRssBytes)}\n`;
+  out += `${s.tables.length} table(s), ${s.rows} rows${s.deletedKeys ? `, ${s.deletedKeys} deleted keys applied` : ''}, ${s.failed} failed, ${(s.durationMs / 1000).toFixed(1)}s, --jobs ${s.jobs}, peak RSS ${formatBytes(s.peakRssBytes)}\n`;
   return out;
 }

@@ -43,6 +43,8 @@ export interface TableRestore {
   created?: boolean;
   files: number;
   rows: number;
+  /** Keys of the tombstone objects applied (see RestoreSummary.deletedKeys). */
+  deletedKeys: number;
   seconds: number;
   unrepresentable: Record<string, number>;
   warnings: string[];
@@ -55,6 +57,7 @@ export interface RestoreManySummary {
   jobs: number;
   tables: TableRestore[];
   rows: number;
+  deletedKeys: number;
   failed: number;
   durationMs: number;
   peakRssBytes: number;
@@ -159,6 +162,7 @@ export async function restoreTables(
       jobs,
       tables: results,
       rows: results.reduce((n, r) => n + r.rows, 0),
+      deletedKeys: results.reduce((n, r) => n + r.deletedKeys, 0),
       failed: results.filter((r) => r.status === 'failed').length,
       durationMs: Date.now() - started,
       peakRssBytes: peak.rss,
@@ -214,7 +218,7 @@ async function restoreOne(
       },
       { logger: tlog, ...conns },
     );
-    tlog.info({ rows: s.rows, target }, 'table restored');
+    tlog.info({ rows: s.rows, deletedKeys: s.deletedKeys, target }, 'table restored');
     return {
       table,
       target,
@@ -223,6 +227,7 @@ async function restoreOne(
       created: s.created,
       files: s.files,
       rows: s.rows,
+      deletedKeys: s.deletedKeys,
       seconds: s.durationMs / 1000,
       unrepresentable: s.unrepresentable,
       warnings: s.warnings,
@@ -237,6 +242,7 @@ async function restoreOne(
       status: 'failed',
       files: 0,
       rows: 0,
+      deletedKeys: 0,
       seconds: (Date.now() - started) / 1000,
       unrepresentable: {},
       warnings: [],

@@ -5,24 +5,16 @@ import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
 import { parseTableRef, type ColumnSpec, type TableRef } from '../source/columns.js';
 import { engineFor, engineNamed } from '../source/engine.js';
-import type { LoadBatch, LoadColumn, LoadPlan, Loader } from '../source/loader.js';
+import type { LoadPlan, Loader } from '../source/loader.js';
 import type { Source } from '../source/source.js';
 import type { ProgressSink } from '../progress.js';
 import { openBackup, type OpenedBackup } from '../manifest/open.js';
-import {
-  columnsAddedLater,
-  fileColumns,
-  filesThrough,
-  runEnd,
-  type BackupManifest,
-  type FileChoice,
-} from '../manifest/view.js';
-import { readObjectBatches } from '../parquet/read.js';
+import { columnsAddedLater, filesThrough, runEnd, type BackupManifest, type FileChoice } from '../manifest/view.js';
 import { CHOICES, DEFAULTS } from '../defaults.js';
 import { oneOf, wholeNumber } from '../config/validate.js';
-import { addPrimaryKeySql, createTableSql, zeroDatesLost } from './ddl.js';
+import { addPrimaryKeySql, createTableSql } from './ddl.js';
 import { loadInGroups } from './groups.js';
-import { cellReader, Unrepresentable } from '../arrow/to-text.js';
+import { restoreBatches, type BatchCounts } from './batches.js';
 
 export type RestoreMode = 'insert' | 'upsert' | 'replace';
 
@@ -58,6 +50,12 @@ export interface RestoreSummary {
   generation?: number;
   /** Rows loaded (for an incremental backup: row versions applied, the newest per key kept). */
   rows: number;
+  /**
+   * Keys of the tombstone objects applied (an incremental backup with deletions): each deleted
+   * every version of its key from the objects before it. Counted as read, whether or not the
+   * target held the key.
+   */
+  deletedKeys: number;
   /** Per column: values the target type cannot hold, loaded as NULL (the restore fails instead when the column is NOT NULL). */
   unrepresentable: Record<string, number>;
   warnings: string[];
@@ -70,7 +68,8 @@ export interface RestoreSummary {
 /**
  * Which objects to apply: all (the latest state), or an incremental backup's as of the last file
  * of run `asOf` (the table's run, or the whole backup run it was part of), each starting at the
- * newest base generation that fits (filesThrough). A full export keeps only its latest copy: as
+ * newest base generation that fits (filesThrough); tombstone objects of the runs up to it
+ * included, later ones not, like row objects. A full export keeps only its latest copy: as
  * of the backup run that made it, or not at all.
  */
 function selectFiles(m: BackupManifest, asOf: string | undefined, from: string): FileChoice {
@@ -98,7 +97,9 @@ function selectFiles(m: BackupManifest, asOf: string | undefined, from: string):
  * at a time, and loads each batch in its own transaction with the target's fast path
  * (`COPY FROM STDIN` for PostgreSQL, multi-row INSERT for MySQL). An incremental backup is applied
  * in file order with "newest cursor wins" per primary key, so the table ends at the latest version
- * of every row (or the one as of `asOf`) without holding the history in memory.
+ * of every row (or the one as of `asOf`) without holding the history in memory. A tombstone
+ * object (`kind: 'deletes'`) deletes every version of its keys from the objects before it; a
+ * version after it (the key inserted again) is loaded as any other.
  *
  * @example
  * ```ts
@@ -224,7 +225,10 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
     let ddl: string | undefined;
     if (created) {
       // a column added after the first of these objects is NULL in the older ones
-      const later = columnsAddedLater(m, files);
+      const later = columnsAddedLater(
+        m,
+        files.filter((f) => f.kind !== 'deletes'),
+      );
       ddl = createTableSql(
         ref,
         m.columns.map((c) => (later.has(c.name) ? { ...c, nullable: true } : c)),
@@ -243,62 +247,21 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
     const grouped = !oneTransaction && loader.loadMany !== undefined && plan.conflict === 'insert';
     // batches of one transaction are one COPY or LOAD DATA: decoded in small ones (see DEFAULTS.restore)
     const decodeRows = oneTransaction || grouped ? Math.min(batchRows, DEFAULTS.restore.streamBatchRows) : batchRows;
-    const unrepresentable: Record<string, number> = {};
-    let rows = 0;
-    const count = (column: string, n: number) => {
-      if (n) unrepresentable[column] = (unrepresentable[column] ?? 0) + n;
-    };
-    opts.progress?.({ table: opts.table, estimatedRows: files.reduce((n, f) => n + f.rows, 0) });
-    const store = backup.store;
-    const prefix = backup.prefix;
-    async function* batches(): AsyncGenerator<LoadBatch> {
-      for (const f of files) {
-        const key = prefix ? `${prefix}/${f.name}` : f.name;
-        const written = new Map(fileColumns(m, f).map((c) => [c.name, c]));
-        for await (const batch of readObjectBatches(store, key, decodeRows)) {
-          const columns = m.columns.map((c): LoadColumn => {
-            const spec = written.get(c.name);
-            // a column added after this object was written: NULL here
-            if (!spec) return {};
-            const child = batch.getChild(c.name);
-            if (!child)
-              throw runtimeError('BACKUP_COLUMN', `${key} has no column ${c.name}, which its schema version lists`);
-            return { data: child.data[0]!, written: spec };
-          });
-          const cells = m.columns.map((c, i) => {
-            const { data, written: spec } = columns[i]!;
-            if (!data || !spec) return () => null;
-            // into an engine without zero dates (PostgreSQL), MySQL's (NULL in a NOT NULL date column) are
-            // loaded as NULL (the created column allows it) and counted, whichever form the loader writes
-            if (!c.nullable && zeroDatesLost(c, from, engine)) count(c.name, data.nullCount);
-            // read as written (a narrower type before a widening); the text fits the widest
-            const read = cellReader(spec, data, engine.valueText);
-            // MySQL to MySQL: a NULL in a NOT NULL date column was a zero date, which export writes as NULL
-            const zero =
-              !c.nullable && from.zeroDateText(c.kind) !== undefined ? engine.zeroDateText(c.kind) : undefined;
-            return (row: number): string | null => {
-              const v = read(row);
-              if (v === null) return zero ?? null;
-              if (!(v instanceof Unrepresentable)) return v;
-              const nullable = c.nullable && !m.primaryKey.includes(c.name);
-              if (!nullable)
-                throw runtimeError(
-                  'UNREPRESENTABLE',
-                  `${key}: column ${c.name} holds a value ${engine.displayName} cannot store: ${v.why}; the column is NOT NULL, so the restore stops here (${rows} rows loaded before this batch)`,
-                );
-              count(c.name, 1);
-              return null;
-            };
-          });
-          yield { numRows: batch.numRows, cells, columns };
-          rows += batch.numRows;
-          opts.progress?.({ table: opts.table, rows: batch.numRows });
+    const counts: BatchCounts = { rows: 0, deletedKeys: 0, unrepresentable: {} };
+    const rowFiles = files.filter((f) => f.kind !== 'deletes');
+    opts.progress?.({ table: opts.table, estimatedRows: rowFiles.reduce((n, f) => n + f.rows, 0) });
+    const src = { store: backup.store, prefix: backup.prefix, manifest: m, from, engine, decodeRows };
+    const batches = () =>
+      restoreBatches(src, files, counts, {
+        batch(f, batch) {
+          if (!batch.deletes) opts.progress?.({ table: opts.table, rows: batch.numRows });
           peak.sample();
-          log.debug({ file: f.name, rows }, 'batch loaded');
-        }
-        log.info({ file: f.name, rows }, 'object restored');
-      }
-    }
+          log.debug({ file: f.name, rows: counts.rows }, batch.deletes ? 'deleted keys applied' : 'batch loaded');
+        },
+        file(f) {
+          log.info({ file: f.name, rows: counts.rows, deletedKeys: counts.deletedKeys }, 'object restored');
+        },
+      });
     if (oneTransaction) {
       try {
         await loader.loadTable!(
@@ -318,6 +281,7 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
     } else {
       for await (const batch of batches()) await loader.load(plan, batch);
     }
+    const { rows, deletedKeys, unrepresentable } = counts;
     const warnings = Object.entries(unrepresentable).map(
       ([c, n]) => `column "${c}": ${n} value(s) the target cannot hold were loaded as NULL`,
     );
@@ -332,6 +296,7 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
       files: files.length,
       ...(choice.generation !== undefined ? { generation: choice.generation } : {}),
       rows,
+      deletedKeys,
       unrepresentable,
       warnings,
       ...(loader.formats ? { formats: formatsSince(formatsBefore, loader.formats) } : {}),

@@ -27,6 +27,18 @@ export interface LoadBatch {
    * `cells` where a value would be Unrepresentable in the target (into PostgreSQL none is).
    */
   columns?: LoadColumn[];
+  /**
+   * A tombstone object's keys (an incremental backup's `kind: 'deletes'`), not rows: `cells` and
+   * `columns` are the plan's primary-key columns, in `primaryKey` order. Every version of these
+   * keys loaded before it is deleted (from the target, or from the versions a table load has
+   * staged); a version loaded after it stays.
+   */
+  deletes?: true;
+}
+
+/** The plan for a tombstone's keys: the plan's primary-key columns alone, in key order. */
+export function keyPlan(plan: LoadPlan): LoadPlan {
+  return { ...plan, columns: plan.primaryKey.map((k) => plan.columns.find((c) => c.name === k)!) };
 }
 
 export interface LoadPlan {
@@ -49,7 +61,7 @@ export interface TableLoad {
 
 export interface Loader {
   readonly engine: EngineName;
-  /** Loads one batch in one transaction. */
+  /** Loads one batch in one transaction (a tombstone's, `deletes`: deletes its keys from the table). */
   load(plan: LoadPlan, batch: LoadBatch): Promise<void>;
   /**
    * Optional, for engines whose DDL is transactional: creates the table, loads every batch and

@@ -46,9 +46,24 @@ export class InsertWriter {
 
   async write(table: string, plan: LoadPlan, batch: LoadBatch, send: (sql: string) => Promise<void>): Promise<void> {
     const cols = plan.columns.map((c) => quoteMysqlIdent(c.name)).join(', ');
+    await this.rows(`INSERT INTO ${table} (${cols}) VALUES `, conflictTail(plan), plan, batch, send);
+  }
+
+  /** DELETEs of the rows whose keys a tombstone's batch holds (`plan`: the key columns alone), each under STATEMENT_BYTES. */
+  async writeDelete(table: string, plan: LoadPlan, batch: LoadBatch, send: (sql: string) => Promise<void>) {
+    const cols = plan.columns.map((c) => quoteMysqlIdent(c.name)).join(', ');
+    await this.rows(`DELETE FROM ${table} WHERE (${cols}) IN (`, ')', plan, batch, send);
+  }
+
+  /** Statements of `head`, the batch's rows as parenthesized value lists, and `tail`. */
+  private async rows(
+    head: string,
+    tail: string,
+    plan: LoadPlan,
+    batch: LoadBatch,
+    send: (sql: string) => Promise<void>,
+  ) {
     const kinds = plan.columns.map((c) => (c.kind === 'binary' ? 'hex' : NUMERIC.has(c.kind) ? 'raw' : 'str'));
-    const tail = conflictTail(plan);
-    const head = `INSERT INTO ${table} (${cols}) VALUES `;
     const cells = batch.cells;
     let at = 0;
     const room = (n: number) => {

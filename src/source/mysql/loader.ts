@@ -1,4 +1,4 @@
-import type { LoadBatch, Loader, LoadPlan } from '../loader.js';
+import { keyPlan, type LoadBatch, type Loader, type LoadPlan } from '../loader.js';
 import { errorMessage } from '../../errors.js';
 import { createLogger, type Logger } from '../../log.js';
 import { quoteMysqlIdent } from './quote.js';
@@ -19,7 +19,8 @@ export interface MysqlLoaderOptions {
  * `LOAD DATA LOCAL INFILE` streamed from memory (load-data.ts), its warnings failing the batch;
  * where the server or the client refuses LOCAL INFILE, multi-row INSERT (insert-rows.ts) from then
  * on. Rows that may conflict (upsert, newest) are loaded into a staging table and merged by one
- * INSERT … SELECT … ON DUPLICATE KEY UPDATE (stage.ts).
+ * INSERT … SELECT … ON DUPLICATE KEY UPDATE (stage.ts); a tombstone's keys are staged the same way
+ * and delete their rows by one DELETE … JOIN (with INSERT: DELETE … WHERE (key) IN (…)).
  */
 export async function openLoader(url: string, opts: MysqlLoaderOptions = {}): Promise<Loader> {
   const mysql = (await import('mysql2')).default;
@@ -99,6 +100,8 @@ export async function openLoader(url: string, opts: MysqlLoaderOptions = {}): Pr
    */
   const loadRows = async (plan: LoadPlan, batch: LoadBatch, rest?: AsyncIterator<LoadBatch>) => {
     const table = name(plan.table);
+    // a tombstone's keys: staged like rows (the key columns alone), then one DELETE … JOIN
+    const staged = batch.deletes ? keyPlan(plan) : plan;
     // a LOAD DATA refused before its stream read past the first batch can go as INSERTs from the start
     let read = false;
     const more: AsyncIterator<LoadBatch> | undefined = rest && {
@@ -106,12 +109,12 @@ export async function openLoader(url: string, opts: MysqlLoaderOptions = {}): Pr
     };
     if (loadData) {
       try {
-        if (plan.conflict === 'insert') return await loadBatch(table, plan, batch, undefined, more);
-        const st = await stageFor(table, plan);
+        if (plan.conflict === 'insert' && !batch.deletes) return await loadBatch(table, plan, batch, undefined, more);
+        const st = await stageFor(table, staged);
         if (st) {
           // outside the batch's transaction: TRUNCATE may commit
           await q(st.empty);
-          return await loadBatch(st.stage, plan, batch, st.merge);
+          return await loadBatch(st.stage, staged, batch, batch.deletes ? st.deleteMatching : st.merge);
         }
       } catch (e) {
         if (!isLocalInfileRefused(e) || read) throw e;
@@ -131,7 +134,8 @@ export async function openLoader(url: string, opts: MysqlLoaderOptions = {}): Pr
     };
     try {
       await inTransaction(async () => {
-        await inserts.write(table, plan, batch, send);
+        if (batch.deletes) await inserts.writeDelete(table, staged, batch, send);
+        else await inserts.write(table, plan, batch, send);
         if (rest)
           for (let r = await rest.next(); !r.done; r = await rest.next())
             await inserts.write(table, plan, r.value, send);

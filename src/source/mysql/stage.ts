@@ -17,6 +17,8 @@ export interface StageStatements {
   create: string;
   empty: string;
   merge: string;
+  /** For a stage of the key columns alone (a tombstone's keys): the table's rows with those keys deleted. */
+  deleteMatching: string;
 }
 
 export function stageStatements(table: string, plan: LoadPlan, n: number): StageStatements {
@@ -30,5 +32,6 @@ export function stageStatements(table: string, plan: LoadPlan, n: number): Stage
     create: `CREATE TEMPORARY TABLE ${stage} (${SEQ} bigint NOT NULL AUTO_INCREMENT PRIMARY KEY) SELECT ${cols} FROM ${table} LIMIT 0`,
     empty: `TRUNCATE TABLE ${stage}`,
     merge: `INSERT INTO ${table} (${cols}) SELECT ${cols} FROM ${stage} ORDER BY ${SEQ}${conflictTail(plan, table)}`,
+    deleteMatching: `DELETE t FROM ${table} AS t JOIN ${stage} AS s ON ${plan.primaryKey.map((k) => `t.${quoteMysqlIdent(k)} = s.${quoteMysqlIdent(k)}`).join(' AND ')}`,
   };
 }

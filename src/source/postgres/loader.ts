@@ -1,7 +1,7 @@
 import { Readable, type Writable } from 'node:stream';
 import type pg from 'pg';
 import { pipeline } from 'node:stream/promises';
-import type { LoadBatch, LoadPlan, Loader, TableLoad } from '../loader.js';
+import { keyPlan, type LoadBatch, type LoadPlan, type Loader, type TableLoad } from '../loader.js';
 import { nullWriter, type ValueWriter } from './binary-value.js';
 import { binaryWriterFor, type TargetType } from './binary-writers.js';
 import { binaryRows, writeHeader, writeTrailer } from './copy-binary-writer.js';
@@ -10,6 +10,15 @@ import { textRows } from './copy-text-writer.js';
 import { quotePgIdent } from './quote.js';
 import { SESSION_SETTINGS } from './session.js';
 import { targetTypes, targetTypesSql, typesFromRows } from './target-types.js';
+import {
+  createDeletedSql,
+  createTombstonesSql,
+  DELETED,
+  deleteFromTargetSql,
+  deleteTombstonedSql,
+  TOMBSTONES,
+  tombstoneOrdSql,
+} from './tombstones.js';
 
 const STAGE = 'pg_temp.tablevault_stage';
 const VERSIONS = 'pg_temp.tablevault_versions';
@@ -58,6 +67,7 @@ export async function openLoader(url: string): Promise<Loader> {
   // the socket, to give chunks back to the pool once it has handed them all to the kernel
   const socket = (client as unknown as { connection: { stream: Writable } }).connection.stream;
   let staged = '';
+  let deletedFor = '';
   const types = new Map<string, Map<string, TargetType>>();
   const pool = new ChunkPool();
   const formats = { binary: 0, text: 0 };
@@ -73,19 +83,27 @@ export async function openLoader(url: string): Promise<Loader> {
    * COPYs the batches into `into`: one COPY per run of batches of one format (binary, or text
    * when a column has no binary writer), each chunk made only when the COPY asks for it (one read
    * ahead at most: the socket's backpressure reaches the writers), and the next batch asked for
-   * only when the last one is written, so the server parses one while the next is decoded.
+   * only when the last one is written, so the server parses one while the next is decoded. Rows,
+   * or with `keys` a tombstone's keys: stops at the first batch of the other kind and returns it
+   * (from `first` on, when given: a batch already asked for), with the rows COPYed.
    */
   async function copyBatches(
     plan: LoadPlan,
     into: string,
     batches: AsyncIterator<LoadBatch>,
-    freeze: boolean,
-    first?: Promise<IteratorResult<LoadBatch>>,
-  ) {
+    opts: {
+      freeze?: boolean;
+      keys?: boolean;
+      first?: IteratorResult<LoadBatch> | Promise<IteratorResult<LoadBatch>>;
+    } = {},
+  ): Promise<{ next: IteratorResult<LoadBatch>; rows: number }> {
     const cols = plan.columns.map((c) => quotePgIdent(c.name)).join(', ');
     const typeMap = await typesOf(name(plan.table));
-    let next = await (first ?? batches.next());
-    while (!next.done) {
+    let next = await (opts.first ?? batches.next());
+    const deletes = opts.keys === true;
+    const freeze = opts.freeze === true;
+    let rows = 0;
+    while (!next.done && (next.value.deletes === true) === deletes) {
       const binary = binaryWriters(plan, next.value, typeMap) !== undefined;
       const options = [...(binary ? ['FORMAT binary'] : []), ...(freeze ? ['FREEZE'] : [])];
       const copy = client.query(
@@ -96,11 +114,13 @@ export async function openLoader(url: string): Promise<Loader> {
         if (binary) writeHeader(out);
         while (!next.done) {
           const batch = next.value;
+          if ((batch.deletes === true) !== deletes) break;
           const writers = binaryWriters(plan, batch, typeMap);
           if ((writers !== undefined) !== binary) break;
           if (writers) yield* binaryRows(writers, batch.numRows, out);
           else yield* textRows(plan, batch, out);
           formats[writers ? 'binary' : 'text']++;
+          rows += batch.numRows;
           // nothing queued in the COPY stream or the socket: every chunk but the one being written is free again
           if (copy.writableLength === 0 && socket.writableLength === 0) pool.reclaim(out.buf);
           next = await batches.next();
@@ -111,6 +131,41 @@ export async function openLoader(url: string): Promise<Loader> {
       await pipeline(Readable.from(run(), { highWaterMark: 1 }), copy);
       pool.reclaim();
     }
+    return { next, rows };
+  }
+
+  /**
+   * Every version into the versions table, numbered in file order, less those a later tombstone
+   * deletes: its keys are COPYed beside the count of versions before it, and one DELETE at the end
+   * removes the versions they cover. Without tombstones: one run of COPYs, nothing more.
+   */
+  async function copyVersions(
+    plan: LoadPlan,
+    batches: AsyncIterator<LoadBatch>,
+    first: Promise<IteratorResult<LoadBatch>>,
+  ) {
+    let { next, rows: versions } = await copyBatches(plan, VERSIONS, batches, { freeze: true, first });
+    let tombstones = false;
+    while (!next.done) {
+      if (!tombstones) await client.query(createTombstonesSql(plan, name(plan.table)));
+      tombstones = true;
+      await client.query(tombstoneOrdSql(versions));
+      ({ next } = await copyBatches(keyPlan(plan), TOMBSTONES, batches, { keys: true, first: next }));
+      if (next.done) break;
+      const more = await copyBatches(plan, VERSIONS, batches, { freeze: true, first: next });
+      next = more.next;
+      versions += more.rows;
+    }
+    if (tombstones) await client.query(deleteTombstonedSql(plan, VERSIONS));
+  }
+
+  /** A tombstone's keys, deleted from the target (in the caller's transaction). */
+  async function deleteKeys(plan: LoadPlan, batch: LoadBatch) {
+    const target = name(plan.table);
+    if (deletedFor !== target) await client.query(createDeletedSql(plan, target));
+    deletedFor = target;
+    await copyBatches(keyPlan(plan), DELETED, once(batch), { keys: true });
+    await client.query(deleteFromTargetSql(plan, target));
   }
 
   /** Rows of the staging table into the target: new keys inserted, existing ones replaced (newest: unless the target's cursor is newer). */
@@ -146,6 +201,7 @@ export async function openLoader(url: string): Promise<Loader> {
       pool.forget();
       // the staging table and the types read in the transaction are gone with it
       staged = '';
+      deletedFor = '';
       types.clear();
       await client.query('ROLLBACK').catch(() => {});
       throw e;
@@ -165,9 +221,13 @@ export async function openLoader(url: string): Promise<Loader> {
     formats,
     async load(plan, batch) {
       await inTransaction(async () => {
-        if (plan.conflict === 'insert') return copyBatches(plan, name(plan.table), once(batch), false);
+        if (batch.deletes) return deleteKeys(plan, batch);
+        if (plan.conflict === 'insert') {
+          await copyBatches(plan, name(plan.table), once(batch));
+          return;
+        }
         await stage(plan);
-        await copyBatches(plan, STAGE, once(batch), false);
+        await copyBatches(plan, STAGE, once(batch));
         await merge(plan);
       });
     },
@@ -189,19 +249,26 @@ export async function openLoader(url: string): Promise<Loader> {
             if (job.create) types.set(target, typesFromRows(lastRows(opened)));
             if (plan.conflict === 'insert') {
               // created in this transaction: COPY may write the rows frozen (no later hint-bit or freeze pass)
-              await copyBatches(plan, target, it, job.create !== undefined, first);
+              const { next } = await copyBatches(plan, target, it, { freeze: job.create !== undefined, first });
+              // only an incremental backup (conflict newest) has tombstones
+              if (!next.done) throw new Error('a tombstone object among the rows of a plain load');
             } else if (job.create) {
               // a new table: every version into one staging table, numbered in file order, then the newest
               // of each key into the table in one statement (the key is built after, from `after`)
               await client.query(
                 `CREATE TEMP TABLE tablevault_versions (LIKE ${target}, tablevault_ord bigserial) ON COMMIT DROP`,
               );
-              await copyBatches(plan, VERSIONS, it, true, first);
+              await copyVersions(plan, it, first);
               await client.query(newestOfEach(plan, target));
             } else {
               await stage(plan);
               for (let next = await first; !next.done; next = await it.next()) {
-                await copyBatches(plan, STAGE, once(next.value), false);
+                if (next.value.deletes) {
+                  await deleteKeys(plan, next.value);
+                  await client.query(`TRUNCATE ${DELETED}`);
+                  continue;
+                }
+                await copyBatches(plan, STAGE, once(next.value));
                 await merge(plan);
                 // one transaction: ON COMMIT DELETE ROWS has not emptied it
                 await client.query(`TRUNCATE ${STAGE}`);
