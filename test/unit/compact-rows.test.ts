@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Int32, makeTable, vectorFromArray } from 'apache-arrow';
+import { Int32, Table, vectorFromArray } from 'apache-arrow';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 // the encoder's worker is a built file (dist/parquet/encode-worker.js): the test runs the build
@@ -38,17 +38,17 @@ const m: BackupManifest = {
 async function put(store: LocalStore, key: string, c: Content): Promise<void> {
   const table =
     'rows' in c
-      ? makeTable({
+      ? new Table({
           id: vectorFromArray(
             c.rows.map((r) => r.key),
             new Int32(),
-          ).data[0]!,
+          ),
           at: vectorFromArray(
             c.rows.map((r) => r.cursor),
             new Int32(),
-          ).data[0]!,
+          ),
         })
-      : makeTable({ id: vectorFromArray(c.deletes, new Int32()).data[0]! });
+      : new Table({ id: vectorFromArray(c.deletes, new Int32()) });
   async function* batches() {
     yield* table.batches;
   }
