@@ -50,6 +50,11 @@ export const DEFAULTS = {
   restore: { batchRows: 50_000, streamBatchRows: 10_000, mode: 'insert' as 'insert' | 'upsert' | 'replace' },
   verify: { batchRows: 20_000 },
   /**
+   * Deletion detection (lifecycle/deletes.ts): a run finding more than maxFraction of a table's
+   * backed-up rows deleted records none until confirmed; keysPerPass bounds the keys held at once.
+   */
+  deletes: { maxFraction: 0.5, keysPerPass: 1_000_000 },
+  /**
    * `backup` and `serve`: reads at once (tables, or chunks of a large table), and connections to
    * the source at most (`max_source_connections`): the run's snapshot takes one, reads the rest.
    */

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'ONLY'
   /** `--reset-table` names a table the strategy file does not list, or a full one (nothing to reset). */
   | 'RESET_TABLE'
+  /** `--confirm-deletes` names a table that is not in the run or does not detect deletes. */
+  | 'CONFIRM_DELETES'
   /** `--source`/`--target` is not a URL, or not postgres:// or mysql://. */
   | 'SOURCE_URL'
   /** The database cannot be reached at the host and port given. */
@@ -73,6 +75,10 @@ export type ErrorCode =
   // failures while running: exit code 1
   /** Stopped by SIGTERM/SIGINT; what was committed stands. */
   | 'STOPPED'
+  /** A run found more of a table's backed-up rows deleted than max_delete_fraction allows: it recorded none. */
+  | 'DELETE_GUARD'
+  /** Deleted keys could not be recorded: a key column is missing from, or typed differently in, the objects. */
+  | 'DELETES_COLUMN'
   /** Connecting to the database failed for another reason than address, login or database name. */
   | 'SOURCE_CONNECT'
   /** The run's shared snapshot ended before its reads did (its coordinating connection closed). */

@@ -4,13 +4,14 @@ import type { Logger } from '../log.js';
 import type { MemoryManager } from '../memory/manager.js';
 import type { ParquetEncoder } from '../parquet/encode.js';
 import type { CompressionName, IntegerEncoding } from '../parquet/compression.js';
-import type { ColumnSpec } from '../source/columns.js';
 import { sqlAnd } from '../source/quote.js';
 import type { ReadStats, RunSnapshot, Source } from '../source/source.js';
-import type { GenerationObject, ManifestState, StateRepository } from '../state/repository.js';
+import type { StateRepository } from '../state/repository.js';
 import type { ObjectStore } from '../store/store.js';
 import { incrementalObjectKey, nextDay } from '../manifest/layout.js';
-import { writeIncrementalManifest, type IncrementalManifestInput } from '../manifest/write.js';
+import { writeIncrementalManifest } from '../manifest/write.js';
+import { manifestInput } from './incremental-manifest.js';
+import { recordDeletes, type DeleteCheck, type DeleteSettings } from '../lifecycle/deletes.js';
 import { nextRowDay } from './day-partition.js';
 import type { TablePlan } from './incremental-plan.js';
 import { backupLateRows, versionHash, type WriteAndCommit } from './late-rows.js';
@@ -30,6 +31,8 @@ export interface IncrementalResult {
   chunks?: number;
   /** Of those, the chunks an earlier, unfinished attempt had done. */
   resumedChunks?: number;
+  /** Keys found deleted in the source and recorded (deletes: detect), when the run looked. */
+  deletedKeys?: number;
 }
 
 export interface IncrementalContext {
@@ -67,6 +70,8 @@ export interface IncrementalContext {
   snapshot?: RunSnapshot;
   /** Called once the table's reads have ended, before its manifest. */
   readsDone?: () => void;
+  /** `deletes: detect` (absent: ignore): every N runs of the table, with the guard's share and whether it is confirmed. */
+  deletes?: { every: number } & DeleteSettings;
 }
 
 /**
@@ -158,6 +163,18 @@ export async function backupIncremental(plan: TablePlan, ctx: IncrementalContext
     };
   // a chunked run an earlier attempt left: this run finishes it before anything else moves the watermark
   const resumed = await resumablePlan(plan, ctx, watermark);
+  // deletions, before any new row: a refused run commits nothing (a resumed plan looks next run)
+  if (ctx.deletes && watermark && !resumed && plan.primaryKey.length) {
+    const check = await lookForDeletes(plan, ctx, ctx.deletes, { watermark, seq, schemaVersion });
+    if (check) {
+      result.deletedKeys = check.deleted;
+      if (check.deleted) {
+        seq++;
+        result.files++;
+        result.bytes += check.bytes;
+      }
+    }
+  }
   const lag = plan.lag;
   if (lag && watermark) {
     const from = watermark;
@@ -230,6 +247,33 @@ async function readInOrder(
   }
 }
 
+/** recordDeletes on its N-th run (delete_check_every), undefined on the others. */
+async function lookForDeletes(
+  plan: TablePlan,
+  ctx: IncrementalContext,
+  d: NonNullable<IncrementalContext['deletes']>,
+  at: { watermark: string[]; seq: number; schemaVersion: number },
+): Promise<DeleteCheck | undefined> {
+  if (d.every > 1 && ((await ctx.state.okRuns(plan.tableKey)) + 1) % d.every !== 0) return undefined;
+  return recordDeletes(
+    {
+      plan,
+      store: ctx.store,
+      state: ctx.state,
+      source: ctx.source,
+      snapshot: ctx.snapshot,
+      log: ctx.log,
+      runId: ctx.runId,
+      backupRun: ctx.backupRun,
+      encoders: ctx.encoders,
+      settings: ctx.settings,
+      hook: ctx.hook,
+      ...at,
+    },
+    d,
+  );
+}
+
 async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promise<void> {
   const cursor = plan.keyColumns[0]!;
   const rows = ctx.source.read(
@@ -248,53 +292,6 @@ async function failOnNullCursor(plan: TablePlan, ctx: IncrementalContext): Promi
         `${plan.table.schema}.${plan.table.name}: rows have a NULL ${cursor} and null_cursor is fail; fix the rows or set null_cursor: skip`,
       );
   }
-}
-
-/** The table's manifest, from the state store's record: everything needed to read the backup from the bucket alone. */
-export function manifestInput(
-  plan: TablePlan,
-  { table: t, files, schemas, generations }: ManifestState,
-): IncrementalManifestInput {
-  return {
-    table: plan.table,
-    columns: plan.columns,
-    keyColumns: plan.keyColumns,
-    primaryKey: plan.primaryKey,
-    schemaVersion: Number(t.schema_version ?? 1),
-    schemas: schemas.map((v) => ({
-      version: v.version,
-      columns: JSON.parse(v.columns_json) as ColumnSpec[],
-      keyColumns: JSON.parse(v.key_columns) as string[],
-      changes: v.changes ? (JSON.parse(v.changes) as string[]) : [],
-      reset: Boolean(v.reset),
-      createdAt: v.created_at,
-    })),
-    watermark: t.watermark ? (JSON.parse(t.watermark) as string[]) : null,
-    rows: Number(t.rows),
-    objects: files.map((f) => ({
-      key: f.object_key,
-      rows: Number(f.rows),
-      bytes: Number(f.bytes),
-      sha256: f.sha256,
-      schemaVersion: Number(f.schema_version ?? 1),
-      after: f.key_from ? (JSON.parse(f.key_from) as string[]) : null,
-      through: JSON.parse(f.key_to) as string[],
-      runId: f.run_id,
-      ...(f.backup_run ? { backupRunId: f.backup_run } : {}),
-      ...(f.kind === 'deletes' ? { kind: 'deletes' as const } : {}),
-    })),
-    generations: generations.map((g) => ({
-      id: g.generation,
-      // the manifest counts places in its list, the state sequence numbers
-      through: files.filter((f) => f.seq < g.through_seq).length,
-      runId: g.run_id,
-      ...(g.backup_run ? { backupRunId: g.backup_run } : {}),
-      schemaVersion: g.schema_version,
-      rows: Number(g.rows),
-      files: JSON.parse(g.files_json ?? '[]') as GenerationObject[],
-      createdAt: g.created_at,
-    })),
-  };
 }
 
 export function newRunId(): string {

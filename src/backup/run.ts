@@ -46,6 +46,8 @@ export interface BackupOptions {
   progress?: ProgressSink;
   /** Incremental tables to back up anew under a new schema version (after an incompatible change). */
   resetTables?: string[];
+  /** `--confirm-deletes`: these tables record their deleted keys even above max_delete_fraction. */
+  confirmDeletes?: string[];
 }
 
 export type TableStatus = 'ok' | 'failed' | 'busy' | 'planned' | 'stopped' | 'skipped';
@@ -72,6 +74,8 @@ export interface TableResult {
   resumedChunks?: number;
   /** compact_every: the base generation written after this run (see `compact`). */
   compacted?: { generation: number; rows: number; objects: number; bytes: number };
+  /** deletes: detect: the keys this run found deleted in the source and recorded (when it looked). */
+  deletedKeys?: number;
   /** First seen by this run: backed up from scratch. */
   new?: boolean;
   /** Per `mirror:` target, what the sync after this table's run did. */
@@ -154,6 +158,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     });
     const tables = onlyTables(all, opts.only, strategy.file);
     checkResetTables(opts.resetTables ?? [], tables, strategy.file);
+    checkConfirmDeletes(opts.confirmDeletes ?? [], tables, strategy.file);
     if (!opts.dryRun) await state.migrate();
     const seen = await state.seenTables(strategy.destination);
     const known = new Map(seen.map((t) => [t.name, t]));
@@ -248,6 +253,19 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     await source.close().catch(() => {});
     await state.close().catch(() => {});
     dest.store.close();
+  }
+}
+
+/** `--confirm-deletes`: each must be a table of the run that detects deletes. */
+function checkConfirmDeletes(names: string[], tables: RunTable[], file: string): void {
+  for (const r of names) {
+    const t = tables.find((x) => x.name === r);
+    if (!t) throw inputError('CONFIRM_DELETES', `--confirm-deletes ${r}: not a table of ${file}`);
+    if (t.settings.strategy !== 'incremental' || t.settings.deletes !== 'detect')
+      throw inputError(
+        'CONFIRM_DELETES',
+        `--confirm-deletes ${r}: only incremental tables with deletes: detect record deleted keys`,
+      );
   }
 }
 

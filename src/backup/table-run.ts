@@ -95,6 +95,16 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
             chunkRows: t.chunk_rows,
             snapshot: ctx.snapshot,
             readsDone,
+            ...(t.deletes === 'detect'
+              ? {
+                  deletes: {
+                    every: t.delete_check_every,
+                    maxFraction: t.max_delete_fraction,
+                    confirmed: ctx.opts.confirmDeletes?.includes(t.table) ?? false,
+                    name: t.table,
+                  },
+                }
+              : {}),
             settings: {
               batchRows: t.batch_rows,
               fileMaxRows: t.file_max_rows,
@@ -122,6 +132,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
             watermarkAfter: inc.watermarkAfter,
             ...(inc.chunks ? { chunks: inc.chunks } : {}),
             ...(inc.resumedChunks ? { resumedChunks: inc.resumedChunks } : {}),
+            ...(inc.deletedKeys !== undefined ? { deletedKeys: inc.deletedKeys } : {}),
             warnings,
             durationMs: Date.now() - started,
           };

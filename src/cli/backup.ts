@@ -43,6 +43,10 @@ export function backupCommand(ctx: CliContext, setExit: (code: number) => void):
       '--reset-table <table...>',
       'start these incremental tables over: a new full backup under a new schema version (after an incompatible schema change)',
     )
+    .option(
+      '--confirm-deletes <table...>',
+      'record the deleted keys found in these tables even above max_delete_fraction (after checking the source is right)',
+    )
     .option('--json', 'print one JSON summary on stdout')
     .addHelpText(
       'after',
@@ -62,6 +66,7 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
           state?: string;
           parallel: number;
           resetTable?: string[];
+          confirmDeletes?: string[];
           json?: boolean;
         },
       ) => {
@@ -79,6 +84,7 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
               hook: testHook(),
               signal: ctx.stopSignal(),
               resetTables: flags.resetTable,
+              confirmDeletes: flags.confirmDeletes,
             },
             { logger: ctx.logger() },
           ),

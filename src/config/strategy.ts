@@ -53,6 +53,18 @@ const TableDefaults = z
     on_schema_change: z.enum(['evolve', 'fail']).optional(),
     /** Full tables with more rows than this (estimated) are read in key ranges at once, with --parallel above 1. */
     chunk_rows: positive.optional(),
+    /**
+     * Incremental tables with a primary key: `detect` (default) finds the keys backed up but gone
+     * from the source and records them (tombstone objects), so a restore leaves them out; `ignore`.
+     */
+    deletes: z.enum(['detect', 'ignore']).optional(),
+    /** With `deletes: detect`, look for deleted keys every N runs of the table (default 1: every run). */
+    delete_check_every: positive.optional(),
+    /**
+     * A run that finds more than this share of the table's backed-up rows deleted records none and
+     * fails the table (a truncated table, the wrong database) until `--confirm-deletes`; default 0.5.
+     */
+    max_delete_fraction: z.number().gt(0).max(1).optional(),
   })
   .strict();
 
@@ -146,6 +158,9 @@ export type StrategyEntry = StrategyTable & {
   file_max_rows: number;
   row_group_rows: number;
   chunk_rows: number;
+  deletes: 'detect' | 'ignore';
+  delete_check_every: number;
+  max_delete_fraction: number;
   compression: (typeof COMPRESSIONS)[number];
   integer_encoding: (typeof INTEGER_ENCODINGS)[number];
   partitions: 'parent' | 'each';
@@ -183,6 +198,9 @@ const DEFAULTS = {
   file_max_rows: E.fileMaxRows,
   row_group_rows: E.rowGroupRows,
   chunk_rows: E.chunkRows,
+  deletes: 'detect' as const,
+  delete_check_every: 1,
+  max_delete_fraction: ALL_DEFAULTS.deletes.maxFraction,
   compression: E.compression,
   integer_encoding: E.integerEncoding,
 };

@@ -1,4 +1,5 @@
 import { Table, tableFromIPC, tableToIPC, type RecordBatch } from 'apache-arrow';
+import { keyPlace, placeFile, placeRow } from './live-keys.js';
 import { runtimeError } from '../errors.js';
 import { canonReader } from '../checksum/canon.js';
 import { fileColumns, type BackupFile, type BackupManifest } from '../manifest/view.js';
@@ -22,7 +23,6 @@ type KeyValue = string | number;
 type Cursor = bigint | number | string | null;
 
 /** Where a key's winning version is, as one number: the object's place in the list and the row's in it. */
-const ROW_SPAN = 2 ** 32;
 
 export interface ChooseInput {
   store: ObjectStore;
@@ -99,34 +99,36 @@ export async function chooseRows(i: ChooseInput, pass: number, passes: number): 
         }
         const c = cur(r);
         const prev = live.get(k);
-        if (!prev || prev.c === null || (c !== null && c >= prev.c)) live.set(k, { c, at: file * ROW_SPAN + row });
+        if (!prev || prev.c === null || (c !== null && c >= prev.c)) live.set(k, { c, at: keyPlace(file, row) });
       }
     }
   }
   const chosen: Chosen = new Map();
   for (const { at } of live.values()) {
-    const file = Math.floor(at / ROW_SPAN);
+    const file = placeFile(at);
     const rows = chosen.get(file) ?? [];
     chosen.set(file, rows);
-    rows.push(at % ROW_SPAN);
+    rows.push(placeRow(at));
   }
   for (const rows of chosen.values()) rows.sort((a, b) => a - b);
   return chosen;
 }
 
 /**
- * The given rows (ascending) of one object, every column, as batches of their own: a batch read
- * from an object is freed when the next is read, so runs of consecutive rows are sliced and copied.
+ * The given rows (ascending) of one object, every column or `columns`, as batches of their own: a
+ * batch read from an object is freed when the next is read, so runs of consecutive rows are sliced
+ * and copied. Compaction takes its chosen versions out with it, deletion detection its deleted keys.
  */
 export async function* pickRows(
   store: ObjectStore,
   key: string,
   rows: number[],
   batchRows: number,
+  columns?: string[],
 ): AsyncGenerator<RecordBatch> {
   let at = 0;
   let next = 0;
-  for await (const batch of readObjectBatches(store, key, batchRows)) {
+  for await (const batch of readObjectBatches(store, key, batchRows, columns)) {
     const slices: RecordBatch[] = [];
     while (next < rows.length && rows[next]! < at + batch.numRows) {
       const from = rows[next]! - at;

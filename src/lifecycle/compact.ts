@@ -10,7 +10,7 @@ import type { ColumnSpec } from '../source/columns.js';
 import type { GenerationObject, ManifestState, StateRepository } from '../state/repository.js';
 import type { ObjectStore } from '../store/store.js';
 import type { UseEncoder } from '../backup/export-write.js';
-import { manifestInput } from '../backup/incremental.js';
+import { manifestInput } from '../backup/incremental-manifest.js';
 import type { TablePlan } from '../backup/incremental-plan.js';
 import type { RunTable } from '../plan/run-tables.js';
 import { splitIntoFiles } from '../backup/split.js';

@@ -27,6 +27,19 @@ export interface IncrementalFooter {
   day?: string;
 }
 
+/** A tombstone object's footer: the keys it holds, and the run that found them deleted. */
+export function deletesMetadata(
+  table: Pick<SourceTable, 'engine' | 'schema' | 'name'>,
+  f: { schemaVersion: number; primaryKey: string[]; runId: string },
+): Record<string, string> {
+  return parquetMetadata(table, {
+    'tablevault.kind': 'deletes',
+    'tablevault.schema_version': String(f.schemaVersion),
+    'tablevault.key_columns': JSON.stringify(f.primaryKey),
+    'tablevault.deleted_in_run': f.runId,
+  });
+}
+
 /** An incremental object's footer: where it sits in the backup, readable without the manifest. */
 export function incrementalMetadata(
   table: Pick<SourceTable, 'engine' | 'schema' | 'name'>,

@@ -29,7 +29,7 @@ import {
 import type { ColumnSpec } from '../source/columns.js';
 import { commitObject, type ObjectCommit } from './object-commit.js';
 import { pruneRecentVersions, recentVersions } from './recent-versions.js';
-import { finishRunFailed, finishRunOk, startRun, withRun, type RunTotals } from './runs.js';
+import { finishRunFailed, finishRunOk, okRuns, startRun, withRun, type RunTotals } from './runs.js';
 import { addSchemaVersion, latestSchema, schemaVersion, type SchemaVersion } from './schema-versions.js';
 import { manifestState, tableState, type ManifestState, type TableState } from './table-reads.js';
 import { ensureTable, peekWatermark } from './tables.js';
@@ -178,6 +178,11 @@ export class StateRepository {
     failure: (e: unknown) => string,
   ): Promise<T | 'busy'> {
     return withRun(this.s, id, tableKey, fn, failure);
+  }
+
+  /** Runs of the table that finished ok. */
+  okRuns(tableKey: string): Promise<number> {
+    return okRuns(this.s, tableKey);
   }
 
   finishRunOk(id: string, r: RunTotals): Promise<void> {

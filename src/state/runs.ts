@@ -106,3 +106,14 @@ export async function withRun<T extends RunTotals>(
     }
   });
 }
+
+/** How many runs of the table finished ok (delete_check_every counts them). */
+export async function okRuns(s: StateDb, tableKey: string): Promise<number> {
+  const r = await s.db
+    .selectFrom('tablevault_runs')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('table_key', '=', tableKey)
+    .where('status', '=', 'ok')
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}

@@ -7,6 +7,7 @@ import { readObjectBatches } from '../parquet/read.js';
 import { decimalUnscaled } from '../arrow/to-text.js';
 import { canonReader, hashes, isFloatColumn, newSide, type Hash, type Side } from '../checksum/canon.js';
 import type { ProgressSink } from '../progress.js';
+import { keyDigest, keyTexts } from '../lifecycle/live-keys.js';
 
 /** An incremental backup's newest version per key is found with a map; past this many keys per pass, more passes. */
 const KEYS_PER_PASS = 2_000_000;
@@ -117,12 +118,25 @@ export async function* backupRows(
     }
     return;
   }
-  // incremental: several versions per key; the newest cursor wins (later file on a tie)
+  // incremental: several versions per key; the newest cursor wins (later file on a tie); a
+  // tombstone object deletes its keys' versions so far (a later version is the key inserted again)
   const cursorSpec = m.columns.find((c) => c.name === m.cursor)!;
   const passes = Math.max(1, Math.ceil(m.rows / KEYS_PER_PASS));
+  const keyColumns = ctx.keyIdx.map((i) => ctx.columns[i]!);
   for (let pass = 0; pass < passes; pass++) {
     const latest = new Map<string, { cursor: bigint | number | string | null; h: Hash }>();
     for (const f of filesThrough(m).files) {
+      if (f.kind === 'deletes') {
+        const names = keyColumns.map((c) => c.name);
+        for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows, names)) {
+          const text = keyTexts(batch, keyColumns, fileColumns(m, f));
+          for (let r = 0; r < batch.numRows; r++) {
+            const key = text(r);
+            if (passes === 1 || keyDigest(key).bucket % passes === pass) latest.delete(key);
+          }
+        }
+        continue;
+      }
       for await (const batch of readObjectBatches(b.store, keyOf(f.name), ctx.batchRows)) {
         const t = rowTexts(batch, ctx, fileColumns(m, f));
         const cur = cursorReader(batch, cursorSpec);
