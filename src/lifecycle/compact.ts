@@ -5,12 +5,13 @@ import { incrementalMetadata } from '../manifest/footer.js';
 import { generationFolder, generationPartKey } from '../manifest/layout.js';
 import { backupView, fileColumns, filesThrough, type BackupFile } from '../manifest/view.js';
 import { incrementalManifest, writeIncrementalManifest } from '../manifest/write.js';
-import { deltaColumns, type CompressionName, type IntegerEncoding } from '../parquet/compression.js';
+import { deltaColumns } from '../parquet/compression.js';
 import type { ColumnSpec } from '../source/columns.js';
 import type { GenerationObject, ManifestState, StateRepository } from '../state/repository.js';
 import type { ObjectStore } from '../store/store.js';
 import type { UseEncoder } from '../backup/export-write.js';
 import { manifestInput } from '../backup/incremental-manifest.js';
+import type { IncrementalContext } from '../backup/incremental.js';
 import type { TablePlan } from '../backup/incremental-plan.js';
 import type { RunTable } from '../plan/run-tables.js';
 import { splitIntoFiles } from '../backup/split.js';
@@ -37,13 +38,8 @@ export interface CompactContext {
   state: StateRepository;
   log: Logger;
   encoders: UseEncoder;
-  settings: {
-    batchRows: number;
-    fileMaxRows: number;
-    rowGroupRows: number;
-    compression: CompressionName;
-    integerEncoding?: IntegerEncoding;
-  };
+  /** The table's object settings, as its backups write objects (compactSettings). */
+  settings: IncrementalContext['settings'];
   /** Keys held at once; more versions than this are compacted in passes over a share of the keys. */
   keysPerPass: number;
   /** Test hook: compact-part (a part is durable), compact-written (all are), compact-done (recorded). */
