@@ -1,10 +1,7 @@
 import { Table, tableFromIPC, tableToIPC, type RecordBatch } from 'apache-arrow';
-import { keyPlace, placeFile, placeRow } from './live-keys.js';
-import { runtimeError } from '../errors.js';
-import { canonReader } from '../checksum/canon.js';
+import { keyPlace, keyValues, passOf, placeFile, placeRow, type KeyValue } from './live-keys.js';
 import { fileColumns, type BackupFile, type BackupManifest } from '../manifest/view.js';
 import { readObjectBatches } from '../parquet/read.js';
-import { INTEGER_KINDS, type ColumnSpec } from '../source/columns.js';
 import type { ObjectStore } from '../store/store.js';
 import { cursorReader } from '../verify/backup-rows.js';
 
@@ -19,10 +16,7 @@ import { cursorReader } from '../verify/backup-rows.js';
  * by object, and handed on as copies of runs of consecutive rows.
  */
 
-type KeyValue = string | number;
 type Cursor = bigint | number | string | null;
-
-/** Where a key's winning version is, as one number: the object's place in the list and the row's in it. */
 
 export interface ChooseInput {
   store: ObjectStore;
@@ -36,40 +30,6 @@ export interface ChooseInput {
 
 /** A pass's winners: per object (its place in `files`), the rows chosen, ascending. */
 export type Chosen = Map<number, number[]>;
-
-/** The key of each row: a number for one integer column within 2^53 (less memory than its text), else the canonical text. */
-function keyReader(batch: RecordBatch, key: ColumnSpec[], written: ColumnSpec[]): (r: number) => KeyValue {
-  const data = key.map((c) => {
-    const child = batch.getChild(c.name);
-    if (!child) throw runtimeError('BACKUP_COLUMN', `key column ${c.name} is missing from a backed-up object`);
-    return child.data[0]!;
-  });
-  const only = key.length === 1 && INTEGER_KINDS.includes(key[0]!.kind) ? data[0]! : undefined;
-  if (only) {
-    const values = only.values as unknown as ArrayLike<number | bigint>;
-    return (r) => {
-      const v = values[only.offset + r]!;
-      return typeof v === 'number' || (v <= MAX_SAFE && v >= -MAX_SAFE) ? Number(v) : String(v);
-    };
-  }
-  const readers = key.map((c, i) =>
-    canonReader(
-      c,
-      data[i]!,
-      written.find((w) => w.name === c.name),
-    ),
-  );
-  return (r) => readers.map((f) => f(r)).join('\u001f');
-}
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** Which of `passes` passes a key is in: a number's remainder, or FNV-1a of a text's code units. */
-export function passOf(k: KeyValue, passes: number): number {
-  if (typeof k === 'number') return Math.abs(k % passes);
-  let h = 0x811c9dc5;
-  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % passes;
-}
 
 /** How many passes `files` need: their row versions over `keysPerPass` (a key has at least one version). */
 export function passesFor(files: BackupFile[], keysPerPass: number): number {
@@ -88,7 +48,7 @@ export async function chooseRows(i: ChooseInput, pass: number, passes: number): 
     const deletes = f.kind === 'deletes';
     let row = 0;
     for await (const batch of readObjectBatches(i.store, i.keyOf(f), i.batchRows, deletes ? m.primaryKey : names)) {
-      const keyOf = keyReader(batch, key, fileColumns(m, f));
+      const keyOf = keyValues(batch, key, fileColumns(m, f));
       const cur = deletes ? undefined : cursorReader(batch, cursorSpec);
       for (let r = 0; r < batch.numRows; r++, row++) {
         const k = keyOf(r);
