@@ -67,16 +67,27 @@ async function encode(opts: ParquetOptions): Promise<void> {
     else send(own);
   }
   // parquet-wasm's writer writes the last row group and the footer in one chunk at its close
-  const last = tail.length === 1 ? tail[0]! : Buffer.concat(tail);
+  const last = tail.length === 1 ? tail[0]! : concat(tail);
   if (!sortFooterMetadata(last))
     throw new Error('the Parquet footer was not in the output written after the last batch');
   send(last);
   port.postMessage({ type: 'done' });
 }
 
+/** `data` must own its whole buffer (it is transferred). */
 function send(data: Uint8Array): void {
-  const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-  port.postMessage({ type: 'chunk', data: own }, [own.buffer as ArrayBuffer]);
+  port.postMessage({ type: 'chunk', data }, [data.buffer as ArrayBuffer]);
+}
+
+/** The chunks in one array of its own (not Buffer.concat, whose small results share Node's pool). */
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 port.on('message', (m: In) => {
