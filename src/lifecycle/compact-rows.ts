@@ -1,5 +1,5 @@
 import { Table, tableFromIPC, tableToIPC, type RecordBatch } from 'apache-arrow';
-import { keyPlace, keyValues, passOf, placeFile, placeRow, type KeyValue } from './live-keys.js';
+import { keyPlace, keyValues, passOf, rowsByFile, type KeyValue } from './live-keys.js';
 import { fileColumns, type BackupFile, type BackupManifest } from '../manifest/view.js';
 import { readObjectBatches } from '../parquet/read.js';
 import type { ObjectStore } from '../store/store.js';
@@ -63,15 +63,7 @@ export async function chooseRows(i: ChooseInput, pass: number, passes: number): 
       }
     }
   }
-  const chosen: Chosen = new Map();
-  for (const { at } of live.values()) {
-    const file = placeFile(at);
-    const rows = chosen.get(file) ?? [];
-    chosen.set(file, rows);
-    rows.push(placeRow(at));
-  }
-  for (const rows of chosen.values()) rows.sort((a, b) => a - b);
-  return chosen;
+  return rowsByFile([...live.values()].map((v) => v.at));
 }
 
 /**

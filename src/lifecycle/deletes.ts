@@ -14,8 +14,8 @@ import type { UseEncoder } from '../backup/export-write.js';
 import { manifestInput } from '../backup/incremental-manifest.js';
 import type { TablePlan } from '../backup/incremental-plan.js';
 import { DEFAULTS } from '../defaults.js';
-import { pickRows } from './compact-rows.js';
-import { keyValues, liveKeys, passOf, placeFile, placeRow, type KeyPlace, type KeyValue } from './live-keys.js';
+import { passesFor, pickRows } from './compact-rows.js';
+import { keyValues, liveKeys, passOf, rowsByFile, type KeyPlace, type KeyValue } from './live-keys.js';
 
 /**
  * Deletion detection (`deletes: detect`): the keys in the backup that are gone from the source,
@@ -108,7 +108,7 @@ async function findDeleted(
 ): Promise<Found> {
   const { plan } = ctx;
   const keyOf = (f: BackupFile) => joinKey(plan.tablePrefix, f.name);
-  const passes = Math.max(1, Math.ceil(view.rows / DEFAULTS.deletes.keysPerPass));
+  const passes = passesFor(files, DEFAULTS.deletes.keysPerPass);
   const out: Found = { deleted: [], backedUp: 0 };
   for (let pass = 0; pass < passes; pass++) {
     const inPass = passes > 1 ? (k: KeyValue) => passOf(k, passes) === pass : undefined;
@@ -144,17 +144,12 @@ async function writeTombstone(
   const { plan } = ctx;
   const objectKey = deletesObjectKey(plan.tablePrefix, ctx.seq);
   const names = key.map((c) => c.name);
-  const byFile = new Map<number, number[]>();
-  for (const d of deleted) {
-    const file = placeFile(d);
-    (byFile.get(file) ?? byFile.set(file, []).get(file)!).push(placeRow(d));
-  }
+  const byFile = rowsByFile(deleted);
   const batchRows = ctx.settings.batchRows;
   const store = ctx.store;
   const batches = (async function* () {
     let first: string | undefined;
     for (const [file, rows] of [...byFile].sort((a, b) => a[0] - b[0])) {
-      rows.sort((a, b) => a - b);
       for await (const b of pickRows(store, joinKey(plan.tablePrefix, files[file]!.name), rows, batchRows, names)) {
         const types = b.schema.fields.map((f) => `${f.name}:${String(f.type)}`).join(',');
         first ??= types;

@@ -19,6 +19,19 @@ export const keyPlace = (file: number, row: number): KeyPlace => file * ROW_SPAN
 export const placeFile = (p: KeyPlace): number => Math.floor(p / ROW_SPAN);
 export const placeRow = (p: KeyPlace): number => p % ROW_SPAN;
 
+/** Places grouped by object (its place in the list): each object's rows, ascending. */
+export function rowsByFile(places: Iterable<KeyPlace>): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const p of places) {
+    const file = placeFile(p);
+    const rows = out.get(file) ?? [];
+    out.set(file, rows);
+    rows.push(placeRow(p));
+  }
+  for (const rows of out.values()) rows.sort((a, b) => a - b);
+  return out;
+}
+
 /**
  * A key's bucket and checksums, as the source's checksums compute them for a table of its key
  * columns alone (the row's text is the key's): both halves of one MD5 of the key's canonical text.
@@ -32,9 +45,8 @@ export function keyDigest(key: string): { bucket: number; a: number; b: number }
 /** Which of `passes` passes a key falls in: a number's remainder, or FNV-1a of a text's UTF-16 code units (cheap; both sides compute it here). */
 export function passOf(k: KeyValue, passes: number): number {
   if (typeof k === 'number') return Math.abs(k % passes);
-  const key = k;
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x01000193);
   return (h >>> 0) % passes;
 }
 
