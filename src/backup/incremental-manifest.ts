@@ -6,7 +6,7 @@ import type { TablePlan } from './incremental-plan.js';
 /** The table's manifest, from the state store's record: everything needed to read the backup from the bucket alone. */
 export function manifestInput(
   plan: TablePlan,
-  { table: t, files, schemas, generations }: ManifestState,
+  { table: t, files, schemas, generations, retention }: ManifestState,
 ): IncrementalManifestInput {
   return {
     table: plan.table,
@@ -47,5 +47,14 @@ export function manifestInput(
       files: JSON.parse(g.files_json ?? '[]') as GenerationObject[],
       createdAt: g.created_at,
     })),
+    ...(retention
+      ? {
+          keptFrom: {
+            runId: retention.kept_run,
+            ...(retention.kept_backup_run ? { backupRunId: retention.kept_backup_run } : {}),
+            at: retention.kept_at,
+          },
+        }
+      : {}),
   };
 }

@@ -18,6 +18,9 @@ import { stateUrl } from '../state/url.js';
 import { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
 import { mirrorTable } from './mirror.js';
+import { expireAfterRun } from '../lifecycle/expire-run.js';
+import { MirrorStores } from '../lifecycle/expire-targets.js';
+import type { KeptFrom } from '../manifest/types.js';
 import { ReadSlots } from './read-slots.js';
 import { backupTable } from './table-run.js';
 
@@ -80,6 +83,8 @@ export interface TableResult {
   new?: boolean;
   /** Per `mirror:` target, what the sync after this table's run did. */
   mirrors?: MirrorResult[];
+  /** retention: what the expire after this run deleted, on the destination and its mirrors, and the oldest run the destination keeps. */
+  expired?: { oldestKept?: KeptFrom; runsKept: number; objects: number; bytes: number };
 }
 
 export interface MirrorResult {
@@ -141,6 +146,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const memory = validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory });
   const peak = new PeakMemory().start();
   const backupRunId = newRunId();
+  let mirrors: MirrorStores | undefined;
   try {
     await dest.store.check();
     // a mirror that cannot work fails the run up front, not after the backups
@@ -210,8 +216,15 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
           backupRunId,
           readSlot: () => reading.acquire(),
         });
-        if (r.status === 'ok' && strategy.mirror.length)
+        const backedUp = r.status === 'ok';
+        if (backedUp && strategy.mirror.length)
           await mirrorTable(r, encodeTableSegment(t.table), strategy, log.child({ table: t.name }));
+        // retention: after the mirrors' syncs, on the destination and the mirrors that synced
+        if (backedUp && t.plan && t.settings.retention && !opts.dryRun) {
+          mirrors ??= new MirrorStores(strategy);
+          const log1 = log.child({ table: t.name });
+          await expireAfterRun(r, t, { state, dest, mirrors, strategy, log: log1, opts: { hook: opts.hook } });
+        }
         results.push({ ...r, why: t.why, ...(known.has(t.name) ? {} : { new: true }) });
       }
     };
@@ -250,6 +263,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     };
   } finally {
     peak.stop();
+    mirrors?.close();
     await source.close().catch(() => {});
     await state.close().catch(() => {});
     dest.store.close();

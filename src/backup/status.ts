@@ -1,7 +1,9 @@
 import { loadStrategy } from '../config/strategy.js';
 import { planRunTables, stateKey } from '../plan/run-tables.js';
 import { openSource } from '../source/open.js';
-import { openState, type TableState } from '../state/repository.js';
+import { openState, type StateRepository, type TableState } from '../state/repository.js';
+import { runPoints } from '../lifecycle/retention.js';
+import type { KeptFrom } from '../manifest/types.js';
 import { stateUrl } from '../state/url.js';
 import { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
@@ -21,6 +23,11 @@ export interface StatusRow {
   why?: string;
   /** A table earlier runs backed up that the strategy no longer matches: when it was last seen. Its backups stay. */
   goneSince?: string;
+  /**
+   * Incremental tables: what the destination holds now (its manifest's listing, retention
+   * applied): base generations, the runs restore --as-of can take and the oldest of them, objects and bytes.
+   */
+  history?: { generations: number; runsKept: number; oldestRun: KeptFrom | null; objects: number; bytes: number };
 }
 
 /**
@@ -52,6 +59,7 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
       const key = stateKey(rt, strategy.destination);
       const held = await state.tableState(key, { schemaChanges: t.strategy === 'incremental' });
       const { table: row, schemaChanges } = held;
+      const history = t.strategy === 'incremental' && row ? await historyOf(state, key) : undefined;
       out.push({
         table: t.table,
         why,
@@ -67,6 +75,7 @@ export async function backupStatus(opts: { strategy: string; state?: string }): 
               })),
             }
           : {}),
+        ...(history ? { history } : {}),
       });
     }
     const matched = new Set(tables.map((t) => t.name));
@@ -106,5 +115,22 @@ function backedUp({ table: row, lastRun: run }: TableState) {
           error: run.error,
         }
       : null,
+  };
+}
+
+/** What an incremental table's destination holds now: its manifest's listing (see StatusRow.history). */
+async function historyOf(state: StateRepository, key: string): Promise<NonNullable<StatusRow['history']>> {
+  const ms = await state.manifestState(key);
+  const points = runPoints(ms);
+  const genFiles = ms.generations.flatMap((g) => JSON.parse(g.files_json ?? '[]') as Array<{ bytes: number }>);
+  const first = points[0];
+  return {
+    generations: ms.generations.length,
+    runsKept: points.length,
+    oldestRun: first
+      ? { runId: first.runId, ...(first.backupRunId ? { backupRunId: first.backupRunId } : {}), at: first.at }
+      : null,
+    objects: ms.files.length + genFiles.length,
+    bytes: ms.files.reduce((n, f) => n + Number(f.bytes), 0) + genFiles.reduce((n, f) => n + f.bytes, 0),
   };
 }

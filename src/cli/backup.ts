@@ -158,7 +158,20 @@ export function statusCommand(ctx: CliContext): Command {
       else {
         ctx.stdout(
           printTable(
-            ['table', 'strategy', 'watermark', 'files', 'rows', 'bytes', 'schema', 'last run'],
+            [
+              'table',
+              'strategy',
+              'watermark',
+              'files',
+              'rows',
+              'bytes',
+              'held now',
+              'gens',
+              'runs kept',
+              'oldest restorable',
+              'schema',
+              'last run',
+            ],
             rows.map((r) => [
               r.table,
               r.strategy,
@@ -166,6 +179,10 @@ export function statusCommand(ctx: CliContext): Command {
               String(r.files),
               String(r.rows),
               formatBytes(r.bytes),
+              r.history ? `${r.history.objects} objects ${formatBytes(r.history.bytes)}` : '-',
+              r.history ? String(r.history.generations) : '-',
+              r.history ? String(r.history.runsKept) : '-',
+              r.history?.oldestRun ? `${r.history.oldestRun.runId} (${r.history.oldestRun.at})` : '-',
               r.schemaVersion ? `v${r.schemaVersion}` : '-',
               r.goneSince
                 ? `gone (last seen ${r.goneSince})`

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { backupCommand, migrateCommand, statusCommand } from './backup.js';
 import { compactCommand } from './compact.js';
+import { expireCommand } from './expire.js';
 import { exportCommand } from './export.js';
 import { syncCommand } from './sync.js';
 import { restoreCommand } from './restore.js';
@@ -69,6 +70,11 @@ async function main(argv: string[]): Promise<number> {
   );
   program.addCommand(
     compactCommand(ctx, (c) => {
+      exitCode = c;
+    }).exitOverride(),
+  );
+  program.addCommand(
+    expireCommand(ctx, (c) => {
       exitCode = c;
     }).exitOverride(),
   );

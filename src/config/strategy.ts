@@ -39,6 +39,17 @@ const positive = z.number().superRefine((v, ctx) => {
   if (need !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be ${need}; got ${v}` });
 });
 
+/** `retention:` (expire): runs kept are the newest keep_runs and those younger than keep_days, the latest always. */
+const RetentionSchema = z
+  .object({
+    keep_runs: positive.optional(),
+    keep_days: z.number().positive().optional(),
+  })
+  .strict()
+  .refine((r) => r.keep_runs !== undefined || r.keep_days !== undefined, {
+    message: 'needs keep_runs, keep_days or both (e.g. { keep_runs: 30 })',
+  });
+
 const TableDefaults = z
   .object({
     /** Incremental tables: a new base generation (`compact`) after a successful run, once N runs have written since the last one. */
@@ -65,6 +76,11 @@ const TableDefaults = z
      * fails the table (a truncated table, the wrong database) until `--confirm-deletes`; default 0.5.
      */
     max_delete_fraction: z.number().gt(0).max(1).optional(),
+    /**
+     * Incremental tables: which runs stay restorable (`expire`, and after each successful run);
+     * objects no kept run reads are deleted. Absent: every run is kept.
+     */
+    retention: RetentionSchema.optional(),
   })
   .strict();
 
@@ -111,6 +127,8 @@ const MirrorSchema = z
     storage_class: z.string().optional(),
     sse: z.enum(['AES256', 'aws:kms']).optional(),
     sse_kms_key_id: z.string().optional(),
+    /** The mirror's own retention (an archive that keeps longer); it never keeps less than the destination. */
+    retention: RetentionSchema.optional(),
   })
   .strict();
 
@@ -296,6 +314,11 @@ export function loadStrategy(file: string): Strategy {
       throw inputError(
         'STRATEGY',
         `${file}: table ${t.table}: cursor is required for strategy incremental (e.g. cursor: updated_at)`,
+      );
+    if (t.strategy === 'full' && t.retention)
+      throw inputError(
+        'STRATEGY',
+        `${file}: table ${t.table}: retention is for incremental tables (a full table keeps only its latest copy)`,
       );
     if (t.strategy === 'full' && t.cursor)
       throw inputError('STRATEGY', `${file}: table ${t.table}: cursor is only for strategy incremental`);

@@ -131,6 +131,7 @@ const IncrementalSchema: z.ZodType<IncrementalManifest, z.ZodTypeDef, unknown> =
   rows: Count.default(0),
   files: z.array(IncrementalObject).default([]),
   generations: z.array(Generation).optional(),
+  keptFrom: z.object({ runId: z.string(), backupRunId: z.string().optional(), at: z.string() }).optional(),
   updatedAt: z.string(),
 });
 

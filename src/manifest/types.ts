@@ -96,6 +96,14 @@ export interface GenerationEntry {
   createdAt: string;
 }
 
+/** The oldest run a backup keeps (retention): `restore --as-of` an earlier run fails, naming it. */
+export interface KeptFrom {
+  runId: string;
+  backupRunId?: string;
+  /** When it committed its last object. */
+  at: string;
+}
+
 /** `tablevault.incremental.v1`: row versions past a (cursor, primary key) watermark, object by object. */
 export interface IncrementalManifest {
   format: typeof INCREMENTAL_FORMAT;
@@ -122,6 +130,11 @@ export interface IncrementalManifest {
    * points before a generation read (since generations).
    */
   generations?: GenerationEntry[];
+  /**
+   * Retention (since expire): the oldest kept run. Objects only earlier runs read are gone and no
+   * longer listed; a run before it whose objects a kept run still reads stays listed, but is expired.
+   */
+  keptFrom?: KeptFrom;
   updatedAt: string;
 }
 

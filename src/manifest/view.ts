@@ -2,6 +2,7 @@ import type { ColumnSpec } from '../source/columns.js';
 import {
   EXPORT_FORMAT,
   type IncrementalObjectEntry,
+  type KeptFrom,
   type Manifest,
   type ManifestSource,
   type ObjectEntry,
@@ -29,6 +30,8 @@ export interface BackupManifest {
   backupRunId?: string;
   /** Incremental: base generations (compaction), oldest first; see chooseFiles. */
   generations?: GenerationView[];
+  /** Incremental: the oldest run retention keeps; an as-of point before it is expired. */
+  keptFrom?: KeptFrom;
 }
 
 /** A base generation as restore and verify see it: what it covers and its objects. */
@@ -37,6 +40,9 @@ export interface GenerationView {
   /** It stands for `files[0 .. through)`. */
   through: number;
   files: BackupFile[];
+  /** The run of the last file it covers (and its backup run): an as-of point it ends, when those files are no longer listed. */
+  runId?: string;
+  backupRunId?: string;
 }
 
 export function backupView(m: Manifest): BackupManifest {
@@ -64,8 +70,17 @@ export function backupView(m: Manifest): BackupManifest {
     files: m.files,
     schemas: m.schemas,
     ...(m.generations?.length
-      ? { generations: m.generations.map((g) => ({ id: g.id, through: g.through, files: g.files })) }
+      ? {
+          generations: m.generations.map((g) => ({
+            id: g.id,
+            through: g.through,
+            files: g.files,
+            runId: g.runId,
+            ...(g.backupRunId ? { backupRunId: g.backupRunId } : {}),
+          })),
+        }
       : {}),
+    ...(m.keptFrom ? { keptFrom: m.keptFrom } : {}),
   };
 }
 
@@ -91,10 +106,24 @@ export function filesThrough(m: BackupManifest, end: number = m.files.length): F
 
 /**
  * Where run `asOf` ends in an incremental manifest's file list: one past its last file (a table's
- * run id, or the backup run it was part of); -1 when no file is of that run.
+ * run id, or the backup run it was part of), or, when retention no longer lists its files, where
+ * the generation that ends with it stands; -1 when neither is of that run.
  */
 export function runEnd(m: BackupManifest, asOf: string): number {
-  return m.files.map((f) => f.runId === asOf || f.backupRunId === asOf).lastIndexOf(true) + 1 || -1;
+  const last = m.files.map((f) => f.runId === asOf || f.backupRunId === asOf).lastIndexOf(true);
+  if (last >= 0) return last + 1;
+  const g = (m.generations ?? []).findLast((x) => x.runId === asOf || x.backupRunId === asOf);
+  return g ? g.through : -1;
+}
+
+/**
+ * Whether run `asOf` is an as-of point the backup no longer keeps: before its oldest kept run
+ * (retention), or absent from a backup retention has expired runs of.
+ */
+export function expiredRun(m: BackupManifest, asOf: string): boolean {
+  if (!m.keptFrom) return false;
+  const end = runEnd(m, asOf);
+  return end < 0 || end < runEnd(m, m.keptFrom.runId);
 }
 
 /** The columns an object was written with (its schema version's), or the manifest's. */

@@ -9,6 +9,7 @@ import {
   type ExportManifest,
   type GenerationEntry,
   type IncrementalManifest,
+  type KeptFrom,
   type Manifest,
   type ManifestSource,
   type ObjectEntry,
@@ -80,6 +81,8 @@ export interface IncrementalManifestInput {
   >;
   /** Done generations, oldest first, their objects by full key (compaction). */
   generations?: Array<Omit<GenerationEntry, 'files'> & { files: Array<WrittenObject & { schemaVersion: number }> }>;
+  /** Retention: the oldest kept run, once an expire moved it. */
+  keptFrom?: KeptFrom;
 }
 
 /** An incremental backup's manifest, from the state store's record of it. */
@@ -119,6 +122,7 @@ export function incrementalManifest(
           })),
         }
       : {}),
+    ...(input.keptFrom ? { keptFrom: input.keptFrom } : {}),
     updatedAt,
   };
 }

@@ -9,7 +9,14 @@ import type { LoadPlan, Loader } from '../source/loader.js';
 import type { Source } from '../source/source.js';
 import type { ProgressSink } from '../progress.js';
 import { openBackup, type OpenedBackup } from '../manifest/open.js';
-import { columnsAddedLater, filesThrough, runEnd, type BackupManifest, type FileChoice } from '../manifest/view.js';
+import {
+  columnsAddedLater,
+  expiredRun,
+  filesThrough,
+  runEnd,
+  type BackupManifest,
+  type FileChoice,
+} from '../manifest/view.js';
 import { CHOICES, DEFAULTS } from '../defaults.js';
 import { oneOf, wholeNumber } from '../config/validate.js';
 import { addPrimaryKeySql, createTableSql } from './ddl.js';
@@ -81,6 +88,13 @@ function selectFiles(m: BackupManifest, asOf: string | undefined, from: string):
     );
   }
   if (asOf === undefined) return filesThrough(m);
+  if (m.keptFrom && expiredRun(m, asOf)) {
+    const k = m.keptFrom;
+    throw inputError(
+      'AS_OF',
+      `--as-of ${asOf}: ${from} no longer keeps that run (retention expired it, or it never wrote there); the oldest kept run is ${k.runId}${k.backupRunId ? ` (backup run ${k.backupRunId})` : ''} of ${k.at}: restore --as-of it or a later run`,
+    );
+  }
   const end = runEnd(m, asOf);
   if (end < 0) {
     const runs = [...new Set(m.files.map((f) => f.runId))];

@@ -114,6 +114,20 @@ export interface GenerationsRow {
   status: string;
   created_at: string;
 }
+export interface RetentionRow {
+  table_key: string;
+  /** `''`: the destination; else a mirror's dest URL (since 0010). */
+  target: string;
+  kept_run: string;
+  kept_backup_run: string | null;
+  kept_at: string;
+  kept_last_seq: number;
+  kept_seq: number;
+  kept_gen: number;
+  swept_seq: number;
+  swept_gen: number;
+  updated_at: string;
+}
 export interface StateSchema {
   tablevault_tables: TablesRow;
   tablevault_files: FilesRow;
@@ -124,6 +138,7 @@ export interface StateSchema {
   tablevault_chunks: ChunksRow;
   tablevault_chunk_files: ChunkFilesRow;
   tablevault_generations: GenerationsRow;
+  tablevault_retention: RetentionRow;
 }
 
 export interface StateDb {

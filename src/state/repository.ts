@@ -13,7 +13,9 @@ import {
   migrateState,
   openStateDb,
   withLock,
+  type FilesRow,
   type GenerationsRow,
+  type RetentionRow,
   type SchemasRow,
   type StateDb,
   type TablesRow,
@@ -33,6 +35,7 @@ import { finishRunFailed, finishRunOk, okRuns, startRun, withRun, type RunTotals
 import { addSchemaVersion, latestSchema, schemaVersion, type SchemaVersion } from './schema-versions.js';
 import { manifestState, tableState, type ManifestState, type TableState } from './table-reads.js';
 import { ensureTable, peekWatermark } from './tables.js';
+import { advanceRetention, markSwept, retentionRow, unlistedObjects, type RetentionBoundary } from './retention.js';
 import { recordSeen, seenTables, type MatchedTable, type SeenTable } from './seen.js';
 
 export type { ChunkFile, ChunkPlan, PlannedChunk } from './chunk-plans.js';
@@ -44,6 +47,8 @@ export type {
   FinishedPlan,
   ManifestState,
   MatchedTable,
+  RetentionBoundary,
+  RetentionRow,
   ObjectCommit,
   RunTotals,
   SchemaVersion,
@@ -228,9 +233,32 @@ export class StateRepository {
     return dropGeneration(this.s, tableKey, generation);
   }
 
-  /** The table's row, its files in order and every schema version: what its manifest says. */
-  manifestState(tableKey: string): Promise<ManifestState> {
-    return manifestState(this.s, tableKey);
+  /** The table's row, its listed files in order and every schema version: what its manifest (or with `target`, a mirror's) says. */
+  manifestState(tableKey: string, target?: string): Promise<ManifestState> {
+    return manifestState(this.s, tableKey, target);
+  }
+
+  /** A target's retention (PRIMARY_TARGET or a mirror's dest URL), once an expire moved it. */
+  retention(tableKey: string, target: string): Promise<RetentionRow | undefined> {
+    return retentionRow(this.s, tableKey, target);
+  }
+
+  /** Moves a target's boundary forward in one transaction (see retention.ts); never back. */
+  advanceRetention(tableKey: string, target: string, b: RetentionBoundary): Promise<void> {
+    return advanceRetention(this.s, tableKey, target, b);
+  }
+
+  /** Records that the objects below a target's boundary are deleted. */
+  markSwept(tableKey: string, target: string, to: { seq: number; gen: number }): Promise<void> {
+    return markSwept(this.s, tableKey, target, to);
+  }
+
+  /** The objects no longer listed that may still be there: between what was swept and the boundary. */
+  unlistedObjects(
+    tableKey: string,
+    r: Pick<RetentionRow, 'swept_seq' | 'kept_seq' | 'swept_gen' | 'kept_gen'>,
+  ): Promise<{ files: FilesRow[]; generations: GenerationsRow[] }> {
+    return unlistedObjects(this.s, tableKey, r);
   }
 }
 

@@ -46,7 +46,7 @@ export function latestPerKey(
 
 export async function resetState(engine: 'pg' | 'mysql'): Promise<void> {
   const drop =
-    'DROP TABLE IF EXISTS tablevault_generations, tablevault_chunk_files, tablevault_chunks, tablevault_seen, tablevault_schemas, tablevault_recent, tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
+    'DROP TABLE IF EXISTS tablevault_retention, tablevault_generations, tablevault_chunk_files, tablevault_chunks, tablevault_seen, tablevault_schemas, tablevault_recent, tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
   if (engine === 'pg') await withPg((c) => c.query(drop));
   else await withMysql((c) => c.query(drop));
 }

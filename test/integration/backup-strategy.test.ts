@@ -77,6 +77,18 @@ describe('backup: strategy file errors', () => {
       /: mirror: needs an s3:\/\/ destination/,
     ],
     [
+      'retention on a full table',
+      (d) =>
+        `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: full\n    retention: { keep_runs: 3 }\n`,
+      /: table tv_sb: retention is for incremental tables/,
+    ],
+    [
+      'retention that keeps by neither count nor age',
+      (d) =>
+        `source: ${PG_URL}\ndestination: ${d}\ndefaults: { retention: {} }\ntables:\n  - table: tv_sb\n    strategy: full\n`,
+      /: defaults\.retention: needs keep_runs, keep_days or both/,
+    ],
+    [
       'a wrong type',
       (d) =>
         `source: ${PG_URL}\ndestination: ${d}\ntables:\n  - table: tv_sb\n    strategy: full\n    file_max_rows: lots\n`,
