@@ -1,15 +1,7 @@
 import { Command } from 'commander';
-import type { CompactSummary } from '../lifecycle/compact-run.js';
 import { testHook } from './test-hook.js';
-import { formatBytes, printTable } from './output.js';
+import { formatBytes, printTable, tablesExitCode } from './output.js';
 import type { CliContext } from './context.js';
-
-/** Exit code of a compaction: 0 every table compacted, current or busy, 1 all failed, 3 some failed. */
-export function compactExitCode(s: CompactSummary): number {
-  const failed = s.tables.filter((t) => t.status === 'failed').length;
-  if (failed === 0) return 0;
-  return failed === s.tables.length ? 1 : 3;
-}
 
 export function compactCommand(ctx: CliContext, setExit: (code: number) => void): Command {
   return new Command('compact')
@@ -65,6 +57,6 @@ Exit codes: 0 every table compacted (or already current, or busy), 1 every table
           if (t.error) ctx.stdout(`${t.table}: ${t.error}\n`);
         }
       }
-      setExit(compactExitCode(summary));
+      setExit(tablesExitCode(summary.tables));
     });
 }

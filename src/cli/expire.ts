@@ -1,15 +1,8 @@
 import { Command } from 'commander';
 import type { ExpireSummary } from '../lifecycle/expire-run.js';
 import { testHook } from './test-hook.js';
-import { formatBytes, printTable } from './output.js';
+import { formatBytes, printTable, tablesExitCode } from './output.js';
 import type { CliContext } from './context.js';
-
-/** Exit code of an expire: 0 every table expired, current or busy, 1 all failed, 3 some failed. */
-export function expireExitCode(s: ExpireSummary): number {
-  const failed = s.tables.filter((t) => t.status === 'failed').length;
-  if (failed === 0) return 0;
-  return failed === s.tables.length ? 1 : 3;
-}
 
 export function expireCommand(ctx: CliContext, setExit: (code: number) => void): Command {
   return new Command('expire')
@@ -47,7 +40,7 @@ Exit codes: 0 every table expired (or current, or busy), 1 every table failed, 2
       );
       if (flags.json) ctx.stdout(`${JSON.stringify(summary)}\n`);
       else printSummary(ctx, summary);
-      setExit(expireExitCode(summary));
+      setExit(tablesExitCode(summary.tables));
     });
 }
 

@@ -19,3 +19,10 @@ export function printTable(header: string[], rows: string[][]): string {
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
+
+/** Exit code of a command over a strategy's tables (compact, expire): 0 none failed, 1 all failed, 3 some failed. */
+export function tablesExitCode(tables: Array<{ status: string }>): number {
+  const failed = tables.filter((t) => t.status === 'failed').length;
+  if (failed === 0) return 0;
+  return failed === tables.length ? 1 : 3;
+}

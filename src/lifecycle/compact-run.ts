@@ -1,15 +1,12 @@
-import { loadStrategy } from '../config/strategy.js';
 import { DEFAULTS } from '../defaults.js';
 import { errorMessage, inputError, isTablevaultError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { EncoderPool } from '../parquet/encoder-pool.js';
-import { onlyTables, planRunTables, stateKey, type RunTable } from '../plan/run-tables.js';
-import { openSource } from '../source/open.js';
-import { openState, type StateRepository } from '../state/repository.js';
-import { stateUrl } from '../state/url.js';
-import { openDestination } from '../store/open.js';
+import { withStrategyTables } from './strategy-tables.js';
+import { stateKey, type RunTable } from '../plan/run-tables.js';
+import type { StateRepository } from '../state/repository.js';
+import type { openDestination } from '../store/open.js';
 import type { UseEncoder } from '../backup/export-write.js';
-import { s3Options, uploaderOptions } from '../backup/destination-options.js';
 import { compactSettings, compactTable, type CompactResult } from './compact.js';
 
 export interface CompactOptions {
@@ -42,46 +39,34 @@ export interface CompactSummary {
  */
 export async function runCompact(opts: CompactOptions, deps: { logger?: Logger } = {}): Promise<CompactSummary> {
   const log = deps.logger ?? silentLogger();
-  const strategy = loadStrategy(opts.strategy);
-  // the source is asked only which tables the strategy matches, as a backup's plan would
-  const source = await openSource(strategy.source, { maxConnections: 2 });
-  const state = await openState(stateUrl(opts.state, strategy));
-  const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
-  const pool = new EncoderPool(1);
-  try {
-    await dest.store.check();
-    const { tables: all } = await planRunTables(strategy, source, {
-      prefix: dest.prefix,
-      destination: strategy.destination,
-    });
-    const picked = onlyTables(all, opts.only, strategy.file);
-    for (const t of picked)
+  return withStrategyTables(opts, async ({ strategy, state, dest, tables }) => {
+    for (const t of tables)
       if (opts.only?.includes(t.name) && !t.plan)
         throw inputError(
           'ONLY',
           `--only ${t.name}: a ${t.settings.strategy} table of ${strategy.file} is copied whole every run; only incremental tables are compacted`,
         );
     await state.migrate();
-    const results: CompactTableResult[] = [];
-    for (const t of picked.filter((x) => x.plan)) {
-      results.push(
-        await compactLocked(t, {
-          state,
-          store: dest.store,
-          log: log.child({ table: t.name }),
-          encoders: (fn) => pool.use(fn),
-          destination: strategy.destination,
-          hook: opts.hook,
-        }),
-      );
+    const pool = new EncoderPool(1);
+    try {
+      const results: CompactTableResult[] = [];
+      for (const t of tables.filter((x) => x.plan)) {
+        results.push(
+          await compactLocked(t, {
+            state,
+            store: dest.store,
+            log: log.child({ table: t.name }),
+            encoders: (fn) => pool.use(fn),
+            destination: strategy.destination,
+            hook: opts.hook,
+          }),
+        );
+      }
+      return { strategy: strategy.file, tables: results };
+    } finally {
+      await pool.close();
     }
-    return { strategy: strategy.file, tables: results };
-  } finally {
-    await pool.close();
-    await source.close().catch(() => {});
-    await state.close().catch(() => {});
-    dest.store.close();
-  }
+  });
 }
 
 /** One table's compaction under its lock; a failure is the table's result, bad input is thrown. */

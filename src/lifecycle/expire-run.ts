@@ -1,12 +1,9 @@
-import { loadStrategy } from '../config/strategy.js';
 import { errorMessage, inputError, isTablevaultError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { onlyTables, planRunTables, stateKey, type RunTable } from '../plan/run-tables.js';
-import { openSource } from '../source/open.js';
-import { openState, type StateRepository } from '../state/repository.js';
-import { stateUrl } from '../state/url.js';
-import { openDestination, type Destination } from '../store/open.js';
-import { s3Options, uploaderOptions } from '../backup/destination-options.js';
+import { withStrategyTables } from './strategy-tables.js';
+import { stateKey, type RunTable } from '../plan/run-tables.js';
+import type { StateRepository } from '../state/repository.js';
+import type { Destination } from '../store/open.js';
 import { expireTable, type TargetExpiry } from './expire.js';
 import { MirrorStores, retentionPolicy } from './expire-targets.js';
 import type { TableResult } from '../backup/run.js';
@@ -44,35 +41,26 @@ export interface ExpireSummary {
  */
 export async function runExpire(opts: ExpireOptions, deps: { logger?: Logger } = {}): Promise<ExpireSummary> {
   const log = deps.logger ?? silentLogger();
-  const strategy = loadStrategy(opts.strategy);
-  const source = await openSource(strategy.source, { maxConnections: 2 });
-  const state = await openState(stateUrl(opts.state, strategy));
-  const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
-  const mirrors = new MirrorStores(strategy);
-  try {
-    await dest.store.check();
-    const { tables: all } = await planRunTables(strategy, source, {
-      prefix: dest.prefix,
-      destination: strategy.destination,
-    });
-    const picked = onlyTables(all, opts.only, strategy.file);
+  return withStrategyTables(opts, async ({ strategy, state, dest, tables: picked }) => {
     for (const t of picked)
       if (opts.only?.includes(t.name) && !(t.plan && t.settings.retention))
         throw inputError(
           'ONLY',
-          `--only ${t.name}: ${t.plan ? 'it has no retention: in' : `a ${t.settings.strategy} table of`} ${strategy.file}${t.plan ? '; add retention: { keep_runs: N } to it or to defaults' : ' keeps only its latest copy; only incremental tables expire'}`,
+          t.plan
+            ? `--only ${t.name}: it has no retention: in ${strategy.file}; add retention: { keep_runs: N } to it or to defaults`
+            : `--only ${t.name}: a ${t.settings.strategy} table of ${strategy.file} keeps only its latest copy; only incremental tables expire`,
         );
     await state.migrate();
-    const tables: ExpireTableResult[] = [];
-    for (const t of picked.filter((x) => x.plan && x.settings.retention))
-      tables.push(await expireLocked(t, { state, dest, mirrors, log: log.child({ table: t.name }), strategy, opts }));
-    return { strategy: strategy.file, dryRun: Boolean(opts.dryRun), tables };
-  } finally {
-    mirrors.close();
-    await source.close().catch(() => {});
-    await state.close().catch(() => {});
-    dest.store.close();
-  }
+    const mirrors = new MirrorStores(strategy);
+    try {
+      const tables: ExpireTableResult[] = [];
+      for (const t of picked.filter((x) => x.plan && x.settings.retention))
+        tables.push(await expireLocked(t, { state, dest, mirrors, log: log.child({ table: t.name }), strategy, opts }));
+      return { strategy: strategy.file, dryRun: Boolean(opts.dryRun), tables };
+    } finally {
+      mirrors.close();
+    }
+  });
 }
 
 /** One table's expiry under its lock; a failure is the table's result, bad input is thrown. */
