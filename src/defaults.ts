@@ -47,7 +47,17 @@ export const DEFAULTS = {
    * one COPY: smaller batches keep WebAssembly memory (sized by the largest batch) and the server's
    * waits while the next batch decodes short (bench --restore: peak RSS ~200 -> ~175 MB).
    */
-  restore: { batchRows: 50_000, streamBatchRows: 10_000, mode: 'insert' as 'insert' | 'upsert' | 'replace' },
+  restore: {
+    batchRows: 50_000,
+    streamBatchRows: 10_000,
+    mode: 'insert' as 'insert' | 'upsert' | 'replace',
+    /**
+     * A new table of more rows than this (a full export, into PostgreSQL) is committed object by
+     * object instead of in one transaction, and a failed restore resumes after the last committed
+     * object (restore/ways.ts). MEASURED-BELOW
+     */
+    oneTransactionRows: 10_000_000,
+  },
   verify: { batchRows: 20_000 },
   /**
    * Deletion detection (lifecycle/deletes.ts): a run finding more than maxFraction of a table's

@@ -6,6 +6,7 @@ import { CHOICES, DEFAULTS } from '../defaults.js';
 import { wholeNumber } from './parse.js';
 import { formatBytes, printTable } from './output.js';
 import type { CliContext } from './context.js';
+import { testHook } from './test-hook.js';
 
 interface RestoreFlags {
   target: string;
@@ -84,6 +85,7 @@ into PostgreSQL; a whole backup: every table failed), 3 some tables of a whole b
         mode: f.mode,
         batchRows: f.batchRows,
         s3: { endpoint: f.s3Endpoint, region: f.s3Region },
+        hook: testHook(),
       };
       if (f.table === undefined) {
         const { restoreTables } = await import('../restore/restore-many.js');

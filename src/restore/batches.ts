@@ -33,7 +33,7 @@ export interface BatchCounts {
 /** Called once a batch is loaded, and once an object's batches all are. */
 export interface BatchHooks {
   batch(f: BackupFile, batch: LoadBatch): void;
-  file(f: BackupFile): void;
+  file(f: BackupFile): void | Promise<void>;
 }
 
 /**
@@ -61,7 +61,7 @@ export async function* restoreBatches(
       else counts.rows += batch.numRows;
       hooks.batch(f, out);
     }
-    hooks.file(f);
+    await hooks.file(f);
   }
 }
 

@@ -9,6 +9,7 @@ import { parseTableRef, quotedName } from '../source/columns.js';
 import { engineFor } from '../source/engine.js';
 import type { Loader } from '../source/loader.js';
 import type { Source } from '../source/source.js';
+import { RestoreError, type RestoreLeft } from './failure.js';
 import { openTableRestore, restoreTable, type RestoreMode, type RestoreSummary, type TableOpening } from './restore.js';
 
 export interface RestoreManyOptions {
@@ -30,6 +31,8 @@ export interface RestoreManyOptions {
   jobs?: number;
   s3?: S3Options;
   progress?: ProgressSink;
+  /** The crash tests' hook (see RestoreOptions.hook). */
+  hook?: (point: string) => Promise<void>;
 }
 
 /** One table of a whole-backup restore. */
@@ -49,6 +52,8 @@ export interface TableRestore {
   unrepresentable: Record<string, number>;
   warnings: string[];
   error?: string;
+  /** A failed table: what it left in the target (nothing, the table unchanged, committed batches…; see RestoreLeft). */
+  left?: RestoreLeft;
 }
 
 export interface RestoreManySummary {
@@ -215,6 +220,7 @@ async function restoreOne(
         batchRows: opts.batchRows,
         s3: opts.s3,
         progress: opts.progress,
+        hook: opts.hook,
       },
       { logger: tlog, ...conns },
     );
@@ -247,6 +253,7 @@ async function restoreOne(
       unrepresentable: {},
       warnings: [],
       error: errorMessage(e),
+      ...(e instanceof RestoreError ? { left: e.left } : {}),
     };
   }
 }

@@ -1,4 +1,4 @@
-import { errorMessage, inputError, isTablevaultError, runtimeError } from '../errors.js';
+import { errorMessage, inputError, isTablevaultError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { PeakMemory } from '../memory/peak.js';
 import { redactUrl } from '../redact.js';
@@ -8,20 +8,18 @@ import { engineFor, engineNamed } from '../source/engine.js';
 import type { LoadPlan, Loader } from '../source/loader.js';
 import type { Source } from '../source/source.js';
 import type { ProgressSink } from '../progress.js';
-import { openBackup, type OpenedBackup } from '../manifest/open.js';
-import {
-  columnsAddedLater,
-  expiredRun,
-  filesThrough,
-  runEnd,
-  type BackupManifest,
-  type FileChoice,
-} from '../manifest/view.js';
+import type { OpenedBackup } from '../manifest/open.js';
+import { columnsAddedLater, type BackupFile, type BackupManifest } from '../manifest/view.js';
 import { CHOICES, DEFAULTS } from '../defaults.js';
 import { oneOf, wholeNumber } from '../config/validate.js';
 import { addPrimaryKeySql, createTableSql } from './ddl.js';
 import { loadInGroups } from './groups.js';
 import { restoreBatches, type BatchCounts } from './batches.js';
+import { buildAside, type Aside } from './aside.js';
+import { restoreFailure, type RestoreLeft } from './failure.js';
+import { openTableRestore, type TableOpening } from './opening.js';
+import { selectFiles } from './select-files.js';
+import { chooseWay, leftBy, loadInChunks } from './ways.js';
 
 export type RestoreMode = 'insert' | 'upsert' | 'replace';
 
@@ -43,6 +41,8 @@ export interface RestoreOptions {
   s3?: S3Options;
   /** Rows loaded, as they go (the CLI's progress line). */
   progress?: ProgressSink;
+  /** The crash tests' hook (cli/test-hook.ts): called at `restore-object`, once an object's batches are all given to the loader. */
+  hook?: (point: string) => Promise<void>;
 }
 
 export interface RestoreSummary {
@@ -55,6 +55,8 @@ export interface RestoreSummary {
   files: number;
   /** The base generation (compaction) the objects start with, when one covers the point restored. */
   generation?: number;
+  /** A chunked load resumed (see LoadWay): the objects an earlier, failed run had committed, skipped. */
+  resumedObjects?: number;
   /** Rows loaded (for an incremental backup: row versions applied, the newest per key kept). */
   rows: number;
   /**
@@ -73,47 +75,32 @@ export interface RestoreSummary {
 }
 
 /**
- * Which objects to apply: all (the latest state), or an incremental backup's as of the last file
- * of run `asOf` (the table's run, or the whole backup run it was part of), each starting at the
- * newest base generation that fits (filesThrough); tombstone objects of the runs up to it
- * included, later ones not, like row objects. A full export keeps only its latest copy: as
- * of the backup run that made it, or not at all.
+ * What restoreTable may be given instead of opening its own: a whole-backup restore's target
+ * connections, kept across its tables (each new connection is a server process forked on
+ * PostgreSQL). The caller owns and closes them; a loader that failed a table should not be reused.
  */
-function selectFiles(m: BackupManifest, asOf: string | undefined, from: string): FileChoice {
-  if (m.format !== 'tablevault.incremental.v1') {
-    if (asOf === undefined || m.backupRunId === asOf) return { files: m.files };
-    throw inputError(
-      'AS_OF',
-      `--as-of ${asOf}: ${from} is a full export, which keeps only its latest copy${m.backupRunId ? ` (made by backup run ${m.backupRunId})` : ''}; restore it without --as-of`,
-    );
-  }
-  if (asOf === undefined) return filesThrough(m);
-  if (m.keptFrom && expiredRun(m, asOf)) {
-    const k = m.keptFrom;
-    throw inputError(
-      'AS_OF',
-      `--as-of ${asOf}: ${from} no longer keeps that run (retention expired it, or it never wrote there); the oldest kept run is ${k.runId}${k.backupRunId ? ` (backup run ${k.backupRunId})` : ''} of ${k.at}: restore --as-of it or a later run`,
-    );
-  }
-  const end = runEnd(m, asOf);
-  if (end < 0) {
-    const runs = [...new Set(m.files.map((f) => f.runId))];
-    throw inputError(
-      'AS_OF',
-      `--as-of ${asOf}: no backup run with that id wrote to ${from}; its runs are ${runs.slice(-5).join(', ')}${runs.length > 5 ? ' (last 5)' : ''}`,
-    );
-  }
-  return filesThrough(m, end);
+export interface RestoreDeps {
+  logger?: Logger;
+  /** The target, for describing the table (a pool). */
+  source?: Source;
+  /** A loader into the target, used by one table at a time. */
+  loader?: Loader;
+  /** The table's manifest and target columns, read already (openTableRestore with this table's from, s3 and ref). */
+  opening?: TableOpening;
 }
+
+export { openTableRestore, type TableOpening } from './opening.js';
+export { RestoreError, type RestoreLeft } from './failure.js';
 
 /**
  * Loads a table's backup into a database: reads the manifest, then each Parquet object one batch
- * at a time, and loads each batch in its own transaction with the target's fast path
- * (`COPY FROM STDIN` for PostgreSQL, multi-row INSERT for MySQL). An incremental backup is applied
- * in file order with "newest cursor wins" per primary key, so the table ends at the latest version
- * of every row (or the one as of `asOf`) without holding the history in memory. A tombstone
- * object (`kind: 'deletes'`) deletes every version of its keys from the objects before it; a
- * version after it (the key inserted again) is loaded as any other.
+ * at a time, with the target's fast path (binary `COPY FROM STDIN` for PostgreSQL, `LOAD DATA
+ * LOCAL` for MySQL). An incremental backup is applied in file order with "newest cursor wins" per
+ * primary key, so the table ends at the latest version of every row (or the one as of `asOf`)
+ * without holding the history in memory. A tombstone object (`kind: 'deletes'`) deletes every
+ * version of its keys from the objects before it; a version after it is loaded as any other.
+ * A table it creates, or replaces, is never left half-loaded where the engine allows (see LoadWay);
+ * a failure's error says what was left (RestoreError.left).
  *
  * @example
  * ```ts
@@ -129,47 +116,6 @@ function selectFiles(m: BackupManifest, asOf: string | undefined, from: string):
  * console.log(`${s.rows} rows from ${s.files} objects`, s.unrepresentable);
  * ```
  */
-/**
- * What restoreTable may be given instead of opening its own: a whole-backup restore's target
- * connections, kept across its tables (each new connection is a server process forked on
- * PostgreSQL). The caller owns and closes them; a loader that failed a table should not be reused.
- */
-export interface RestoreDeps {
-  logger?: Logger;
-  /** The target, for describing the table (a pool). */
-  source?: Source;
-  /** A loader into the target, used by one table at a time. */
-  loader?: Loader;
-  /** The table's manifest and target columns, read already (openTableRestore with this table's from, s3 and ref). */
-  opening?: TableOpening;
-}
-
-/** What a table's restore reads before its first statement: the backup's manifest, the target table's columns (undefined: no such table). */
-export interface TableOpening {
-  backup: Promise<OpenedBackup>;
-  existing: Promise<ColumnSpec[] | undefined>;
-}
-
-/**
- * Starts both reads at once (two waits on the way to the first statement, not one after the
- * other); a whole-backup restore starts the next table's while this one loads. Whoever gets it
- * passes it to restoreTable (RestoreDeps.opening), which closes the backup, or closes it itself.
- */
-export function openTableRestore(from: string, s3: S3Options | undefined, source: Source, ref: TableRef): TableOpening {
-  const backup = openBackup(from, s3);
-  const existing = source.describe(ref).then(
-    (t) => t.columns,
-    (e: unknown) => {
-      if (isTablevaultError(e) && e.code === 'TABLE_NOT_FOUND') return undefined;
-      throw e;
-    },
-  );
-  // awaited by restoreTable; until then a failure must not be an unhandled rejection
-  backup.catch(() => {});
-  existing.catch(() => {});
-  return { backup, existing };
-}
-
 export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {}): Promise<RestoreSummary> {
   const log = deps.logger ?? silentLogger();
   const started = Date.now();
@@ -187,6 +133,8 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
   const peak = new PeakMemory().start();
   let backup: OpenedBackup | undefined;
   let loader: Loader | undefined;
+  // what a failure leaves: before the first statement that changes the target, nothing
+  let left: () => Promise<RestoreLeft> = () => Promise.resolve({ kind: 'nothing' });
   try {
     const opening = deps.opening ?? openTableRestore(opts.from, opts.s3, source, ref);
     const [opened, described] = await Promise.allSettled([opening.backup, opening.existing]);
@@ -201,20 +149,7 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
       log.info({ generation: choice.generation, objects: files.length }, 'reading from a base generation');
     const incremental = m.format === 'tablevault.incremental.v1';
     const exists = described.value !== undefined;
-    const existing: ColumnSpec[] = described.value ?? [];
-    if (!exists && !opts.create)
-      throw inputError(
-        'TABLE_NOT_FOUND',
-        `table ${opts.table} does not exist in ${redactUrl(opts.target)}; create it, or pass --create to create it from the backup's schema`,
-      );
-    if (exists) {
-      const missing = m.columns.filter((c) => !existing.some((e) => e.name === c.name)).map((c) => c.name);
-      if (missing.length)
-        throw inputError(
-          'COLUMNS',
-          `table ${opts.table} lacks column(s) ${missing.join(', ')} that the backup has; add them or restore into a new table with --create`,
-        );
-    }
+    checkTarget(opts, m, described.value);
     if ((incremental || mode === 'upsert') && m.primaryKey.length === 0)
       throw inputError(
         'NO_KEY',
@@ -232,73 +167,93 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
       // an incremental backup holds several versions of a row: the newest cursor wins; a full export holds one
       conflict: incremental ? 'newest' : mode === 'upsert' ? 'upsert' : 'insert',
     };
-    // a new table into an engine with transactional DDL: created, loaded and keyed in one transaction,
-    // the key built once after the data (as pg_restore does)
-    const oneTransaction = created && loader.loadTable !== undefined;
-    const keyLater = oneTransaction && m.primaryKey.length > 0;
-    let ddl: string | undefined;
-    if (created) {
-      // a column added after the first of these objects is NULL in the older ones
-      const later = columnsAddedLater(
-        m,
-        files.filter((f) => f.kind !== 'deletes'),
-      );
-      ddl = createTableSql(
-        ref,
+    const rowFiles = files.filter((f) => f.kind !== 'deletes');
+    const estimatedRows = rowFiles.reduce((n, f) => n + f.rows, 0);
+    const replacing = exists && mode === 'replace';
+    const { way, warning } = await chooseWay(loader, { ref, created, replacing, plan, rows: estimatedRows });
+    left = () => Promise.resolve(leftBy(way, created));
+    // a new table into an engine with transactional DDL: the key built once after the data (as pg_restore does)
+    const keyLater = created && (way === 'transaction' || way === 'chunks') && m.primaryKey.length > 0;
+    // a column added after the first of these objects is NULL in the older ones
+    const later = columnsAddedLater(m, rowFiles);
+    const ddl = (t: TableRef) =>
+      createTableSql(
+        t,
         m.columns.map((c) => (later.has(c.name) ? { ...c, nullable: true } : c)),
         m.primaryKey,
         from,
         engine,
         keyLater,
       );
-      log.info({ table: opts.table }, "creating the table from the backup's schema");
-      if (!oneTransaction) await loader.execute(ddl);
-    } else if (mode === 'replace') {
-      await loader.truncate(ref);
+    if (created) log.info({ table: opts.table, way }, "creating the table from the backup's schema");
+    if (way === 'batches') {
+      if (created) await loader.execute(ddl(ref));
+      else if (replacing) await loader.truncate(ref);
+      if (created || replacing) left = () => Promise.resolve({ kind: 'batches' });
+    }
+    let aside: Aside | undefined;
+    if (way === 'aside') {
+      aside = await buildAside(loader, engine, opts.target, ref, created ? ddl : undefined);
+      left = aside.left;
+      plan.table = aside.ref;
     }
     // a transaction's batches streamed into one statement (MySQL's LOAD DATA): decoded small, each
     // transaction still --batch-rows rows
-    const grouped = !oneTransaction && loader.loadMany !== undefined && plan.conflict === 'insert';
+    const grouped =
+      (way === 'batches' || way === 'aside') && loader.loadMany !== undefined && plan.conflict === 'insert';
     // batches of one transaction are one COPY or LOAD DATA: decoded in small ones (see DEFAULTS.restore)
-    const decodeRows = oneTransaction || grouped ? Math.min(batchRows, DEFAULTS.restore.streamBatchRows) : batchRows;
+    const oneLoad = way === 'transaction' || way === 'chunks' || grouped;
+    const decodeRows = oneLoad ? Math.min(batchRows, DEFAULTS.restore.streamBatchRows) : batchRows;
     const counts: BatchCounts = { rows: 0, deletedKeys: 0, unrepresentable: {} };
-    const rowFiles = files.filter((f) => f.kind !== 'deletes');
-    opts.progress?.({ table: opts.table, estimatedRows: rowFiles.reduce((n, f) => n + f.rows, 0) });
+    opts.progress?.({ table: opts.table, estimatedRows });
     const src = { store: backup.store, prefix: backup.prefix, manifest: m, from, engine, decodeRows };
-    const batches = () =>
-      restoreBatches(src, files, counts, {
+    const batchesOf = (fs: BackupFile[]) =>
+      restoreBatches(src, fs, counts, {
         batch(f, batch) {
           if (!batch.deletes) opts.progress?.({ table: opts.table, rows: batch.numRows });
           peak.sample();
           log.debug({ file: f.name, rows: counts.rows }, batch.deletes ? 'deleted keys applied' : 'batch loaded');
         },
-        file(f) {
+        async file(f) {
           log.info({ file: f.name, rows: counts.rows, deletedKeys: counts.deletedKeys }, 'object restored');
+          await opts.hook?.('restore-object');
         },
       });
-    if (oneTransaction) {
-      try {
-        await loader.loadTable!(
-          { plan, create: ddl, after: keyLater ? [addPrimaryKeySql(ref, m.primaryKey, engine)] : [] },
-          batches(),
+    let resumed = 0;
+    if (way === 'transaction') {
+      await loader.loadTable!(
+        {
+          plan,
+          ...(created ? { create: ddl(ref) } : { empty: true }),
+          after: keyLater ? [addPrimaryKeySql(ref, m.primaryKey, engine)] : [],
+        },
+        batchesOf(files),
+      );
+    } else if (way === 'chunks') {
+      const progress = { committed: 0, aside: '' };
+      left = () =>
+        Promise.resolve(
+          progress.committed
+            ? { kind: 'objects', committed: progress.committed, of: files.length, aside: progress.aside }
+            : { kind: 'nothing' },
         );
-      } catch (e) {
-        if (isTablevaultError(e)) throw e;
-        throw runtimeError(
-          'RESTORE_FAILED',
-          `restore into ${opts.table} failed: ${errorMessage(e)}; nothing was loaded and the table was not created (one transaction): fix the cause and rerun`,
-          e,
-        );
-      }
+      resumed = await loadInChunks(loader, { ref, plan, files, create: ddl, batchesOf, engine, log, progress });
+      if (resumed)
+        log.warn({ table: opts.table, objects: resumed }, 'resumed: objects committed by an earlier run were skipped');
     } else if (grouped) {
-      await loadInGroups(loader, plan, batches(), batchRows);
+      await loadInGroups(loader, plan, batchesOf(files), batchRows);
     } else {
-      for await (const batch of batches()) await loader.load(plan, batch);
+      for await (const batch of batchesOf(files)) await loader.load(plan, batch);
     }
+    if (aside) await aside.putInPlace();
     const { rows, deletedKeys, unrepresentable } = counts;
-    const warnings = Object.entries(unrepresentable).map(
-      ([c, n]) => `column "${c}": ${n} value(s) the target cannot hold were loaded as NULL`,
-    );
+    const warnings = [
+      ...(warning ? [`${opts.table}: ${warning}`] : []),
+      ...(aside?.warning() ?? []),
+      ...Object.entries(unrepresentable).map(
+        ([c, n]) => `column "${c}": ${n} value(s) the target cannot hold were loaded as NULL`,
+      ),
+    ];
     peak.stop();
     return {
       from: opts.from,
@@ -309,6 +264,7 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
       created,
       files: files.length,
       ...(choice.generation !== undefined ? { generation: choice.generation } : {}),
+      ...(resumed ? { resumedObjects: resumed } : {}),
       rows,
       deletedKeys,
       unrepresentable,
@@ -318,12 +274,8 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
       peakRssBytes: peak.rss,
     };
   } catch (e) {
-    if (isTablevaultError(e)) throw e;
-    throw runtimeError(
-      'RESTORE_FAILED',
-      `restore into ${opts.table} failed: ${errorMessage(e)}; batches loaded before the failure stay (rerun with --mode replace, or upsert)`,
-      e,
-    );
+    if (isTablevaultError(e) && e.exitCode === 2) throw e;
+    throw restoreFailure(opts.table, e, await left());
   } finally {
     peak.stop();
     if (!deps.loader) await loader?.close();
@@ -336,6 +288,22 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
         () => {},
       );
   }
+}
+
+/** An existing table must have every column the backup has; a missing one needs --create. */
+function checkTarget(opts: RestoreOptions, m: BackupManifest, existing: ColumnSpec[] | undefined): void {
+  if (!existing && !opts.create)
+    throw inputError(
+      'TABLE_NOT_FOUND',
+      `table ${opts.table} does not exist in ${redactUrl(opts.target)}; create it, or pass --create to create it from the backup's schema`,
+    );
+  if (!existing) return;
+  const missing = m.columns.filter((c) => !existing.some((e) => e.name === c.name)).map((c) => c.name);
+  if (missing.length)
+    throw inputError(
+      'COLUMNS',
+      `table ${opts.table} lacks column(s) ${missing.join(', ')} that the backup has; add them or restore into a new table with --create`,
+    );
 }
 
 /** Batches per wire format loaded since `before` (a loader's counts then). */

@@ -58,6 +58,8 @@ export interface Engine {
     readonly tableOptions: string;
     /** Creates a schema (MySQL: a database) unless it exists. */
     createSchemaSql(schema: string): string;
+    /** Renames a table within its schema. */
+    renameTableSql(table: { schema?: string; name: string }, to: string): string;
   };
   /** Opens a connection for a restore to load rows into (`url`: the target). */
   openLoader(url: string): Promise<Loader>;

@@ -55,12 +55,52 @@ export interface TableLoad {
   plan: LoadPlan;
   /** Run first, in the transaction: the CREATE TABLE (without the primary key when `after` adds it). */
   create?: string;
+  /** The existing table emptied first, in the transaction (`--mode replace`): a failure leaves its rows. */
+  empty?: boolean;
   /** Run after the last batch, before COMMIT: `ALTER TABLE … ADD PRIMARY KEY`. */
   after?: string[];
 }
 
+type TableName = LoadPlan['table'];
+
+/**
+ * A table built under another name and put in place in one statement, for engines whose DDL
+ * commits (MySQL: RENAME TABLE, atomic however many tables it renames), so a load that fails
+ * leaves the target as it was and a table that is in place is complete.
+ */
+export interface TableSwap {
+  /**
+   * Why `table` cannot be swapped out whole without changing what else the database holds
+   * (triggers, which stay with the old table; foreign keys to or from it), or undefined.
+   */
+  blocker(table: TableName): Promise<string | undefined>;
+  /** Creates `aside` empty, with `table`'s definition (columns, keys, indexes, partitions). */
+  createLike(aside: TableName, table: TableName): Promise<void>;
+  /** `aside` renamed to `table`; with `old`, `table` renamed to `old` in the same statement (the caller drops it). */
+  putInPlace(aside: TableName, table: TableName, old?: TableName): Promise<void>;
+  /** Drops the table if it exists. */
+  drop(table: TableName): Promise<void>;
+}
+
+/**
+ * A note kept with a table and written in the transaction of its rows (PostgreSQL: the table's
+ * COMMENT), so a table loaded in several transactions says how far it got, and is never wrong.
+ */
+export interface TableNotes {
+  /** The table's note (undefined: none); undefined when there is no such table. */
+  read(table: TableName): Promise<{ note?: string } | undefined>;
+  /** The statement that sets the note (undefined: clears it), to run in a transaction of the caller's. */
+  writeSql(table: TableName, note: string | undefined): string;
+  /** The table's name as SQL (quoted, with its schema). */
+  name(table: TableName): string;
+}
+
 export interface Loader {
   readonly engine: EngineName;
+  /** Optional: build a table aside and swap it in (see TableSwap). */
+  readonly swap?: TableSwap;
+  /** Optional, with loadTable: a note kept with a table (see TableNotes). */
+  readonly notes?: TableNotes;
   /** Loads one batch in one transaction (a tombstone's, `deletes`: deletes its keys from the table). */
   load(plan: LoadPlan, batch: LoadBatch): Promise<void>;
   /**

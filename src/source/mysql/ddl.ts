@@ -58,3 +58,10 @@ export const tableOptions = ' CHARACTER SET utf8mb4';
 export function createSchemaSql(schema: string): string {
   return `CREATE DATABASE IF NOT EXISTS ${quoteMysqlIdent(schema)}`;
 }
+
+export function renameTableSql(table: { schema?: string; name: string }, to: string): string {
+  const q = quoteMysqlIdent;
+  return table.schema
+    ? `RENAME TABLE ${q(table.schema)}.${q(table.name)} TO ${q(table.schema)}.${q(to)}`
+    : `RENAME TABLE ${q(table.name)} TO ${q(to)}`;
+}

@@ -5,7 +5,7 @@ import { driverUrl, type Engine, type StateDialect } from '../engine.js';
 import type { ColumnKind } from '../columns.js';
 import { quoteMysqlIdent } from './quote.js';
 import { mysqlConnectionOptions } from './connection.js';
-import { columnType, createSchemaSql, tableOptions } from './ddl.js';
+import { columnType, createSchemaSql, renameTableSql, tableOptions } from './ddl.js';
 import { mysqlConnectError } from './errors.js';
 import { valueText } from './text.js';
 
@@ -59,7 +59,7 @@ export const mysqlEngine: Engine = {
   quoteIdent: quoteMysqlIdent,
   valueText,
   zeroDateText: (kind) => ZERO_DATES[kind],
-  ddl: { columnType, tableOptions, createSchemaSql },
+  ddl: { columnType, tableOptions, createSchemaSql, renameTableSql },
   async openLoader(url) {
     return (await import('./loader.js')).openLoader(url);
   },

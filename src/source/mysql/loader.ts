@@ -5,6 +5,7 @@ import { quoteMysqlIdent } from './quote.js';
 import { mysqlConnectionOptions } from './connection.js';
 import { InsertWriter } from './insert-rows.js';
 import { stageStatements, type StageStatements } from './stage.js';
+import { mysqlSwap } from './swap.js';
 import { ChunkPool, fieldKinds, isLocalInfileRefused, loadDataSql, loadWarnings, runLoadData } from './load-data.js';
 
 export interface MysqlLoaderOptions {
@@ -148,6 +149,7 @@ export async function openLoader(url: string, opts: MysqlLoaderOptions = {}): Pr
 
   return {
     engine: 'mysql',
+    swap: mysqlSwap(conn, q),
     load: (plan, batch) => loadRows(plan, batch),
     async loadMany(plan, batches) {
       const it = batches[Symbol.asyncIterator]();

@@ -54,3 +54,8 @@ export const tableOptions = '';
 export function createSchemaSql(schema: string): string {
   return `CREATE SCHEMA IF NOT EXISTS ${quotePgIdent(schema)}`;
 }
+
+export function renameTableSql(table: { schema?: string; name: string }, to: string): string {
+  const from = table.schema ? `${quotePgIdent(table.schema)}.${quotePgIdent(table.name)}` : quotePgIdent(table.name);
+  return `ALTER TABLE ${from} RENAME TO ${quotePgIdent(to)}`;
+}

@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Engine, StateDialect } from '../engine.js';
 import { quotePgIdent } from './quote.js';
-import { columnType, createSchemaSql, tableOptions } from './ddl.js';
+import { columnType, createSchemaSql, renameTableSql, tableOptions } from './ddl.js';
 import { pgConnectError } from './errors.js';
 import { valueText } from './text.js';
 
@@ -40,7 +40,7 @@ export const postgresEngine: Engine = {
   quoteIdent: quotePgIdent,
   valueText,
   zeroDateText: () => undefined,
-  ddl: { columnType, tableOptions, createSchemaSql },
+  ddl: { columnType, tableOptions, createSchemaSql, renameTableSql },
   async openLoader(url) {
     return (await import('./loader.js')).openLoader(url);
   },

@@ -241,19 +241,25 @@ export async function openLoader(url: string): Promise<Loader> {
       first.catch(() => {}); // awaited by the COPY, or dropped when the transaction fails first
       // a small table's statements are few: the BEGIN, the CREATE TABLE and the read of its column
       // types go in one round trip, the key and the COMMIT in another
-      const begin = job.create ? `BEGIN; ${job.create}; ${targetTypesSql(target)}` : 'BEGIN';
+      const begin = job.create
+        ? `BEGIN; ${job.create}; ${targetTypesSql(target)}`
+        : job.empty
+          ? `BEGIN; TRUNCATE ${target}`
+          : 'BEGIN';
+      // created or emptied in this transaction: nothing else can see its rows until the commit
+      const fresh = job.create !== undefined || job.empty === true;
       const commit = [...(job.after ?? []), 'COMMIT'].join('; ');
       try {
         await inTransaction(
           async (opened) => {
             if (job.create) types.set(target, typesFromRows(lastRows(opened)));
             if (plan.conflict === 'insert') {
-              // created in this transaction: COPY may write the rows frozen (no later hint-bit or freeze pass)
-              const { next } = await copyBatches(plan, target, it, { freeze: job.create !== undefined, first });
+              // created or truncated in this transaction: COPY may write the rows frozen (no later hint-bit or freeze pass)
+              const { next } = await copyBatches(plan, target, it, { freeze: fresh, first });
               // only an incremental backup (conflict newest) has tombstones
               if (!next.done) throw new Error('a tombstone object among the rows of a plain load');
-            } else if (job.create) {
-              // a new table: every version into one staging table, numbered in file order, then the newest
+            } else if (fresh) {
+              // a new (or emptied) table: every version into one staging table, numbered in file order, then the newest
               // of each key into the table in one statement (the key is built after, from `after`)
               await client.query(
                 `CREATE TEMP TABLE tablevault_versions (LIKE ${target}, tablevault_ord bigserial) ON COMMIT DROP`,
@@ -283,6 +289,19 @@ export async function openLoader(url: string): Promise<Loader> {
         await it.return?.(undefined).catch(() => {});
       }
       types.delete(target);
+    },
+    notes: {
+      async read(t) {
+        const r = await client.query<{ found: boolean; note: string | null }>(
+          "SELECT to_regclass($1) IS NOT NULL AS found, obj_description(to_regclass($1), 'pg_class') AS note",
+          [name(t)],
+        );
+        const row = r.rows[0]!;
+        return row.found ? (row.note === null ? {} : { note: row.note }) : undefined;
+      },
+      writeSql: (t, note) =>
+        `COMMENT ON TABLE ${name(t)} IS ${note === undefined ? 'NULL' : `'${note.replaceAll("'", "''")}'`}`,
+      name,
     },
     async truncate(t) {
       await client.query(`TRUNCATE ${name(t)}`);
