@@ -69,11 +69,13 @@ Examples (restore drills into a scratch database):
     --tables 'shop.*' --target-schema drill --create --mode replace --jobs 2
 
 Incremental backups restore to the newest version of every row (by cursor), or --as-of a run.
-Into PostgreSQL values go by binary COPY where every column allows; with --create the table is
-created, loaded and given its primary key in one transaction, so a failed restore leaves no table.
-Exit codes: 0 restored, 1 failed while loading (batches loaded before stay, except with --create
-into PostgreSQL; a whole backup: every table failed), 3 some tables of a whole backup failed,
-2 bad input.`,
+Into PostgreSQL values go by binary COPY where every column allows. A table --create makes, or
+--mode replace replaces, is never left half-loaded: PostgreSQL loads it in one transaction (a very
+large new table object by object, and a rerun resumes it), MySQL builds it as
+tablevault_restoring_<name> and renames it into place when complete. The error says what was left.
+Exit codes: 0 restored, 1 failed while loading (into an existing table with insert or upsert, the
+batches loaded before stay; a whole backup: every table failed), 3 some tables of a whole backup
+failed, 2 bad input.`,
     )
     .action(async (from: string, f: RestoreFlags) => {
       // what one table's restore and a whole backup's take alike

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -116,12 +116,168 @@ describe.each([pgDb, mysqlDb].map((db) => [db.name, db] as const))('a failed res
       r = await restore(db, bad.url, 'tv_ra_new', ['--create']);
     });
 
-    it('fails with exit 1', () => {
+    it('fails with exit 1, on one line saying nothing of the table was left', () => {
       expect(r.code, r.stderr).toBe(1);
+      const line = r.stderr.trim().split('\n').at(-1)!;
+      expect(line).toMatch(/restore into tv_ra_new failed: .*Parquet.*; nothing of it was left .*rerun/);
     });
 
-    it('leaves no table under the target name', async () => {
+    it('leaves no table under the target name, nor an aside table', async () => {
       expect(await db.tablesLike('tv_ra_new')).toEqual([]);
     });
+  });
+
+  describe('--mode replace of a table holding other rows', () => {
+    let r: CliResult;
+    beforeAll(async () => {
+      await drop('tv_ra_old');
+      await db.sql(`CREATE TABLE tv_ra_old (id int NOT NULL PRIMARY KEY, label varchar(40) NOT NULL)`);
+      await db.sql(`INSERT INTO tv_ra_old (id, label) VALUES (1, 'before'), (7, 'before')`);
+      r = await restore(db, bad.url, 'tv_ra_old', ['--mode', 'replace']);
+    });
+
+    it('fails with exit 1, saying the table is as it was', () => {
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/tv_ra_old is as it was before/);
+    });
+
+    it('leaves the previous table with its rows', async () => {
+      expect(await db.sql('SELECT id, label FROM tv_ra_old ORDER BY id')).toEqual([
+        { id: 1, label: 'before' },
+        { id: 7, label: 'before' },
+      ]);
+    });
+
+    it('leaves no aside table', async () => {
+      expect(await db.tablesLike('tablevault_re')).toEqual([]);
+    });
+  });
+
+  describe('a whole backup with one bad table', () => {
+    let s: { failed: number; tables: Array<{ table: string; status: string; rows: number; left?: { kind: string } }> };
+    const into = 'tv_ra_many';
+    beforeAll(async () => {
+      await exportTo(db, GOOD, bad.root);
+      await db.sql(db === pgDb ? `DROP SCHEMA IF EXISTS ${into} CASCADE` : `DROP DATABASE IF EXISTS ${into}`);
+      const r = await runCli([
+        'restore',
+        pathToFileURL(bad.root).href,
+        ...['--target', db.url, '--target-schema', into, '--create', '--jobs', '2', '--json'],
+      ]);
+      expect(r.code, r.stderr).toBe(3);
+      s = JSON.parse(r.stdout) as typeof s;
+    });
+    afterAll(() => db.sql(db === pgDb ? `DROP SCHEMA IF EXISTS ${into} CASCADE` : `DROP DATABASE IF EXISTS ${into}`));
+
+    it('restores the good table', async () => {
+      expect(s.tables.find((t) => t.table.endsWith(GOOD))).toMatchObject({ status: 'ok', rows: 10 });
+      expect(await count(db, `${into}.${GOOD}`)).toBe(10);
+    });
+
+    it('reports the bad one as failed, nothing of it left', () => {
+      expect(s.failed).toBe(1);
+      expect(s.tables.find((t) => t.table.endsWith(SRC))).toMatchObject({
+        status: 'failed',
+        left: { kind: 'nothing' },
+      });
+    });
+
+    it('leaves no table of the bad one in the target schema', async () => {
+      const tables = await db.sql(
+        `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = '${into}' ORDER BY 1`,
+      );
+      expect(tables.map((t) => Object.values(t)[0])).toEqual([GOOD]);
+    });
+  });
+
+  describe('SIGKILL mid-load', () => {
+    let killed: CliResult;
+    let after: CliResult;
+    let leftover: string[];
+    beforeAll(async () => {
+      const good = await exportTo(db, SRC);
+      dirs.push(good.root);
+      // killed once the second of three objects is given to the loader
+      killed = await restore(db, good.url, 'tv_ra_killed', ['--create'], {
+        TABLEVAULT_TEST_KILL_AT: 'restore-object:2',
+      });
+      leftover = [...(await db.tablesLike('tv_ra_killed'))];
+      after = await restore(db, good.url, 'tv_ra_killed', ['--create']);
+    });
+
+    it('is killed', () => {
+      expect(killed.signal).toBe('SIGKILL');
+    });
+
+    it('leaves no table under the target name', () => {
+      expect(leftover.filter((t) => t === 'tv_ra_killed')).toEqual([]);
+    });
+
+    it('leaves at most an aside table named as one', () => {
+      for (const t of leftover) expect(t).toBe('tablevault_restoring_tv_ra_killed');
+    });
+
+    it('the next restore loads every row and removes the aside table', async () => {
+      expect(jsonSummary<{ rows: number }>(after).rows).toBe(ROWS);
+      expect(await count(db, 'tv_ra_killed')).toBe(ROWS);
+      expect(await db.tablesLike('tablevault_restoring')).toEqual([]);
+    });
+  });
+});
+
+describe('PostgreSQL: a new table above the one-transaction bound', () => {
+  const db = pgDb;
+  const bound = { TABLEVAULT_RESTORE_ONE_TRANSACTION_ROWS: String(PER_OBJECT) };
+  let root: string;
+  let failed: CliResult;
+  let leftover: Array<Record<string, unknown>>;
+  let resumed: CliResult;
+  let keys: Array<Record<string, unknown>>;
+  beforeAll(async () => {
+    await db.sql(`DROP TABLE IF EXISTS ${SRC}, tv_ra_big, tablevault_restoring_tv_ra_big`);
+    await db.sql(`CREATE TABLE ${SRC} (id int NOT NULL PRIMARY KEY, label varchar(40) NOT NULL)`);
+    await db.sql(`INSERT INTO ${SRC} SELECT g, 'row ' || g FROM generate_series(1, ${ROWS}) g`);
+    const b = await exportTo(db, SRC);
+    root = b.root;
+    const m = JSON.parse(readFileSync(join(b.dir, '_manifest.json'), 'utf8')) as { files: Array<{ name: string }> };
+    const last = join(b.dir, m.files.at(-1)!.name);
+    const whole = readFileSync(last);
+    corruptLast(b.dir);
+    failed = await restore(db, b.url, 'tv_ra_big', ['--create'], bound);
+    leftover = await db.sql(
+      "SELECT tablename, obj_description(('public.' || quote_ident(tablename))::regclass, 'pg_class') AS note, (SELECT count(*) FROM tablevault_restoring_tv_ra_big)::int AS n FROM pg_tables WHERE tablename LIKE '%tv_ra_big%'",
+    );
+    writeFileSync(last, whole);
+    resumed = await restore(db, b.url, 'tv_ra_big', ['--create'], bound);
+    keys = await db.sql("SELECT indexname FROM pg_indexes WHERE tablename = 'tv_ra_big'");
+  }, 120_000);
+  afterAll(async () => {
+    await db.sql(`DROP TABLE IF EXISTS ${SRC}, tv_ra_big, tablevault_restoring_tv_ra_big`);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('fails saying which objects committed and how to resume', () => {
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toMatch(
+      /objects 1-2 of 3 were committed into "tablevault_restoring_tv_ra_big" .*rerun the same command to resume with object 3/,
+    );
+  });
+
+  it('leaves the committed objects under the aside name only, their count in its note', () => {
+    expect(leftover).toEqual([
+      { tablename: 'tablevault_restoring_tv_ra_big', note: expect.stringMatching(/ 2\/3$/), n: 2 * PER_OBJECT },
+    ]);
+  });
+
+  it('a rerun skips the committed objects and loads the rest', async () => {
+    const s = jsonSummary<{ rows: number; resumedObjects: number }>(resumed);
+    expect(s).toMatchObject({ rows: PER_OBJECT, resumedObjects: 2 });
+    expect(await count(db, 'tv_ra_big')).toBe(ROWS);
+  });
+
+  it('the table is in place with its primary key, named for it, and no note', async () => {
+    expect(keys).toEqual([{ indexname: 'tv_ra_big_pkey' }]);
+    expect(await db.sql("SELECT obj_description('tv_ra_big'::regclass, 'pg_class') AS note")).toEqual([{ note: null }]);
+    expect(await db.tablesLike('tablevault_restoring')).toEqual([]);
   });
 });
