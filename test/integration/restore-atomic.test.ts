@@ -19,12 +19,14 @@ const PER_OBJECT = 1000;
 const SRC = 'tv_ra_src';
 const GOOD = 'tv_ra_good';
 
+const like = (fragment: string) => `%${fragment.replaceAll('_', '\\_')}%`;
+
 interface Db {
   name: string;
   url: string;
   schema: string;
   sql(text: string): Promise<Array<Record<string, unknown>>>;
-  /** Tables of the schema whose name starts with `prefix` or holds it after tablevault's marker. */
+  /** Tables of the schema whose name holds `fragment` (its `_` as itself, not LIKE's wildcard). */
   tablesLike(fragment: string): Promise<string[]>;
 }
 
@@ -38,7 +40,7 @@ const pgDb: Db = {
       (
         await c.query<{ t: string }>(
           "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1 ORDER BY 1",
-          [`%${fragment}%`],
+          [like(fragment)],
         )
       ).rows.map((r) => r.t),
     ),
@@ -57,7 +59,7 @@ const mysqlDb: Db = {
     withMysql(async (c) => {
       const [rows] = await c.query(
         "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'test' AND table_name LIKE ? ORDER BY 1",
-        [`%${fragment}%`],
+        [like(fragment)],
       );
       return (rows as Array<{ t: string }>).map((r) => r.t);
     }),
@@ -149,7 +151,7 @@ describe.each([pgDb, mysqlDb].map((db) => [db.name, db] as const))('a failed res
     });
 
     it('leaves no aside table', async () => {
-      expect(await db.tablesLike('tablevault_re')).toEqual([]);
+      expect(await db.tablesLike('tv_ra_old')).toEqual(['tv_ra_old']);
     });
   });
 

@@ -246,7 +246,7 @@ export async function openLoader(url: string): Promise<Loader> {
         : job.empty
           ? `BEGIN; TRUNCATE ${target}`
           : 'BEGIN';
-      // created or emptied in this transaction: nothing else can see its rows until the commit
+      // created or emptied in this transaction: the versions staged and the newest of each key inserted at once
       const fresh = job.create !== undefined || job.empty === true;
       const commit = [...(job.after ?? []), 'COMMIT'].join('; ');
       try {
@@ -254,8 +254,9 @@ export async function openLoader(url: string): Promise<Loader> {
           async (opened) => {
             if (job.create) types.set(target, typesFromRows(lastRows(opened)));
             if (plan.conflict === 'insert') {
-              // created or truncated in this transaction: COPY may write the rows frozen (no later hint-bit or freeze pass)
-              const { next } = await copyBatches(plan, target, it, { freeze: fresh, first });
+              // created in this transaction: COPY may write the rows frozen (no later hint-bit or freeze pass);
+              // not a truncated one, which may be partitioned (COPY FREEZE refuses those)
+              const { next } = await copyBatches(plan, target, it, { freeze: job.create !== undefined, first });
               // only an incremental backup (conflict newest) has tombstones
               if (!next.done) throw new Error('a tombstone object among the rows of a plain load');
             } else if (fresh) {
