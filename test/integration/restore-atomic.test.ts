@@ -283,3 +283,40 @@ describe('PostgreSQL: a new table above the one-transaction bound', () => {
     expect(await db.tablesLike('tablevault_restoring')).toEqual([]);
   });
 });
+
+describe('MySQL: --mode replace of a table with a trigger', () => {
+  const db = mysqlDb;
+  let root: string;
+  let r: CliResult;
+  let triggers: Array<Record<string, unknown>>;
+  beforeAll(async () => {
+    await db.sql(`DROP TABLE IF EXISTS ${SRC}, tv_ra_trig, tv_ra_trig_log`);
+    await db.sql(`CREATE TABLE ${SRC} (id int NOT NULL PRIMARY KEY, label varchar(40) NOT NULL)`);
+    await db.sql(`INSERT INTO ${SRC} (id, label) VALUES (1, 'one'), (2, 'two')`);
+    await db.sql(`CREATE TABLE tv_ra_trig (id int NOT NULL PRIMARY KEY, label varchar(40) NOT NULL)`);
+    await db.sql(`CREATE TABLE tv_ra_trig_log (id int NOT NULL)`);
+    await db.sql(
+      `CREATE TRIGGER tv_ra_trig_ins AFTER INSERT ON tv_ra_trig FOR EACH ROW INSERT INTO tv_ra_trig_log VALUES (NEW.id)`,
+    );
+    const b = await exportTo(db, SRC);
+    root = b.root;
+    r = await restore(db, b.url, 'tv_ra_trig', ['--mode', 'replace']);
+    triggers = await db.sql(
+      "SELECT trigger_name AS t FROM information_schema.triggers WHERE event_object_schema = 'test' AND event_object_table = 'tv_ra_trig'",
+    );
+  });
+  afterAll(async () => {
+    await db.sql(`DROP TABLE IF EXISTS ${SRC}, tv_ra_trig, tv_ra_trig_log`);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('replaces the rows in place, saying why it did not swap', () => {
+    const s = jsonSummary<{ rows: number; warnings: string[] }>(r);
+    expect(s.rows).toBe(2);
+    expect(s.warnings.join('\n')).toMatch(/replaced in place .*not swapped: it has 1 trigger/);
+  });
+
+  it('keeps the table’s trigger', () => {
+    expect(triggers).toEqual([{ t: 'tv_ra_trig_ins' }]);
+  });
+});
