@@ -141,7 +141,9 @@ describe('a --create restore that fails leaves no table', () => {
 
   it('exits 1 saying nothing was loaded', () => {
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/could not create unique index.*nothing of it was left \(no table .*dups_back was created\)/s);
+    expect(failed.stderr).toMatch(
+      /could not create unique index.*nothing of it was left \(no table .*dups_back was created\)/s,
+    );
   });
 
   it('the table does not exist afterwards', () => {
