@@ -54,7 +54,13 @@ export const DEFAULTS = {
     /**
      * A new table of more rows than this (a full export, into PostgreSQL) is committed object by
      * object instead of in one transaction, and a failed restore resumes after the last committed
-     * object (restore/ways.ts). MEASURED-BELOW
+     * object (restore/ways.ts). Measured on the 1M-row bench table (10 objects, PostgreSQL 15,
+     * wal_level replica, two runs each way): one transaction and ten wrote the same WAL (148 and
+     * 147 MB), held the same locks (at most 18 and 15, per relation, not per row) and the
+     * backend's peak RSS (VmHWM) was no higher (42-56 against 175-185 MB); what grows with the table is
+     * the transaction's length (7-8 s per 1M rows on this loaded machine, 1.9 s quiet), for which
+     * the cluster's vacuum horizon is held back and which a failure throws away. 10M rows keeps
+     * that near autovacuum's default naptime (1 min) even at that load's speed.
      */
     oneTransactionRows: 10_000_000,
   },
