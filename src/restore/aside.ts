@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { errorMessage } from '../errors.js';
+import { errorMessage, runtimeError } from '../errors.js';
 import type { TableRef } from '../source/columns.js';
 import type { Engine } from '../source/engine.js';
 import type { Loader } from '../source/loader.js';
@@ -56,6 +56,12 @@ export async function buildAside(
   const name = (t: TableRef) => (t.schema ? `${t.schema}.${t.name}` : t.name);
   let placed = false;
   const warnings: string[] = [];
+  // held until the table is in place or dropped, so that the leftovers dropped next are a dead restore's
+  if (!(await swap.lock(ref)))
+    throw runtimeError(
+      'RESTORE_FAILED',
+      `another restore into ${name(ref)} is running (it holds the target's lock): wait for it to end, or restore into another table`,
+    );
   await swap.drop(aside);
   await swap.drop(old);
   if (create) await loader.execute(create(aside));
@@ -64,12 +70,14 @@ export async function buildAside(
     ref: aside,
     async left() {
       if (placed) return create ? { kind: 'nothing' } : { kind: 'unchanged' };
+      // dropped first, then the lock given back (a connection that is gone gave it back already)
       const cleaner = await engine.openLoader(target).catch(() => undefined);
       const dropped = await cleaner?.swap?.drop(aside).then(
         () => true,
         () => false,
       );
       await cleaner?.close();
+      await swap.unlock(ref).catch(() => {});
       if (!dropped) return { kind: 'aside', aside: name(aside) };
       return create ? { kind: 'nothing' } : { kind: 'unchanged' };
     },
@@ -80,6 +88,7 @@ export async function buildAside(
         await swap.drop(old).catch((e: unknown) => {
           warnings.push(`the replaced table, now ${name(old)}, could not be dropped (${errorMessage(e)}): drop it`);
         });
+      await swap.unlock(ref);
     },
     warning: () => warnings,
   };

@@ -80,6 +80,12 @@ export interface TableSwap {
   putInPlace(aside: TableName, table: TableName, old?: TableName): Promise<void>;
   /** Drops the table if it exists. */
   drop(table: TableName): Promise<void>;
+  /**
+   * Takes the restore's lock on `table` for this connection, without waiting: false when another
+   * restore holds it (two restores into one target would build the same aside table).
+   */
+  lock(table: TableName): Promise<boolean>;
+  unlock(table: TableName): Promise<void>;
 }
 
 /**

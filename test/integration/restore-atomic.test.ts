@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
+import { restoreLockName } from '../../src/source/mysql/swap.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 
 /**
@@ -318,5 +319,36 @@ describe('MySQL: --mode replace of a table with a trigger', () => {
 
   it('keeps the table’s trigger', () => {
     expect(triggers).toEqual([{ t: 'tv_ra_trig_ins' }]);
+  });
+});
+
+describe('MySQL: two restores into one target', () => {
+  const db = mysqlDb;
+  let root: string;
+  let r: CliResult;
+  beforeAll(async () => {
+    await db.sql(`DROP TABLE IF EXISTS ${SRC}, tv_ra_busy`);
+    await db.sql(`CREATE TABLE ${SRC} (id int NOT NULL PRIMARY KEY, label varchar(40) NOT NULL)`);
+    await db.sql(`INSERT INTO ${SRC} (id, label) VALUES (1, 'one')`);
+    const b = await exportTo(db, SRC);
+    root = b.root;
+    // another restore into tv_ra_busy, as far as the lock tells
+    r = await withMysql(async (c) => {
+      await c.query('SELECT GET_LOCK(?, 0)', [restoreLockName({ name: 'tv_ra_busy' })]);
+      return restore(db, b.url, 'tv_ra_busy', ['--create']);
+    });
+  });
+  afterAll(async () => {
+    await db.sql(`DROP TABLE IF EXISTS ${SRC}, tv_ra_busy`);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('the second fails saying another restore into the table is running', () => {
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/another restore into tv_ra_busy is running .*; nothing of it was left/);
+  });
+
+  it('the second creates nothing', async () => {
+    expect(await db.tablesLike('tv_ra_busy')).toEqual([]);
   });
 });

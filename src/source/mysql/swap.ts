@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Connection } from 'mysql2';
 import type { LoadPlan, TableSwap } from '../loader.js';
 import { quoteMysqlIdent } from './quote.js';
@@ -6,6 +7,13 @@ type TableName = LoadPlan['table'];
 
 const name = (t: TableName) =>
   t.schema ? `${quoteMysqlIdent(t.schema)}.${quoteMysqlIdent(t.name)}` : quoteMysqlIdent(t.name);
+
+/** The restore's lock on a target table (MySQL lock names are at most 64 characters). */
+export function restoreLockName(t: TableName): string {
+  return `tablevault-restore:${createHash('sha1')
+    .update(`${t.schema ?? ''}.${t.name}`)
+    .digest('hex')}`;
+}
 
 /**
  * A restore's table built aside and put in place by RENAME TABLE, which MySQL and MariaDB run as
@@ -43,5 +51,12 @@ export function mysqlSwap(conn: Connection, q: (s: string) => Promise<void>): Ta
           : `RENAME TABLE ${name(aside)} TO ${name(t)}`,
       ),
     drop: (t) => q(`DROP TABLE IF EXISTS ${name(t)}`),
+    async lock(t) {
+      const [r] = await rows('SELECT GET_LOCK(?, 0) AS ok', [restoreLockName(t)]);
+      return Number(r!.ok) === 1;
+    },
+    async unlock(t) {
+      await rows('SELECT RELEASE_LOCK(?)', [restoreLockName(t)]);
+    },
   };
 }
