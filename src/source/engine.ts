@@ -1,4 +1,4 @@
-import type { Expression, InsertQueryBuilder, Kysely, QueryExecutorProvider } from 'kysely';
+import type { RawBuilder, Expression, InsertQueryBuilder, Kysely, QueryExecutorProvider } from 'kysely';
 import { inputError, type TablevaultError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { ChecksumOptions, SourceChecksums } from './checksums.js';
@@ -15,7 +15,9 @@ export type EngineName = 'postgres' | 'mysql';
  */
 export interface StateDialect {
   /** A kysely instance on the state database at `url` (connects lazily). */
-  open<DB>(url: string): Kysely<DB>;
+  open<DB>(url: string, opts?: { maxConnections?: number }): Kysely<DB>;
+  /** The state database's clock, in milliseconds since the epoch (leases are timed by it, never by a worker's clock). */
+  readonly nowMs: RawBuilder<number>;
   /** Takes the session-level lock `name` on this connection without waiting; false when another session holds it. */
   tryLock(conn: QueryExecutorProvider, name: string): Promise<boolean>;
   unlock(conn: QueryExecutorProvider, name: string): Promise<void>;

@@ -128,6 +128,30 @@ export interface RetentionRow {
   swept_gen: number;
   updated_at: string;
 }
+export interface PlansRow {
+  plan_key: string;
+  backup_run: string;
+  strategy: string;
+  tasks: number;
+  planned_by: string;
+  status: string;
+  created_at: string;
+  finished_at: string | null;
+}
+export interface TasksRow {
+  plan_key: string;
+  task: number;
+  name: string;
+  spec: string;
+  status: string;
+  owner: string | null;
+  host: string | null;
+  token: string | number;
+  lease_until: string | number;
+  attempts: number;
+  result: string | null;
+  updated_at: string;
+}
 export interface StateSchema {
   tablevault_tables: TablesRow;
   tablevault_files: FilesRow;
@@ -139,6 +163,8 @@ export interface StateSchema {
   tablevault_chunk_files: ChunkFilesRow;
   tablevault_generations: GenerationsRow;
   tablevault_retention: RetentionRow;
+  tablevault_plans: PlansRow;
+  tablevault_tasks: TasksRow;
 }
 
 export interface StateDb {
@@ -164,10 +190,10 @@ class DirectoryMigrationProvider implements MigrationProvider {
 }
 
 /** Opens the state store at a postgres:// or mysql:// URL (connects lazily; loads only that driver). */
-export async function openStateDb(url: string): Promise<StateDb> {
+export async function openStateDb(url: string, opts?: { maxConnections?: number }): Promise<StateDb> {
   const engine = await engineFor(url, 'state URL');
   return {
-    db: engine.state.open<StateSchema>(url),
+    db: engine.state.open<StateSchema>(url, opts),
     engine,
     label: describeDbUrl(url),
   };

@@ -19,6 +19,7 @@ import {
   type SchemasRow,
   type StateDb,
   type TablesRow,
+  type TasksRow,
 } from './db.js';
 import {
   dropGeneration,
@@ -35,6 +36,21 @@ import { finishRunFailed, finishRunOk, okRuns, startRun, withRun, type RunTotals
 import { addSchemaVersion, latestSchema, schemaVersion, type SchemaVersion } from './schema-versions.js';
 import { manifestState, tableState, type ManifestState, type TableState } from './table-reads.js';
 import { ensureTable, peekWatermark } from './tables.js';
+import {
+  claimTask,
+  finishAndClaim,
+  finishPlanIfDone,
+  finishTask,
+  planProgress,
+  planRun,
+  planTasks,
+  releaseTask,
+  renewLease,
+  type ClaimedTask,
+  type PlanProgress,
+  type RunPlan,
+  type Worker,
+} from './tasks.js';
 import { advanceRetention, markSwept, retentionRow, unlistedObjects, type RetentionBoundary } from './retention.js';
 import { recordSeen, seenTables, type MatchedTable, type SeenTable } from './seen.js';
 
@@ -45,8 +61,12 @@ export type {
   GenerationsRow,
   GenerationStart,
   FinishedPlan,
+  ClaimedTask,
   ManifestState,
   MatchedTable,
+  PlanProgress,
+  RunPlan,
+  Worker,
   RetentionBoundary,
   RetentionRow,
   ObjectCommit,
@@ -233,6 +253,56 @@ export class StateRepository {
     return dropGeneration(this.s, tableKey, generation);
   }
 
+  /** Records a shared run's plan and its tasks once per plan key (see tasks.ts); whether this call planned it. */
+  planRun(p: RunPlan): Promise<{ planned: boolean; backupRun: string }> {
+    return planRun(this.s, p);
+  }
+
+  /** Claims the plan's next task that is waiting or whose lease ran out; undefined when none is, right now. */
+  claimTask(planKey: string, w: Worker, leaseMs: number): Promise<ClaimedTask | undefined> {
+    return claimTask(this.s, planKey, w, leaseMs);
+  }
+
+  /** Extends a held task's lease; false when it was lost. */
+  renewLease(t: ClaimedTask, leaseMs: number): Promise<boolean> {
+    return renewLease(this.s, t, leaseMs);
+  }
+
+  /** Marks a held task done, fenced by its token (StaleLeaseError when the lease was lost). */
+  finishTask(t: ClaimedTask, result: unknown): Promise<void> {
+    return finishTask(this.s, t, result);
+  }
+
+  /** Finishes a held task (fenced) and claims the next in one transaction; `finished` false when its lease was lost. */
+  finishAndClaim(
+    t: ClaimedTask,
+    result: unknown,
+    w: Worker,
+    leaseMs: number,
+  ): Promise<{ finished: boolean; next?: ClaimedTask }> {
+    return finishAndClaim(this.s, t, result, w, leaseMs);
+  }
+
+  /** Gives a held task up after its work failed: waiting for another attempt, or failed after `maxAttempts`. */
+  releaseTask(t: ClaimedTask, error: string, maxAttempts: number): Promise<void> {
+    return releaseTask(this.s, t, error, maxAttempts);
+  }
+
+  /** A plan's tasks by state. */
+  planProgress(planKey: string): Promise<PlanProgress> {
+    return planProgress(this.s, planKey);
+  }
+
+  /** A plan's tasks, with who holds which. */
+  planTasks(planKey: string): Promise<TasksRow[]> {
+    return planTasks(this.s.db, planKey);
+  }
+
+  /** Records the plan done once every task is; whether it is. */
+  finishPlanIfDone(planKey: string): Promise<boolean> {
+    return finishPlanIfDone(this.s, planKey);
+  }
+
   /** The table's row, its listed files in order and every schema version: what its manifest (or with `target`, a mirror's) says. */
   manifestState(tableKey: string, target?: string): Promise<ManifestState> {
     return manifestState(this.s, tableKey, target);
@@ -263,6 +333,6 @@ export class StateRepository {
 }
 
 /** Opens the state store at a postgres:// or mysql:// URL (connects lazily); see stateUrl for which URL (example on StateRepository). */
-export async function openState(url: string): Promise<StateRepository> {
-  return new StateRepository(await openStateDb(url));
+export async function openState(url: string, opts?: { maxConnections?: number }): Promise<StateRepository> {
+  return new StateRepository(await openStateDb(url, opts));
 }

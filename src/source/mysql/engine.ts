@@ -15,10 +15,10 @@ function lockName(name: string): string {
 }
 
 const state: StateDialect = {
-  open<DB>(url: string): Kysely<DB> {
+  open<DB>(url: string, opts?: { maxConnections?: number }): Kysely<DB> {
     const pool = mysql.createPool({
       ...mysqlConnectionOptions(driverUrl(url)),
-      connectionLimit: 10,
+      connectionLimit: opts?.maxConnections ?? 10,
       supportBigNumbers: true,
       bigNumberStrings: true,
     });
@@ -33,6 +33,7 @@ const state: StateDialect = {
   // MySQL takes a WHERE only after a FROM; DUAL is one row, so GET_LOCK runs once
   selectIfLocked: (values, name) => sql`SELECT ${sql.join(values)} FROM DUAL WHERE ${takeLock(name)} = 1`,
   ignoreDuplicates: (qb) => qb.ignore(),
+  nowMs: sql<number>`CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)`,
 };
 
 const takeLock = (name: string) => sql<number>`GET_LOCK(${lockName(name)}, 0)`;

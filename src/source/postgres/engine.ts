@@ -7,8 +7,12 @@ import { pgConnectError } from './errors.js';
 import { valueText } from './text.js';
 
 const state: StateDialect = {
-  open<DB>(url: string): Kysely<DB> {
-    const pool = new pg.Pool({ connectionString: url, max: 10, application_name: 'tablevault-state' });
+  open<DB>(url: string, opts?: { maxConnections?: number }): Kysely<DB> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts?.maxConnections ?? 10,
+      application_name: 'tablevault-state',
+    });
     pool.on('error', () => {}); // an idle client's error surfaces on its next use
     return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   },
@@ -21,6 +25,8 @@ const state: StateDialect = {
   // a SELECT without FROM is one row: the condition is evaluated once
   selectIfLocked: (values, name) => sql`SELECT ${sql.join(values)} WHERE ${takeLock(name)}`,
   ignoreDuplicates: (qb) => qb.onConflict((oc) => oc.doNothing()),
+  // clock_timestamp, not now(): now() is the transaction's start
+  nowMs: sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`,
 };
 
 const takeLock = (name: string) => sql<boolean>`pg_try_advisory_lock(hashtextextended(${name}, 0))`;
