@@ -44,9 +44,18 @@ export function latestPerKey(
   return out;
 }
 
+/** Drops every tablevault_* table of the test database (the state store's, whatever migrations made them). */
 export async function resetState(engine: 'pg' | 'mysql'): Promise<void> {
-  const drop =
-    'DROP TABLE IF EXISTS tablevault_retention, tablevault_generations, tablevault_chunk_files, tablevault_chunks, tablevault_seen, tablevault_schemas, tablevault_recent, tablevault_runs, tablevault_files, tablevault_tables, tablevault_migration, tablevault_migration_lock';
-  if (engine === 'pg') await withPg((c) => c.query(drop));
-  else await withMysql((c) => c.query(drop));
+  const list = `SELECT table_name AS name FROM information_schema.tables WHERE table_name LIKE 'tablevault\\_%' AND table_schema = ${engine === 'pg' ? 'current_schema()' : 'DATABASE()'}`;
+  const drop = (names: string[]) => `DROP TABLE IF EXISTS ${names.join(', ')}`;
+  if (engine === 'pg')
+    await withPg(async (c) => {
+      const names = (await c.query<{ name: string }>(list)).rows.map((r) => r.name);
+      if (names.length) await c.query(drop(names));
+    });
+  else
+    await withMysql(async (c) => {
+      const names = ((await c.query(list))[0] as Array<{ name: string }>).map((r) => r.name);
+      if (names.length) await c.query(drop(names));
+    });
 }
