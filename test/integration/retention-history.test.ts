@@ -223,11 +223,21 @@ mirror:
     for (const [i, r] of records.entries()) expect(r.mirror, `after run ${i + 1}`).toEqual(r.primary);
   });
 
+  it('restores the oldest kept run --as-of from the mirror equal to the source as it was then', async () => {
+    const r = kept()[0]!;
+    expect(await restoredRows(mirror, r.runId)).toEqual(padded(r.source, latestColumns()));
+  });
+
   it.skipIf(!RETAIN)('refuses --as-of an expired run with exit 2, naming the oldest kept run', async () => {
     const oldest = kept()[0]!.runId;
-    for (const expired of [records[0]!, records[RUNS - KEEP_RUNS - 1]!]) {
+    const newestExpired = records[RUNS - KEEP_RUNS - 1]!.runId;
+    for (const [bucket, asOf] of [
+      [primary, records[0]!.runId],
+      [primary, newestExpired],
+      [mirror, newestExpired],
+    ] as const) {
       const r = await runCli(
-        ['restore', from(primary), '--target', e.url, '--table', RESTORED, '--create', '--as-of', expired.runId],
+        ['restore', from(bucket), '--target', e.url, '--table', RESTORED, '--create', '--as-of', asOf],
         env,
       );
       expect(r.code, r.stderr).toBe(2);
