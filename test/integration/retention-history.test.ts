@@ -35,6 +35,12 @@ const KEEP_RUNS = RETAIN ? 12 : 40;
 const STATE_DB = 'tv_rethist_state';
 const TABLE = 'tv_rethist';
 const RESTORED = 'tv_rethist_r';
+/**
+ * After these runs the oldest kept run is restored --as-of there and then (it is 10, 11, 19, 20,
+ * 21): a generation's own run, the run after it, the longest chain of runs on a generation, and
+ * so on; later runs delete what those restores read.
+ */
+const OLDEST_CHECKS = RETAIN ? [21, 22, 30, 31, 32] : [];
 
 const engines = [
   {
@@ -68,6 +74,8 @@ interface RunRecord {
   /** Objects that first appeared with this run: its generation's parts, and its own objects. */
   generation: string[];
   own: string[];
+  /** OLDEST_CHECKS: the oldest kept run restored --as-of right after this run. */
+  oldest?: { run: number; rows: Row[] };
 }
 
 /**
@@ -166,6 +174,9 @@ mirror:
         generation: fresh.filter((k) => k.includes('/gen-')),
         own: fresh.filter((k) => !k.includes('/gen-')),
       });
+      const run = records.length - KEEP_RUNS + 1;
+      if (OLDEST_CHECKS.includes(records.length))
+        records.at(-1)!.oldest = { run, rows: await restoredRows(primary, records[run - 1]!.runId) };
     }
   }, 240_000);
 
@@ -192,6 +203,18 @@ mirror:
     for (const r of kept())
       expect(await restoredRows(primary, r.runId), `--as-of ${r.runId}`).toEqual(padded(r.source, latestColumns()));
   }, 120_000);
+
+  it.skipIf(!RETAIN)(
+    'restored the oldest kept run --as-of, right after runs 21, 22, 30, 31 and 32, equal to its source',
+    () => {
+      const checked = records.flatMap((r, i) => (r.oldest ? [{ after: i + 1, ...r.oldest }] : []));
+      expect(checked.map((c) => [c.after, c.run])).toEqual(OLDEST_CHECKS.map((k) => [k, k - KEEP_RUNS + 1]));
+      for (const c of checked) {
+        const columns = Object.keys(records[c.after - 1]!.source[0]!);
+        expect(c.rows, `after run ${c.after}`).toEqual(padded(records[c.run - 1]!.source, columns));
+      }
+    },
+  );
 
   it('restores the latest state equal to the source, from the primary and from the mirror', async () => {
     const now = await rowsOf(TABLE);
