@@ -29,9 +29,7 @@ const lib = (): Promise<Library> =>
   import(fileURLToPath(new URL('../../dist/index.js', import.meta.url))) as Promise<Library>;
 
 const RUNS = 40;
-// DEV ONLY (until retention lands): RETHIST_NO_RETENTION=1 keeps every run
-const RETAIN = !process.env.RETHIST_NO_RETENTION;
-const KEEP_RUNS = RETAIN ? 12 : 40;
+const KEEP_RUNS = 12;
 const STATE_DB = 'tv_rethist_state';
 const TABLE = 'tv_rethist';
 const RESTORED = 'tv_rethist_r';
@@ -40,7 +38,7 @@ const RESTORED = 'tv_rethist_r';
  * 21): a generation's own run, the run after it, the longest chain of runs on a generation, and
  * so on; later runs delete what those restores read.
  */
-const OLDEST_CHECKS = RETAIN ? [21, 22, 30, 31, 32] : [];
+const OLDEST_CHECKS = [21, 22, 30, 31, 32];
 
 const engines = [
   {
@@ -147,7 +145,7 @@ describe.each(engines)('retention over 40 nightly runs ($name)', (e) => {
       () => `source: ${e.url}
 state: ${state}
 destination: s3://${primary}/hist
-defaults: { compact_every: 10${RETAIN ? `, retention: { keep_runs: ${KEEP_RUNS} }` : ''} }
+defaults: { compact_every: 10, retention: { keep_runs: ${KEEP_RUNS} } }
 tables:
   - table: ${segment}
     strategy: incremental
@@ -204,17 +202,14 @@ mirror:
       expect(await restoredRows(primary, r.runId), `--as-of ${r.runId}`).toEqual(padded(r.source, latestColumns()));
   }, 120_000);
 
-  it.skipIf(!RETAIN)(
-    'restored the oldest kept run --as-of, right after runs 21, 22, 30, 31 and 32, equal to its source',
-    () => {
-      const checked = records.flatMap((r, i) => (r.oldest ? [{ after: i + 1, ...r.oldest }] : []));
-      expect(checked.map((c) => [c.after, c.run])).toEqual(OLDEST_CHECKS.map((k) => [k, k - KEEP_RUNS + 1]));
-      for (const c of checked) {
-        const columns = Object.keys(records[c.after - 1]!.source[0]!);
-        expect(c.rows, `after run ${c.after}`).toEqual(padded(records[c.run - 1]!.source, columns));
-      }
-    },
-  );
+  it('restored the oldest kept run --as-of, right after runs 21, 22, 30, 31 and 32, equal to its source', () => {
+    const checked = records.flatMap((r, i) => (r.oldest ? [{ after: i + 1, ...r.oldest }] : []));
+    expect(checked.map((c) => [c.after, c.run])).toEqual(OLDEST_CHECKS.map((k) => [k, k - KEEP_RUNS + 1]));
+    for (const c of checked) {
+      const columns = Object.keys(records[c.after - 1]!.source[0]!);
+      expect(c.rows, `after run ${c.after}`).toEqual(padded(records[c.run - 1]!.source, columns));
+    }
+  });
 
   it('restores the latest state equal to the source, from the primary and from the mirror', async () => {
     const now = await rowsOf(TABLE);
@@ -251,7 +246,7 @@ mirror:
     expect(await restoredRows(mirror, r.runId)).toEqual(padded(r.source, latestColumns()));
   });
 
-  it.skipIf(!RETAIN)('refuses --as-of an expired run with exit 2, naming the oldest kept run', async () => {
+  it('refuses --as-of an expired run with exit 2, naming the oldest kept run', async () => {
     const oldest = kept()[0]!.runId;
     const newestExpired = records[RUNS - KEEP_RUNS - 1]!.runId;
     for (const [bucket, asOf] of [
@@ -269,19 +264,16 @@ mirror:
     }
   });
 
-  it.skipIf(!RETAIN)(
-    'finds nothing more to expire afterwards, the 29th run the oldest kept on both targets',
-    async () => {
-      type Target = { oldestKept: { runId: string }; runsKept: number; objects: number };
-      type Expire = { tables: Array<{ status: string; targets: Target[] }> };
-      const s = jsonSummary<Expire>(await runCli(['expire', file, '--dry-run', '--json'], env)).tables[0]!;
-      expect(s.status).toBe('current');
-      expect(s.targets).toHaveLength(2);
-      for (const t of s.targets) {
-        expect(t.oldestKept.runId).toBe(kept()[0]!.runId);
-        expect(t.runsKept).toBe(KEEP_RUNS);
-        expect(t.objects).toBe(0);
-      }
-    },
-  );
+  it('finds nothing more to expire afterwards, the 29th run the oldest kept on both targets', async () => {
+    type Target = { oldestKept: { runId: string }; runsKept: number; objects: number };
+    type Expire = { tables: Array<{ status: string; targets: Target[] }> };
+    const s = jsonSummary<Expire>(await runCli(['expire', file, '--dry-run', '--json'], env)).tables[0]!;
+    expect(s.status).toBe('current');
+    expect(s.targets).toHaveLength(2);
+    for (const t of s.targets) {
+      expect(t.oldestKept.runId).toBe(kept()[0]!.runId);
+      expect(t.runsKept).toBe(KEEP_RUNS);
+      expect(t.objects).toBe(0);
+    }
+  });
 });
