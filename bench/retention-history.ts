@@ -3,8 +3,8 @@
  * runs; test/integration/retention-history.test.ts plays the same) backed up per engine twice, with
  * `compact_every: 10` and without, both with `retention: { keep_runs: 12 }`, to a file://
  * destination (no mirror). After the 40 runs: the objects and bytes under the table's prefix, and
- * the wall time of `tablevault restore --create` of the latest state (the CLI spawned, the median
- * of --repeat; what it read and restored from its --json). The backups run in this process through
+ * the wall and CPU time of `tablevault restore --create` of the latest state (the CLI spawned, the
+ * medians of --repeat; CPU: the restore process's, not the database's; what it read from its --json). The backups run in this process through
  * dist/, as the test does.
  *
  *   npm run build && node dist-bench/retention-history.js [--engines pg,mysql] [--scale 1] [--repeat 3]
@@ -104,7 +104,7 @@ interface Result {
   backupsMs: number;
   objects: number;
   bytes: number;
-  restore: { wallMs: number; runsMs: number[]; files: number; rows: number; sourceRows: number };
+  restore: { wallMs: number; cpuMs: number; runsMs: number[]; files: number; rows: number; sourceRows: number };
 }
 
 async function play(e: Engine, args: Args, compactEvery: number | undefined): Promise<Result> {
@@ -148,11 +148,13 @@ async function play(e: Engine, args: Args, compactEvery: number | undefined): Pr
     const from = pathToFileURL(join(dest, `${e.schema}.${TABLE}`)).href;
     const restore = `node ${CLI} restore ${from} --target ${e.url} --table ${TABLE}_r --create --json`;
     const runsMs: number[] = [];
+    const cpuMs: number[] = [];
     let summary = { files: 0, rows: 0 };
     for (let i = 0; i < args.repeat; i++) {
       await db.sql(`DROP TABLE IF EXISTS ${TABLE}_r`);
       const m = await measure(restore);
       runsMs.push(m.wallMs);
+      cpuMs.push(m.cpuMs);
       summary = JSON.parse(m.stdout) as typeof summary;
     }
     const count = async (t: string) => {
@@ -171,7 +173,14 @@ async function play(e: Engine, args: Args, compactEvery: number | undefined): Pr
       compaction: compactEvery ? `every ${compactEvery}` : 'none',
       backupsMs,
       ...size,
-      restore: { wallMs: median(runsMs), runsMs, files: summary.files, rows: summary.rows, sourceRows },
+      restore: {
+        wallMs: median(runsMs),
+        cpuMs: median(cpuMs),
+        runsMs,
+        files: summary.files,
+        rows: summary.rows,
+        sourceRows,
+      },
     };
   } finally {
     await db.end();
@@ -186,13 +195,14 @@ async function main(): Promise<void> {
   for (const name of args.engines)
     for (const every of [10, undefined]) results.push(await play(ENGINES[name]!, args, every));
   const lines = alignedTable(
-    ['engine', 'compaction', 'objects', 'bytes', 'restore (median)', 'restore read', 'rows', '40 backups'],
+    ['engine', 'compaction', 'objects', 'bytes', 'restore wall', 'restore CPU', 'restore read', 'rows', '40 backups'],
     results.map((r) => [
       r.engine,
       r.compaction,
       String(r.objects),
       String(r.bytes),
       `${(r.restore.wallMs / 1000).toFixed(2)} s`,
+      `${(r.restore.cpuMs / 1000).toFixed(2)} s`,
       `${r.restore.files} objects`,
       String(r.restore.sourceRows),
       `${(r.backupsMs / 1000).toFixed(1)} s`,
