@@ -1,80 +1,49 @@
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
-import { history } from '../../bench/history.js';
-import { createBucket, listKeys, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
-import type * as Tablevault from '../../src/index.js';
+import {
+  dropHistory,
+  ENGINES,
+  KEEP_RUNS,
+  lib,
+  OLDEST_CHECKS,
+  Played,
+  RUNS,
+  type Row,
+  type RunRecord,
+} from '../helpers/history-play.js';
+import { s3EnvFor, s3Targets } from '../helpers/s3.js';
 
 /**
  * Issue 19's simulation: 40 nightly runs of a seeded history (inserts, updates, deletes, keys
  * deleted and inserted again, one added column) with compaction every 10 runs, retention of the
- * 12 newest runs and a mirror in a second bucket. Every kept run restores --as-of to the source as
- * it was at that run, the latest state and verify are exact, after every run each target holds
- * every object a kept run reads and none of the expired runs' others, and an expired run is
- * refused naming the oldest kept one.
+ * 12 newest runs and a mirror in a second bucket (test/helpers/history-play.ts plays it). Every
+ * kept run restores --as-of to the source as it was at that run, the latest state and verify are
+ * exact, after every run each target holds every object a kept run reads and none of the expired
+ * runs' others, and an expired run is refused naming the oldest kept one. What the CLI alone
+ * decides (exit codes, verify and expire --json) is asked of the CLI.
  */
 
-type Row = Record<string, string | null>;
-type Library = typeof Tablevault;
+const target = s3Targets()[0]!;
+const env = s3EnvFor(target);
+const savedEnv = { ...process.env };
+const histories = new Map<string, Promise<Played>>();
 
-/**
- * The backups and restores run in this process, through the built library (its Parquet encoder
- * is a worker file of dist/): spawning the CLI for each of 80 backups cost about a second apiece
- * in start-up alone. What the CLI alone decides (exit codes, --json of verify and expire) is
- * asked of the CLI.
- */
-const lib = (): Promise<Library> =>
-  import(fileURLToPath(new URL('../../dist/index.js', import.meta.url))) as Promise<Library>;
+// Both engines' histories play at once: much of a run is waiting on its database and on s3rver,
+// so the two overlap on two cores (the file took 94-96 s so, 107-133 s one engine after the
+// other, in one sitting on a box at load 5-7; 81 s one after the other at load ~2).
+beforeAll(async () => {
+  Object.assign(process.env, env);
+  const library = await lib();
+  for (const e of ENGINES) {
+    const played = new Played(e, library, target).play();
+    played.catch(() => undefined); // its describe's beforeAll reports it
+    histories.set(e.name, played);
+  }
+});
 
-const RUNS = 40;
-const KEEP_RUNS = 12;
-const STATE_DB = 'tv_rethist_state';
-const TABLE = 'tv_rethist';
-const RESTORED = 'tv_rethist_r';
-/**
- * After these runs the oldest kept run is restored --as-of there and then (it is 10, 11, 19, 20,
- * 21): a generation's own run, the run after it, the longest chain of runs on a generation, and
- * so on; later runs delete what those restores read.
- */
-const OLDEST_CHECKS = [21, 22, 30, 31, 32];
-
-const engines = [
-  {
-    name: 'PostgreSQL',
-    url: PG_URL,
-    schema: 'public',
-    sql: (q: string) => withPg(async (c) => (await c.query(q)).rows as Array<Record<string, unknown>>),
-    createTable: `CREATE TABLE ${TABLE} (id int PRIMARY KEY, v varchar(40), n int, updated_at timestamp(6) NOT NULL)`,
-    freshState: [`DROP DATABASE IF EXISTS ${STATE_DB} WITH (FORCE)`, `CREATE DATABASE ${STATE_DB}`],
-  },
-  {
-    name: 'MariaDB',
-    url: MYSQL_URL,
-    schema: 'test',
-    sql: (q: string) => withMysql(async (c) => (await c.query(q))[0] as Array<Record<string, unknown>>),
-    createTable: `CREATE TABLE ${TABLE} (id INT PRIMARY KEY, v VARCHAR(40), n INT, updated_at DATETIME(6) NOT NULL)`,
-    freshState: [`DROP DATABASE IF EXISTS ${STATE_DB}`, `CREATE DATABASE ${STATE_DB}`],
-  },
-];
-
-const text = (v: unknown): string | null =>
-  v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v);
-
-/** What one run of the history left: its id, the source's rows, each target's object keys. */
-interface RunRecord {
-  runId: string;
-  compacted?: number;
-  source: Row[];
-  primary: string[];
-  mirror: string[];
-  /** Objects that first appeared with this run: its generation's parts, and its own objects. */
-  generation: string[];
-  own: string[];
-  /** OLDEST_CHECKS: the oldest kept run restored --as-of right after this run. */
-  oldest?: { run: number; rows: Row[] };
-}
+afterAll(() => {
+  process.env = savedEnv;
+});
 
 /**
  * The objects restore --as-of run `r` (1-based) reads, by the restore rule: the parts of the
@@ -106,83 +75,20 @@ function expected(records: RunRecord[], r: number): { needed: Set<string>; gone:
 const padded = (rows: Row[], columns: string[]): Row[] =>
   rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c] ?? null])));
 
-describe.each(engines)('retention over 40 nightly runs ($name)', (e) => {
-  const target = s3Targets()[0]!;
-  const env = s3EnvFor(target);
-  const client = makeS3Client(target);
-  const segment = `${e.schema}.${TABLE}`;
-  const runs = history({ table: TABLE, runs: RUNS, seed: 19, initialRows: 200, addColumnAt: 34 });
-  const records: RunRecord[] = [];
-  const savedEnv = { ...process.env };
+describe.each(ENGINES)('retention over 40 nightly runs ($name)', (e) => {
+  let p: Played;
+  let records: RunRecord[];
   let primary: string;
   let mirror: string;
   let file: string;
-  let library: Library;
-
-  const rowsOf = async (table: string) =>
-    (await e.sql(`SELECT * FROM ${table} ORDER BY id`)).map((r) =>
-      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, text(v)])),
-    ) as Row[];
-  const objects = async (bucket: string) =>
-    (await listKeys(client, bucket, `hist/${segment}/`)).filter((k) => !k.endsWith('/_manifest.json'));
-  const from = (bucket: string) => `s3://${bucket}/hist/${segment}`;
-  const restoredRows = async (bucket: string, asOf?: string) => {
-    await e.sql(`DROP TABLE IF EXISTS ${RESTORED}`);
-    const logger = library.createLogger({ level: 'warn' });
-    await library.restoreTable({ from: from(bucket), target: e.url, table: RESTORED, create: true, asOf }, { logger });
-    return rowsOf(RESTORED);
-  };
+  const restoredRows = (bucket: string, asOf?: string) => p.restoredRows(bucket, asOf);
 
   beforeAll(async () => {
-    library = await lib();
-    Object.assign(process.env, env);
-    for (const q of e.freshState) await e.sql(q);
-    await e.sql(`DROP TABLE IF EXISTS ${TABLE}, ${RESTORED}`);
-    await e.sql(e.createTable);
-    [primary, mirror] = [await createBucket(client), await createBucket(client)];
-    const state = Object.assign(new URL(e.url), { pathname: `/${STATE_DB}` }).href;
-    ({ file } = strategyFile(
-      () => `source: ${e.url}
-state: ${state}
-destination: s3://${primary}/hist
-defaults: { compact_every: 10, retention: { keep_runs: ${KEEP_RUNS} } }
-tables:
-  - table: ${segment}
-    strategy: incremental
-    cursor: updated_at
-mirror:
-  - dest: s3://${mirror}/hist
-`,
-    ));
-    const logger = library.createLogger({ level: 'warn' });
-    const seen = new Set<string>();
-    for (const sql of runs) {
-      await e.sql(sql);
-      const t = (await library.runBackup({ strategy: file }, { logger })).tables[0]!;
-      if (t.status !== 'ok') throw new Error(`run ${records.length + 1}: ${t.status}: ${t.error}`);
-      const keys = await objects(primary);
-      const fresh = keys.filter((k) => !seen.has(k));
-      for (const k of fresh) seen.add(k);
-      records.push({
-        runId: t.runId!,
-        compacted: t.compacted?.generation,
-        source: await rowsOf(TABLE),
-        primary: keys,
-        mirror: await objects(mirror),
-        generation: fresh.filter((k) => k.includes('/gen-')),
-        own: fresh.filter((k) => !k.includes('/gen-')),
-      });
-      const run = records.length - KEEP_RUNS + 1;
-      if (OLDEST_CHECKS.includes(records.length))
-        records.at(-1)!.oldest = { run, rows: await restoredRows(primary, records[run - 1]!.runId) };
-    }
+    p = await histories.get(e.name)!;
+    ({ records, primary, mirror, file } = p);
   }, 240_000);
 
-  afterAll(async () => {
-    process.env = savedEnv;
-    await e.sql(`DROP TABLE IF EXISTS ${TABLE}, ${RESTORED}`);
-    await e.sql(e.freshState[0]!);
-  });
+  afterAll(() => dropHistory(e));
 
   const kept = () => records.slice(RUNS - KEEP_RUNS);
   const latestColumns = () => Object.keys(records.at(-1)!.source[0]!);
@@ -212,7 +118,7 @@ mirror:
   });
 
   it('restores the latest state equal to the source, from the primary and from the mirror', async () => {
-    const now = await rowsOf(TABLE);
+    const now = await p.rowsOf();
     expect(await restoredRows(primary)).toEqual(now);
     expect(await restoredRows(mirror)).toEqual(now);
   });
@@ -237,6 +143,29 @@ mirror:
     }
   });
 
+  it('ends with generations 2, 3 and 4 and no object of runs 1 to 20', () => {
+    const left = records.at(-1)!.primary;
+    const generations = new Set(left.flatMap((k) => /\/gen-(\d+)\//.exec(k)?.[1] ?? []));
+    expect([...generations].sort()).toEqual(['00002', '00003', '00004']);
+    const early = records.slice(0, 20).flatMap((r) => r.own);
+    expect(left.filter((k) => early.includes(k))).toEqual([]);
+  });
+
+  it('reports after each run what its expire deleted from both targets, and the oldest run kept', () => {
+    const deleted = (before: string[], after: string[]) => before.filter((k) => !after.includes(k)).length;
+    for (const [i, r] of records.entries()) {
+      const before = records[i - 1] ?? { primary: [], mirror: [] };
+      const objects = deleted(before.primary, r.primary) + deleted(before.mirror, r.mirror);
+      expect(r.expired?.objects, `run ${i + 1}`).toBe(objects);
+      expect(
+        r.warnings.filter((w) => w.startsWith('retention')),
+        `run ${i + 1}`,
+      ).toEqual([]);
+    }
+    expect(records.at(-1)!.expired?.oldestKept?.runId).toBe(kept()[0]!.runId);
+    expect(records.at(-1)!.expired?.runsKept).toBe(KEEP_RUNS);
+  });
+
   it('after every run, the mirror holds the same objects as the primary', () => {
     for (const [i, r] of records.entries()) expect(r.mirror, `after run ${i + 1}`).toEqual(r.primary);
   });
@@ -255,7 +184,7 @@ mirror:
       [mirror, newestExpired],
     ] as const) {
       const r = await runCli(
-        ['restore', from(bucket), '--target', e.url, '--table', RESTORED, '--create', '--as-of', asOf],
+        ['restore', p.from(bucket), '--target', e.url, '--table', p.restoredTable, '--create', '--as-of', asOf],
         env,
       );
       expect(r.code, r.stderr).toBe(2);
