@@ -303,16 +303,12 @@ export async function releaseTask(s: StateDb, t: ClaimedTask, error: string, max
 
 /** Counts a plan's tasks by state (leases against the state database's clock). */
 export async function planProgress(s: StateDb, planKey: string): Promise<PlanProgress> {
-  const clock = s.engine.state.nowMs;
+  const expired = sql<number>`CASE WHEN status = 'claimed' AND lease_until < ${s.engine.state.nowMs} THEN 1 ELSE 0 END`;
   const rows = await s.db
     .selectFrom('tablevault_tasks')
-    .select((eb) => [
-      'status',
-      sql<number>`CASE WHEN status = 'claimed' AND lease_until < ${clock} THEN 1 ELSE 0 END`.as('expired'),
-      eb.fn.countAll<number>().as('n'),
-    ])
+    .select((eb) => ['status', expired.as('expired'), eb.fn.countAll<number>().as('n')])
     .where('plan_key', '=', planKey)
-    .groupBy(['status', sql`CASE WHEN status = 'claimed' AND lease_until < ${clock} THEN 1 ELSE 0 END`])
+    .groupBy(['status', expired])
     .execute();
   const p: PlanProgress = { done: 0, failed: 0, claimed: 0, expired: 0, waiting: 0, total: 0 };
   for (const r of rows) {

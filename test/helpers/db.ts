@@ -6,6 +6,13 @@ import mysql from 'mysql2/promise';
 export const PG_URL = process.env.TABLEVAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MYSQL_URL = process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
+/** The same server's URL for database `db` (a state database of a test's own). */
+export function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.href;
+}
+
 export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
 }

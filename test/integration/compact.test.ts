@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backup, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
-import { fixturePath, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { fixturePath, MYSQL_URL, PG_URL, withDatabase, withMysql, withPg } from '../helpers/db.js';
 
 /**
  * Compaction end to end on real servers: a table with several incremental runs (updates, inserts,
@@ -14,12 +14,6 @@ import { fixturePath, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db
 
 type Row = Record<string, string | null>;
 const STATE_DB = 'tv_compact_state';
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.href;
-}
 
 const engines = [
   {

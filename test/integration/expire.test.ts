@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_URL, PG_URL, withDatabase, withMysql, withPg } from '../helpers/db.js';
 
 /**
  * Retention end to end on real servers (issue 19): runs compacted every 3, keep_runs 3, expired
@@ -15,12 +15,6 @@ import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 
 type Row = Record<string, string | null>;
 const STATE_DB = 'tv_expire_state';
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.href;
-}
 
 const engines = [
   {
