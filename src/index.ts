@@ -1,6 +1,6 @@
 /**
  * The library API: what the CLI uses is what a program can use. Each entry point's JSDoc has a
- * short example: runBackup, backupStatus, serve, exportTable, restoreTable, verify, syncPrefixes,
+ * short example: runBackup, backupStatus, sharedRunStatus, serve, exportTable, restoreTable, verify, syncPrefixes,
  * openState (migrations).
  */
 export {
@@ -12,6 +12,8 @@ export {
   type MirrorResult,
 } from './backup/run.js';
 export { backupStatus, type StatusRow } from './backup/status.js';
+export { sharedRunStatus } from './backup/shared-runs.js';
+export type { PlanStatus, HeldTask, FailedTask } from './state/repository.js';
 export { serve, type ServeOptions } from './serve/serve.js';
 export { openState, type StateRepository } from './state/repository.js';
 export { stateUrl } from './state/url.js';

@@ -146,15 +146,22 @@ function dryRunText(s: BackupSummary): string {
 
 export function statusCommand(ctx: CliContext): Command {
   return new Command('status')
-    .description('show each table of a strategy: watermark, last run, rows/files/bytes backed up')
+    .description(
+      'show each table of a strategy (watermark, last run, rows/files/bytes backed up) and its shared runs in progress (tasks done, claimed by whom, waiting, failed, expired leases)',
+    )
     .argument('<strategy.yaml>', 'the strategy file')
     .option('--state <url>', 'state store URL (default: state: in the file, else the source database)')
     .option('--json', 'print JSON on stdout')
     .addHelpText('after', '\nExample:\n  tablevault status strategies/nightly-incremental.yaml --json')
     .action(async (file: string, flags: { state?: string; json?: boolean }) => {
-      const { backupStatus } = await import('../backup/status.js');
+      const [{ backupStatus }, { sharedRunStatus }, { sharedRunsText }] = await Promise.all([
+        import('../backup/status.js'),
+        import('../backup/shared-runs.js'),
+        import('./shared-runs-text.js'),
+      ]);
       const rows: StatusRow[] = await backupStatus({ strategy: file, state: flags.state });
-      if (flags.json) ctx.stdout(`${JSON.stringify({ strategy: file, tables: rows })}\n`);
+      const runs = await sharedRunStatus({ strategy: file, state: flags.state });
+      if (flags.json) ctx.stdout(`${JSON.stringify({ strategy: file, tables: rows, runs })}\n`);
       else {
         ctx.stdout(
           printTable(
@@ -195,6 +202,7 @@ export function statusCommand(ctx: CliContext): Command {
         for (const r of rows)
           for (const c of r.schemaChanges ?? [])
             ctx.stdout(`${r.table}: schema v${c.version} (${c.at}): ${c.changes.join('; ')}\n`);
+        ctx.stdout(sharedRunsText(runs));
       }
     });
 }

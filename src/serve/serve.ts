@@ -7,6 +7,8 @@ import { loadStrategy } from '../config/strategy.js';
 import { DEFAULTS } from '../defaults.js';
 import { errorMessage, inputError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { stateUrl } from '../state/url.js';
+import { RunTaskGauges, runTaskReader, type RunTaskCounts } from './run-metrics.js';
 
 export interface ServeOptions extends Omit<BackupOptions, 'strategy' | 'dryRun' | 'signal'> {
   strategy: string;
@@ -82,9 +84,16 @@ export class ServeMetrics {
     registers: [this.registry],
   });
   private readonly watermarks = new Map<string, number>();
+  private readonly runTasks = new RunTaskGauges(this.registry);
+  private readRunTasks?: () => Promise<RunTaskCounts | undefined>;
 
   constructor() {
     new Gauge({ name: 'tablevault_up', help: '1: the service is running', registers: [this.registry] }).set(1);
+  }
+
+  /** Where each scrape reads the shared runs' task counts (tablevault_run_tasks) from. */
+  watchRuns(read: () => Promise<RunTaskCounts | undefined>): void {
+    this.readRunTasks = read;
   }
 
   /** A run that failed before any table had a result (bad strategy file, unreachable database). */
@@ -114,6 +123,7 @@ export class ServeMetrics {
   async text(): Promise<string> {
     // the lag grows between runs: computed when scraped
     for (const [table, at] of this.watermarks) this.lag.set({ table }, Math.max(0, (Date.now() - at) / 1000));
+    if (this.readRunTasks) this.runTasks.set(await this.readRunTasks());
     return this.registry.metrics();
   }
 }
@@ -152,6 +162,8 @@ export async function serve(
     );
   const { host, port } = parseListen(opts.listen ?? DEFAULTS.serve.listen);
   const metrics = new ServeMetrics();
+  const runTasks = runTaskReader(stateUrl(opts.state, strategy), strategy.file, log);
+  metrics.watchRuns(runTasks.read);
   let current: Promise<void> | undefined;
   let running = false;
   let lastOutcome: 'none' | 'ok' | 'failed' = 'none';
@@ -259,5 +271,6 @@ export async function serve(
     server.closeAllConnections();
     server.close(() => r());
   });
+  await runTasks.close();
   log.info('stopped');
 }

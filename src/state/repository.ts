@@ -53,8 +53,10 @@ import {
 } from './tasks.js';
 import { advanceRetention, markSwept, retentionRow, unlistedObjects, type RetentionBoundary } from './retention.js';
 import { recordSeen, seenTables, type MatchedTable, type SeenTable } from './seen.js';
+import { activePlans, readyTaskCounts, type PlanStatus } from './run-status.js';
 
 export type { ChunkFile, ChunkPlan, PlannedChunk } from './chunk-plans.js';
+export type { FailedTask, HeldTask, PlanStatus } from './run-status.js';
 export type {
   ChunkObjectCommit,
   GenerationObject,
@@ -329,6 +331,16 @@ export class StateRepository {
     r: Pick<RetentionRow, 'swept_seq' | 'kept_seq' | 'swept_gen' | 'kept_gen'>,
   ): Promise<{ files: FilesRow[]; generations: GenerationsRow[] }> {
     return unlistedObjects(this.s, tableKey, r);
+  }
+
+  /** The strategy's shared runs still ready (and with `latestDone` the last finished): counts, holders, leases (see run-status.ts). */
+  activePlans(strategy: string, opts?: { latestDone?: boolean }): Promise<PlanStatus[]> {
+    return activePlans(this.s, strategy, opts);
+  }
+
+  /** The tasks of the strategy's ready runs summed by state, and how many runs: for /metrics. */
+  readyTaskCounts(strategy: string): Promise<PlanProgress & { runs: number }> {
+    return readyTaskCounts(this.s, strategy);
   }
 }
 
