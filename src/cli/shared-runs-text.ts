@@ -27,9 +27,9 @@ export function sharedRunsText(runs: PlanStatus[]): string {
     );
     for (const t of r.held)
       out.push(
-        `  ${t.name}: ${t.expired ? 'lease expired' : 'claimed'} by ${t.owner ?? '?'} on ${t.host ?? '?'}, ` +
-          (t.expired ? `lease ran out ${seconds(t.leaseLeftMs)} ago` : `lease ${seconds(t.leaseLeftMs)} left`) +
-          ` (attempt ${t.attempts})`,
+        t.expired
+          ? `  ${t.name}: lease expired ${seconds(t.leaseLeftMs)} ago (held by ${t.owner ?? '?'} on ${t.host ?? '?'}, attempt ${t.attempts}); the next claim takes it over`
+          : `  ${t.name}: claimed by ${t.owner ?? '?'} on ${t.host ?? '?'}, lease ${seconds(t.leaseLeftMs)} left (attempt ${t.attempts})`,
       );
     for (const t of r.failed)
       out.push(`  ${t.name}: failed after ${t.attempts} attempt(s)${t.error ? `: ${t.error}` : ''}`);

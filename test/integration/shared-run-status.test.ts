@@ -127,7 +127,7 @@ describe.each(engines)('shared run status ($name)', (e) => {
     expect(text).toContain('shared run run in progress');
     expect(text).toContain('6 tasks: 1 done, 2 claimed, 1 expired, 1 waiting, 1 failed');
     expect(text).toMatch(/public\.t1: claimed by w1 on host-w1, lease \d+s left \(attempt 1\)/);
-    expect(text).toMatch(/public\.t3: lease expired by w3 on host-w3, lease ran out \d+s ago/);
+    expect(text).toMatch(/public\.t3: lease expired \d+s ago \(held by w3 on host-w3, attempt 1\)/);
     expect(text).toContain('public.t4: failed after 1 attempt(s): source went away');
     expect(text).toContain('last shared run old-run: done');
   });
