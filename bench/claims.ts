@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import mysql from 'mysql2/promise';
+import { StateTaskQueue } from '../dist/backup/task-queue.js';
 import { workPlan } from '../dist/backup/work-plan.js';
 import { openState } from '../dist/state/repository.js';
 
@@ -67,7 +68,12 @@ async function run(engine: 'pg' | 'mysql', tasks: number, workers: number): Prom
   const t0 = performance.now();
   const results = await Promise.all(
     ws.map((s, k) =>
-      workPlan(s, planKey, { id: `w${k}`, host: 'bench' }, { leaseMs: 30_000, pollMs: 20 }, async () => 1),
+      workPlan(
+        new StateTaskQueue(s, planKey),
+        { id: `w${k}`, host: 'bench' },
+        { leaseMs: 30_000, pollMs: 20 },
+        async () => 1,
+      ),
     ),
   );
   const seconds = (performance.now() - t0) / 1000;

@@ -14,6 +14,10 @@ export type ErrorCode =
   | 'RESET_TABLE'
   /** `--confirm-deletes` names a table that is not in the run or does not detect deletes. */
   | 'CONFIRM_DELETES'
+  /** `--join` has no run key (none given, no Indexed Job, no TABLEVAULT_RUN_KEY), or not a valid one. */
+  | 'JOIN_KEY'
+  /** `--lease` is shorter than a heartbeat can keep alive. */
+  | 'LEASE'
   /** `--source`/`--target` is not a URL, or not postgres:// or mysql://. */
   | 'SOURCE_URL'
   /** The database cannot be reached at the host and port given. */

@@ -10,19 +10,18 @@ import { loadStrategy } from '../config/strategy.js';
 import { inputError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { onlyTables, planRunTables, stateKey, type RunTable } from '../plan/run-tables.js';
-import { encodeTableSegment } from '../manifest/layout.js';
 import { checkLocation } from '../sync/sync.js';
 import { openSource } from '../source/open.js';
 import { openState } from '../state/repository.js';
 import { stateUrl } from '../state/url.js';
 import { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
-import { mirrorTable } from './mirror.js';
-import { expireAfterRun } from '../lifecycle/expire-run.js';
 import { MirrorStores } from '../lifecycle/expire-targets.js';
 import type { KeptFrom } from '../manifest/types.js';
 import { ReadSlots } from './read-slots.js';
-import { backupTable } from './table-run.js';
+import { joinKey, joinPlanKey, leaseMs, taskTableResult, workerIdentity, type JoinOptions } from './join.js';
+import { localQueue, tableTasks, workTables } from './run-tasks.js';
+import { StateTaskQueue, type LocalTaskQueue, type TaskQueue } from './task-queue.js';
 
 export interface BackupOptions {
   /** Path of the strategy file. */
@@ -51,6 +50,11 @@ export interface BackupOptions {
   resetTables?: string[];
   /** `--confirm-deletes`: these tables record their deleted keys even above max_delete_fraction. */
   confirmDeletes?: string[];
+  /**
+   * `--join`: share the run with every process given the same key: the first plans it in the
+   * state store, each claims tables under leases until none is left (see join.ts, run-tasks.ts).
+   */
+  join?: JoinOptions;
 }
 
 export type TableStatus = 'ok' | 'failed' | 'busy' | 'planned' | 'stopped' | 'skipped';
@@ -115,6 +119,10 @@ export interface BackupSummary {
 
 export { MAX_PARALLEL };
 
+/** What a shared run's summary says of its consistency (README, "Shared runs"). */
+const SHARED_SNAPSHOT_WARNING =
+  'a shared run (--join): each table was read in a snapshot of its own, so each table is consistent on its own; tables are not consistent with one another';
+
 /** Tables in flight per read at once (see runBackup). */
 const TABLES_PER_READ = 2;
 
@@ -145,7 +153,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const dest = openDestination(strategy.destination, s3Options(strategy), uploaderOptions(strategy));
   const memory = validateMemoryOptions({ ...DEFAULT_MEMORY_OPTIONS, ...opts.memory });
   const peak = new PeakMemory().start();
-  const backupRunId = newRunId();
+  let backupRunId = newRunId();
   let mirrors: MirrorStores | undefined;
   try {
     await dest.store.check();
@@ -163,6 +171,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
       destination: strategy.destination,
     });
     const tables = onlyTables(all, opts.only, strategy.file);
+    const byName = new Map(tables.map((t) => [t.name, t]));
     checkResetTables(opts.resetTables ?? [], tables, strategy.file);
     checkConfirmDeletes(opts.confirmDeletes ?? [], tables, strategy.file);
     if (!opts.dryRun) await state.migrate();
@@ -174,34 +183,47 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
       : seen.filter((t) => !matched.has(t.name)).map((t) => ({ table: t.name, lastSeen: t.lastSeen }));
     for (const g of goneTables)
       log.warn({ table: g.table, lastSeen: g.lastSeen }, 'no longer matched; its backups stay');
-    const results: TableResult[] = [];
-    const queue = [...tables];
     // the encoder threads of the run, one per concurrent read, kept for the run: a table no longer
     // pays for a new worker thread and a WebAssembly compile before its first row
     const pool = new EncoderPool(readers);
     if (!opts.dryRun) pool.warm(); // they compile while the first tables are locked and planned
-    // every read of the run reads one snapshot: the tables agree with one another as pg_dump's do
-    const snapshot = opts.dryRun || strategy.snapshot === 'per-table' ? undefined : await source.openSnapshot(readers);
+    const join = opts.join && !opts.dryRun ? opts.join : undefined;
+    const worker = workerIdentity(join?.workerId);
+    let queue: TaskQueue;
+    let local: LocalTaskQueue | undefined;
+    if (join) {
+      // the first process to arrive plans the run (its tables, its backup run id); the others find it
+      const planKey = joinPlanKey(joinKey(join.key), strategy.destination);
+      const plan = await state.planRun({
+        planKey,
+        backupRun: backupRunId,
+        strategy: strategy.file,
+        plannedBy: worker.id,
+        tasks: tableTasks(tables),
+      });
+      backupRunId = plan.backupRun;
+      queue = new StateTaskQueue(state, planKey);
+      log.info(
+        { plan: planKey, planned: plan.planned, worker: worker.id },
+        plan.planned ? 'planned the shared run' : 'joined the shared run',
+      );
+    } else queue = local = localQueue(backupRunId, tables);
+    // every read of a run of one process reads one snapshot: the tables agree with one another as
+    // pg_dump's do. A shared run's workers are on other machines: each table reads its own.
+    const snapshot =
+      opts.dryRun || join || strategy.snapshot === 'per-table' ? undefined : await source.openSnapshot(readers);
     const reading = new ReadSlots(readers);
     if (snapshot?.warning) log.warn(snapshot.warning);
-    const worker = async () => {
-      for (let t = queue.shift(); t; t = queue.shift()) {
-        if (opts.signal?.aborted) {
-          results.push({
-            table: t.name,
-            strategy: t.settings.strategy,
-            status: 'stopped',
-            rows: 0,
-            files: 0,
-            bytes: 0,
-            watermarkBefore: null,
-            watermarkAfter: null,
-            durationMs: 0,
-            warnings: ['not started: stopped by a signal'],
-          });
-          continue;
-        }
-        const r = await backupTable(t, {
+    // tables in flight: twice the reads. A table holds a read slot from before its lock until its
+    // reads are done, so at most `readers` read (and use the source) at once, and what it does
+    // after (stale parts, manifest, the run's end, the unlock: waits on the destination and the
+    // state store, most of a small table's time) overlaps the next tables' reads. Each table in
+    // flight holds a lock connection to the state store.
+    let results: TableResult[];
+    try {
+      const worked = await workTables(
+        tables,
+        {
           strategy,
           source,
           state,
@@ -215,26 +237,27 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
           snapshot,
           backupRunId,
           readSlot: () => reading.acquire(),
-        });
-        const backedUp = r.status === 'ok';
-        if (backedUp && strategy.mirror.length)
-          await mirrorTable(r, encodeTableSegment(t.table), strategy, log.child({ table: t.name }));
-        // retention: after the mirrors' syncs, on the destination and the mirrors that synced
-        if (backedUp && t.plan && t.settings.retention && !opts.dryRun) {
-          mirrors ??= new MirrorStores(strategy);
-          const log1 = log.child({ table: t.name });
-          await expireAfterRun(r, t, { state, dest, mirrors, strategy, log: log1, opts: { hook: opts.hook } });
-        }
-        results.push({ ...r, why: t.why, ...(known.has(t.name) ? {} : { new: true }) });
-      }
-    };
-    // tables in flight: twice the reads. A table holds a read slot from before its lock until its
-    // reads are done, so at most `readers` read (and use the source) at once, and what it does
-    // after (stale parts, manifest, the run's end, the unlock: waits on the destination and the
-    // state store, most of a small table's time) overlaps the next tables' reads. Each table in
-    // flight holds a lock connection to the state store.
-    try {
-      await Promise.all(Array.from({ length: Math.min(readers * TABLES_PER_READ, tables.length) }, worker));
+        },
+        {
+          queue,
+          shared: !!join,
+          worker,
+          leaseMs: leaseMs(join?.leaseMs),
+          exitWhenIdle: join ? !!join.exitWhenIdle : undefined,
+          slots: readers * TABLES_PER_READ,
+          mirrors: () => (mirrors ??= new MirrorStores(strategy)),
+        },
+      );
+      results = join
+        ? (await state.planTasks(queue.planKey)).map((row) =>
+            taskTableResult(row, byName.get(row.name)?.settings ?? { strategy: 'incremental' }, !!opts.signal?.aborted),
+          )
+        : [...worked.results, ...local!.unclaimed().map((name) => stoppedResult(byName.get(name)!))];
+      results = results.map((r) => ({
+        ...r,
+        why: byName.get(r.table)?.why,
+        ...(known.has(r.table) ? {} : { new: true }),
+      }));
     } finally {
       await pool.close();
       await snapshot?.close();
@@ -256,7 +279,9 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
         ? { kind: snapshot.kind, ...(snapshot.warning ? { warning: snapshot.warning } : {}) }
         : opts.dryRun
           ? null
-          : { kind: 'per-read' },
+          : join
+            ? { kind: 'per-read', warning: SHARED_SNAPSHOT_WARNING }
+            : { kind: 'per-read' },
       goneTables,
       peakRssBytes: peak.rss,
       peakHeapBytes: peak.heapUsed,
@@ -268,6 +293,22 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     await state.close().catch(() => {});
     dest.store.close();
   }
+}
+
+/** A table a stop came before. */
+function stoppedResult(t: RunTable): TableResult {
+  return {
+    table: t.name,
+    strategy: t.settings.strategy,
+    status: 'stopped',
+    rows: 0,
+    files: 0,
+    bytes: 0,
+    watermarkBefore: null,
+    watermarkAfter: null,
+    durationMs: 0,
+    warnings: ['not started: stopped by a signal'],
+  };
 }
 
 /** `--confirm-deletes`: each must be a table of the run that detects deletes. */

@@ -15,6 +15,7 @@ import { backupIncremental, newRunId } from './incremental.js';
 import { compactSettings, compactTable } from '../lifecycle/compact.js';
 import { compactDue } from '../lifecycle/compact-due.js';
 import { DEFAULTS } from '../defaults.js';
+import { StaleLeaseError } from '../state/tasks.js';
 import { stateKey, type RunTable } from '../plan/run-tables.js';
 import { qualifiedName, quotedName } from '../source/columns.js';
 import type { BackupOptions, TableResult } from './run.js';
@@ -193,6 +194,8 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
     return { ...outcome, runId };
   } catch (e) {
     if (isTablevaultError(e) && e.exitCode === 2 && e.code !== 'NULL_CURSOR') throw e;
+    // a shared run's task whose lease was lost: its commits were refused; the new holder does it
+    if (e instanceof StaleLeaseError) throw e;
     if (isStopped(e)) {
       log.warn('stopped by a signal; committed objects stand');
       return { ...base, status: 'stopped', error: errorMessage(e), durationMs: Date.now() - started };

@@ -1,7 +1,8 @@
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ClaimedTask, StateRepository, Worker } from '../state/repository.js';
+import type { ClaimedTask, Worker } from '../state/repository.js';
 import { StaleLeaseError } from '../state/tasks.js';
+import type { TaskQueue } from './task-queue.js';
 
 /**
  * A worker of a shared run (`--join`): claims the plan's tasks one after another until none is
@@ -22,6 +23,8 @@ export interface WorkOptions {
   maxAttempts?: number;
   signal?: AbortSignal;
   log?: Logger;
+  /** Errors of a task's work that end the worker (thrown from workPlan) instead of giving the task back. */
+  fatal?: (e: unknown) => boolean;
 }
 
 /** A held task's lease as its work sees it: aborted once the lease is lost. */
@@ -42,8 +45,7 @@ export interface WorkResult {
 }
 
 export async function workPlan(
-  state: StateRepository,
-  planKey: string,
+  queue: TaskQueue,
   worker: Worker,
   opts: WorkOptions,
   run: (lease: Lease) => Promise<unknown>,
@@ -52,11 +54,11 @@ export async function workPlan(
   const poll = opts.pollMs ?? Math.min(1000, Math.max(10, opts.leaseMs / 10));
   let task: ClaimedTask | undefined;
   while (!opts.signal?.aborted) {
-    task ??= await state.claimTask(planKey, worker, opts.leaseMs);
+    task ??= await queue.claim(worker, opts.leaseMs);
     if (!task) {
-      const p = await state.planProgress(planKey);
+      const p = await queue.progress();
       if (p.done + p.failed === p.total) {
-        await state.finishPlanIfDone(planKey);
+        await queue.finishIfDone();
         out.complete = true;
         return out;
       }
@@ -69,7 +71,7 @@ export async function workPlan(
     const lost = new AbortController();
     const beat = setInterval(
       () => {
-        state.renewLease(held, opts.leaseMs).then(
+        queue.renew(held, opts.leaseMs).then(
           (ok) => {
             if (!ok) lost.abort(new StaleLeaseError(held));
           },
@@ -83,13 +85,14 @@ export async function workPlan(
       result = await run({ task: held, signal: lost.signal });
     } catch (e) {
       clearInterval(beat);
+      if (opts.fatal?.(e)) throw e;
       if (e instanceof StaleLeaseError || lost.signal.aborted) {
         out.lost++;
         opts.log?.warn({ task: held.name, token: held.token }, 'lease lost; the task is left to its new holder');
       } else {
         out.failed++;
         opts.log?.error({ task: held.name, err: errorMessage(e) }, 'task failed');
-        await state.releaseTask(held, errorMessage(e), opts.maxAttempts ?? 3).catch((err: unknown) => {
+        await queue.release(held, errorMessage(e), opts.maxAttempts ?? 3).catch((err: unknown) => {
           if (!(err instanceof StaleLeaseError)) throw err;
         });
       }
@@ -98,14 +101,14 @@ export async function workPlan(
     clearInterval(beat);
     // done, and the next claimed in the same commit (unless this worker is stopping)
     const finished = opts.signal?.aborted
-      ? await state.finishTask(held, result).then(
+      ? await queue.finish(held, result).then(
           () => true,
           (e: unknown) => {
             if (e instanceof StaleLeaseError) return false;
             throw e;
           },
         )
-      : await state.finishAndClaim(held, result, worker, opts.leaseMs).then((r) => {
+      : await queue.finishAndClaim(held, result, worker, opts.leaseMs).then((r) => {
           task = r.next;
           return r.finished;
         });

@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import type { BackupSummary } from '../backup/run.js';
 import type { StatusRow } from '../backup/status.js';
 import { DEFAULTS, MAX_PARALLEL } from '../defaults.js';
-import { wholeNumber } from './parse.js';
+import { durationMs, wholeNumber } from './parse.js';
+import { inputError } from '../errors.js';
+import type { JoinOptions } from '../backup/join.js';
 import { testHook } from './test-hook.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
 import { formatBytes, printTable } from './output.js';
@@ -47,12 +49,24 @@ export function backupCommand(ctx: CliContext, setExit: (code: number) => void):
       '--confirm-deletes <table...>',
       'record the deleted keys found in these tables even above max_delete_fraction (after checking the source is right)',
     )
+    .option(
+      '--join [key]',
+      'share this run with every process given the same key (any machine, same state store): the first plans it, all claim tables under leases until none is left; no key: the Kubernetes Indexed Job’s name, else TABLEVAULT_RUN_KEY',
+    )
+    .option(
+      '--lease <duration>',
+      'with --join: how long a claimed table stays its worker’s without a heartbeat (default 60s; renewed every third of it)',
+      durationMs,
+    )
+    .option('--exit-when-idle', 'with --join: exit once the only tables left are held by live workers')
+    .option('--worker-id <id>', 'with --join: what status shows as this process (default host:pid)')
     .option('--json', 'print one JSON summary on stdout')
     .addHelpText(
       'after',
       `
 Example:
   SHOP_DB_URL=postgres://backup:…@db:5432/shop tablevault backup strategies/nightly-incremental.yaml
+  tablevault backup strategies/nightly-incremental.yaml --join nightly-2026-12-02   # on every worker
 
 Exit codes: 0 every table done (tables another run holds are reported busy), 1 every table failed,
 2 bad input (strategy file, options), 3 some tables failed and others were done.`,
@@ -67,6 +81,10 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
           parallel: number;
           resetTable?: string[];
           confirmDeletes?: string[];
+          join?: string | true;
+          lease?: number;
+          exitWhenIdle?: boolean;
+          workerId?: string;
           json?: boolean;
         },
       ) => {
@@ -85,6 +103,12 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
               signal: ctx.stopSignal(),
               resetTables: flags.resetTable,
               confirmDeletes: flags.confirmDeletes,
+              ...(flags.join !== undefined ||
+              flags.lease !== undefined ||
+              flags.exitWhenIdle ||
+              flags.workerId !== undefined
+                ? { join: joinFlags(flags) }
+                : {}),
             },
             { logger: ctx.logger() },
           ),
@@ -123,6 +147,23 @@ Exit codes: 0 every table done (tables another run holds are reported busy), 1 e
         setExit(backupExitCode(summary));
       },
     );
+}
+
+/** `--join` and the flags only it takes; those without it are bad input. */
+export function joinFlags(f: {
+  join?: string | true;
+  lease?: number;
+  exitWhenIdle?: boolean;
+  workerId?: string;
+}): JoinOptions {
+  if (f.join === undefined)
+    throw inputError('OPTION', '--exit-when-idle and --worker-id go with --join (a run shared by several processes)');
+  return {
+    ...(typeof f.join === 'string' ? { key: f.join } : {}),
+    leaseMs: Number(f.lease) * 1000,
+    ...(f.exitWhenIdle ? { exitWhenIdle: true } : {}),
+    ...(f.workerId !== undefined ? { workerId: f.workerId } : {}),
+  };
 }
 
 /** `--dry-run`: each table, what it would get, and which entry of the file it got and why. */

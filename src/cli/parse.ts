@@ -1,5 +1,11 @@
 import { InvalidArgumentError } from 'commander';
-import { parseByteSize, parseWholeNumber, wholeNumberRequirement } from '../config/validate.js';
+import {
+  DURATION_REQUIREMENT,
+  durationSeconds,
+  parseByteSize,
+  parseWholeNumber,
+  wholeNumberRequirement,
+} from '../config/validate.js';
 
 /** A whole number for a CLI flag; `1_000_000` and `1e6` are accepted. */
 export function wholeNumber(value: string): number {
@@ -14,4 +20,11 @@ export function byteSize(value: string): number {
   const n = parseByteSize(value);
   if (n === undefined) throw new InvalidArgumentError('expected a size such as 16MiB, 8M or 5242880');
   return n;
+}
+
+/** A duration (`90s`, `15m`, `500ms`) in milliseconds. */
+export function durationMs(value: string): number {
+  const sec = durationSeconds(value);
+  if (sec === undefined) throw new InvalidArgumentError(`expected ${DURATION_REQUIREMENT}`);
+  return sec * 1000;
 }

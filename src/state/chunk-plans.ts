@@ -1,5 +1,5 @@
 import type { ColumnSpec } from '../source/columns.js';
-import type { StateDb } from './db.js';
+import { commitTransaction, type StateDb } from './db.js';
 import { advanceTable } from './object-commit.js';
 import { insertRecentVersions } from './recent-versions.js';
 import { now } from './timestamps.js';
@@ -101,7 +101,7 @@ export async function loadChunkPlan(s: StateDb, tableKey: string): Promise<Chunk
 /** Records a new plan, every chunk at its start, in one transaction. */
 export async function saveChunkPlan(s: StateDb, p: Omit<ChunkPlan, 'files'>): Promise<void> {
   const created = now();
-  await s.db.transaction().execute(async (tx) => {
+  await commitTransaction(s, async (tx) => {
     await tx
       .insertInto('tablevault_chunks')
       .values(
@@ -140,7 +140,7 @@ export interface ChunkObjectCommit extends Omit<ChunkFile, 'objectKey'> {
  * only while the chunk still counts `part` objects: a second writer of the chunk fails here.
  */
 export async function commitChunkObject(s: StateDb, c: ChunkObjectCommit): Promise<void> {
-  await s.db.transaction().execute(async (tx) => {
+  await commitTransaction(s, async (tx) => {
     await tx
       .insertInto('tablevault_chunk_files')
       .values({
@@ -173,12 +173,14 @@ export async function commitChunkObject(s: StateDb, c: ChunkObjectCommit): Promi
 
 /** Marks a chunk done whose last read found no more rows. */
 export async function markChunkDone(s: StateDb, tableKey: string, chunk: number): Promise<void> {
-  await s.db
-    .updateTable('tablevault_chunks')
-    .set({ done: 1 })
-    .where('table_key', '=', tableKey)
-    .where('chunk', '=', chunk)
-    .execute();
+  await commitTransaction(s, (tx) =>
+    tx
+      .updateTable('tablevault_chunks')
+      .set({ done: 1 })
+      .where('table_key', '=', tableKey)
+      .where('chunk', '=', chunk)
+      .execute(),
+  );
 }
 
 /** What finishing a plan added to the table. */
@@ -199,7 +201,7 @@ export async function finishChunkPlan(
   p: ChunkPlan,
   run: { runId: string; backupRun?: string; columns: ColumnSpec[] },
 ): Promise<FinishedPlan> {
-  return s.db.transaction().execute(async (tx) => {
+  return commitTransaction(s, async (tx) => {
     const table = await tx
       .selectFrom('tablevault_tables')
       .select(['files', 'watermark'])
@@ -264,7 +266,7 @@ export async function finishChunkPlan(
 
 /** Forgets a plan that can no longer be resumed (the watermark or the key moved); its objects are the caller's to remove. */
 export async function dropChunkPlan(s: StateDb, tableKey: string): Promise<void> {
-  await s.db.transaction().execute(async (tx) => {
+  await commitTransaction(s, async (tx) => {
     await tx.deleteFrom('tablevault_chunk_files').where('table_key', '=', tableKey).execute();
     await tx.deleteFrom('tablevault_chunks').where('table_key', '=', tableKey).execute();
   });

@@ -172,6 +172,23 @@ export interface StateDb {
   /** The state database's engine: its state-store SQL (`engine.state`: locks, insert-or-skip) and connection errors. */
   engine: Engine;
   label: string;
+  /**
+   * A shared run's task holder (see StateRepository.fenced): checks, inside each commit's
+   * transaction, that the task's lease is still its own; throws when it is not, so the commit
+   * rolls back.
+   */
+  fence?: (tx: Kysely<StateSchema>) => Promise<void>;
+}
+
+/**
+ * A commit's transaction: fenced first when the repository is a task holder's (StateDb.fence),
+ * so a worker whose lease was lost commits nothing.
+ */
+export function commitTransaction<T>(s: StateDb, fn: (tx: Kysely<StateSchema>) => Promise<T>): Promise<T> {
+  return s.db.transaction().execute(async (tx) => {
+    await s.fence?.(tx);
+    return fn(tx);
+  });
 }
 
 const MIGRATIONS_DIR = packagePath('migrations');

@@ -1,4 +1,4 @@
-import type { GenerationsRow, StateDb } from './db.js';
+import { commitTransaction, type GenerationsRow, type StateDb } from './db.js';
 import { now } from './timestamps.js';
 
 /** One object of a generation, by its full key, as files_json records it. */
@@ -58,7 +58,7 @@ export async function finishGeneration(
   generation: number,
   objects: GenerationObject[],
 ): Promise<void> {
-  await s.db.transaction().execute(async (tx) => {
+  await commitTransaction(s, async (tx) => {
     const upd = await tx
       .updateTable('tablevault_generations')
       .set({

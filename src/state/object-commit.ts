@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { ColumnSpec } from '../source/columns.js';
-import type { StateDb, StateSchema } from './db.js';
+import { commitTransaction, type StateDb, type StateSchema } from './db.js';
 import { insertRecentVersions } from './recent-versions.js';
 import { now } from './timestamps.js';
 
@@ -71,7 +71,7 @@ export async function advanceTable(
  * counts `seq` files, so a concurrent writer of the same table fails this commit, not the data.
  */
 export async function commitObject(s: StateDb, c: ObjectCommit): Promise<void> {
-  await s.db.transaction().execute(async (tx) => {
+  await commitTransaction(s, async (tx) => {
     await tx
       .insertInto('tablevault_files')
       .values({

@@ -38,6 +38,7 @@ import { manifestState, tableState, type ManifestState, type TableState } from '
 import { ensureTable, peekWatermark } from './tables.js';
 import {
   claimTask,
+  fenceTask,
   finishAndClaim,
   finishPlanIfDone,
   finishTask,
@@ -101,6 +102,15 @@ export class StateRepository {
   /** The state store's URL without credentials, for messages. */
   get label(): string {
     return this.s.label;
+  }
+
+  /**
+   * The same store as a shared run's task holder sees it: every commit (objects, chunks, schema
+   * versions, generations, retention) checks in its own transaction that `task`'s lease is still
+   * the holder's, and throws StaleLeaseError when another worker may have taken it over.
+   */
+  fenced(task: ClaimedTask): StateRepository {
+    return new StateRepository({ ...this.s, fence: (tx) => fenceTask(this.s, tx, task) });
   }
 
   /** Creates or upgrades the schema; the names of the migrations applied. */

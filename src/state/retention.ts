@@ -1,4 +1,4 @@
-import type { FilesRow, GenerationsRow, RetentionRow, StateDb } from './db.js';
+import { commitTransaction, type FilesRow, type GenerationsRow, type RetentionRow, type StateDb } from './db.js';
 import { now } from './timestamps.js';
 
 /** The primary destination's target name in tablevault_retention; a mirror's is its dest URL. */
@@ -32,7 +32,7 @@ export function retentionRow(s: StateDb, tableKey: string, target: string): Prom
  * recorded one is refused: expired runs never come back.
  */
 export async function advanceRetention(s: StateDb, tableKey: string, target: string, b: RetentionBoundary) {
-  await s.db.transaction().execute(async (tx) => {
+  await commitTransaction(s, async (tx) => {
     const row = await tx
       .selectFrom('tablevault_retention')
       .selectAll()

@@ -1,5 +1,5 @@
 import type { ColumnSpec } from '../source/columns.js';
-import type { SchemasRow, StateDb } from './db.js';
+import { commitTransaction, type SchemasRow, type StateDb } from './db.js';
 import { now } from './timestamps.js';
 
 /** A new schema version of a table; `reset` also clears its watermark (`--reset-table`). */
@@ -34,7 +34,7 @@ export function schemaVersion(s: StateDb, tableKey: string, version: number): Pr
 
 /** Records a schema version and makes it the table's current one, in one transaction. */
 export async function addSchemaVersion(s: StateDb, v: SchemaVersion): Promise<void> {
-  await s.db.transaction().execute(async (tx) => {
+  await commitTransaction(s, async (tx) => {
     await tx
       .insertInto('tablevault_schemas')
       .values({

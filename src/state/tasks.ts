@@ -243,7 +243,7 @@ export async function renewLease(s: StateDb, t: ClaimedTask, leaseMs: number): P
  * token is still the holder's and its lease alive. A claim of the task waits for this
  * transaction (the row is locked), so no other worker takes it over in the middle of a commit.
  */
-export async function fenceTask(s: StateDb, tx: Transaction<StateSchema>, t: ClaimedTask): Promise<void> {
+export async function fenceTask(s: StateDb, tx: Kysely<StateSchema>, t: ClaimedTask): Promise<void> {
   const row = await tx
     .selectFrom('tablevault_tasks')
     .select(['token', 'status'])

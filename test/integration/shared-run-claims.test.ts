@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateTaskQueue } from '../../src/backup/task-queue.js';
 import { workPlan } from '../../src/backup/work-plan.js';
 import { openState, type ClaimedTask, type StateRepository } from '../../src/state/repository.js';
 import { StaleLeaseError } from '../../src/state/tasks.js';
@@ -91,8 +92,7 @@ describe.each(engines)('shared run task queue ($name)', (e) => {
       const results = await Promise.all(
         workers.slice(0, WORKERS).map((s, k) =>
           workPlan(
-            s,
-            'run-1',
+            new StateTaskQueue(s, 'run-1'),
             { id: `w${k}`, host: `host-${k % 8}` },
             { leaseMs: LEASE_MS, pollMs: 50 },
             async ({ task }) => {
@@ -188,15 +188,19 @@ describe.each(engines)('a task held past its lease ($name)', (e) => {
     await state.planRun(planOf('renewed'));
     const other = await openState(e.url, { maxConnections: 1 });
     try {
-      const holder = workPlan(state, 'renewed', { id: 'a', host: 'h' }, { leaseMs: 300 }, async () => {
-        await new Promise((r) => setTimeout(r, 1200));
-        // meanwhile another worker finds nothing to take over
-        return 'a';
-      });
+      const holder = workPlan(
+        new StateTaskQueue(state, 'renewed'),
+        { id: 'a', host: 'h' },
+        { leaseMs: 300 },
+        async () => {
+          await new Promise((r) => setTimeout(r, 1200));
+          // meanwhile another worker finds nothing to take over
+          return 'a';
+        },
+      );
       await new Promise((r) => setTimeout(r, 700));
       const idle = await workPlan(
-        other,
-        'renewed',
+        new StateTaskQueue(other, 'renewed'),
         { id: 'b', host: 'h' },
         { leaseMs: 300, exitWhenIdle: true },
         async () => 'b',
@@ -210,13 +214,18 @@ describe.each(engines)('a task held past its lease ($name)', (e) => {
 
   it('is not finished by a worker frozen past its lease (no heartbeat), and is done once after', async () => {
     await state.planRun(planOf('frozen'));
-    const r = await workPlan(state, 'frozen', { id: 'a', host: 'h' }, { leaseMs: 200 }, async ({ task }) => {
-      if (task.token === 1) {
-        const until = Date.now() + 700; // the whole process stops: no heartbeat is sent
-        while (Date.now() < until);
-      }
-      return task.token;
-    });
+    const r = await workPlan(
+      new StateTaskQueue(state, 'frozen'),
+      { id: 'a', host: 'h' },
+      { leaseMs: 200 },
+      async ({ task }) => {
+        if (task.token === 1) {
+          const until = Date.now() + 700; // the whole process stops: no heartbeat is sent
+          while (Date.now() < until);
+        }
+        return task.token;
+      },
+    );
     expect(r).toMatchObject({ lost: 1, done: 1, complete: true });
     const [row] = await state.planTasks('frozen');
     expect(JSON.parse(row!.result!)).toBe(Number(row!.token));
