@@ -110,3 +110,19 @@ export async function workTables(
   );
   return { results, complete: loops.some((l) => l.complete) };
 }
+
+/** A table a stop came before. */
+export function stoppedResult(t: RunTable): TableResult {
+  return {
+    table: t.name,
+    strategy: t.settings.strategy,
+    status: 'stopped',
+    rows: 0,
+    files: 0,
+    bytes: 0,
+    watermarkBefore: null,
+    watermarkAfter: null,
+    durationMs: 0,
+    warnings: ['not started: stopped by a signal'],
+  };
+}

@@ -7,9 +7,8 @@ import { DEFAULT_MEMORY_OPTIONS, validateMemoryOptions, type MemoryOptions } fro
 import { PeakMemory } from '../memory/peak.js';
 import { EncoderPool } from '../parquet/encoder-pool.js';
 import { loadStrategy } from '../config/strategy.js';
-import { inputError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { onlyTables, planRunTables, stateKey, type RunTable } from '../plan/run-tables.js';
+import { onlyTables, planRunTables, stateKey } from '../plan/run-tables.js';
 import { checkLocation } from '../sync/sync.js';
 import { openSource } from '../source/open.js';
 import { openState } from '../state/repository.js';
@@ -20,7 +19,8 @@ import { MirrorStores } from '../lifecycle/expire-targets.js';
 import type { KeptFrom } from '../manifest/types.js';
 import { ReadSlots } from './read-slots.js';
 import { joinKey, joinPlanKey, leaseMs, taskTableResult, workerIdentity, type JoinOptions } from './join.js';
-import { localQueue, tableTasks, workTables } from './run-tasks.js';
+import { localQueue, stoppedResult, tableTasks, workTables } from './run-tasks.js';
+import { checkConfirmDeletes, checkResetTables } from './run-checks.js';
 import { StateTaskQueue, type LocalTaskQueue, type TaskQueue } from './task-queue.js';
 
 export interface BackupOptions {
@@ -292,47 +292,5 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     await source.close().catch(() => {});
     await state.close().catch(() => {});
     dest.store.close();
-  }
-}
-
-/** A table a stop came before. */
-function stoppedResult(t: RunTable): TableResult {
-  return {
-    table: t.name,
-    strategy: t.settings.strategy,
-    status: 'stopped',
-    rows: 0,
-    files: 0,
-    bytes: 0,
-    watermarkBefore: null,
-    watermarkAfter: null,
-    durationMs: 0,
-    warnings: ['not started: stopped by a signal'],
-  };
-}
-
-/** `--confirm-deletes`: each must be a table of the run that detects deletes. */
-function checkConfirmDeletes(names: string[], tables: RunTable[], file: string): void {
-  for (const r of names) {
-    const t = tables.find((x) => x.name === r);
-    if (!t) throw inputError('CONFIRM_DELETES', `--confirm-deletes ${r}: not a table of ${file}`);
-    if (t.settings.strategy !== 'incremental' || t.settings.deletes !== 'detect')
-      throw inputError(
-        'CONFIRM_DELETES',
-        `--confirm-deletes ${r}: only incremental tables with deletes: detect record deleted keys`,
-      );
-  }
-}
-
-/** `--reset-table`: each must be an incremental table of the run. */
-function checkResetTables(names: string[], tables: RunTable[], file: string): void {
-  for (const r of names) {
-    const t = tables.find((x) => x.name === r);
-    if (!t) throw inputError('RESET_TABLE', `--reset-table ${r}: not a table of ${file}`);
-    if (t.settings.strategy !== 'incremental')
-      throw inputError(
-        'RESET_TABLE',
-        `--reset-table ${r}: a full table is copied whole every run; there is nothing to reset`,
-      );
   }
 }
