@@ -113,6 +113,27 @@ export async function runChunkedPlan(
   schemaVersion: number,
 ): Promise<ChunkedOutcome> {
   const written: ChunkedOutcome['written'] = { files: 0, rows: 0, bytes: 0, stats: [] };
+  if (ctx.shareChunks) await ctx.shareChunks(p, schemaVersion);
+  else await readChunks(p, plan, ctx, schemaVersion, written);
+  await ctx.hook?.('before-plan-finish');
+  const finished = await ctx.state.finishChunkPlan(p, {
+    runId: ctx.runId,
+    backupRun: ctx.backupRun,
+    columns: plan.columns,
+  });
+  // a shared run's chunks were read by any of its workers: the result counts what the plan added
+  const shared = { files: finished.files, rows: finished.rows, bytes: finished.bytes, stats: [] };
+  return { ...finished, written: ctx.shareChunks ? shared : written };
+}
+
+/** Every chunk not yet done, as many at once as the run's encoders allow; the first failure stops the others. */
+async function readChunks(
+  p: ChunkPlan,
+  plan: TablePlan,
+  ctx: IncrementalContext,
+  schemaVersion: number,
+  written: ChunkedOutcome['written'],
+): Promise<void> {
   const failed = { error: undefined as unknown };
   const stop = () => {
     if (failed.error !== undefined) throw failed.error;
@@ -134,13 +155,21 @@ export async function runChunkedPlan(
   );
   const rejected = results.find((r) => r.status === 'rejected');
   if (rejected) throw failed.error ?? rejected.reason;
-  await ctx.hook?.('before-plan-finish');
-  const finished = await ctx.state.finishChunkPlan(p, {
-    runId: ctx.runId,
-    backupRun: ctx.backupRun,
-    columns: plan.columns,
+}
+
+/** One chunk of a shared run's plan, read by whichever worker claimed its task. */
+export function readSharedChunk(
+  c: PlannedChunk,
+  p: ChunkPlan,
+  plan: TablePlan,
+  ctx: IncrementalContext,
+  schemaVersion: number,
+): Promise<ChunkedOutcome['written']> {
+  const written: ChunkedOutcome['written'] = { files: 0, rows: 0, bytes: 0, stats: [] };
+  return ctx.encoders(async (encoder) => {
+    await readChunk(c, p, plan, ctx, { encoder, schemaVersion, stop: () => {}, written });
+    return written;
   });
-  return { ...finished, written };
 }
 
 /** One chunk, object after object from its progress, until a read comes back short of a full object. */

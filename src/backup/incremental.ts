@@ -6,7 +6,7 @@ import type { ParquetEncoder } from '../parquet/encode.js';
 import type { CompressionName, IntegerEncoding } from '../parquet/compression.js';
 import { sqlAnd } from '../source/quote.js';
 import type { ReadStats, RunSnapshot, Source } from '../source/source.js';
-import type { StateRepository } from '../state/repository.js';
+import type { ChunkPlan, StateRepository } from '../state/repository.js';
 import type { ObjectStore } from '../store/store.js';
 import { incrementalObjectKey, nextDay } from '../manifest/layout.js';
 import { writeIncrementalManifest } from '../manifest/write.js';
@@ -72,6 +72,11 @@ export interface IncrementalContext {
   readsDone?: () => void;
   /** `deletes: detect` (absent: ignore): every N runs of the table, with the guard's share and whether it is confirmed. */
   deletes?: { every: number } & DeleteSettings;
+  /**
+   * A shared run's: offers the chunks of a plan not yet done to every worker of the run, and
+   * resolves once all are done (see run-tasks.ts); absent, this process reads them.
+   */
+  shareChunks?: (p: ChunkPlan, schemaVersion: number) => Promise<void>;
 }
 
 /**

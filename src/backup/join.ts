@@ -94,3 +94,6 @@ export function taskTableResult(row: TasksRow, base: Pick<TableResult, 'strategy
     ? { ...empty, status: 'stopped', warnings: ['not started: stopped by a signal; the run’s other workers take it'] }
     : { ...empty, warnings: ['waiting for a worker'] };
 }
+
+/** A table's task (not one of its chunks'). */
+export const isTableTask = (row: TasksRow): boolean => !('chunk' in (JSON.parse(row.spec) as object));

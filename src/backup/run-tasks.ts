@@ -10,6 +10,7 @@ import type { TableResult } from './run.js';
 import { LocalTaskQueue, type TaskQueue } from './task-queue.js';
 import { backupTable, type RunContext } from './table-run.js';
 import { workPlan, type Lease } from './work-plan.js';
+import { runChunkTask, shareChunks, type ChunkSpec } from './chunk-tasks.js';
 
 /** How a run's tables are worked: by this process alone, or with every process that joined its plan. */
 export interface TaskWork {
@@ -53,14 +54,21 @@ export async function workTables(
 ): Promise<{ results: TableResult[]; complete: boolean }> {
   const byName = new Map(tables.map((t) => [t.name, t]));
   const results: TableResult[] = [];
-  const runTask = async ({ task, signal }: Lease): Promise<TableResult> => {
+  const runTask = async (lease: Lease): Promise<TableResult> => {
+    const { task, signal } = lease;
     const t = byName.get(task.name);
     if (!t)
       throw new Error(
         `table ${task.name} of the run's plan is not matched by this worker's strategy file (is every worker's file the same?)`,
       );
     const state = work.queue.holder(ctx.state, task);
-    const tctx: RunContext = { ...ctx, state };
+    const tctx: RunContext = {
+      ...ctx,
+      state,
+      ...(work.shared
+        ? { shareChunks: (rt, p, v, readsDone) => shareChunks(tctx, work.queue.planKey, lease, p, rt, v, readsDone) }
+        : {}),
+    };
     let r = await backupTable(t, tctx);
     while (work.shared && r.status === 'busy' && !signal.aborted && !ctx.opts.signal?.aborted) {
       await new Promise((ok) => setTimeout(ok, BUSY_RETRY_MS));
@@ -101,6 +109,13 @@ export async function workTables(
           exitWhenIdle: work.exitWhenIdle ?? !work.shared,
         },
         async (lease) => {
+          const spec = JSON.parse(lease.task.spec) as { table: string } | ChunkSpec;
+          if ('chunk' in spec) {
+            const rt = byName.get(spec.table);
+            if (!rt)
+              throw new Error(`table ${spec.table} of the run's plan is not matched by this worker's strategy file`);
+            return runChunkTask(rt, spec, { ...ctx, state: work.queue.holder(ctx.state, lease.task) });
+          }
           const r = await runTask(lease);
           results.push(r);
           return r;

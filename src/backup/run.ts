@@ -18,7 +18,15 @@ import { s3Options, uploaderOptions } from './destination-options.js';
 import { MirrorStores } from '../lifecycle/expire-targets.js';
 import type { KeptFrom } from '../manifest/types.js';
 import { ReadSlots } from './read-slots.js';
-import { joinKey, joinPlanKey, leaseMs, taskTableResult, workerIdentity, type JoinOptions } from './join.js';
+import {
+  isTableTask,
+  joinKey,
+  joinPlanKey,
+  leaseMs,
+  taskTableResult,
+  workerIdentity,
+  type JoinOptions,
+} from './join.js';
 import { localQueue, stoppedResult, tableTasks, workTables } from './run-tasks.js';
 import { checkConfirmDeletes, checkResetTables } from './run-checks.js';
 import { StateTaskQueue, type LocalTaskQueue, type TaskQueue } from './task-queue.js';
@@ -249,9 +257,15 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
         },
       );
       results = join
-        ? (await state.planTasks(queue.planKey)).map((row) =>
-            taskTableResult(row, byName.get(row.name)?.settings ?? { strategy: 'incremental' }, !!opts.signal?.aborted),
-          )
+        ? (await state.planTasks(queue.planKey))
+            .filter(isTableTask)
+            .map((row) =>
+              taskTableResult(
+                row,
+                byName.get(row.name)?.settings ?? { strategy: 'incremental' },
+                !!opts.signal?.aborted,
+              ),
+            )
         : [...worked.results, ...local!.unclaimed().map((name) => stoppedResult(byName.get(name)!))];
       results = results.map((r) => ({
         ...r,

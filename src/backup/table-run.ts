@@ -7,11 +7,11 @@ import type { PeakMemory } from '../memory/peak.js';
 import { observedStore } from '../progress.js';
 import type { RunSnapshot, Source } from '../source/source.js';
 import type { UseEncoder } from './export-write.js';
-import type { StateRepository } from '../state/repository.js';
+import type { ChunkPlan, StateRepository } from '../state/repository.js';
 import type { openDestination } from '../store/open.js';
 import { s3Options, uploaderOptions } from './destination-options.js';
 import { exportTable } from './export.js';
-import { backupIncremental, newRunId } from './incremental.js';
+import { backupIncremental, newRunId, type IncrementalContext } from './incremental.js';
 import { compactSettings, compactTable } from '../lifecycle/compact.js';
 import { compactDue } from '../lifecycle/compact-due.js';
 import { DEFAULTS } from '../defaults.js';
@@ -39,6 +39,8 @@ export interface RunContext {
   backupRunId: string;
   /** Waits for one of the run's read slots (see runBackup); resolves to its release. */
   readSlot?: () => Promise<() => void>;
+  /** A shared run's: offers a table's chunk plan to every worker of the run and waits for it (run-tasks.ts). */
+  shareChunks?: (rt: RunTable, p: ChunkPlan, schemaVersion: number, readsDone: () => void) => Promise<void>;
 }
 
 /**
@@ -77,43 +79,7 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
       lockName,
       async (): Promise<TableResult> => {
         if (plan) {
-          const inc = await backupIncremental(plan, {
-            store: observedStore(ctx.dest.store, ctx.opts.progress),
-            state: ctx.state,
-            source: ctx.source,
-            log,
-            runId,
-            backupRun: ctx.backupRunId,
-            hook: ctx.opts.hook,
-            nullCursor: t.null_cursor,
-            onSchemaChange: t.on_schema_change ?? 'evolve',
-            reset: ctx.opts.resetTables?.includes(t.table),
-            strategyFile: ctx.strategy.file,
-            tableName: t.table,
-            memory: new MemoryManager(ctx.memory, ctx.peak, log),
-            encoders: ctx.encoders,
-            readers: ctx.readers,
-            chunkRows: t.chunk_rows,
-            snapshot: ctx.snapshot,
-            readsDone,
-            ...(t.deletes === 'detect'
-              ? {
-                  deletes: {
-                    every: t.delete_check_every,
-                    maxFraction: t.max_delete_fraction,
-                    confirmed: ctx.opts.confirmDeletes?.includes(t.table) ?? false,
-                    name: t.table,
-                  },
-                }
-              : {}),
-            settings: {
-              batchRows: t.batch_rows,
-              fileMaxRows: t.file_max_rows,
-              rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows),
-              compression: t.compression,
-              integerEncoding: t.integer_encoding,
-            },
-          });
+          const inc = await backupIncremental(plan, incrementalContext(rt, ctx, { runId, log, readsDone }));
           const warnings = inc.counters.flatMap((c) => [
             ...(c.zeroDates ? [`column "${c.column}": ${c.zeroDates} MySQL zero date(s) backed up as NULL`] : []),
             ...(c.notRepresentable
@@ -205,6 +171,56 @@ export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableR
   } finally {
     readsDone();
   }
+}
+
+/** What a table's incremental run reads and commits with, in this run (a chunk task of a shared run too). */
+export function incrementalContext(
+  rt: RunTable,
+  ctx: RunContext,
+  run: { runId: string; log: Logger; readsDone?: () => void },
+): IncrementalContext {
+  const t = rt.settings;
+  const { runId, log, readsDone } = run;
+  return {
+    store: observedStore(ctx.dest.store, ctx.opts.progress),
+    state: ctx.state,
+    source: ctx.source,
+    log,
+    runId,
+    backupRun: ctx.backupRunId,
+    hook: ctx.opts.hook,
+    nullCursor: t.null_cursor,
+    onSchemaChange: t.on_schema_change ?? 'evolve',
+    reset: ctx.opts.resetTables?.includes(t.table),
+    strategyFile: ctx.strategy.file,
+    tableName: t.table,
+    memory: new MemoryManager(ctx.memory, ctx.peak, log),
+    encoders: ctx.encoders,
+    readers: ctx.readers,
+    chunkRows: t.chunk_rows,
+    snapshot: ctx.snapshot,
+    readsDone,
+    ...(ctx.shareChunks
+      ? { shareChunks: (p: ChunkPlan, v: number) => ctx.shareChunks!(rt, p, v, readsDone ?? (() => {})) }
+      : {}),
+    ...(t.deletes === 'detect'
+      ? {
+          deletes: {
+            every: t.delete_check_every,
+            maxFraction: t.max_delete_fraction,
+            confirmed: ctx.opts.confirmDeletes?.includes(t.table) ?? false,
+            name: t.table,
+          },
+        }
+      : {}),
+    settings: {
+      batchRows: t.batch_rows,
+      fileMaxRows: t.file_max_rows,
+      rowGroupRows: Math.min(t.row_group_rows, t.file_max_rows),
+      compression: t.compression,
+      integerEncoding: t.integer_encoding,
+    },
+  };
 }
 
 /** A base generation of the table when compact_every says it is due; what it wrote, or the warning of its failure. */

@@ -37,6 +37,7 @@ import { addSchemaVersion, latestSchema, schemaVersion, type SchemaVersion } fro
 import { manifestState, tableState, type ManifestState, type TableState } from './table-reads.js';
 import { ensureTable, peekWatermark } from './tables.js';
 import {
+  addTasks,
   claimTask,
   fenceTask,
   finishAndClaim,
@@ -47,6 +48,8 @@ import {
   planTasks,
   releaseTask,
   renewLease,
+  taskStatuses,
+  type PlannedTask,
   type ClaimedTask,
   type PlanProgress,
   type RunPlan,
@@ -308,6 +311,16 @@ export class StateRepository {
   /** A plan's tasks, with who holds which. */
   planTasks(planKey: string): Promise<TasksRow[]> {
     return planTasks(this.s.db, planKey);
+  }
+
+  /** Adds tasks to a plan, each once by name (a table's chunks, offered to every worker of the run). */
+  addTasks(planKey: string, tasks: PlannedTask[]): Promise<void> {
+    return addTasks(this.s, planKey, tasks);
+  }
+
+  /** The status of the plan's tasks of these names. */
+  taskStatuses(planKey: string, names: string[]): Promise<Map<string, { status: string; result: string | null }>> {
+    return taskStatuses(this.s, planKey, names);
   }
 
   /** Records the plan done once every task is; whether it is. */

@@ -340,3 +340,79 @@ export async function finishPlanIfDone(s: StateDb, planKey: string): Promise<boo
     .execute();
   return true;
 }
+
+/**
+ * Adds tasks to a plan, each once by name (a second call with the same names adds nothing):
+ * a task that plans more work (a table's chunks) offers it to every worker of the run. The
+ * plan's row is locked for the numbering, so two callers never take the same task numbers.
+ */
+export async function addTasks(s: StateDb, planKey: string, tasks: PlannedTask[]): Promise<void> {
+  await s.db.transaction().execute(async (tx) => {
+    const plan = await tx
+      .selectFrom('tablevault_plans')
+      .select('tasks')
+      .where('plan_key', '=', planKey)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!plan) throw new Error(`internal: no plan ${planKey} to add tasks to`);
+    const names = new Set(
+      (
+        await tx
+          .selectFrom('tablevault_tasks')
+          .select('name')
+          .where('plan_key', '=', planKey)
+          .where(
+            'name',
+            'in',
+            tasks.map((t) => t.name),
+          )
+          .execute()
+      ).map((r) => r.name),
+    );
+    const fresh = tasks.filter((t) => !names.has(t.name));
+    if (!fresh.length) return;
+    const last = await tx
+      .selectFrom('tablevault_tasks')
+      .select((eb) => eb.fn.max('task').as('last'))
+      .where('plan_key', '=', planKey)
+      .executeTakeFirst();
+    const first = Number(last?.last ?? -1) + 1;
+    const at = now();
+    await tx
+      .insertInto('tablevault_tasks')
+      .values(
+        fresh.map((t, k) => ({
+          plan_key: planKey,
+          task: first + k,
+          name: t.name,
+          spec: t.spec,
+          status: 'waiting',
+          token: 0,
+          lease_until: 0,
+          attempts: 0,
+          updated_at: at,
+        })),
+      )
+      .execute();
+    await tx
+      .updateTable('tablevault_plans')
+      .set({ tasks: first + fresh.length, status: 'ready', finished_at: null })
+      .where('plan_key', '=', planKey)
+      .execute();
+  });
+}
+
+/** The status of a plan's tasks by name (waiting, claimed, done, failed) and their results, for the names asked. */
+export async function taskStatuses(
+  s: StateDb,
+  planKey: string,
+  names: string[],
+): Promise<Map<string, { status: string; result: string | null }>> {
+  const rows = await s.db
+    .selectFrom('tablevault_tasks')
+    .select(['name', 'status', 'result'])
+    .where('plan_key', '=', planKey)
+    .where('name', 'in', names)
+    .execute();
+  return new Map(rows.map((r) => [r.name, { status: r.status, result: r.result }]));
+}
