@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { DEFAULTS, MAX_PARALLEL } from '../defaults.js';
 import { testHook } from './test-hook.js';
-import { wholeNumber } from './parse.js';
+import { durationMs, wholeNumber } from './parse.js';
+import { joinFlags } from './backup.js';
 import { addMemoryFlags, memoryOptions, type MemoryFlags } from './memory-flags.js';
 import type { CliContext } from './context.js';
 
@@ -20,7 +21,17 @@ export function serveCommand(ctx: CliContext): Command {
       wholeNumber,
       DEFAULTS.backup.parallel,
     )
-    .option('--run-now', 'also run once at start')
+    .option('--run-now', 'also run once at start (with --join, a run of this replica alone)')
+    .option(
+      '--join [prefix]',
+      'share each scheduled run with every replica of the strategy (same state store): the run of a tick is keyed by its time (prefix default serve)',
+    )
+    .option(
+      '--lease <duration>',
+      'with --join: how long a claimed table stays its worker’s without a heartbeat',
+      durationMs,
+    )
+    .option('--worker-id <id>', 'with --join: what status shows as this replica (default host:pid)')
     .addHelpText(
       'after',
       `
@@ -32,7 +43,18 @@ SIGTERM/SIGINT: the run in flight stops at its next batch (committed objects and
 uploads in progress are aborted), then tablevault exits 0; a second signal exits at once.`,
     )
     .action(
-      async (file: string, f: MemoryFlags & { listen: string; state?: string; parallel: number; runNow?: boolean }) => {
+      async (
+        file: string,
+        f: MemoryFlags & {
+          listen: string;
+          state?: string;
+          parallel: number;
+          runNow?: boolean;
+          join?: string | true;
+          lease?: number;
+          workerId?: string;
+        },
+      ) => {
         const { serve } = await import('../serve/serve.js');
         await serve(
           {
@@ -41,6 +63,9 @@ uploads in progress are aborted), then tablevault exits 0; a second signal exits
             state: f.state,
             parallel: f.parallel,
             runNow: f.runNow,
+            ...(f.join !== undefined || f.lease !== undefined || f.workerId !== undefined
+              ? { join: joinFlags(f) }
+              : {}),
             memory: memoryOptions(f),
             hook: testHook(),
           },

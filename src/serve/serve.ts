@@ -128,6 +128,11 @@ export class ServeMetrics {
   }
 }
 
+/** A scheduled run's key for `serve --join`: the prefix given (default serve) and the tick's time to the second. */
+export function tickKey(prefix: string | undefined, tick: Date): string {
+  return `${prefix ?? 'serve'}-${tick.toISOString().slice(0, 19).replace(/:/g, '')}Z`;
+}
+
 function parseListen(listen: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(listen);
   if (!m || Number(m[2]) > 65535)
@@ -168,7 +173,9 @@ export async function serve(
   let running = false;
   let lastOutcome: 'none' | 'ok' | 'failed' = 'none';
 
-  const runOnce = async () => {
+  // a replica of a shared serve (--join) joins each tick's run by the tick's time: every replica of
+  // the strategy derives the same key. The run at start (--run-now) is this replica's own.
+  const runOnce = async (tick?: Date | null) => {
     if (deps.signal.aborted) return;
     if (running) {
       log.warn('the previous run is still going; this one is skipped');
@@ -179,8 +186,12 @@ export async function serve(
     const started = Date.now();
     log.info('scheduled run starting');
     try {
-      const { strategy: _s, listen: _l, runNow: _r, ...rest } = opts;
-      const summary = await runBackup({ ...rest, strategy: opts.strategy, signal: deps.signal }, { logger: log });
+      const { strategy: _s, listen: _l, runNow: _r, join, ...rest } = opts;
+      const shared = join && tick ? { join: { ...join, key: tickKey(join.key, tick) } } : {};
+      const summary = await runBackup(
+        { ...rest, ...shared, strategy: opts.strategy, signal: deps.signal },
+        { logger: log },
+      );
       metrics.record(summary);
       lastOutcome = summary.tables.some((t) => t.status === 'failed') ? 'failed' : 'ok';
       log.info(
@@ -210,8 +221,8 @@ export async function serve(
           log.warn({ next: j.nextRun()?.toISOString() }, 'the previous run is still going; this one is skipped'),
         paused: true,
       },
-      () => {
-        current = runOnce();
+      (j: Cron) => {
+        current = runOnce(j.currentRun());
         return current;
       },
     );
