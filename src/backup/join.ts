@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { inputError } from '../errors.js';
 import type { TasksRow } from '../state/db.js';
 import type { TableResult } from './run.js';
+import { emptyResult } from './table-run.js';
 
 /**
  * `backup --join [key]`: every process given the same key (and destination) works one run.
@@ -65,18 +66,7 @@ export function leaseMs(ms: number | undefined): number {
 
 /** A table of a shared run as its task's row says: its result once done, or who holds it. */
 export function taskTableResult(row: TasksRow, base: Pick<TableResult, 'strategy'>, stopped: boolean): TableResult {
-  const empty: TableResult = {
-    table: row.name,
-    strategy: base.strategy,
-    status: 'busy',
-    rows: 0,
-    files: 0,
-    bytes: 0,
-    watermarkBefore: null,
-    watermarkAfter: null,
-    durationMs: 0,
-    warnings: [],
-  };
+  const empty = emptyResult(row.name, base.strategy, 'busy');
   const result = row.result ? (JSON.parse(row.result) as Partial<TableResult> & { error?: string }) : undefined;
   if (row.status === 'done' && result?.table) return result as TableResult;
   if (row.status === 'failed')

@@ -8,7 +8,7 @@ import { StaleLeaseError } from '../state/tasks.js';
 import { mirrorTable } from './mirror.js';
 import type { TableResult } from './run.js';
 import { LocalTaskQueue, type TaskQueue } from './task-queue.js';
-import { backupTable, type RunContext } from './table-run.js';
+import { backupTable, emptyResult, type RunContext } from './table-run.js';
 import { workPlan, type Lease } from './work-plan.js';
 import { runChunkTask, shareChunks, type ChunkSpec } from './chunk-tasks.js';
 
@@ -128,16 +128,5 @@ export async function workTables(
 
 /** A table a stop came before. */
 export function stoppedResult(t: RunTable): TableResult {
-  return {
-    table: t.name,
-    strategy: t.settings.strategy,
-    status: 'stopped',
-    rows: 0,
-    files: 0,
-    bytes: 0,
-    watermarkBefore: null,
-    watermarkAfter: null,
-    durationMs: 0,
-    warnings: ['not started: stopped by a signal'],
-  };
+  return emptyResult(t.name, t.settings.strategy, 'stopped', ['not started: stopped by a signal']);
 }

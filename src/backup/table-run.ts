@@ -43,24 +43,34 @@ export interface RunContext {
   shareChunks?: (rt: RunTable, p: ChunkPlan, schemaVersion: number, readsDone: () => void) => Promise<void>;
 }
 
-/**
- * Backs up one table of a run under its lock, recording the run in the state store; another
- * process holding the lock makes it `busy`. Failures become a `failed` result, except bad input.
- */
-export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableResult> {
-  const { settings: t, plan } = rt;
-  const base: TableResult = {
-    table: t.table,
-    strategy: t.strategy,
-    status: 'ok',
+/** A table's result before it has read anything: no rows, no files, no watermark. */
+export function emptyResult(
+  table: string,
+  strategy: TableResult['strategy'],
+  status: TableResult['status'],
+  warnings: string[] = [],
+): TableResult {
+  return {
+    table,
+    strategy,
+    status,
     rows: 0,
     files: 0,
     bytes: 0,
     watermarkBefore: null,
     watermarkAfter: null,
     durationMs: 0,
-    warnings: [],
+    warnings,
   };
+}
+
+/**
+ * Backs up one table of a run under its lock, recording the run in the state store; another
+ * process holding the lock makes it `busy`. Failures become a `failed` result, except bad input.
+ */
+export async function backupTable(rt: RunTable, ctx: RunContext): Promise<TableResult> {
+  const { settings: t, plan } = rt;
+  const base = emptyResult(t.table, t.strategy, 'ok');
   const log = ctx.log.child({ table: t.table });
   if (rt.skipped) return { ...base, status: 'skipped', warnings: [`skipped (when_no_cursor: skip): ${rt.skipped}`] };
   if (ctx.opts.dryRun) {

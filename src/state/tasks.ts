@@ -94,24 +94,7 @@ export async function planRun(s: StateDb, p: RunPlan): Promise<{ planned: boolea
       )
       .executeTakeFirst();
     if (Number(ins.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
-    const at = now();
-    for (let i = 0; i < p.tasks.length; i += INSERT_BATCH)
-      await tx
-        .insertInto('tablevault_tasks')
-        .values(
-          p.tasks.slice(i, i + INSERT_BATCH).map((t, k) => ({
-            plan_key: p.planKey,
-            task: i + k,
-            name: t.name,
-            spec: t.spec,
-            status: 'waiting',
-            token: 0,
-            lease_until: 0,
-            attempts: 0,
-            updated_at: at,
-          })),
-        )
-        .execute();
+    await insertWaiting(tx, p.planKey, 0, p.tasks);
     return true;
   });
   if (planned) return { planned, backupRun: p.backupRun };
@@ -121,6 +104,33 @@ export async function planRun(s: StateDb, p: RunPlan): Promise<{ planned: boolea
     .where('plan_key', '=', p.planKey)
     .executeTakeFirstOrThrow();
   return { planned, backupRun: row.backup_run };
+}
+
+/** Inserts `tasks` as waiting, numbered from `first`, in batches of INSERT_BATCH rows. */
+async function insertWaiting(
+  tx: Kysely<StateSchema>,
+  planKey: string,
+  first: number,
+  tasks: PlannedTask[],
+): Promise<void> {
+  const at = now();
+  for (let i = 0; i < tasks.length; i += INSERT_BATCH)
+    await tx
+      .insertInto('tablevault_tasks')
+      .values(
+        tasks.slice(i, i + INSERT_BATCH).map((t, k) => ({
+          plan_key: planKey,
+          task: first + i + k,
+          name: t.name,
+          spec: t.spec,
+          status: 'waiting',
+          token: 0,
+          lease_until: 0,
+          attempts: 0,
+          updated_at: at,
+        })),
+      )
+      .execute();
 }
 
 /**
@@ -377,23 +387,7 @@ export async function addTasks(s: StateDb, planKey: string, tasks: PlannedTask[]
       .where('plan_key', '=', planKey)
       .executeTakeFirst();
     const first = Number(last?.last ?? -1) + 1;
-    const at = now();
-    await tx
-      .insertInto('tablevault_tasks')
-      .values(
-        fresh.map((t, k) => ({
-          plan_key: planKey,
-          task: first + k,
-          name: t.name,
-          spec: t.spec,
-          status: 'waiting',
-          token: 0,
-          lease_until: 0,
-          attempts: 0,
-          updated_at: at,
-        })),
-      )
-      .execute();
+    await insertWaiting(tx, planKey, first, fresh);
     await tx
       .updateTable('tablevault_plans')
       .set({ tasks: first + fresh.length, status: 'ready', finished_at: null })
