@@ -25,7 +25,6 @@ export const LANE_B = [
   'retention-history',
   'run-consistency',
   'shared-run-claims',
-  'shared-run-status', // state database tv_runstatus_state
   'table-names',
   // tv_whole.* (test/helpers/whole-db.ts), state database tv_whole_state
   'whole-database',
