@@ -10,8 +10,11 @@ export const SMALL = Array.from({ length: 12 }, (_, k) => ({
   cursor: (['updated_at', 'modified_at', undefined] as const)[k % 3],
 }));
 
-/** Rows of the big table: enough for several batches and row groups, few enough for a test. */
-export const BIG_ROWS = 300_000;
+/**
+ * Rows of the big table: enough for several batches (export 20,000, restore 50,000 and 10,000
+ * streamed, verify 20,000) and two row groups (100,000), few enough for a test.
+ */
+export const BIG_ROWS = 120_000;
 
 const T0 = "timestamptz '2024-01-01 00:00:00+00'";
 
