@@ -18,7 +18,7 @@ import {
 } from '../helpers/chunked.js';
 
 /**
- * A table of a quarter of a million rows exported with --parallel 2 --chunk-rows 50000 to a local
+ * A table of 60,000 rows exported with --parallel 2 --chunk-rows 12500 to a local
  * directory is read in key ranges at once: each chunk's objects are named part-CCCCC-NNNNN, the
  * manifest lists every object of the folder once in key order, the objects hold exactly the
  * source's rows (a count, a sum and an order-independent hash, DuckDB against the database), and
@@ -27,8 +27,9 @@ import {
  * key, cut into ctid page ranges.
  */
 
-const ROWS = 240_000;
-const ARGS = ['--parallel', '2', '--chunk-rows', '50000', '--file-max-rows', '20000', '--json'];
+// five chunks of three objects each, as 240,000 rows made with --chunk-rows 50000 --file-max-rows 20000
+const ROWS = 60_000;
+const ARGS = ['--parallel', '2', '--chunk-rows', '12500', '--file-max-rows', '5000', '--json'];
 
 interface Case {
   table: string;
