@@ -160,7 +160,8 @@ export function joinFlags(f: {
     throw inputError('OPTION', '--exit-when-idle and --worker-id go with --join (a run shared by several processes)');
   return {
     ...(typeof f.join === 'string' ? { key: f.join } : {}),
-    leaseMs: Number(f.lease) * 1000,
+    // durationMs parsed it to milliseconds already; none: the default lease (join.ts)
+    ...(f.lease !== undefined ? { leaseMs: f.lease } : {}),
     ...(f.exitWhenIdle ? { exitWhenIdle: true } : {}),
     ...(f.workerId !== undefined ? { workerId: f.workerId } : {}),
   };
