@@ -92,8 +92,12 @@ export async function workTables(
       });
     return r;
   };
+  // a shared run's table may add tasks (its chunks), which this process's other workers read while
+  // the table's own worker waits for them: every slot works, however few the tables
+  const loopCount = work.shared ? Math.max(1, work.slots) : Math.max(1, Math.min(work.slots, tables.length));
+  let busy = 0;
   const loops = await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(work.slots, tables.length)) }, (_, k) =>
+    Array.from({ length: loopCount }, (_, k) =>
       workPlan(
         work.queue,
         { id: work.slots > 1 ? `${work.worker.id}/${k}` : work.worker.id, host: work.worker.host },
@@ -107,23 +111,33 @@ export async function workTables(
           // the run as before, or in a run of one process anything else it throws
           fatal: (e) => !work.shared || (isTablevaultError(e) && e.exitCode === 2),
           exitWhenIdle: work.exitWhenIdle ?? !work.shared,
+          // (a run of one process adds no tasks: its loops need not wait for one another)
+          othersBusy: work.shared ? () => busy > 0 : undefined,
         },
         async (lease) => {
-          const spec = JSON.parse(lease.task.spec) as { table: string } | ChunkSpec;
-          if ('chunk' in spec) {
-            const rt = byName.get(spec.table);
-            if (!rt)
-              throw new Error(`table ${spec.table} of the run's plan is not matched by this worker's strategy file`);
-            return runChunkTask(rt, spec, { ...ctx, state: work.queue.holder(ctx.state, lease.task) });
+          busy++;
+          try {
+            return await runLease(lease);
+          } finally {
+            busy--;
           }
-          const r = await runTask(lease);
-          results.push(r);
-          return r;
         },
       ),
     ),
   );
   return { results, complete: loops.some((l) => l.complete) };
+
+  async function runLease(lease: Lease): Promise<unknown> {
+    const spec = JSON.parse(lease.task.spec) as { table: string } | ChunkSpec;
+    if ('chunk' in spec) {
+      const rt = byName.get(spec.table);
+      if (!rt) throw new Error(`table ${spec.table} of the run's plan is not matched by this worker's strategy file`);
+      return runChunkTask(rt, spec, { ...ctx, state: work.queue.holder(ctx.state, lease.task) });
+    }
+    const r = await runTask(lease);
+    results.push(r);
+    return r;
+  }
 }
 
 /** A table a stop came before. */

@@ -17,6 +17,11 @@ export interface WorkOptions {
   leaseMs: number;
   /** Return when the only tasks left are held by live workers, instead of waiting to take over one that dies. */
   exitWhenIdle?: boolean;
+  /**
+   * Whether other workers of this process are still on a task: an idle exit waits for them, since
+   * a task in progress may add tasks for this process to work (a chunked table's chunks).
+   */
+  othersBusy?: () => boolean;
   /** How long to wait between looks when every task left is held (default: a tenth of the lease, at most 1 s). */
   pollMs?: number;
   /** Attempts a task gets before it is failed for good (default 3). */
@@ -62,7 +67,7 @@ export async function workPlan(
         out.complete = true;
         return out;
       }
-      if (opts.exitWhenIdle && p.waiting === 0 && p.expired === 0) return out;
+      if (opts.exitWhenIdle && p.waiting === 0 && p.expired === 0 && !opts.othersBusy?.()) return out;
       await sleep(poll, opts.signal);
       continue;
     }
