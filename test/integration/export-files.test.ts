@@ -357,7 +357,7 @@ describe('export: a table larger than --file-max-rows', () => {
     const t = target();
     const client = makeS3Client(t);
     const proxy = await startFaultProxy(t.endpoint, [
-      { match: (r) => r.method === 'PUT', action: { kind: 'delay', ms: 300 } },
+      { match: (r) => r.method === 'PUT', action: { kind: 'delay', ms: 100 } },
     ]);
     try {
       const overlap = async (n: number) => {
