@@ -38,21 +38,23 @@ import { manifestState, tableState, type ManifestState, type TableState } from '
 import { ensureTable, peekWatermark } from './tables.js';
 import {
   addTasks,
-  claimTask,
-  fenceTask,
-  finishAndClaim,
   finishPlanIfDone,
-  finishTask,
   planProgress,
   planRun,
   planTasks,
-  releaseTask,
-  renewLease,
   taskStatuses,
   type PlannedTask,
-  type ClaimedTask,
   type PlanProgress,
   type RunPlan,
+} from './plans.js';
+import {
+  claimTask,
+  fenceTask,
+  finishAndClaim,
+  finishTask,
+  releaseTask,
+  renewLease,
+  type ClaimedTask,
   type Worker,
 } from './tasks.js';
 import { advanceRetention, markSwept, retentionRow, unlistedObjects, type RetentionBoundary } from './retention.js';

@@ -1,5 +1,5 @@
 import type { StateDb } from './db.js';
-import { planProgress, type PlanProgress } from './tasks.js';
+import { planProgress, type PlanProgress } from './plans.js';
 
 /**
  * What status and /metrics show of a strategy's shared runs (tasks.ts): each plan still ready
