@@ -11,5 +11,9 @@ export default defineConfig({
     // test files share the real PostgreSQL/MariaDB databases (same table names): one file at a time
     fileParallelism: false,
     pool: 'forks',
+    // one child process runs every file in turn (it is one file at a time anyway), instead of a new
+    // process per file importing the AWS SDK, DuckDB, kysely and the rest again: the files restore
+    // what they change (process.env, stubs) in their afterAll
+    isolate: false,
   },
 });
