@@ -28,6 +28,10 @@ export interface ChunkDb {
   exec(sql: string): Promise<void>;
   /** The first value of the first row, as text. */
   value(sql: string): Promise<string>;
+  /** The rows of a query, on the test database or `database` of the same server (a state database). */
+  rows<T = Record<string, unknown>>(sql: string, database?: string): Promise<T[]>;
+  /** Drops `database` of the server if it is there, with any connection to it still open. */
+  dropDatabase(database: string): Promise<void>;
   /** `n` is the summed column; `columns` are hashed in this order. */
   fingerprint(table: string, columns: string[], n?: string): Promise<Fingerprint>;
   analyze(table: string): string;
@@ -44,6 +48,8 @@ export const PG: ChunkDb = {
   div: (a, b) => `(${a}) / ${b}`,
   exec: (sql) => withPg((c) => c.query(sql)).then(() => undefined),
   value: (sql) => withPg(async (c) => first((await c.query(sql)).rows[0] as object)),
+  rows: <T>(sql: string, database?: string) => withPg(async (c) => (await c.query(sql)).rows as T[], database),
+  dropDatabase: (d) => PG.exec(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`),
   fingerprint: (table, columns, n = 'n') =>
     withPg(async (c) => {
       const h = `('x' || substr(md5(concat_ws('|', ${columns.join(', ')})), 1, 15))::bit(60)::bigint`;
@@ -68,6 +74,8 @@ export const MYSQL: ChunkDb = {
       const [rows] = await c.query(sql);
       return first((rows as object[])[0]);
     }),
+  rows: <T>(sql: string, database?: string) => withMysql(async (c) => (await c.query(sql))[0] as T[], database),
+  dropDatabase: (d) => MYSQL.exec(`DROP DATABASE IF EXISTS ${d}`),
   fingerprint: (table, columns, n = 'n') =>
     withMysql(async (c) => {
       const h = `CAST(CONV(SUBSTR(MD5(CONCAT_WS('|', ${columns.join(', ')})), 1, 15), 16, 10) AS UNSIGNED)`;
@@ -112,6 +120,11 @@ export function manifestNames(folder: string): string[] {
 /** Every file in a table folder, sorted. */
 export function folderFiles(folder: string): string[] {
   return readdirSync(folder).sort();
+}
+
+/** The Parquet objects in a table folder (not its manifest or schema files), sorted. */
+export function parquetObjects(folder: string): string[] {
+  return folderFiles(folder).filter((f) => f.endsWith('.parquet'));
 }
 
 /** `part-CCCCC-NNNNN.parquet` → C, or undefined for any other name. */

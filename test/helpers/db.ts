@@ -17,9 +17,9 @@ export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
 }
 
-/** Runs `fn` with a PostgreSQL client on the test database (session in UTC), closing it afterwards. */
-export async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: PG_URL });
+/** Runs `fn` with a PostgreSQL client on the test database, or `database` of the same server (session in UTC), closing it afterwards. */
+export async function withPg<T>(fn: (c: pg.Client) => Promise<T>, database?: string): Promise<T> {
+  const c = new pg.Client({ connectionString: database ? withDatabase(PG_URL, database) : PG_URL });
   await c.connect();
   try {
     await c.query("SET TimeZone = 'UTC'");
@@ -29,14 +29,15 @@ export async function withPg<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-export async function withMysql<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
+/** As withPg, for MySQL/MariaDB. */
+export async function withMysql<T>(fn: (c: mysql.Connection) => Promise<T>, database?: string): Promise<T> {
   const u = new URL(MYSQL_URL);
   const c = await mysql.createConnection({
     host: u.hostname,
     port: Number(u.port || 3306),
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
-    database: u.pathname.slice(1),
+    database: database ?? u.pathname.slice(1),
     multipleStatements: true,
     timezone: 'Z',
     supportBigNumbers: true,

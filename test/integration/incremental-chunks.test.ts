@@ -1,12 +1,11 @@
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTableSegment } from '../../src/manifest/layout.js';
 import { backup, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
 import { MYSQL, PG, manifestNames, type ChunkDb } from '../helpers/chunked.js';
+import { withDatabase } from '../helpers/db.js';
 import { sqlString, withDuckDB } from '../helpers/duckdb.js';
 
 /**
@@ -26,7 +25,6 @@ const TABLE = 'tv_ich';
 const STATE_DB = 'tv_ich_state';
 /** Four chunks of five objects each. */
 const FLAGS = ['--json', '--parallel', '2'];
-const withDatabase = (url: string, db: string) => Object.assign(new URL(url), { pathname: `/${db}` }).href;
 
 interface Summary {
   tables: Array<{
@@ -63,17 +61,9 @@ const pgEngine: Engine = {
     `INSERT INTO ${TABLE} SELECT i, i % 1000, timestamp '${year}-01-01' + (i / 3) * interval '1 second', 'new' FROM generate_series(${from}, ${to}) i`,
   touch: (every, upTo) =>
     `UPDATE ${TABLE} SET pad = 'touched', ts = timestamp '2026-01-01' + id * interval '1 microsecond' WHERE id % ${every} = 0 AND id <= ${upTo}`,
-  stateQuery: async (sql) => {
-    const c = new pg.Client({ connectionString: withDatabase(PG.url, STATE_DB) });
-    await c.connect();
-    try {
-      return (await c.query(sql)).rows as Array<Record<string, unknown>>;
-    } finally {
-      await c.end();
-    }
-  },
+  stateQuery: (sql) => PG.rows(sql, STATE_DB),
   resetState: async () => {
-    await PG.exec(`DROP DATABASE IF EXISTS ${STATE_DB} WITH (FORCE)`);
+    await PG.dropDatabase(STATE_DB);
     await PG.exec(`CREATE DATABASE ${STATE_DB}`);
   },
 };
@@ -89,16 +79,10 @@ const mysqlEngine: Engine = {
     `INSERT INTO ${TABLE} SELECT seq, seq % 1000, TIMESTAMP '${year}-01-01 00:00:00' + INTERVAL (seq DIV 3) SECOND, 'new' FROM seq_${from}_to_${to}`,
   touch: (every, upTo) =>
     `UPDATE ${TABLE} SET pad = 'touched', ts = TIMESTAMP '2026-01-01 00:00:00' + INTERVAL id MICROSECOND WHERE id % ${every} = 0 AND id <= ${upTo}`,
-  stateQuery: async (sql) => {
-    const c = await mysql.createConnection(withDatabase(MYSQL.url, STATE_DB));
-    try {
-      return (await c.query(sql))[0] as Array<Record<string, unknown>>;
-    } finally {
-      await c.end();
-    }
-  },
+  stateQuery: (sql) => MYSQL.rows(sql, STATE_DB),
   resetState: async () => {
-    await MYSQL.exec(`DROP DATABASE IF EXISTS ${STATE_DB}; CREATE DATABASE ${STATE_DB}`);
+    await MYSQL.dropDatabase(STATE_DB);
+    await MYSQL.exec(`CREATE DATABASE ${STATE_DB}`);
   },
 };
 
@@ -148,27 +132,7 @@ async function sourceLines(e: Engine): Promise<string[]> {
     e.db.name === 'PostgreSQL'
       ? `SELECT concat_ws('|', id, n, to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US'), coalesce(pad, '')) AS l FROM ${TABLE}`
       : `SELECT CONCAT_WS('|', id, n, DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f'), COALESCE(pad, '')) AS l FROM ${TABLE}`;
-  const rows = e.db.name === 'PostgreSQL' ? await pgRows(sql) : ((await withMysqlRows(sql)) as Array<{ l: string }>);
-  return rows.map((r) => String(r.l)).sort();
-}
-
-async function pgRows(sql: string): Promise<Array<{ l: string }>> {
-  const c = new pg.Client({ connectionString: PG.url });
-  await c.connect();
-  try {
-    return (await c.query<{ l: string }>(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
-
-async function withMysqlRows(sql: string): Promise<unknown[]> {
-  const c = await mysql.createConnection(MYSQL.url);
-  try {
-    return (await c.query(sql))[0] as unknown[];
-  } finally {
-    await c.end();
-  }
+  return (await e.db.rows<{ l: string }>(sql)).map((r) => String(r.l)).sort();
 }
 
 /** The run id of each object the table folder's manifest lists. */

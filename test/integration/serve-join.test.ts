@@ -1,13 +1,12 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTableSegment } from '../../src/manifest/layout.js';
 import { strategyFile } from '../helpers/backup.js';
-import { MYSQL, PG, folderFiles, manifestNames, parquetFingerprint, type ChunkDb } from '../helpers/chunked.js';
+import { MYSQL, PG, parquetObjects, manifestNames, parquetFingerprint, type ChunkDb } from '../helpers/chunked.js';
 import { startCli, type CliResult } from '../helpers/cli.js';
 import { withDatabase } from '../helpers/db.js';
+import { until } from '../helpers/until.js';
 
 /**
  * `serve --join` replicas (issue 20), on each engine as source and state store: two replicas on
@@ -27,35 +26,6 @@ const ts = (db: ChunkDb) =>
     : `TIMESTAMP '2024-01-01 00:00:00' + INTERVAL i SECOND`;
 
 const stateUrl = (db: ChunkDb) => withDatabase(db.url, STATE_DB);
-const dropState = (db: ChunkDb) =>
-  db.exec(`DROP DATABASE IF EXISTS ${STATE_DB}${db.name === 'PostgreSQL' ? ' WITH (FORCE)' : ''}`);
-
-async function stateRows<T>(db: ChunkDb, sql: string): Promise<T[]> {
-  if (db.name === 'PostgreSQL') {
-    const c = new pg.Client({ connectionString: stateUrl(db) });
-    await c.connect();
-    try {
-      return (await c.query(sql)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  }
-  const c = await mysql.createConnection(stateUrl(db));
-  try {
-    return (await c.query(sql))[0] as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-async function until(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 interface Task {
   plan_key: string;
   name: string;
@@ -79,7 +49,7 @@ ${TABLES.map((t) => `  - table: ${t}\n    strategy: incremental\n    cursor: ts\
   let tasks: Task[];
 
   beforeAll(async () => {
-    await dropState(db);
+    await db.dropDatabase(STATE_DB);
     await db.exec(`CREATE DATABASE ${STATE_DB}`);
     for (const t of TABLES) {
       await db.exec(`DROP TABLE IF EXISTS ${t}`);
@@ -93,35 +63,39 @@ ${TABLES.map((t) => `  - table: ${t}\n    strategy: incremental\n    cursor: ts\
         TABLEVAULT_TEST_PAUSE_AT: 'after-commit:300',
       });
     const replicas = [replica('A'), replica('B')];
+    // the "serving" line, however the pipe cuts stderr into chunks
     const up = (r: (typeof replicas)[number]) =>
-      new Promise<void>((ok) => r.child.stderr!.on('data', (d: Buffer) => d.toString().includes('"listen"') && ok()));
+      new Promise<void>((ok) => {
+        let err = '';
+        r.child.stderr!.on('data', (d: Buffer) => (err += d.toString()).includes('"listen"') && ok());
+      });
     await Promise.all(replicas.map(up));
     for (const t of TABLES)
       await db.exec(`INSERT INTO ${t} SELECT i, i % 1000, ${ts(db)}, ${db.md5('i')} FROM ${db.series(ROWS)}`);
     const backedUp = async () =>
       Number(
         (
-          await stateRows<{ n: string }>(
-            db,
+          await db.rows<{ n: string }>(
             `SELECT COALESCE(SUM(${db.name === 'PostgreSQL' ? 'rows' : '`rows`'}), 0) AS n FROM tablevault_tables`,
+            STATE_DB,
           )
         )[0]!.n,
       ) ===
       ROWS * TABLES.length;
-    await until('every row to be backed up', backedUp);
+    await until('every row to be backed up', backedUp, { everyMs: 200 });
     const done = async () =>
-      (await stateRows(db, "SELECT plan_key FROM tablevault_plans WHERE status = 'done'")).length >= 3;
-    await until('three ticks to be done', done);
+      (await db.rows("SELECT plan_key FROM tablevault_plans WHERE status = 'done'", STATE_DB)).length >= 3;
+    await until('three ticks to be done', done, { everyMs: 200 });
     for (const r of replicas) r.child.kill('SIGTERM');
     exits = await Promise.all(replicas.map((r) => r.done));
-    plans = await stateRows(db, 'SELECT plan_key, status FROM tablevault_plans ORDER BY plan_key');
-    tasks = await stateRows(db, 'SELECT plan_key, name, status, owner, token FROM tablevault_tasks');
+    plans = await db.rows('SELECT plan_key, status FROM tablevault_plans ORDER BY plan_key', STATE_DB);
+    tasks = await db.rows('SELECT plan_key, name, status, owner, token FROM tablevault_tasks', STATE_DB);
   }, 120_000);
 
   afterAll(async () => {
     rmSync(dirname(s.dir), { recursive: true, force: true });
     for (const t of TABLES) await db.exec(`DROP TABLE IF EXISTS ${t}`);
-    await dropState(db);
+    await db.dropDatabase(STATE_DB);
   });
 
   it('both replicas exit 0 on SIGTERM', () => {
@@ -156,6 +130,6 @@ ${TABLES.map((t) => `  - table: ${t}\n    strategy: incremental\n    cursor: ts\
         COLUMNS,
       ),
     ).toEqual(await db.fingerprint(t, COLUMNS));
-    expect(folderFiles(folder).filter((f) => f.endsWith('.parquet'))).toEqual([...names].sort());
+    expect(parquetObjects(folder)).toEqual([...names].sort());
   });
 });

@@ -7,9 +7,10 @@ import { encodeTableSegment } from '../../src/manifest/layout.js';
 import type { TasksRow } from '../../src/state/db.js';
 import { openState } from '../../src/state/repository.js';
 import { strategyFile } from '../helpers/backup.js';
-import { MYSQL, PG, folderFiles, manifestNames, parquetFingerprint, type ChunkDb } from '../helpers/chunked.js';
+import { MYSQL, PG, parquetObjects, manifestNames, parquetFingerprint, type ChunkDb } from '../helpers/chunked.js';
 import { jsonSummary, runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { withDatabase } from '../helpers/db.js';
+import { until } from '../helpers/until.js';
 
 /**
  * Shared runs across processes (issue 20), on each engine as source and state store: real
@@ -43,8 +44,6 @@ const fill = (db: ChunkDb, table: string, rows: number) => {
   ];
 };
 
-const dropState = (db: ChunkDb) =>
-  db.exec(`DROP DATABASE IF EXISTS ${STATE_DB}${db.name === 'PostgreSQL' ? ' WITH (FORCE)' : ''}`);
 const stateUrl = (db: ChunkDb) => withDatabase(db.url, STATE_DB);
 
 const strategy = (db: ChunkDb, tables: string[]) => (dest: string) => `source: ${db.url}
@@ -79,18 +78,6 @@ async function fingerprints(db: ChunkDb, dir: string, table: string) {
   return { backedUp, source: await db.fingerprint(table, COLUMNS) };
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (
-    !(await Promise.resolve()
-      .then(check)
-      .catch(() => false))
-  ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function tasksOf(db: ChunkDb, planKey: string): Promise<TasksRow[]> {
   const state = await openState(stateUrl(db));
   try {
@@ -117,7 +104,7 @@ describe.each([PG, MYSQL])('shared runs across processes ($name)', (db) => {
   let tasks: TasksRow[];
 
   beforeAll(async () => {
-    await dropState(db);
+    await db.dropDatabase(STATE_DB);
     await db.exec(`CREATE DATABASE ${STATE_DB}`);
     for (const sql of [...fill(db, BIG, BIG_ROWS), ...SMALL.flatMap((t) => fill(db, t, SMALL_ROWS))])
       await db.exec(sql);
@@ -136,7 +123,7 @@ describe.each([PG, MYSQL])('shared runs across processes ($name)', (db) => {
   afterAll(async () => {
     for (const s of [shared, plain]) rmSync(dirname(s.dir), { recursive: true, force: true });
     await db.exec(`DROP TABLE IF EXISTS ${all.join(', ')}, ${BIG}_back`);
-    await dropState(db);
+    await db.dropDatabase(STATE_DB);
   });
 
   it('the worker killed mid-task died by SIGKILL', () => {
@@ -172,9 +159,7 @@ describe.each([PG, MYSQL])('shared runs across processes ($name)', (db) => {
   it.each(all)('%s: its folder holds exactly the objects its manifest lists, as a run of one process', (table) => {
     const names = manifestNames(folderOf(db, shared.dir, table));
     expect(new Set(names).size).toBe(names.length);
-    expect(folderFiles(folderOf(db, shared.dir, table)).filter((f) => f.endsWith('.parquet'))).toEqual(
-      [...names].sort(),
-    );
+    expect(parquetObjects(folderOf(db, shared.dir, table))).toEqual([...names].sort());
     expect(names).toEqual(manifestNames(folderOf(db, plain.dir, table)));
   });
 
@@ -242,7 +227,7 @@ describe.each([PG, MYSQL])('shared runs across processes ($name)', (db) => {
       const f = await fingerprints(db, s.dir, SMALL[0]!);
       expect(f.backedUp).toEqual(f.source);
       const folder = folderOf(db, s.dir, SMALL[0]!);
-      expect(folderFiles(folder).filter((n) => n.endsWith('.parquet'))).toEqual([...manifestNames(folder)].sort());
+      expect(parquetObjects(folder)).toEqual([...manifestNames(folder)].sort());
     });
   });
 
@@ -271,7 +256,7 @@ describe.each([PG, MYSQL])('shared runs across processes ($name)', (db) => {
       const f = await fingerprints(db, s.dir, BIG);
       expect(f.backedUp).toEqual(f.source);
       const folder = folderOf(db, s.dir, BIG);
-      expect(folderFiles(folder).filter((n) => n.endsWith('.parquet'))).toEqual([...manifestNames(folder)].sort());
+      expect(parquetObjects(folder)).toEqual([...manifestNames(folder)].sort());
     });
   });
 });
