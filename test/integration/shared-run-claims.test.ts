@@ -188,21 +188,25 @@ describe.each(engines)('a task held past its lease ($name)', (e) => {
     await state.planRun(planOf('renewed'));
     const other = await openState(e.url, { maxConnections: 1 });
     try {
+      // The lease is long enough that a pause of this test process (a major GC of the heap the
+      // files before left behind) cannot outlast it between two beats (300 ms did, once, in CI),
+      // and the task runs more than twice as long as the lease.
       const holder = workPlan(
         new StateTaskQueue(state, 'renewed'),
         { id: 'a', host: 'h' },
-        { leaseMs: 300 },
+        { leaseMs: 1000 },
         async () => {
-          await new Promise((r) => setTimeout(r, 1200));
+          await new Promise((r) => setTimeout(r, 2500));
           // meanwhile another worker finds nothing to take over
           return 'a';
         },
       );
-      await new Promise((r) => setTimeout(r, 700));
+      // past the end of the first lease, had it not been renewed
+      await new Promise((r) => setTimeout(r, 1300));
       const idle = await workPlan(
         new StateTaskQueue(other, 'renewed'),
         { id: 'b', host: 'h' },
-        { leaseMs: 300, exitWhenIdle: true },
+        { leaseMs: 1000, exitWhenIdle: true },
         async () => 'b',
       );
       expect(idle.done).toBe(0);
