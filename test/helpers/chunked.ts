@@ -6,7 +6,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from './db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from './db.js';
 import { sqlString, withDuckDB } from './duckdb.js';
 
 export interface Fingerprint {
@@ -64,7 +64,7 @@ export const PG: ChunkDb = {
 export const MYSQL: ChunkDb = {
   name: 'MySQL',
   url: MYSQL_URL,
-  schema: 'test',
+  schema: MYSQL_DB,
   series: (n) => `(SELECT seq AS i FROM seq_1_to_${n}) AS g`,
   md5: (e) => `MD5(${e})`,
   div: (a, b) => `(${a}) DIV ${b}`,

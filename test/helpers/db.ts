@@ -5,6 +5,8 @@ import mysql from 'mysql2/promise';
 
 export const PG_URL = process.env.TABLEVAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MYSQL_URL = process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+/** The MySQL test database's name: the schema of the tables tests make there (test, or the lane's: test/helpers/lane.ts). */
+export const MYSQL_DB = decodeURIComponent(new URL(MYSQL_URL).pathname.slice(1));
 
 /** The same server's URL for database `db` (a state database of a test's own). */
 export function withDatabase(url: string, db: string): string {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { strategyFile } from './backup.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from './db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from './db.js';
 import { createBucket, listKeys, makeS3Client, type S3Target } from './s3.js';
 import { history } from '../../bench/history.js';
 import type * as Tablevault from '../../src/index.js';
@@ -54,7 +54,7 @@ export const ENGINES: Engine[] = [
   {
     name: 'MariaDB',
     url: MYSQL_URL,
-    schema: 'test',
+    schema: MYSQL_DB,
     sql: (q) => withMysql(async (c) => (await c.query(q))[0] as Array<Record<string, unknown>>),
     createTable: `CREATE TABLE ${TABLE} (id INT PRIMARY KEY, v VARCHAR(40), n INT, updated_at DATETIME(6) NOT NULL)`,
     freshState: [`DROP DATABASE IF EXISTS ${STATE_DB}`, `CREATE DATABASE ${STATE_DB}`],

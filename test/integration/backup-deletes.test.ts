@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backup, resetState, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { readParquetRows } from '../helpers/duckdb.js';
 
 interface TableSummary {
@@ -38,7 +38,7 @@ const engines = [
     name: 'MySQL',
     engine: 'mysql' as const,
     url: MYSQL_URL,
-    table: 'test.tv_del',
+    table: `${MYSQL_DB}.tv_del`,
     run: (sql: string) => withMysql((c) => c.query(sql)).then(() => undefined),
     rows: (t: string) =>
       withMysql(async (c) =>

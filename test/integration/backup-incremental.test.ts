@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backup, backedUpRows, latestPerKey, resetState, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 
 interface Summary {
   tables: Array<{
@@ -43,7 +43,7 @@ const engines = [
     name: 'MySQL',
     engine: 'mysql' as const,
     url: MYSQL_URL,
-    table: 'test.tv_inc',
+    table: `${MYSQL_DB}.tv_inc`,
     setup: () =>
       withMysql((c) =>
         c.query(`DROP TABLE IF EXISTS tv_inc; CREATE TABLE tv_inc (id INT PRIMARY KEY, v VARCHAR(40), updated_at DATETIME(6) NOT NULL);
@@ -95,7 +95,7 @@ describe.each(engines)('backup: incremental ($name)', (e) => {
     (extra = '') =>
     (dest: string) =>
       `source: ${e.url}\ndestination: ${dest}\ntables:\n  - table: ${e.table}\n    strategy: incremental\n    cursor: updated_at\n    file_max_rows: 450\n    batch_rows: 100\n${extra}`;
-  const tableDir = e.engine === 'pg' ? 'public.tv_inc' : 'test.tv_inc';
+  const tableDir = e.engine === 'pg' ? 'public.tv_inc' : `${MYSQL_DB}.tv_inc`;
   const exactness = async (dir: string): Promise<Exactness> => ({
     rows: await backedUpRows(dir, tableDir),
     source: await e.source(),
@@ -345,7 +345,7 @@ describe('backup: incremental over a binary primary key (MySQL)', () => {
     );
     const { file, dir } = strategyFile(
       (d) =>
-        `source: ${MYSQL_URL}\ndestination: ${d}\ntables:\n  - table: test.tv_binpk\n    strategy: incremental\n    cursor: n\n    file_max_rows: 70\n    batch_rows: 30\n`,
+        `source: ${MYSQL_URL}\ndestination: ${d}\ntables:\n  - table: ${MYSQL_DB}.tv_binpk\n    strategy: incremental\n    cursor: n\n    file_max_rows: 70\n    batch_rows: 30\n`,
     );
     const first = jsonSummary<Summary>(await backup(file, ['--json']));
     expect(first.tables[0]).toMatchObject({ status: 'ok', rows: 600, files: 9 });
@@ -357,7 +357,7 @@ describe('backup: incremental over a binary primary key (MySQL)', () => {
     );
     const second = jsonSummary<Summary>(await backup(file, ['--json']));
     expect(second.tables[0]!.rows).toBe(50);
-    const rows = await backedUpRows(dir, 'test.tv_binpk');
+    const rows = await backedUpRows(dir, `${MYSQL_DB}.tv_binpk`);
     const ids = rows.map((r) => Buffer.from(r.id as Uint8Array).toString('hex'));
     expect(new Set(ids).size).toBe(650);
     const source = await withMysql(

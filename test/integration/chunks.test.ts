@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSource } from '../../src/source/open.js';
 import type { Chunk, Source } from '../../src/source/source.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { readAll, tally } from '../helpers/source.js';
 
 /**
@@ -46,7 +46,7 @@ const pg: Engine = {
 const my: Engine = {
   name: 'MySQL',
   url: MYSQL_URL,
-  schema: 'test',
+  schema: MYSQL_DB,
   exec: (sql) => withMysql((c) => c.query(sql)),
   countSum: (t, w) =>
     withMysql(async (c) => {

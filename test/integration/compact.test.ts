@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { restoreTable, type RestoreSummary } from '../../src/restore/restore.js';
 import { backup, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
-import { fixturePath, MYSQL_URL, PG_URL, withDatabase, withMysql, withPg } from '../helpers/db.js';
+import { fixturePath, MYSQL_DB, MYSQL_URL, PG_URL, withDatabase, withMysql, withPg } from '../helpers/db.js';
 
 /**
  * Compaction end to end on real servers: a table with several incremental runs (updates, inserts,
@@ -43,7 +43,7 @@ const engines = [
   {
     name: 'MariaDB',
     url: MYSQL_URL,
-    table: 'test.tv_compact',
+    table: `${MYSQL_DB}.tv_compact`,
     sql: (q: string) => withMysql(async (c) => (await c.query(q))[0] as Array<Record<string, unknown>>),
     freshState: () =>
       withMysql(async (c) => {
@@ -60,8 +60,8 @@ const engines = [
     addColumn: `ALTER TABLE tv_compact ADD COLUMN note VARCHAR(20);
       UPDATE tv_compact SET note = 'noted', updated_at = TIMESTAMP '2025-01-03 06:00:00' + INTERVAL id MICROSECOND WHERE id % 11 = 3`,
     dropRestored: 'DROP TABLE IF EXISTS tv_compact_r',
-    restored: 'test.tv_compact_r',
-    types: { fixture: 'mysql-types.sql', table: 'test.tv_ctypes' },
+    restored: `${MYSQL_DB}.tv_compact_r`,
+    types: { fixture: 'mysql-types.sql', table: `${MYSQL_DB}.tv_ctypes` },
   },
 ];
 

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withDatabase, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withDatabase, withMysql, withPg } from '../helpers/db.js';
 
 /**
  * Retention end to end on real servers (issue 19): runs compacted every 3, keep_runs 3, expired
@@ -41,7 +41,7 @@ const engines = [
   {
     name: 'MariaDB',
     url: MYSQL_URL,
-    table: 'test.tv_expire',
+    table: `${MYSQL_DB}.tv_expire`,
     sql: (q: string) => withMysql(async (c) => (await c.query(q))[0] as Array<Record<string, unknown>>),
     freshState: () =>
       withMysql(async (c) => {
@@ -56,7 +56,7 @@ const engines = [
     ) => `UPDATE tv_expire SET v = 'run${run}', updated_at = TIMESTAMP '2025-01-01 00:00:00' + INTERVAL ${run} DAY + INTERVAL id MICROSECOND WHERE id % 7 = ${run % 7};
       DELETE FROM tv_expire WHERE id IN (${run * 11}, ${run * 13});
       INSERT INTO tv_expire VALUES (${1000 + run}, 'new', TIMESTAMP '2025-01-01 01:00:00' + INTERVAL ${run} DAY)`,
-    restored: 'test.tv_expire_r',
+    restored: `${MYSQL_DB}.tv_expire_r`,
     drop: 'DROP TABLE IF EXISTS tv_expire, tv_expire_r',
   },
 ];

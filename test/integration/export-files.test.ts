@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { describeParquet, parquetCodecs, readParquetRows } from '../helpers/duckdb.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import {
@@ -143,7 +143,7 @@ describe('export: a table larger than --file-max-rows', () => {
       '--source',
       MYSQL_URL,
       '--table',
-      'test.tv_many2',
+      `${MYSQL_DB}.tv_many2`,
       '--dest',
       `s3://${bucket}/m`,
       '--file-max-rows',

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli } from '../helpers/cli.js';
-import { MYSQL_URL, withMysql } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, withMysql } from '../helpers/db.js';
 import { readParquetRows } from '../helpers/duckdb.js';
 
 /**
@@ -30,14 +30,14 @@ async function exportDir(table: string, extra: string[] = []) {
       '--source',
       MYSQL_URL,
       '--table',
-      `test.${table}`,
+      `${MYSQL_DB}.${table}`,
       '--dest',
       pathToFileURL(dir).href,
       '--json',
       ...extra,
     ]),
   );
-  const sub = join(dir, `test.${table}`);
+  const sub = join(dir, `${MYSQL_DB}.${table}`);
   const files = readdirSync(sub)
     .filter((f) => f.endsWith('.parquet'))
     .map((f) => join(sub, f));

@@ -2,7 +2,7 @@ import mysql from 'mysql2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mysqlConnectionOptions } from '../../src/source/mysql/connection.js';
 import { openMysqlSnapshot, run, type CommitLock } from '../../src/source/mysql/snapshot.js';
-import { MYSQL_URL, withMysql } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, withMysql } from '../helpers/db.js';
 
 /**
  * The commit lock is what makes a MySQL run snapshot one snapshot: a writer that commits after
@@ -68,7 +68,7 @@ describe('MySQL run snapshot: the commit lock', () => {
         return c;
       };
       const before = await withMysql(async (c) => (await c.query('SELECT v FROM tv_snap_lock WHERE id = 1'))[0]);
-      const snapshot = await openMysqlSnapshot(withInterlude, 2, 'test', () => {}, lock);
+      const snapshot = await openMysqlSnapshot(withInterlude, 2, MYSQL_DB, () => {}, lock);
       expect(snapshot.kind).toBe('backup-lock');
       await commit; // let go with the lock
       writer.release();

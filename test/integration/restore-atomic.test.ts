@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
 import { restoreLockName } from '../../src/source/mysql/swap.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 
 /**
  * What a `restore` that fails midway leaves (issue 18): a table of 3 objects whose last is
@@ -50,7 +50,7 @@ const pgDb: Db = {
 const mysqlDb: Db = {
   name: 'MySQL',
   url: MYSQL_URL,
-  schema: 'test',
+  schema: MYSQL_DB,
   sql: (text) =>
     withMysql(async (c) => {
       const [rows] = await c.query(text);
@@ -59,7 +59,7 @@ const mysqlDb: Db = {
   tablesLike: (fragment) =>
     withMysql(async (c) => {
       const [rows] = await c.query(
-        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'test' AND table_name LIKE ? ORDER BY 1",
+        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ? ORDER BY 1",
         [like(fragment)],
       );
       return (rows as Array<{ t: string }>).map((r) => r.t);
@@ -303,7 +303,7 @@ describe('MySQL: --mode replace of a table with a trigger', () => {
     root = b.root;
     r = await restore(db, b.url, 'tv_ra_trig', ['--mode', 'replace']);
     triggers = await db.sql(
-      "SELECT trigger_name AS t FROM information_schema.triggers WHERE event_object_schema = 'test' AND event_object_table = 'tv_ra_trig'",
+      "SELECT trigger_name AS t FROM information_schema.triggers WHERE event_object_schema = DATABASE() AND event_object_table = 'tv_ra_trig'",
     );
   });
   afterAll(async () => {
@@ -334,7 +334,7 @@ describe('MySQL: two restores into one target', () => {
     root = b.root;
     // another restore into tv_ra_busy, as far as the lock tells
     r = await withMysql(async (c) => {
-      await c.query('SELECT GET_LOCK(?, 0)', [restoreLockName({ name: 'tv_ra_busy' })]);
+      await c.query('SELECT GET_LOCK(?, 0)', [restoreLockName({ schema: MYSQL_DB, name: 'tv_ra_busy' })]);
       return restore(db, b.url, 'tv_ra_busy', ['--create']);
     });
   });

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup, strategyFile } from '../helpers/backup.js';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { commitTombstone } from '../helpers/tombstone.js';
 import { restoreTable, type RestoreSummary } from '../../src/restore/restore.js';
 import { openLoader } from '../../src/source/mysql/loader.js';
@@ -51,7 +51,7 @@ const engines = [
     url: MYSQL_URL,
     state: stateUrl(MYSQL_URL),
     stateSetup: [`DROP DATABASE IF EXISTS ${STATE}`, `CREATE DATABASE ${STATE}`],
-    schema: 'test',
+    schema: MYSQL_DB,
     query: (s: string) => withMysql(async (c) => (await c.query(s))[0] as Row[]),
     setup: `DROP TABLE IF EXISTS tv_rdel, tv_rdel2, tv_rdel_back, tv_rdel_asof, tv_rdel_merge, tv_rdel2_back, tv_rdel_ins, tv_rdel2_ins;
       CREATE TABLE tv_rdel (id INT PRIMARY KEY, v VARCHAR(40), at DATETIME(6) NOT NULL);

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetState } from '../helpers/backup.js';
 import { jsonSummary, runCli, type CliResult } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, loadMysqlFixture, loadPgFixture, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, loadMysqlFixture, loadPgFixture, withMysql, withPg } from '../helpers/db.js';
 import { createBucket, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
 
 interface RestoreSummary {
@@ -126,7 +126,7 @@ describe('restore: same engine round trips are exact', () => {
       const { url } = localDest();
       ex = await runCli(['export', '--source', MYSQL_URL, '--table', 'tv_types', '--dest', url]);
       await withMysql((c) => c.query('DROP TABLE IF EXISTS tv_types_back'));
-      restored = await restore(`${url}/test.tv_types`, MYSQL_URL, 'tv_types_back', ['--create']);
+      restored = await restore(`${url}/${MYSQL_DB}.tv_types`, MYSQL_URL, 'tv_types_back', ['--create']);
       sourceCount = Number((await mysqlRows('SELECT count(*) AS n FROM tv_types'))[0]!.n);
       missing = await mysqlRows('SELECT * FROM tv_types EXCEPT SELECT * FROM tv_types_back');
       extra = await mysqlRows('SELECT * FROM tv_types_back EXCEPT SELECT * FROM tv_types');
@@ -304,7 +304,7 @@ describe('restore: across engines, types mapped and what cannot be held reported
       const { url } = localDest();
       ex = await runCli(['export', '--source', MYSQL_URL, '--table', 'tv_types', '--dest', url]);
       await withPg((c) => c.query('DROP TABLE IF EXISTS tv_from_mysql'));
-      restored = await restore(`${url}/test.tv_types`, PG_URL, 'tv_from_mysql', ['--create']);
+      restored = await restore(`${url}/${MYSQL_DB}.tv_types`, PG_URL, 'tv_from_mysql', ['--create']);
       src =
         await mysqlRows(`SELECT id, CAST(c_ubig AS CHAR) AS c_ubig, CAST(c_dec_wide AS CHAR) AS c_dec_wide, c_text, LOWER(HEX(c_varbinary)) AS c_varbinary,
         DATE_FORMAT(c_datetime, '%Y-%m-%d %H:%i:%s.%f') AS c_datetime, CAST(c_json AS CHAR) AS c_json, CAST(c_notnull_dt AS CHAR) AS c_notnull_dt FROM tv_types ORDER BY id`);

@@ -3,7 +3,7 @@ import { openSource } from '../../src/source/open.js';
 import type { SourceTable } from '../../src/source/columns.js';
 import type { Source } from '../../src/source/source.js';
 import type { MysqlSource } from '../../src/source/mysql/source.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { readAll, readFirstBatch, tally } from '../helpers/source.js';
 
 /**
@@ -75,7 +75,8 @@ describe('run snapshot: PostgreSQL', () => {
     const snapshot = await source.openSnapshot(1);
     await withPg((c) =>
       c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-               WHERE application_name = 'tablevault' AND state = 'idle in transaction' AND pid <> pg_backend_pid()`),
+               WHERE application_name = 'tablevault' AND state = 'idle in transaction' AND pid <> pg_backend_pid()
+                 AND datname = current_database()`),
     );
     await expect(readAll(source, a, { snapshot })).rejects.toMatchObject({
       code: 'SOURCE_SNAPSHOT',
@@ -108,8 +109,8 @@ describe('run snapshot: MySQL', () => {
         CREATE TABLE tv_snap_b (id int PRIMARY KEY, v int NOT NULL);
         CREATE TABLE tv_seq AS SELECT seq AS n FROM seq_1_to_${ROWS}; ${setup}; DROP TABLE tv_seq`),
     );
-    a = await source.describe({ schema: 'test', name: 'tv_snap_a' });
-    b = await source.describe({ schema: 'test', name: 'tv_snap_b' });
+    a = await source.describe({ schema: MYSQL_DB, name: 'tv_snap_a' });
+    b = await source.describe({ schema: MYSQL_DB, name: 'tv_snap_b' });
   });
   const move = () =>
     withMysql((c) =>
@@ -169,7 +170,7 @@ describe('run snapshot: MySQL', () => {
     beforeAll(async () => {
       await withMysql((c) =>
         c.query(`DROP USER IF EXISTS '${user}'@'%'; CREATE USER '${user}'@'%' IDENTIFIED BY 'pw';
-          GRANT SELECT ON test.* TO '${user}'@'%'`),
+          GRANT SELECT ON \`${MYSQL_DB}\`.* TO '${user}'@'%'`),
       );
       const u = new URL(MYSQL_URL);
       u.username = user;
@@ -186,7 +187,7 @@ describe('run snapshot: MySQL', () => {
         const snapshot = await (weak as MysqlSource).openSnapshot(2, lock);
         expect(snapshot.kind).toBe('per-read');
         expect(snapshot.warning).toMatch(/RELOAD privilege.*not with the others; GRANT RELOAD ON \*\.\*/);
-        const t = await weak.describe({ schema: 'test', name: 'tv_snap_a' });
+        const t = await weak.describe({ schema: MYSQL_DB, name: 'tv_snap_a' });
         await move();
         expect(tally(await readAll(weak, t, { snapshot }), 'v')).toEqual({ rows: ROWS, sum: 2 * ROWS });
         await snapshot.close();

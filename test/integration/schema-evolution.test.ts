@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resetState } from '../helpers/backup.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { readParquetRows } from '../helpers/duckdb.js';
 
 interface Engine {
@@ -52,7 +52,7 @@ const pg: Engine = {
 const my: Engine = {
   name: 'MySQL',
   url: MYSQL_URL,
-  qualified: 'test',
+  qualified: MYSQL_DB,
   exec: (q) =>
     withMysql(async (c) => {
       await c.query(q);

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTableSegment } from '../../src/manifest/layout.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { createBucket, listKeys, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
 
 /** A table whose name is not plain: how SQL and `--table` spell it, and its schema and name. */
@@ -24,8 +24,8 @@ const PG_CASES: Case[] = [
 ];
 // MySQL identifiers hold only the Basic Multilingual Plane, and may not end in a space
 const MYSQL_CASES: Case[] = [
-  { ref: 'test."Tv.Names ""q"" 100% é"', schema: 'test', name: 'Tv.Names "q" 100% é' },
-  { ref: 'test."../../tv_evil"', schema: 'test', name: '../../tv_evil' },
+  { ref: `${MYSQL_DB}."Tv.Names ""q"" 100% é"`, schema: MYSQL_DB, name: 'Tv.Names "q" 100% é' },
+  { ref: `${MYSQL_DB}."../../tv_evil"`, schema: MYSQL_DB, name: '../../tv_evil' },
 ];
 
 const COLUMNS = '(id int PRIMARY KEY, v text, at int NOT NULL)';
@@ -229,8 +229,8 @@ describe('MySQL tables whose names are not plain', () => {
     for (const r of exports) expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(root)).toEqual(['dest']);
     expect(readdirSync(dest).sort()).toEqual([
-      'test.%2E%2E%2F%2E%2E%2Ftv_evil',
-      'test.Tv%2ENames%20%22q%22%20100%25%20%C3%A9',
+      `${MYSQL_DB}.%2E%2E%2F%2E%2E%2Ftv_evil`,
+      `${MYSQL_DB}.Tv%2ENames%20%22q%22%20100%25%20%C3%A9`,
     ]);
   });
 

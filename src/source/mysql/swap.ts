@@ -8,11 +8,13 @@ type TableName = LoadPlan['table'];
 const name = (t: TableName) =>
   t.schema ? `${quoteMysqlIdent(t.schema)}.${quoteMysqlIdent(t.name)}` : quoteMysqlIdent(t.name);
 
-/** The restore's lock on a target table (MySQL lock names are at most 64 characters). */
-export function restoreLockName(t: TableName): string {
-  return `tablevault-restore:${createHash('sha1')
-    .update(`${t.schema ?? ''}.${t.name}`)
-    .digest('hex')}`;
+/**
+ * The restore's lock on a target table, `schema.name` (MySQL lock names are at most 64
+ * characters). Locks are the server's, not a database's: an unqualified table is named with the
+ * connection's database first, or restores of `orders` into two databases would block each other.
+ */
+export function restoreLockName(t: { schema: string; name: string }): string {
+  return `tablevault-restore:${createHash('sha1').update(`${t.schema}.${t.name}`).digest('hex')}`;
 }
 
 /**
@@ -26,6 +28,8 @@ export function mysqlSwap(conn: Connection, q: (s: string) => Promise<void>): Ta
     new Promise<Array<Record<string, unknown>>>((resolve, reject) =>
       conn.query(s, params, (err, r) => (err ? reject(err) : resolve(r as Array<Record<string, unknown>>))),
     );
+  const lockOf = async (t: TableName) =>
+    restoreLockName({ schema: t.schema ?? String((await rows('SELECT DATABASE() AS db', []))[0]!.db), name: t.name });
   return {
     async blocker(t) {
       const params = [t.schema ?? null, t.name];
@@ -52,11 +56,11 @@ export function mysqlSwap(conn: Connection, q: (s: string) => Promise<void>): Ta
       ),
     drop: (t) => q(`DROP TABLE IF EXISTS ${name(t)}`),
     async lock(t) {
-      const [r] = await rows('SELECT GET_LOCK(?, 0) AS ok', [restoreLockName(t)]);
+      const [r] = await rows('SELECT GET_LOCK(?, 0) AS ok', [await lockOf(t)]);
       return Number(r!.ok) === 1;
     },
     async unlock(t) {
-      await rows('SELECT RELEASE_LOCK(?)', [restoreLockName(t)]);
+      await rows('SELECT RELEASE_LOCK(?)', [await lockOf(t)]);
     },
   };
 }
