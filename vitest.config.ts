@@ -46,7 +46,12 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'solo', include: SOLO, poolOptions: { forks: { singleFork: true } }, sequence: { groupOrder: 1 } },
+        test: {
+          name: 'solo',
+          include: SOLO,
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
   },

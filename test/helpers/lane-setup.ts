@@ -14,7 +14,8 @@ const DEFAULTS = {
 } as const;
 
 const base = (engine: keyof typeof DEFAULTS): string =>
-  (process.env[`TABLEVAULT_TEST_BASE_${engine}_URL`] ??= process.env[`TABLEVAULT_TEST_${engine}_URL`] ?? DEFAULTS[engine]);
+  (process.env[`TABLEVAULT_TEST_BASE_${engine}_URL`] ??=
+    process.env[`TABLEVAULT_TEST_${engine}_URL`] ?? DEFAULTS[engine]);
 
 const [pgBase, mysqlBase] = [base('PG'), base('MYSQL')];
 process.env.TABLEVAULT_TEST_PG_URL = laneUrl(pgBase);

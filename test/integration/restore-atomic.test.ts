@@ -59,7 +59,7 @@ const mysqlDb: Db = {
   tablesLike: (fragment) =>
     withMysql(async (c) => {
       const [rows] = await c.query(
-        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ? ORDER BY 1",
+        'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ? ORDER BY 1',
         [like(fragment)],
       );
       return (rows as Array<{ t: string }>).map((r) => r.t);
