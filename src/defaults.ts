@@ -63,6 +63,18 @@ export const DEFAULTS = {
      * that near autovacuum's default naptime (1 min) even at that load's speed.
      */
     oneTransactionRows: 10_000_000,
+    /**
+     * A full export of several objects and at least this many rows, created (or, into MySQL,
+     * replaced), has its objects loaded over several connections at once when the restore has more
+     * than one (`--jobs`; restore/split.ts). `npm run bench -- --restore`, the bench table in 10
+     * objects, --jobs 2 against 1 (2 shared cores, medians of 3, three sittings): 300k rows 1.11x
+     * the wall into PostgreSQL (no COPY FREEZE, a commit per object) and 0.86x into MariaDB; 1M
+     * rows 0.90-1.01x and 0.76-1.00x. From 1M the split no longer loses on either; a default
+     * export's 1M rows an object makes a larger table several objects.
+     */
+    splitRows: 1_000_000,
+    /** `--jobs` at most. */
+    maxJobs: 16,
   },
   verify: { batchRows: 20_000 },
   /**

@@ -38,7 +38,12 @@ export function restoreCommand(ctx: CliContext, setExitCode: (code: number) => v
     .option('--tables <pattern...>', "a whole backup: only these tables (globs: 'shop.*', '*.orders')")
     .option('--exclude <pattern...>', 'a whole backup: not these tables')
     .option('--target-schema <schema>', 'a whole backup: every table into this schema (MySQL: database)')
-    .option('--jobs <n>', 'a whole backup: tables restored at once, each on connections of its own', wholeNumber, 1)
+    .option(
+      '--jobs <n>',
+      "connections loading at once: a whole backup's tables, and a large full export's objects (one table's too)",
+      wholeNumber,
+      1,
+    )
     .option(
       '--as-of <run id>',
       'incremental backups: the table as it was after this backup run (run ids are in the manifest)',
@@ -73,6 +78,8 @@ Into PostgreSQL values go by binary COPY where every column allows. A table --cr
 --mode replace replaces, is never left half-loaded: PostgreSQL loads it in one transaction (a very
 large new table object by object, and a rerun resumes it), MySQL builds it as
 tablevault_restoring_<name> and renames it into place when complete. The error says what was left.
+With --jobs N, a large full export's objects load over N connections at once (PostgreSQL: a table
+--create makes; MySQL: one it makes or replaces), built aside and put in place once all are in.
 Exit codes: 0 restored, 1 failed while loading (into an existing table with insert or upsert, the
 batches loaded before stay; a whole backup: every table failed), 3 some tables of a whole backup
 failed, 2 bad input.`,
@@ -111,7 +118,7 @@ failed, 2 bad input.`,
       const table = f.table;
       const { restoreTable } = await import('../restore/restore.js');
       const s = await ctx.withProgress('restore', (progress) =>
-        restoreTable({ ...common, table, progress }, { logger: ctx.logger() }),
+        restoreTable({ ...common, table, jobs: f.jobs, progress }, { logger: ctx.logger() }),
       );
       ctx.stdout(f.json ? `${JSON.stringify(s)}\n` : human(s));
     });

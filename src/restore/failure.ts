@@ -7,14 +7,15 @@ import { errorMessage, isTablevaultError, runtimeError, TablevaultError } from '
  * - `unchanged`: the table it was to replace holds its rows as before;
  * - `batches`: the batches committed before the failure stay (insert or upsert into an existing table);
  * - `objects`: a table too large for one transaction, committed object by object under its aside
- *   name, which a rerun of the same command resumes;
+ *   name, which a rerun of the same command resumes (`objects`: the numbers, from 1, of those
+ *   committed, which several connections may have committed out of order);
  * - `aside`: the aside table could not be dropped; the next restore into the target drops it.
  */
 export type RestoreLeft =
   | { kind: 'nothing' }
   | { kind: 'unchanged' }
   | { kind: 'batches' }
-  | { kind: 'objects'; committed: number; of: number; aside: string }
+  | { kind: 'objects'; committed: number; of: number; aside: string; objects?: number[] }
   | { kind: 'aside'; aside: string };
 
 export class RestoreError extends TablevaultError {
@@ -36,6 +37,8 @@ function leftText(table: string, left: RestoreLeft): string {
     case 'objects':
       if (left.committed === left.of)
         return `all ${left.of} objects were committed into ${left.aside}, which was not put in place as ${table}: rerun the same command to finish, or drop ${left.aside} to start over`;
+      if (left.objects && left.objects.some((o, i) => o !== i + 1))
+        return `objects ${left.objects.join(', ')} of ${left.of} were committed into ${left.aside} (${table} was not created yet): rerun the same command to load the other ${left.of - left.committed}, or drop ${left.aside} to start over`;
       return `objects 1-${left.committed} of ${left.of} were committed into ${left.aside} (${table} was not created yet): rerun the same command to resume with object ${left.committed + 1}, or drop ${left.aside} to start over`;
     case 'aside':
       return `${table} was not changed; the rows were loaded into ${left.aside}, which could not be dropped: the next restore into ${table} drops it`;

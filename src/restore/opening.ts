@@ -1,4 +1,6 @@
-import { isTablevaultError } from '../errors.js';
+import { inputError, isTablevaultError } from '../errors.js';
+import type { BackupManifest } from '../manifest/view.js';
+import { redactUrl } from '../redact.js';
 import { openBackup, type OpenedBackup } from '../manifest/open.js';
 import type { S3Options } from '../s3/client.js';
 import type { ColumnSpec, TableRef } from '../source/columns.js';
@@ -28,4 +30,24 @@ export function openTableRestore(from: string, s3: S3Options | undefined, source
   backup.catch(() => {});
   existing.catch(() => {});
   return { backup, existing };
+}
+
+/** An existing table must have every column the backup has; a missing one needs --create. */
+export function checkTarget(
+  opts: { table: string; target: string; create?: boolean },
+  m: BackupManifest,
+  existing: ColumnSpec[] | undefined,
+): void {
+  if (!existing && !opts.create)
+    throw inputError(
+      'TABLE_NOT_FOUND',
+      `table ${opts.table} does not exist in ${redactUrl(opts.target)}; create it, or pass --create to create it from the backup's schema`,
+    );
+  if (!existing) return;
+  const missing = m.columns.filter((c) => !existing.some((e) => e.name === c.name)).map((c) => c.name);
+  if (missing.length)
+    throw inputError(
+      'COLUMNS',
+      `table ${opts.table} lacks column(s) ${missing.join(', ')} that the backup has; add them or restore into a new table with --create`,
+    );
 }

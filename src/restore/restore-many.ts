@@ -9,7 +9,9 @@ import { parseTableRef, quotedName } from '../source/columns.js';
 import { engineFor } from '../source/engine.js';
 import type { Loader } from '../source/loader.js';
 import type { Source } from '../source/source.js';
+import { DEFAULTS } from '../defaults.js';
 import { RestoreError, type RestoreLeft } from './failure.js';
+import { JobPool, type Helpers } from './split.js';
 import { openTableRestore, restoreTable, type RestoreMode, type RestoreSummary, type TableOpening } from './restore.js';
 
 export interface RestoreManyOptions {
@@ -27,7 +29,11 @@ export interface RestoreManyOptions {
   create?: boolean;
   mode?: RestoreMode;
   batchRows?: number;
-  /** Tables restored at once, each on connections of its own. Default 1. */
+  /**
+   * Connections loading at once (1 to 16): tables, each on a connection of its own, and a large
+   * full export's objects (see RestoreOptions.jobs), which the jobs with no table left to start
+   * help to load. Default 1.
+   */
   jobs?: number;
   s3?: S3Options;
   progress?: ProgressSink;
@@ -54,6 +60,8 @@ export interface TableRestore {
   error?: string;
   /** A failed table: what it left in the target (nothing, the table unchanged, committed batches…; see RestoreLeft). */
   left?: RestoreLeft;
+  /** Its objects loaded over several connections at once: objects per connection, its own first (see RestoreSummary.connections). */
+  connections?: number[];
 }
 
 export interface RestoreManySummary {
@@ -67,8 +75,6 @@ export interface RestoreManySummary {
   durationMs: number;
   peakRssBytes: number;
 }
-
-const MAX_JOBS = 16;
 
 /** Errors about the target itself, which every other table would meet too: the restore stops. */
 const STOPS_ALL: ReadonlySet<string> = new Set(['SOURCE_URL', 'SOURCE_UNREACHABLE', 'SOURCE_AUTH', 'SOURCE_DATABASE']);
@@ -100,8 +106,8 @@ export async function restoreTables(
   const log = deps.logger ?? silentLogger();
   const started = Date.now();
   const jobs = opts.jobs ?? 1;
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS)
-    throw inputError('OPTION', `--jobs ${jobs}: give a whole number from 1 to ${MAX_JOBS}`);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > DEFAULTS.restore.maxJobs)
+    throw inputError('OPTION', `--jobs ${jobs}: give a whole number from 1 to ${DEFAULTS.restore.maxJobs}`);
   const engine = await engineFor(opts.target, '--target');
   const chosen = await chooseBackupTables(opts.from, opts.s3, opts.tables, opts.exclude);
   const peak = new PeakMemory().start();
@@ -128,21 +134,34 @@ export async function restoreTables(
       opened.delete(i);
       return o;
     };
+    const pool = new JobPool(jobs);
     const worker = async () => {
       let loader: Loader | undefined;
       try {
         for (let i = next++; i < chosen.length && !stop; i = next++) {
+          const helpers = pool.forTable();
           try {
             const opening = take(i);
             if (readAhead) open(next);
             loader ??= await engine.openLoader(opts.target);
-            results[i] = await restoreOne(chosen[i]!, opts, log, { source, loader, opening });
+            results[i] = await restoreOne(chosen[i]!, opts, log, { source, loader, opening, helpers });
           } catch (e) {
             stop = true;
             throw e;
+          } finally {
+            helpers.decided();
           }
           // a table that failed may have left its connection mid-statement: the next gets a new one
           if (results[i]!.status === 'failed') {
+            await loader.close();
+            loader = undefined;
+          }
+        }
+        // no table left to start: the objects of a large one another job is loading
+        for (let load = await pool.next(); load && !stop; load = await pool.next()) {
+          loader ??= await engine.openLoader(opts.target).catch(() => undefined);
+          if (!loader) break;
+          if (!(await load.work(loader))) {
             await loader.close();
             loader = undefined;
           }
@@ -151,7 +170,8 @@ export async function restoreTables(
         await loader?.close();
       }
     };
-    const settled = await Promise.allSettled(Array.from({ length: Math.min(jobs, chosen.length) }, worker));
+    // every job, however few the tables: one with no table of its own helps with a large one's objects
+    const settled = await Promise.allSettled(Array.from({ length: jobs }, worker));
     // stopped early: what was read ahead for tables no job took
     for (const o of opened.values())
       void o.backup.then(
@@ -201,7 +221,7 @@ async function restoreOne(
   t: BackupTable,
   opts: RestoreManyOptions,
   log: Logger,
-  conns: { source: Source; loader: Loader; opening?: TableOpening },
+  conns: { source: Source; loader: Loader; opening?: TableOpening; helpers: Helpers },
 ): Promise<TableRestore> {
   const table = `${t.schema}.${t.name}`;
   const into = targetOf(t, opts);
@@ -237,6 +257,7 @@ async function restoreOne(
       seconds: s.durationMs / 1000,
       unrepresentable: s.unrepresentable,
       warnings: s.warnings,
+      ...(s.connections ? { connections: s.connections } : {}),
     };
   } catch (e) {
     // bad input that concerns every table (a target that cannot be reached) stops the restore

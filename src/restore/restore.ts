@@ -3,7 +3,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { PeakMemory } from '../memory/peak.js';
 import { redactUrl } from '../redact.js';
 import type { S3Options } from '../s3/client.js';
-import { parseTableRef, type ColumnSpec, type TableRef } from '../source/columns.js';
+import { parseTableRef, type TableRef } from '../source/columns.js';
 import { engineFor, engineNamed } from '../source/engine.js';
 import type { LoadPlan, Loader } from '../source/loader.js';
 import type { Source } from '../source/source.js';
@@ -12,14 +12,14 @@ import type { OpenedBackup } from '../manifest/open.js';
 import { columnsAddedLater, type BackupFile, type BackupManifest } from '../manifest/view.js';
 import { CHOICES, DEFAULTS } from '../defaults.js';
 import { oneOf, wholeNumber } from '../config/validate.js';
-import { addPrimaryKeySql, createTableSql } from './ddl.js';
-import { loadInGroups } from './groups.js';
+import { createTableSql } from './ddl.js';
 import { restoreBatches, type BatchCounts } from './batches.js';
-import { buildAside, type Aside } from './aside.js';
 import { restoreFailure, type RestoreLeft } from './failure.js';
-import { openTableRestore, type TableOpening } from './opening.js';
+import { addFormats, formatsSince, loadByWay, streamsBatches } from './load-way.js';
+import { checkTarget, openTableRestore, type TableOpening } from './opening.js';
 import { selectFiles } from './select-files.js';
-import { chooseWay, leftBy, loadInChunks } from './ways.js';
+import { ownHelpers, splitRows, type Helpers } from './split.js';
+import { chooseWay, leftBy, oneTransactionRows } from './ways.js';
 
 export type RestoreMode = 'insert' | 'upsert' | 'replace';
 
@@ -38,6 +38,12 @@ export interface RestoreOptions {
   mode?: RestoreMode;
   /** Rows per batch and per transaction (a table restored in one transaction, `create` into PostgreSQL: decoded at most 10,000 at a time). Default 50,000. */
   batchRows?: number;
+  /**
+   * Connections to load the table's objects over at once (1 to 16), when it is a full export of
+   * several objects and at least DEFAULTS.restore.splitRows rows, created or replaced (into
+   * PostgreSQL: created): each connection decodes one object at a time. Default 1.
+   */
+  jobs?: number;
   s3?: S3Options;
   /** Rows loaded, as they go (the CLI's progress line). */
   progress?: ProgressSink;
@@ -70,6 +76,8 @@ export interface RestoreSummary {
   warnings: string[];
   /** Batches loaded per wire format, where the target's loader tells (PostgreSQL: binary COPY, or text for types it has no binary writer for). */
   formats?: Record<string, number>;
+  /** A table whose objects loaded over several connections at once: objects loaded per connection, its own first. */
+  connections?: number[];
   durationMs: number;
   peakRssBytes: number;
 }
@@ -87,6 +95,8 @@ export interface RestoreDeps {
   loader?: Loader;
   /** The table's manifest and target columns, read already (openTableRestore with this table's from, s3 and ref). */
   opening?: TableOpening;
+  /** Connections that may load the table's objects alongside its own (a whole backup's idle jobs); instead of `jobs`. */
+  helpers?: Helpers;
 }
 
 export { openTableRestore, type TableOpening } from './opening.js';
@@ -121,6 +131,7 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
   const started = Date.now();
   const mode = oneOf('--mode', opts.mode, CHOICES.restoreMode, DEFAULTS.restore.mode);
   const batchRows = wholeNumber('--batch-rows', opts.batchRows, {}, DEFAULTS.restore.batchRows);
+  const jobs = wholeNumber('--jobs', opts.jobs, { max: DEFAULTS.restore.maxJobs }, 1);
   let ref: TableRef;
   try {
     ref = parseTableRef(opts.table);
@@ -133,6 +144,7 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
   const peak = new PeakMemory().start();
   let backup: OpenedBackup | undefined;
   let loader: Loader | undefined;
+  let own: ReturnType<typeof ownHelpers> | undefined;
   // what a failure leaves: before the first statement that changes the target, nothing
   let left: () => Promise<RestoreLeft> = () => Promise.resolve({ kind: 'nothing' });
   try {
@@ -170,8 +182,18 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
     const rowFiles = files.filter((f) => f.kind !== 'deletes');
     const estimatedRows = rowFiles.reduce((n, f) => n + f.rows, 0);
     const replacing = exists && mode === 'replace';
-    const { way, warning } = await chooseWay(loader, { ref, created, replacing, plan, rows: estimatedRows });
+    const helpers =
+      deps.helpers ?? (jobs > 1 ? (own = ownHelpers(jobs - 1, () => engine.openLoader(opts.target))) : undefined);
+    // objects that may load in any order, enough rows to be worth the connections
+    const split =
+      (helpers?.count ?? 0) > 0 &&
+      !incremental &&
+      plan.conflict === 'insert' &&
+      rowFiles.length > 1 &&
+      estimatedRows >= splitRows();
+    const { way, warning } = await chooseWay(loader, { ref, created, replacing, plan, rows: estimatedRows, split });
     left = () => Promise.resolve(leftBy(way, created));
+    if (!split || (way !== 'chunks' && way !== 'aside')) helpers?.decided();
     // a new table into an engine with transactional DDL: the key built once after the data (as pg_restore does)
     const keyLater = created && (way === 'transaction' || way === 'chunks') && m.primaryKey.length > 0;
     // a column added after the first of these objects is NULL in the older ones
@@ -185,29 +207,17 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
         engine,
         keyLater,
       );
-    if (created) log.info({ table: opts.table, way }, "creating the table from the backup's schema");
-    if (way === 'batches') {
-      if (created) await loader.execute(ddl(ref));
-      else if (replacing) await loader.truncate(ref);
-      if (created || replacing) left = () => Promise.resolve({ kind: 'batches' });
-    }
-    let aside: Aside | undefined;
-    if (way === 'aside') {
-      aside = await buildAside(loader, engine, opts.target, ref, created ? ddl : undefined);
-      left = aside.left;
-      plan.table = aside.ref;
-    }
-    // a transaction's batches streamed into one statement (MySQL's LOAD DATA): decoded small, each
-    // transaction still --batch-rows rows
-    const grouped =
-      (way === 'batches' || way === 'aside') && loader.loadMany !== undefined && plan.conflict === 'insert';
-    // batches of one transaction are one COPY or LOAD DATA: decoded in small ones (see DEFAULTS.restore)
-    const oneLoad = way === 'transaction' || way === 'chunks' || grouped;
-    const decodeRows = oneLoad ? Math.min(batchRows, DEFAULTS.restore.streamBatchRows) : batchRows;
+    if (created) log.info({ table: opts.table, way, split }, "creating the table from the backup's schema");
+    // batches of one transaction are one COPY or LOAD DATA: decoded in small ones (see DEFAULTS.restore),
+    // split between the connections that may decode at once, so that they hold what one would
+    const connections = split ? 1 + helpers!.count : 1;
+    const decodeRows = streamsBatches(way, loader, plan)
+      ? Math.min(batchRows, Math.ceil(DEFAULTS.restore.streamBatchRows / connections))
+      : batchRows;
     const counts: BatchCounts = { rows: 0, deletedKeys: 0, unrepresentable: {} };
     opts.progress?.({ table: opts.table, estimatedRows });
     const src = { store: backup.store, prefix: backup.prefix, manifest: m, from, engine, decodeRows };
-    const batchesOf = (fs: BackupFile[]) =>
+    const batchesOf = (fs: BackupFile[], connection = 0) =>
       restoreBatches(src, fs, counts, {
         batch(f, batch) {
           if (!batch.deletes) opts.progress?.({ table: opts.table, rows: batch.numRows });
@@ -215,41 +225,36 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
           log.debug({ file: f.name, rows: counts.rows }, batch.deletes ? 'deleted keys applied' : 'batch loaded');
         },
         async file(f) {
-          log.info({ file: f.name, rows: counts.rows, deletedKeys: counts.deletedKeys }, 'object restored');
+          log.info(
+            { file: f.name, rows: counts.rows, deletedKeys: counts.deletedKeys, ...(split ? { connection } : {}) },
+            'object restored',
+          );
           await opts.hook?.('restore-object');
         },
       });
-    let resumed = 0;
-    if (way === 'transaction') {
-      await loader.loadTable!(
-        {
-          plan,
-          ...(created ? { create: ddl(ref) } : { empty: true }),
-          after: keyLater ? [addPrimaryKeySql(ref, m.primaryKey, engine)] : [],
-        },
-        batchesOf(files),
-      );
-    } else if (way === 'chunks') {
-      const progress = { committed: 0, aside: '' };
-      left = () =>
-        Promise.resolve(
-          progress.committed
-            ? { kind: 'objects', committed: progress.committed, of: files.length, aside: progress.aside }
-            : { kind: 'nothing' },
-        );
-      resumed = await loadInChunks(loader, { ref, plan, files, create: ddl, batchesOf, engine, log, progress });
-      if (resumed)
-        log.warn({ table: opts.table, objects: resumed }, 'resumed: objects committed by an earlier run were skipped');
-    } else if (grouped) {
-      await loadInGroups(loader, plan, batchesOf(files), batchRows);
-    } else {
-      for await (const batch of batchesOf(files)) await loader.load(plan, batch);
-    }
-    if (aside) await aside.putInPlace();
+    const loaded = await loadByWay({
+      loader,
+      engine,
+      target: opts.target,
+      ref,
+      plan,
+      files,
+      way,
+      created,
+      replacing,
+      ddl,
+      keyLater,
+      ...(split ? { helpers: helpers! } : {}),
+      keep: estimatedRows > oneTransactionRows(),
+      batchRows,
+      batchesOf,
+      log,
+      setLeft: (l) => (left = l),
+    });
     const { rows, deletedKeys, unrepresentable } = counts;
     const warnings = [
       ...(warning ? [`${opts.table}: ${warning}`] : []),
-      ...(aside?.warning() ?? []),
+      ...loaded.warnings,
       ...Object.entries(unrepresentable).map(
         ([c, n]) => `column "${c}": ${n} value(s) the target cannot hold were loaded as NULL`,
       ),
@@ -264,12 +269,15 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
       created,
       files: files.length,
       ...(choice.generation !== undefined ? { generation: choice.generation } : {}),
-      ...(resumed ? { resumedObjects: resumed } : {}),
+      ...(loaded.resumed ? { resumedObjects: loaded.resumed } : {}),
       rows,
       deletedKeys,
       unrepresentable,
       warnings,
-      ...(loader.formats ? { formats: formatsSince(formatsBefore, loader.formats) } : {}),
+      ...(loader.formats
+        ? { formats: addFormats(formatsSince(formatsBefore, loader.formats), loaded.helperFormats) }
+        : {}),
+      ...(loaded.perConnection ? { connections: loaded.perConnection } : {}),
       durationMs: Date.now() - started,
       peakRssBytes: peak.rss,
     };
@@ -278,6 +286,8 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
     throw restoreFailure(opts.table, e, await left());
   } finally {
     peak.stop();
+    deps.helpers?.decided();
+    await own?.close();
     if (!deps.loader) await loader?.close();
     if (!deps.source) await source.close().catch(() => {});
     if (backup) backup.close();
@@ -288,25 +298,4 @@ export async function restoreTable(opts: RestoreOptions, deps: RestoreDeps = {})
         () => {},
       );
   }
-}
-
-/** An existing table must have every column the backup has; a missing one needs --create. */
-function checkTarget(opts: RestoreOptions, m: BackupManifest, existing: ColumnSpec[] | undefined): void {
-  if (!existing && !opts.create)
-    throw inputError(
-      'TABLE_NOT_FOUND',
-      `table ${opts.table} does not exist in ${redactUrl(opts.target)}; create it, or pass --create to create it from the backup's schema`,
-    );
-  if (!existing) return;
-  const missing = m.columns.filter((c) => !existing.some((e) => e.name === c.name)).map((c) => c.name);
-  if (missing.length)
-    throw inputError(
-      'COLUMNS',
-      `table ${opts.table} lacks column(s) ${missing.join(', ')} that the backup has; add them or restore into a new table with --create`,
-    );
-}
-
-/** Batches per wire format loaded since `before` (a loader's counts then). */
-function formatsSince(before: Record<string, number>, now: Readonly<Record<string, number>>): Record<string, number> {
-  return Object.fromEntries(Object.entries(now).map(([k, n]) => [k, n - (before[k] ?? 0)]));
 }

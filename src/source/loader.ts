@@ -97,12 +97,28 @@ export interface TableNotes {
   read(table: TableName): Promise<{ note?: string } | undefined>;
   /** The statement that sets the note (undefined: clears it), to run in a transaction of the caller's. */
   writeSql(table: TableName, note: string | undefined): string;
+  /**
+   * The statements that add ` word` to the end of the note, in a transaction of the caller's, run
+   * just before its COMMIT: transactions of several connections adding their words at once each
+   * keep the others' (PostgreSQL: the table locked against other note writers until the commit,
+   * then the note read as committed and rewritten), where two COMMENTs would keep only the last.
+   */
+  addSql(table: TableName, word: string): string;
   /** The table's name as SQL (quoted, with its schema). */
   name(table: TableName): string;
 }
 
+/** A restore's lock on its target table, held by one connection (two restores into one target would build the same aside table). */
+export interface TargetLock {
+  /** Takes it for this connection without waiting: false when another restore holds it. */
+  take(table: TableName): Promise<boolean>;
+  give(table: TableName): Promise<void>;
+}
+
 export interface Loader {
   readonly engine: EngineName;
+  /** Optional: the restore's lock on a target (PostgreSQL: an advisory lock; MySQL's is TableSwap.lock). */
+  readonly lock?: TargetLock;
   /** Optional: build a table aside and swap it in (see TableSwap). */
   readonly swap?: TableSwap;
   /** Optional, with loadTable: a note kept with a table (see TableNotes). */

@@ -268,7 +268,7 @@ describe('PostgreSQL: a new table above the one-transaction bound', () => {
 
   it('leaves the committed objects under the aside name only, their count in its note', () => {
     expect(leftover).toEqual([
-      { tablename: 'tablevault_restoring_tv_ra_big', note: expect.stringMatching(/ 2\/3$/), n: 2 * PER_OBJECT },
+      { tablename: 'tablevault_restoring_tv_ra_big', note: expect.stringMatching(/ of 3: 1 2$/), n: 2 * PER_OBJECT },
     ]);
   });
 

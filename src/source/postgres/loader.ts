@@ -7,6 +7,7 @@ import { binaryWriterFor, type TargetType } from './binary-writers.js';
 import { binaryRows, writeHeader, writeTrailer } from './copy-binary-writer.js';
 import { ChunkPool, CopyOut } from './copy-chunks.js';
 import { textRows } from './copy-text-writer.js';
+import { pgNotes, pgRestoreLock } from './notes.js';
 import { quotePgIdent } from './quote.js';
 import { SESSION_SETTINGS } from './session.js';
 import { targetTypes, targetTypesSql, typesFromRows } from './target-types.js';
@@ -291,19 +292,8 @@ export async function openLoader(url: string): Promise<Loader> {
       }
       types.delete(target);
     },
-    notes: {
-      async read(t) {
-        const r = await client.query<{ found: boolean; note: string | null }>(
-          "SELECT to_regclass($1) IS NOT NULL AS found, obj_description(to_regclass($1), 'pg_class') AS note",
-          [name(t)],
-        );
-        const row = r.rows[0]!;
-        return row.found ? (row.note === null ? {} : { note: row.note }) : undefined;
-      },
-      writeSql: (t, note) =>
-        `COMMENT ON TABLE ${name(t)} IS ${note === undefined ? 'NULL' : `'${note.replaceAll("'", "''")}'`}`,
-      name,
-    },
+    notes: pgNotes(client, name),
+    lock: pgRestoreLock(client),
     async truncate(t) {
       await client.query(`TRUNCATE ${name(t)}`);
     },
