@@ -3,7 +3,9 @@
  * table, into PostgreSQL and into MariaDB, beside the dump tools' restores of the same table in the
  * same run: `pg_restore` of a `pg_dump -Fc -t` and `mysql <` a `mysqldump`. Each restore loads into
  * a scratch table that is dropped before and after every run; the export and the dumps are made
- * once, before the timed runs, and are not timed. Round-robin, median of --repeat runs.
+ * once, before the timed runs, and are not timed. Round-robin, median of --repeat runs. And the
+ * one table over two connections: `--jobs 2` (its objects loaded at once), beside `pg_restore -j 2`
+ * of the same dump (which cannot split one table: the honest baseline) and `mysql <` again.
  *
  *   npm run bench -- --restore [--rows 1000000[,N…]] [--repeat 3] [--engines pg,mysql]
  */
@@ -13,10 +15,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { alignedTable, measure, summarizeRuns } from './measure.js';
+import { mysqlSide, pgSide, sh, type EngineSide } from './restore-sides.js';
 import { benchTableName, ensureMysqlTable, ensurePgTable } from './tables.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export interface RestoreBenchArgs {
   rows: number;
@@ -33,7 +35,7 @@ const SERVER_PROCESSES: Record<string, readonly string[]> = { pg: ['postgres'], 
 
 interface Case {
   engine: string;
-  name: 'dump_restore' | 'tv_restore';
+  name: 'dump_restore' | 'tv_restore' | 'dump_restore_j2' | 'tv_restore_j2';
   label: string;
   command: string;
   /** Run before and after each timed run (not timed): drops the scratch table. */
@@ -42,61 +44,20 @@ interface Case {
   check: (stdout: string) => void;
 }
 
-/** An engine's command-line client and its connection flags and environment. */
-interface EngineSide {
-  engine: string;
-  url: string;
-  env: NodeJS.ProcessEnv;
-  /** Runs SQL through the engine's own client (setup and cleanup; never timed). */
-  sql: (text: string) => void;
-  /** The rows of a table (untimed: after a run, so both restores are known to load the same rows). */
-  count: (table: string) => number;
-}
-
-function pgSide(url: string): EngineSide & { conn: string; db: string } {
-  const u = new URL(url);
-  const db = u.pathname.slice(1);
-  const conn = `-h ${u.hostname} -p ${u.port || 5432} -U ${decodeURIComponent(u.username) || 'postgres'}`;
-  const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
-  const sql = (text: string) => {
-    execFileSync('bash', ['-c', `psql ${conn} -d ${db} -q -v ON_ERROR_STOP=1 -c ${sh(text)}`], { env, stdio: 'pipe' });
-  };
-  const count = (table: string) =>
-    Number(
-      execFileSync('bash', ['-c', `psql ${conn} -d ${db} -tA -c ${sh(`SELECT count(*) FROM ${table}`)}`], {
-        env,
-        encoding: 'utf8',
-      }),
-    );
-  return { engine: 'pg', url, env, sql, count, conn, db };
-}
-
-function mysqlSide(url: string): EngineSide & { conn: string; db: string } {
-  const u = new URL(url);
-  const db = u.pathname.slice(1);
-  const conn = `-h ${u.hostname} -P ${u.port || 3306} -u ${decodeURIComponent(u.username)}`;
-  const env = { ...process.env, MYSQL_PWD: decodeURIComponent(u.password) };
-  const sql = (text: string) => {
-    execFileSync('bash', ['-c', `mysql ${conn} -D ${db} -e ${sh(text)}`], { env, stdio: 'pipe' });
-  };
-  const count = (table: string) =>
-    Number(
-      execFileSync('bash', ['-c', `mysql ${conn} -D ${db} -N -e ${sh(`SELECT COUNT(*) FROM ${table}`)}`], {
-        env,
-        encoding: 'utf8',
-      }),
-    );
-  return { engine: 'mysql', url, env, sql, count, conn, db };
-}
-
-/** Exports the table with tablevault to a local directory (once, untimed): the backup the restores read. */
-function tvExport(cli: string, side: EngineSide, table: string, work: string): string {
+/**
+ * Exports the table with tablevault to a local directory (once, untimed): the backup the restores
+ * read, in 10 objects (a table of the default 1M rows an object would be one, which --jobs cannot split).
+ */
+function tvExport(cli: string, side: EngineSide, table: string, work: string, rows: number): string {
   const dir = join(work, `tv-${side.engine}`);
   mkdirSync(dir, { recursive: true });
   const dest = pathToFileURL(dir).href;
   const out = execFileSync(
     cli,
-    ['--log-level', 'warn', 'export', '--source', side.url, '--table', table, '--dest', dest, '--json'],
+    [
+      ...['--log-level', 'warn', 'export', '--source', side.url, '--table', table, '--dest', dest],
+      ...['--file-max-rows', String(Math.ceil(rows / 10)), '--json'],
+    ],
     { env: side.env, encoding: 'utf8' },
   );
   return `${dest}/${(JSON.parse(out) as { table: string }).table}`;
@@ -108,13 +69,13 @@ const countIs = (side: EngineSide, table: string, rows: number) => () => {
   if (n !== rows) throw new Error(`the dump tool's restore loaded ${n} rows into ${table}, not ${rows}`);
 };
 
-function tvCase(cli: string, side: EngineSide, backup: string, into: string, rows: number): Case {
+function tvCase(cli: string, side: EngineSide, backup: string, into: string, rows: number, jobs = 1): Case {
   return {
     engine: side.engine,
-    name: 'tv_restore',
-    label: 'tablevault restore --create',
+    name: jobs === 1 ? 'tv_restore' : 'tv_restore_j2',
+    label: `tablevault restore --create${jobs === 1 ? '' : ` --jobs ${jobs}`}`,
     // the bin itself (not `node dist/cli.js`), so its shebang flags apply as they do for users
-    command: `${cli} --log-level warn restore ${sh(backup)} --target ${sh(side.url)} --table ${into} --create --json`,
+    command: `${cli} --log-level warn restore ${sh(backup)} --target ${sh(side.url)} --table ${into} --create --jobs ${jobs} --json`,
     reset: () => side.sql(`DROP TABLE IF EXISTS ${into}`),
     check: (stdout) => {
       const s = JSON.parse(stdout) as { rows: number };
@@ -136,7 +97,7 @@ function pgCases(cli: string, rows: number, table: string, work: string, pgUrl: 
   pg.sql(`INSERT INTO ${copy} SELECT * FROM ${table}`);
   execFileSync('bash', ['-c', `pg_dump ${pg.conn} -d ${pg.db} -Fc -t ${copy} -f ${dump}`], { env: pg.env });
   pg.sql(`DROP TABLE ${copy}`);
-  const backup = tvExport(cli, pg, table, work);
+  const backup = tvExport(cli, pg, table, work, rows);
   const reset = (t: string) => () => {
     pg.sql(`DROP TABLE IF EXISTS ${t}`);
     // so the previous run's dirty pages are not written on this run's clock (needs pg_checkpoint or superuser)
@@ -156,6 +117,15 @@ function pgCases(cli: string, rows: number, table: string, work: string, pgUrl: 
       check: countIs(pg, copy, rows),
     },
     { ...tvCase(cli, pg, backup, `${table}_rs_tv`, rows), reset: reset(`${table}_rs_tv`) },
+    {
+      engine: 'pg',
+      name: 'dump_restore_j2',
+      label: 'pg_restore -j 2 of pg_dump -Fc -t',
+      command: `pg_restore ${pg.conn} -d ${pg.db} --no-owner -j 2 ${dump}`,
+      reset: reset(copy),
+      check: countIs(pg, copy, rows),
+    },
+    { ...tvCase(cli, pg, backup, `${table}_rs_tv`, rows, 2), reset: reset(`${table}_rs_tv`) },
   ];
 }
 
@@ -171,7 +141,7 @@ function mysqlCases(cli: string, rows: number, table: string, work: string, mysq
     env: my.env,
   });
   my.sql(`DROP TABLE ${copy}`);
-  const backup = tvExport(cli, my, table, work);
+  const backup = tvExport(cli, my, table, work, rows);
   return [
     {
       engine: 'mysql',
@@ -182,6 +152,7 @@ function mysqlCases(cli: string, rows: number, table: string, work: string, mysq
       check: countIs(my, copy, rows),
     },
     tvCase(cli, my, backup, `${table}_rs_tv`, rows),
+    tvCase(cli, my, backup, `${table}_rs_tv`, rows, 2),
   ];
 }
 
@@ -248,8 +219,13 @@ export async function restoreBench(a: RestoreBenchArgs): Promise<void> {
       const get = (n: string) => results.find((x) => x.engine === engine && x.name === n)!;
       const tv = get('tv_restore');
       const dump = get('dump_restore');
+      // two connections: against one, and against the dump tool's -j 2 (mysql < has none: its one)
+      const j2 = get('tv_restore_j2');
+      const dumpJ2 = results.find((x) => x.engine === engine && x.name === 'dump_restore_j2') ?? dump;
       return {
         engine,
+        jobs2VsJobs1: j2.wallMs / tv.wallMs,
+        jobs2VsDumpRestoreJ2: j2.wallMs / dumpJ2.wallMs,
         wallVsDumpRestore: tv.wallMs / dump.wallMs,
         // client and server CPU together: what the two cores have to get through
         cpuVsDumpRestore: (tv.cpuMs + tv.serverCpuMs) / (dump.cpuMs + dump.serverCpuMs),
@@ -280,7 +256,7 @@ export async function restoreBench(a: RestoreBenchArgs): Promise<void> {
   );
   for (const r of ratios)
     lines.push(
-      `  ${r.engine}: wall ${r.wallVsDumpRestore.toFixed(2)}×; cpu+server ${r.cpuVsDumpRestore.toFixed(2)}×; peak RSS ${mb(r.peakRssBytes)} MB (${r.peakRssVsDumpRestore.toFixed(1)}×)`,
+      `  ${r.engine}: wall ${r.wallVsDumpRestore.toFixed(2)}×; cpu+server ${r.cpuVsDumpRestore.toFixed(2)}×; peak RSS ${mb(r.peakRssBytes)} MB (${r.peakRssVsDumpRestore.toFixed(1)}×); --jobs 2 wall ${r.jobs2VsJobs1.toFixed(2)}× --jobs 1, ${r.jobs2VsDumpRestoreJ2.toFixed(2)}× the dump tool's with 2`,
     );
   process.stdout.write(`${lines.join('\n')}\n`);
 

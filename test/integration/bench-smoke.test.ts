@@ -87,8 +87,11 @@ describe('bench harness (smoke)', () => {
       expect(json.results.map((r) => `${r.engine}:${r.name}`)).toEqual([
         'pg:dump_restore',
         'pg:tv_restore',
+        'pg:dump_restore_j2',
+        'pg:tv_restore_j2',
         'mysql:dump_restore',
         'mysql:tv_restore',
+        'mysql:tv_restore_j2',
       ]);
       for (const r of json.results) {
         expect(r.wallMs).toBeGreaterThan(0);
