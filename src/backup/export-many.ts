@@ -66,6 +66,9 @@ export async function exportTables(
   const upload = exportSettings({ ...opts, table: 'x' }).upload;
   const source = observedSource(abortableSource(await openSource(opts.source), opts.signal), opts.progress);
   const dest = openDestination(opts.dest, opts.s3 ?? {}, upload);
+  // the encoder threads compile their WebAssembly while the destination, the catalog and the
+  // snapshot are waited on (see runBackup)
+  const pool = new EncoderPool(parallel).warm();
   try {
     await dest.store.check();
     const catalog = await source.catalog();
@@ -82,7 +85,6 @@ export async function exportTables(
       );
     // every table (and chunk) reads one snapshot, so the tables agree with one another as pg_dump's do
     const snapshot = await source.openSnapshot(parallel);
-    const pool = new EncoderPool(parallel).warm();
     const summary: ExportManySummary = {
       tables: [],
       failed: [],
@@ -122,13 +124,13 @@ export async function exportTables(
     try {
       await Promise.all(Array.from({ length: Math.min(parallel, tables.length) }, worker));
     } finally {
-      await pool.close();
       await snapshot.close();
     }
     const order = new Map(tables.map((t, i) => [qualifiedName(t.relation.table), i]));
     summary.tables.sort((a, b) => order.get(a.table)! - order.get(b.table)!);
     return summary;
   } finally {
+    await pool.close();
     await source.close().catch(() => {});
     dest.store.close();
   }

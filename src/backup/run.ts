@@ -163,6 +163,12 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
   const peak = new PeakMemory().start();
   let backupRunId = newRunId();
   let mirrors: MirrorStores | undefined;
+  // the encoder threads of the run, one per concurrent read, kept for the run: a table no longer
+  // pays for a new worker thread and a WebAssembly compile before its first row. They start first
+  // and compile while the run checks its destination, matches its tables against the catalog and
+  // opens its snapshot: started after those, a run's first table waited ~100 ms for its encoder
+  const pool = new EncoderPool(readers);
+  if (!opts.dryRun) pool.warm();
   try {
     await dest.store.check();
     // a mirror that cannot work fails the run up front, not after the backups
@@ -191,10 +197,6 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
       : seen.filter((t) => !matched.has(t.name)).map((t) => ({ table: t.name, lastSeen: t.lastSeen }));
     for (const g of goneTables)
       log.warn({ table: g.table, lastSeen: g.lastSeen }, 'no longer matched; its backups stay');
-    // the encoder threads of the run, one per concurrent read, kept for the run: a table no longer
-    // pays for a new worker thread and a WebAssembly compile before its first row
-    const pool = new EncoderPool(readers);
-    if (!opts.dryRun) pool.warm(); // they compile while the first tables are locked and planned
     const join = opts.join && !opts.dryRun ? opts.join : undefined;
     const worker = workerIdentity(join?.workerId);
     let queue: TaskQueue;
@@ -273,7 +275,6 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
         ...(known.has(r.table) ? {} : { new: true }),
       }));
     } finally {
-      await pool.close();
       await snapshot?.close();
     }
     const position = new Map(tables.map((t, i) => [t.name, i]));
@@ -302,6 +303,7 @@ export async function runBackup(opts: BackupOptions, deps: { logger?: Logger } =
     };
   } finally {
     peak.stop();
+    await pool.close();
     mirrors?.close();
     await source.close().catch(() => {});
     await state.close().catch(() => {});
