@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { MYSQL_URL, PG_URL, withPg } from '../helpers/db.js';
+import { MYSQL_DB, MYSQL_URL, PG_URL, withPg } from '../helpers/db.js';
 import { createBucket, listKeys, makeS3Client, s3EnvFor, s3Targets } from '../helpers/s3.js';
 
 /** Bad input: one clear line on stderr saying what to fix, exit code 2, and nothing written. */
@@ -34,7 +34,7 @@ describe('export: bad input', () => {
     );
     await expectInputError(
       ['--source', MYSQL_URL, '--table', 'no_such_table', '--dest', dest()],
-      /table test\.no_such_table does not exist/,
+      new RegExp(`table ${MYSQL_DB}\\.no_such_table does not exist`),
     );
   });
 
