@@ -21,7 +21,7 @@ const [pgBase, mysqlBase] = [base('PG'), base('MYSQL')];
 process.env.TABLEVAULT_TEST_PG_URL = laneUrl(pgBase);
 process.env.TABLEVAULT_TEST_MYSQL_URL = laneUrl(mysqlBase);
 
-if (LANE > 1 && process.env.TABLEVAULT_TEST_LANE_READY !== String(LANE)) {
+if (LANE !== undefined && process.env.TABLEVAULT_TEST_LANE_READY !== String(LANE)) {
   await Promise.all([createPgDatabase(pgBase), createMysqlDatabase(mysqlBase)]);
   process.env.TABLEVAULT_TEST_LANE_READY = String(LANE);
 }
