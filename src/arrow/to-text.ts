@@ -16,9 +16,36 @@ export class Unrepresentable {
 export type Cell = string | null | Unrepresentable;
 
 const US_PER_DAY = 86_400_000_000n;
+const US_PER_DAY_N = 86_400_000_000;
+/** A 64-bit value's high word below this in magnitude: the value is exact as a double (|v| < 2^53). */
+const EXACT_HIGH = 2 ** 21;
 
 function pad(n: number | bigint, w: number): string {
   return String(n).padStart(w, '0');
+}
+
+/** 00 to 99: the two-digit fields of dates and times, without a padStart per field. */
+const TWO: readonly string[] = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
+
+/** A year, 0 ≤ y, in at least four digits. */
+function year4(y: number): string {
+  return y >= 1000 ? String(y) : y >= 100 ? `0${y}` : y >= 10 ? `00${y}` : `000${y}`;
+}
+
+/** Microseconds, 0 ≤ f < 10^6, in six digits. */
+function six(f: number): string {
+  const t = String(f);
+  return t.length === 6 ? t : `${'00000'.slice(t.length - 1)}${t}`;
+}
+
+/**
+ * The signed 64-bit value at `i` of `words` (the same buffer as 32-bit words, little-endian as
+ * Arrow's), as a double when that is exact, else undefined: a timestamp's BigInt (an allocation,
+ * and BigInt division per field) is left for the rare value beyond ±2^53 µs (±285 years of 1970).
+ */
+function exact64(words: Int32Array, i: number): number | undefined {
+  const hi = words[2 * i + 1]!;
+  return hi < EXACT_HIGH && hi >= -EXACT_HIGH ? hi * 4_294_967_296 + (words[2 * i]! >>> 0) : undefined;
 }
 
 /** Days since 1970-01-01 (proleptic Gregorian) → year, month, day. */
@@ -39,13 +66,39 @@ function civil(days: number): { y: number; m: number; d: number } {
 function dateText(days: number, target: ValueText): (Cell & string) | Unrepresentable {
   const { y, m, d } = civil(days);
   if (y < target.minYear || y > target.maxYear) return new Unrepresentable(`date in year ${y} (${target.yearsNote})`);
-  return y <= 0 ? `${pad(1 - y, 4)}-${pad(m, 2)}-${pad(d, 2)} BC` : `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
+  return y <= 0 ? `${year4(1 - y)}-${TWO[m]}-${TWO[d]} BC` : `${year4(y)}-${TWO[m]}-${TWO[d]}`;
 }
 
 function timeOfDay(us: bigint): string {
   const s = us / 1_000_000n;
   const frac = us % 1_000_000n;
   return `${pad(s / 3600n, 2)}:${pad((s / 60n) % 60n, 2)}:${pad(s % 60n, 2)}${frac ? `.${pad(frac, 6)}` : ''}`;
+}
+
+/** As timeOfDay, for 0 ≤ us < a day as an exact double. */
+function timeOfDayN(us: number): string {
+  const s = Math.floor(us / 1_000_000);
+  const frac = us - s * 1_000_000;
+  const hms = `${TWO[Math.floor(s / 3600)]}:${TWO[Math.floor(s / 60) % 60]}:${TWO[s % 60]}`;
+  return frac ? `${hms}.${six(frac)}` : hms;
+}
+
+/** As timestampText, for microseconds exact as a double (|us| < 2^53). */
+function timestampTextN(us: number, tz: boolean, target: ValueText): Cell {
+  // days * US_PER_DAY_N stays below 2^53, so the remainder is exact; the quotient's rounding is fixed after
+  let days = Math.floor(us / US_PER_DAY_N);
+  let rest = us - days * US_PER_DAY_N;
+  if (rest < 0) {
+    rest += US_PER_DAY_N;
+    days -= 1;
+  } else if (rest >= US_PER_DAY_N) {
+    rest -= US_PER_DAY_N;
+    days += 1;
+  }
+  const date = dateText(days, target);
+  if (date instanceof Unrepresentable) return date;
+  if (date.endsWith(' BC')) return `${date.slice(0, -3)} ${timeOfDayN(rest)}${tz ? target.utcSuffix : ''} BC`;
+  return `${date} ${timeOfDayN(rest)}${tz ? target.utcSuffix : ''}`;
 }
 
 function timestampText(us: bigint, tz: boolean, target: ValueText): Cell {
@@ -69,11 +122,26 @@ export function decimalUnscaled(words: Uint32Array, at: number): bigint {
   return v >= 1n << 127n ? v - (1n << 128n) : v;
 }
 
+/**
+ * The unscaled value as a double when it is exact (|v| < 2^53: the two high words only sign
+ * extension), else undefined: most decimals then need no BigInt.
+ */
+function decimalSmall(words: Uint32Array, at: number): number | undefined {
+  const w1 = words[at + 1]!;
+  const w2 = words[at + 2]!;
+  if (w2 !== words[at + 3]!) return undefined;
+  if (w2 === 0) return w1 < EXACT_HIGH ? w1 * 4_294_967_296 + words[at]! : undefined;
+  // negative: w1 as a signed word at least -2^21
+  if (w2 === 0xffffffff)
+    return w1 >= 0x100000000 - EXACT_HIGH ? (w1 - 0x100000000) * 4_294_967_296 + words[at]! : undefined;
+  return undefined;
+}
+
 /** A 128-bit two's complement decimal (four little-endian 32-bit words) with `scale` digits after the point. */
 export function decimalText(words: Uint32Array, at: number, scale: number): string {
-  const v = decimalUnscaled(words, at);
-  const neg = v < 0n;
-  const digits = (neg ? -v : v).toString().padStart(scale + 1, '0');
+  const v = decimalSmall(words, at) ?? decimalUnscaled(words, at);
+  const neg = v < 0;
+  const digits = String(neg ? -v : v).padStart(scale + 1, '0');
   const text = scale > 0 ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
   return neg ? `-${text}` : text;
 }
@@ -119,12 +187,22 @@ export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (ro
     case 'timestamp':
     case 'timestamptz': {
       const values = data.values as BigInt64Array;
+      const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
       const tz = spec.kind === 'timestamptz';
-      return (i) => (valid(i) ? timestampText(values[off + i]!, tz, target) : null);
+      return (i) => {
+        if (!valid(i)) return null;
+        const n = exact64(words, off + i);
+        return n === undefined ? timestampText(values[off + i]!, tz, target) : timestampTextN(n, tz, target);
+      };
     }
     case 'time': {
       const values = data.values as BigInt64Array;
-      return (i) => (valid(i) ? timeOfDay(values[off + i]!) : null);
+      const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+      return (i) => {
+        if (!valid(i)) return null;
+        const n = exact64(words, off + i);
+        return n !== undefined && n >= 0 && n < US_PER_DAY_N ? timeOfDayN(n) : timeOfDay(values[off + i]!);
+      };
     }
     case 'date': {
       const values = data.values as Int32Array;
