@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
+import { mysqlLogin } from './mysql-login.js';
 
 export const PG_URL = process.env.TABLEVAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MYSQL_URL = process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -33,13 +34,9 @@ export async function withPg<T>(fn: (c: pg.Client) => Promise<T>, database?: str
 
 /** As withPg, for MySQL/MariaDB. */
 export async function withMysql<T>(fn: (c: mysql.Connection) => Promise<T>, database?: string): Promise<T> {
-  const u = new URL(MYSQL_URL);
   const c = await mysql.createConnection({
-    host: u.hostname,
-    port: Number(u.port || 3306),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: database ?? u.pathname.slice(1),
+    ...mysqlLogin(MYSQL_URL),
+    database: database ?? new URL(MYSQL_URL).pathname.slice(1),
     multipleStatements: true,
     timezone: 'Z',
     supportBigNumbers: true,

@@ -7,6 +7,7 @@
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { LANE, laneUrl } from './lane.js';
+import { mysqlLogin } from './mysql-login.js';
 
 const DEFAULTS = {
   PG: 'postgres://postgres@127.0.0.1:5432/test',
@@ -49,13 +50,9 @@ async function createPgDatabase(url: string): Promise<void> {
 }
 
 async function createMysqlDatabase(url: string): Promise<void> {
-  const u = new URL(url);
   const c = await mysql.createConnection({
-    host: u.hostname,
-    port: Number(u.port || 3306),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: decodeURIComponent(u.pathname.slice(1)),
+    ...mysqlLogin(url),
+    database: decodeURIComponent(new URL(url).pathname.slice(1)),
   });
   try {
     const db = new URL(laneUrl(url)).pathname.slice(1);

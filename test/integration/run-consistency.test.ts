@@ -7,6 +7,7 @@ import { backup, strategyFile } from '../helpers/backup.js';
 import { jsonSummary } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { sqlString, withDuckDB } from '../helpers/duckdb.js';
+import { mysqlLogin } from '../helpers/mysql-login.js';
 
 /**
  * One snapshot for a run, under writes (issue 17): writers move amounts from accounts in the first
@@ -92,13 +93,7 @@ const MY_ENGINE: Engine = {
       () => undefined,
     ),
   async connect() {
-    const u = new URL(MYSQL_URL);
-    const c = await mysql.createConnection({
-      host: u.hostname,
-      port: Number(u.port || 3306),
-      user: decodeURIComponent(u.username),
-      password: decodeURIComponent(u.password),
-    });
+    const c = await mysql.createConnection(mysqlLogin(MYSQL_URL));
     return {
       async tx(statements) {
         await c.query('START TRANSACTION');
