@@ -75,7 +75,7 @@ function timeOfDay(us: bigint): string {
   return `${pad(s / 3600n, 2)}:${pad((s / 60n) % 60n, 2)}:${pad(s % 60n, 2)}${frac ? `.${pad(frac, 6)}` : ''}`;
 }
 
-/** As timeOfDay, for 0 ≤ us < a day as an exact double. */
+/** As timeOfDay, for 0 ≤ us ≤ a day (24:00:00) as an exact double. */
 function timeOfDayN(us: number): string {
   const s = Math.floor(us / 1_000_000);
   const frac = us - s * 1_000_000;
@@ -83,7 +83,7 @@ function timeOfDayN(us: number): string {
   return frac ? `${hms}.${six(frac)}` : hms;
 }
 
-/** As timestampText, for microseconds exact as a double (|us| < 2^53). */
+/** A timestamp as microseconds exact as a double (|us| < 2^53). */
 function timestampTextN(us: number, tz: boolean, target: ValueText): Cell {
   // days * US_PER_DAY_N stays below 2^53, so the remainder is exact; the quotient's rounding is fixed after
   let days = Math.floor(us / US_PER_DAY_N);
@@ -95,12 +95,10 @@ function timestampTextN(us: number, tz: boolean, target: ValueText): Cell {
     rest -= US_PER_DAY_N;
     days += 1;
   }
-  const date = dateText(days, target);
-  if (date instanceof Unrepresentable) return date;
-  if (date.endsWith(' BC')) return `${date.slice(0, -3)} ${timeOfDayN(rest)}${tz ? target.utcSuffix : ''} BC`;
-  return `${date} ${timeOfDayN(rest)}${tz ? target.utcSuffix : ''}`;
+  return dayTimeText(days, rest, tz, target);
 }
 
+/** A timestamp beyond ±2^53 µs: its day and time of day split in BigInt, each then exact as a double. */
 function timestampText(us: bigint, tz: boolean, target: ValueText): Cell {
   let days = us / US_PER_DAY;
   let rest = us % US_PER_DAY;
@@ -108,11 +106,16 @@ function timestampText(us: bigint, tz: boolean, target: ValueText): Cell {
     rest += US_PER_DAY;
     days -= 1n;
   }
-  const date = dateText(Number(days), target);
+  return dayTimeText(Number(days), Number(rest), tz, target);
+}
+
+/** Day `days` since 1970-01-01 at `us` (0 ≤ us < a day) microseconds into it; the era after the time zone. */
+function dayTimeText(days: number, us: number, tz: boolean, target: ValueText): Cell {
+  const date = dateText(days, target);
   if (date instanceof Unrepresentable) return date;
   const bc = date.endsWith(' BC');
   const ymd = bc ? date.slice(0, -3) : date;
-  return `${ymd} ${timeOfDay(rest)}${tz ? target.utcSuffix : ''}${bc ? ' BC' : ''}`;
+  return `${ymd} ${timeOfDayN(us)}${tz ? target.utcSuffix : ''}${bc ? ' BC' : ''}`;
 }
 
 /** The unscaled value of a 128-bit two's complement decimal: four little-endian 32-bit words from `at`. */
@@ -201,7 +204,7 @@ export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (ro
       return (i) => {
         if (!valid(i)) return null;
         const n = exact64(words, off + i);
-        return n !== undefined && n >= 0 && n < US_PER_DAY_N ? timeOfDayN(n) : timeOfDay(values[off + i]!);
+        return n !== undefined && n >= 0 && n <= US_PER_DAY_N ? timeOfDayN(n) : timeOfDay(values[off + i]!);
       };
     }
     case 'date': {
