@@ -12,10 +12,14 @@ const name = (t: TableName) =>
  * The restore's lock on a target table, `schema.name` (MySQL lock names are at most 64
  * characters). Locks are the server's, not a database's: an unqualified table is named with the
  * connection's database first, or restores of `orders` into two databases would block each other.
+ * The loader names it in SQL (LOCK_NAME), in the statement that takes or releases the lock.
  */
 export function restoreLockName(t: { schema: string; name: string }): string {
   return `tablevault-restore:${createHash('sha1').update(`${t.schema}.${t.name}`).digest('hex')}`;
 }
+
+/** restoreLockName in SQL, of the parameters schema (NULL: the connection's database) and name. */
+const LOCK_NAME = "CONCAT('tablevault-restore:', SHA1(CONCAT(COALESCE(?, DATABASE()), '.', ?)))";
 
 /**
  * A restore's table built aside and put in place by RENAME TABLE, which MySQL and MariaDB run as
@@ -28,8 +32,6 @@ export function mysqlSwap(conn: Connection, q: (s: string) => Promise<void>): Ta
     new Promise<Array<Record<string, unknown>>>((resolve, reject) =>
       conn.query(s, params, (err, r) => (err ? reject(err) : resolve(r as Array<Record<string, unknown>>))),
     );
-  const lockOf = async (t: TableName) =>
-    restoreLockName({ schema: t.schema ?? String((await rows('SELECT DATABASE() AS db', []))[0]!.db), name: t.name });
   return {
     async blocker(t) {
       const params = [t.schema ?? null, t.name];
@@ -56,11 +58,11 @@ export function mysqlSwap(conn: Connection, q: (s: string) => Promise<void>): Ta
       ),
     drop: (t) => q(`DROP TABLE IF EXISTS ${name(t)}`),
     async lock(t) {
-      const [r] = await rows('SELECT GET_LOCK(?, 0) AS ok', [await lockOf(t)]);
+      const [r] = await rows(`SELECT GET_LOCK(${LOCK_NAME}, 0) AS ok`, [t.schema ?? null, t.name]);
       return Number(r!.ok) === 1;
     },
     async unlock(t) {
-      await rows('SELECT RELEASE_LOCK(?)', [await lockOf(t)]);
+      await rows(`SELECT RELEASE_LOCK(${LOCK_NAME})`, [t.schema ?? null, t.name]);
     },
   };
 }
