@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { mysqlLogin } from './mysql-login.js';
+import { mysqlLogin, SERVER_DEFAULTS } from './servers.js';
 
-export const PG_URL = process.env.TABLEVAULT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const MYSQL_URL = process.env.TABLEVAULT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+export const PG_URL = process.env.TABLEVAULT_TEST_PG_URL ?? SERVER_DEFAULTS.PG;
+export const MYSQL_URL = process.env.TABLEVAULT_TEST_MYSQL_URL ?? SERVER_DEFAULTS.MYSQL;
 /** The MySQL test database's name: the schema of the tables tests make there (test, or the lane's: test/helpers/lane.ts). */
 export const MYSQL_DB = decodeURIComponent(new URL(MYSQL_URL).pathname.slice(1));
 
@@ -36,7 +36,7 @@ export async function withPg<T>(fn: (c: pg.Client) => Promise<T>, database?: str
 export async function withMysql<T>(fn: (c: mysql.Connection) => Promise<T>, database?: string): Promise<T> {
   const c = await mysql.createConnection({
     ...mysqlLogin(MYSQL_URL),
-    database: database ?? new URL(MYSQL_URL).pathname.slice(1),
+    database: database ?? MYSQL_DB,
     multipleStatements: true,
     timezone: 'Z',
     supportBigNumbers: true,

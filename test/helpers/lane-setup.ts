@@ -6,17 +6,12 @@
  */
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { LANE, laneUrl } from './lane.js';
-import { mysqlLogin } from './mysql-login.js';
+import { LANE, laneDatabase, laneUrl } from './lane.js';
+import { mysqlLogin, SERVER_DEFAULTS } from './servers.js';
 
-const DEFAULTS = {
-  PG: 'postgres://postgres@127.0.0.1:5432/test',
-  MYSQL: 'mysql://root@127.0.0.1:3306/test',
-} as const;
-
-const base = (engine: keyof typeof DEFAULTS): string =>
+const base = (engine: keyof typeof SERVER_DEFAULTS): string =>
   (process.env[`TABLEVAULT_TEST_BASE_${engine}_URL`] ??=
-    process.env[`TABLEVAULT_TEST_${engine}_URL`] ?? DEFAULTS[engine]);
+    process.env[`TABLEVAULT_TEST_${engine}_URL`] ?? SERVER_DEFAULTS[engine]);
 
 const [pgBase, mysqlBase] = [base('PG'), base('MYSQL')];
 process.env.TABLEVAULT_TEST_PG_URL = laneUrl(pgBase);
@@ -32,7 +27,7 @@ async function createPgDatabase(url: string): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const db = new URL(laneUrl(url)).pathname.slice(1);
+    const db = laneDatabase(url);
     const found = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);
     if (found.rowCount) return;
     const like = await c.query<{ enc: string; co: string; ct: string }>(
@@ -55,7 +50,7 @@ async function createMysqlDatabase(url: string): Promise<void> {
     database: decodeURIComponent(new URL(url).pathname.slice(1)),
   });
   try {
-    const db = new URL(laneUrl(url)).pathname.slice(1);
+    const db = laneDatabase(url);
     const [rows] = await c.query(
       'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()',
     );

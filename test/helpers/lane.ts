@@ -10,14 +10,15 @@
 /** This process's lane: vitest's pool worker id (none outside vitest). */
 export const LANE = process.env.VITEST_POOL_ID ? Number(process.env.VITEST_POOL_ID) : undefined;
 
-/** `name` of this lane: a database, a MySQL schema or user, a PostgreSQL schema. */
-export function laneName(name: string): string {
+/** The name of this lane's database beside the one `url` (postgres:// or mysql://) names. */
+export function laneDatabase(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
   return LANE === undefined ? name : `${name}_l${LANE}`;
 }
 
-/** `url` (postgres:// or mysql://) with its database made this lane's. */
+/** `url` with its database made this lane's. */
 export function laneUrl(url: string): string {
   const u = new URL(url);
-  u.pathname = `/${laneName(decodeURIComponent(u.pathname.slice(1)))}`;
+  u.pathname = `/${encodeURIComponent(laneDatabase(url))}`;
   return u.href;
 }

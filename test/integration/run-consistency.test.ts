@@ -7,7 +7,7 @@ import { backup, strategyFile } from '../helpers/backup.js';
 import { jsonSummary } from '../helpers/cli.js';
 import { MYSQL_URL, PG_URL, withMysql, withPg } from '../helpers/db.js';
 import { sqlString, withDuckDB } from '../helpers/duckdb.js';
-import { mysqlLogin } from '../helpers/mysql-login.js';
+import { mysqlLogin } from '../helpers/servers.js';
 
 /**
  * One snapshot for a run, under writes (issue 17): writers move amounts from accounts in the first

@@ -1,3 +1,9 @@
+/** The test servers' URLs when TABLEVAULT_TEST_PG_URL / TABLEVAULT_TEST_MYSQL_URL are not set (see .ci/run). */
+export const SERVER_DEFAULTS = {
+  PG: 'postgres://postgres@127.0.0.1:5432/test',
+  MYSQL: 'mysql://root@127.0.0.1:3306/test',
+} as const;
+
 /** The host, port, user and password of a mysql:// URL, as mysql2's connection options (database left to the caller). */
 export function mysqlLogin(url: string): { host: string; port: number; user: string; password: string } {
   const u = new URL(url);
