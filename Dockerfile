@@ -26,6 +26,6 @@ COPY strategies ./strategies
 COPY fixtures ./fixtures
 USER node
 EXPOSE 9464
-# the same flags as the bin's shebang (a smaller young generation keeps peak RSS down)
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--wasm-tiering-budget=10000000", "dist/cli.js"]
+# the same flags as the bin's shebang (see src/cli.ts; test/unit/deploy-manifests.test.ts keeps them equal)
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--initial-old-space-size=64", "--wasm-tiering-budget=10000000", "dist/cli.js"]
 CMD ["--help"]

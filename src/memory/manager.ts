@@ -2,7 +2,7 @@ import { byteSize, wholeNumber } from '../config/validate.js';
 import { DEFAULTS, LIMITS } from '../defaults.js';
 import type { Logger } from '../log.js';
 import { exposedGc } from './gc.js';
-import type { PeakMemory } from './peak.js';
+import { readMemory, type PeakMemory } from './peak.js';
 
 export interface MemoryOptions {
   /** Check memory every N batches. Default 10. */
@@ -59,7 +59,7 @@ export class MemoryManager {
     if (this.opts.gcEvery > 0 && this.batches % this.opts.gcEvery === 0) exposedGc()?.();
     if (this.batches % this.opts.checkEvery !== 0) return;
     this.wanted ??= read.batchRows;
-    const m = process.memoryUsage();
+    const m = readMemory();
     if (m.rss <= this.opts.limitBytes && m.heapUsed <= this.opts.limitBytes) {
       // pressure gone (below 3/4 of the limit): back towards the batch size asked for
       if (read.batchRows < this.wanted && m.rss < this.opts.limitBytes * 0.75)

@@ -114,6 +114,18 @@ describe('deploy examples use only commands and flags the CLI has', () => {
   it("the Dockerfile's CMD", () => {
     expect(argvProblems(program(), dockerfile().cmd)).toEqual([]);
   });
+
+  it("the Dockerfile runs node with the bin's shebang flags and malloc settings", () => {
+    // #!/usr/bin/env -S VAR=value … node --flag …
+    const shebang = readFileSync(join(ROOT, 'src/cli.ts'), 'utf8').split('\n')[0]!.split(/\s+/).slice(2);
+    const node = shebang.indexOf('node');
+    const { entrypoint } = dockerfile();
+    expect(entrypoint.slice(0, entrypoint.findIndex(isCli))).toEqual(shebang.slice(node));
+    const env = [...readFileSync(join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^ENV\s+(.*)$/gm)].flatMap((m) =>
+      m[1]!.trim().split(/\s+/),
+    );
+    expect(env).toEqual(expect.arrayContaining(shebang.slice(0, node)));
+  });
 });
 
 describe('deploy/kubernetes strategy', () => {
