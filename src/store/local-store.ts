@@ -201,8 +201,10 @@ export class LocalStore implements ObjectStore {
   async removeAbandoned(prefix: string): Promise<number> {
     const abandoned = (await this.files(prefix)).filter((f) => f.temporary);
     for (const { file } of abandoned) await rm(file, { force: true });
-    // what put would otherwise remove again is gone
-    for (const [dir, left] of this.folders) if (isUnder(dir, this.path(prefix.replace(/\/+$/, '')))) left.length = 0;
+    // what put would otherwise remove again is gone (the folder once, not once per folder known:
+    // a run of n tables would compute n² paths)
+    const root = this.path(prefix.replace(/\/+$/, ''));
+    for (const [dir, left] of this.folders) if (isUnder(dir, root)) left.length = 0;
     return abandoned.length;
   }
 

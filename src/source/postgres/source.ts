@@ -219,7 +219,11 @@ export class PostgresSource implements Source {
           () => asm.flush(),
         );
       }
-      await client.query('COMMIT');
+      // sent, not waited on: every row is in, and the COMMIT of a read-only transaction has
+      // nothing to fail on but the connection, which the pool then drops; the connection's next
+      // user (most often the next table's read) queues its statements behind it on the wire
+      // instead of waiting a round trip first
+      client.query('COMMIT').catch(() => {});
       clean = true;
     } finally {
       if (opts.stats && asmRef) opts.stats.counters = asmRef.counters();
