@@ -97,6 +97,22 @@ export function releaseBatch(batch: RecordBatch): void {
   for (const d of batch.data.children) releaseData(d);
 }
 
+/**
+ * The buffers of a batch straight from a BatchAssembler, which nothing else shares (so they may
+ * be transferred to another thread); undefined for any other batch.
+ */
+export function ownBuffers(batch: RecordBatch): Set<ArrayBuffer> | undefined {
+  if (!assembled.has(batch)) return undefined;
+  const out = new Set<ArrayBuffer>();
+  const add = (d: Data): void => {
+    for (const a of [d.values, d.valueOffsets, d.nullBitmap, d.typeIds] as Array<ArrayBufferView | undefined>)
+      if (a && a.buffer instanceof ArrayBuffer) out.add(a.buffer);
+    for (const c of d.children) add(c);
+  };
+  for (const d of batch.data.children) add(d);
+  return out;
+}
+
 function releaseData(d: Data): void {
   for (const a of [d.values, d.valueOffsets, d.nullBitmap, d.typeIds] as Array<ArrayBufferView | undefined>)
     if (a && a.byteLength > 0) freeBuffer(a.buffer);

@@ -2,7 +2,7 @@
  * Worker thread: turns Arrow IPC batches into one Parquet file at a time with parquet-wasm's
  * streaming writer, so encoding runs on the second core while the main thread reads.
  *
- * Protocol (main → worker): open {opts}, batch {ipc} (transferred), end.
+ * Protocol (main → worker): open {opts}, batch {ipc} (an IPC stream's pieces, see ipc-pieces.ts), end.
  * (worker → main): ack (a batch was taken by the writer), chunk {data} (transferred), done, error {message}.
  * Or, for a file of one small batch: file {ipc, opts} → file {data} (the whole file), or error.
  */
@@ -15,9 +15,9 @@ import { writerProperties } from './properties.js';
 
 type In =
   | { type: 'open'; opts: ParquetOptions }
-  | { type: 'batch'; ipc: Uint8Array }
+  | { type: 'batch'; ipc: Uint8Array[] }
   | { type: 'end' }
-  | { type: 'file'; ipc: Uint8Array; opts: ParquetOptions };
+  | { type: 'file'; ipc: Uint8Array[]; opts: ParquetOptions };
 
 const port = parentPort!;
 let queue: Array<wasm.RecordBatch | null> = [];
@@ -79,7 +79,10 @@ function send(data: Uint8Array): void {
   port.postMessage({ type: 'chunk', data }, [data.buffer as ArrayBuffer]);
 }
 
-/** The chunks in one array of its own (not Buffer.concat, whose small results share Node's pool). */
+/**
+ * The chunks in one array of its own (not Buffer.concat, whose small results share Node's pool);
+ * also how an IPC message's pieces become its bytes, on this thread rather than the reader's.
+ */
 function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
@@ -98,7 +101,7 @@ port.on('message', (m: In) => {
       );
       break;
     case 'batch': {
-      const table = wasm.Table.fromIPCStream(m.ipc);
+      const table = wasm.Table.fromIPCStream(concat(m.ipc));
       const batches = table.recordBatches();
       table.free();
       if (batches.length === 0) port.postMessage({ type: 'ack' });
@@ -115,7 +118,7 @@ port.on('message', (m: In) => {
       break;
     case 'file':
       try {
-        const table = wasm.Table.fromIPCStream(m.ipc);
+        const table = wasm.Table.fromIPCStream(concat(m.ipc));
         // writeParquet copies the file out of WASM memory: the array is the worker's own to transfer
         const data = wasm.writeParquet(table, writerProperties(m.opts));
         sortFooterMetadata(data);

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { Table as ArrowTable, tableToIPC, type RecordBatch } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
 import { releaseBatch } from '../arrow/batch.js';
+import { ipcMessage } from './ipc-pieces.js';
 import type { ParquetOptions } from './compression.js';
 
 export { COMPRESSIONS, type CompressionName, type ParquetOptions } from './compression.js';
@@ -96,8 +97,7 @@ export class ParquetEncoder {
 
   /** One file of one batch, in one message each way. */
   private async encodeOne(batch: RecordBatch, opts: ParquetOptions): Promise<Uint8Array> {
-    const ipc = tableToIPC(new ArrowTable([batch]), 'stream');
-    releaseBatch(batch);
+    const ipc = ipcMessage(batch);
     const worker = (this.worker ??= this.spawn());
     let onMessage!: (m: FromWorker) => void;
     let onError!: (e: Error) => void;
@@ -110,7 +110,8 @@ export class ParquetEncoder {
         onError = reject;
         worker.on('message', onMessage);
         worker.on('error', onError);
-        worker.postMessage({ type: 'file', ipc, opts }, [ipc.buffer as ArrayBuffer]);
+        worker.postMessage({ type: 'file', ipc: ipc.pieces, opts }, ipc.transfer);
+        releaseBatch(batch); // its own buffers went with the message; the rest go now
       });
     } catch (e) {
       // the worker's state is unknown after an error: the next file gets a new one
@@ -172,11 +173,11 @@ export class ParquetEncoder {
         )
           await changed;
         if (stop || failure !== undefined) return;
-        const ipc = tableToIPC(new ArrowTable([b]), 'stream');
-        releaseBatch(b); // copied into the IPC message: its column buffers can go now
+        const ipc = ipcMessage(b);
         inflight++;
         sent++;
-        worker.postMessage({ type: 'batch', ipc }, [ipc.buffer as ArrayBuffer]);
+        worker.postMessage({ type: 'batch', ipc: ipc.pieces }, ipc.transfer);
+        releaseBatch(b); // its own buffers went with the message; the rest go now
       }
       worker.postMessage({ type: 'end' });
     })().catch((e: unknown) => {
