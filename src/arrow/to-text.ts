@@ -179,13 +179,15 @@ const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
  * Binary values are returned as lowercase hex; the loaders wrap them (`\x…`, `X'…'`).
  */
 export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (row: number) => Cell {
+  // Arrow's Data.offset places the validity bitmap (getValid adds it) and a boolean's bits; the
+  // value and offset buffers of a slice already start at its first row (Data.slice), so a row
+  // index is their index as it is
   const valid = (i: number) => data.nullCount === 0 || data.getValid(i);
-  const off = data.offset;
   switch (spec.kind) {
     case 'decimal': {
       const words = data.values as Uint32Array;
       const scale = spec.scale ?? 0;
-      return (i) => (valid(i) ? decimalText(words, (off + i) * 4, scale) : null);
+      return (i) => (valid(i) ? decimalText(words, i * 4, scale) : null);
     }
     case 'timestamp':
     case 'timestamptz': {
@@ -194,8 +196,8 @@ export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (ro
       const tz = spec.kind === 'timestamptz';
       return (i) => {
         if (!valid(i)) return null;
-        const n = exact64(words, off + i);
-        return n === undefined ? timestampText(values[off + i]!, tz, target) : timestampTextN(n, tz, target);
+        const n = exact64(words, i);
+        return n === undefined ? timestampText(values[i]!, tz, target) : timestampTextN(n, tz, target);
       };
     }
     case 'time': {
@@ -203,19 +205,19 @@ export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (ro
       const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
       return (i) => {
         if (!valid(i)) return null;
-        const n = exact64(words, off + i);
-        return n !== undefined && n >= 0 && n <= US_PER_DAY_N ? timeOfDayN(n) : timeOfDay(values[off + i]!);
+        const n = exact64(words, i);
+        return n !== undefined && n >= 0 && n <= US_PER_DAY_N ? timeOfDayN(n) : timeOfDay(values[i]!);
       };
     }
     case 'date': {
       const values = data.values as Int32Array;
-      return (i) => (valid(i) ? dateText(values[off + i]!, target) : null);
+      return (i) => (valid(i) ? dateText(values[i]!, target) : null);
     }
     case 'float32':
     case 'float64': {
       const values = data.values as Float32Array | Float64Array;
       const kind = spec.kind;
-      return (i) => (valid(i) ? floatText(values[off + i]!, kind, target) : null);
+      return (i) => (valid(i) ? floatText(values[i]!, kind, target) : null);
     }
     case 'bool': {
       const v = makeVector(data) as Vector;
@@ -234,7 +236,7 @@ export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (ro
       return (i) => {
         if (!valid(i)) return null;
         const items: Cell[] = [];
-        for (let k = offsets[off + i]!; k < offsets[off + i + 1]!; k++) items.push(element(k));
+        for (let k = offsets[i]!; k < offsets[i + 1]!; k++) items.push(element(k));
         return listText(items, numeric, target);
       };
     }
@@ -243,7 +245,7 @@ export function cellReader(spec: ColumnSpec, data: Data, target: ValueText): (ro
       // not Arrow's own decoder, which drops a leading U+FEFF (TextDecoder's default): the text is kept as stored
       const offsets = data.valueOffsets as Int32Array;
       const bytes = data.values as Uint8Array;
-      return (i) => (valid(i) ? utf8.decode(bytes.subarray(offsets[off + i]!, offsets[off + i + 1]!)) : null);
+      return (i) => (valid(i) ? utf8.decode(bytes.subarray(offsets[i]!, offsets[i + 1]!)) : null);
     }
     default: {
       // integers (bigint for 64-bit)

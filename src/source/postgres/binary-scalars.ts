@@ -30,11 +30,10 @@ export const boolWriter: WriterFactory = (data) => {
 export function smallIntWriter(bytes: 2 | 4 | 8): WriterFactory {
   return (data) => {
     const v = data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
-    const off = data.offset;
-    if (bytes === 2) return fixedWriter(data, 2, (i, view, at) => view.setInt16(at, v[off + i]!));
-    if (bytes === 4) return fixedWriter(data, 4, (i, view, at) => view.setInt32(at, v[off + i]!));
+    if (bytes === 2) return fixedWriter(data, 2, (i, view, at) => view.setInt16(at, v[i]!));
+    if (bytes === 4) return fixedWriter(data, 4, (i, view, at) => view.setInt32(at, v[i]!));
     return fixedWriter(data, 8, (i, view, at) => {
-      const x = v[off + i]!;
+      const x = v[i]!;
       view.setInt32(at, x < 0 ? -1 : 0);
       view.setUint32(at + 4, x >>> 0);
     });
@@ -44,10 +43,9 @@ export function smallIntWriter(bytes: 2 | 4 | 8): WriterFactory {
 /** A signed 64-bit integer as int8. */
 export const int64Writer: WriterFactory = (data) => {
   const w = halves(data);
-  const off = data.offset;
   return fixedWriter(data, 8, (i, view, at) => {
-    view.setInt32(at, w[2 * (off + i) + 1]!);
-    view.setInt32(at + 4, w[2 * (off + i)]!);
+    view.setInt32(at, w[2 * i + 1]!);
+    view.setInt32(at + 4, w[2 * i]!);
   });
 };
 
@@ -55,15 +53,14 @@ export const int64Writer: WriterFactory = (data) => {
 export function floatWriter(bytes: 4 | 8): WriterFactory {
   return (data) => {
     const v = data.values as Float32Array | Float64Array;
-    const off = data.offset;
     if (bytes === 4)
       return fixedWriter(data, 4, (i, view, at) => {
-        const x = v[off + i]!;
+        const x = v[i]!;
         if (x !== x) view.setUint32(at, 0x7fc00000);
         else view.setFloat32(at, x);
       });
     return fixedWriter(data, 8, (i, view, at) => {
-      const x = v[off + i]!;
+      const x = v[i]!;
       if (x === x) return view.setFloat64(at, x);
       view.setUint32(at, 0x7ff80000);
       view.setUint32(at + 4, 0);
@@ -74,10 +71,9 @@ export function floatWriter(bytes: 4 | 8): WriterFactory {
 /** Days since 1970 → days since 2000. The one value that is -infinity in PostgreSQL cannot come from a date: refused, as its text would be. */
 export const dateWriter: WriterFactory = (data) => {
   const v = data.values as Int32Array;
-  const off = data.offset;
   return fixedWriter(data, 4, (i, view, at) => {
-    const d = v[off + i]! - PG_EPOCH_DAYS;
-    if (d < INT32_MIN + 1) throw new RangeError(`date out of range: day ${v[off + i]} from 1970-01-01`);
+    const d = v[i]! - PG_EPOCH_DAYS;
+    if (d < INT32_MIN + 1) throw new RangeError(`date out of range: day ${v[i]} from 1970-01-01`);
     view.setInt32(at, d);
   });
 };
@@ -88,10 +84,9 @@ export const timeWriter: WriterFactory = int64Writer;
 /** Microseconds since 1970 → since 2000 (timestamp: the wall clock; timestamptz: UTC), subtracted on the 32-bit halves. */
 export const timestampWriter: WriterFactory = (data) => {
   const w = halves(data);
-  const off = data.offset;
   return fixedWriter(data, 8, (i, view, at) => {
-    let lo = (w[2 * (off + i)]! >>> 0) - EPOCH_LO;
-    let hi = w[2 * (off + i) + 1]! - EPOCH_HI;
+    let lo = (w[2 * i]! >>> 0) - EPOCH_LO;
+    let hi = w[2 * i + 1]! - EPOCH_HI;
     if (lo < 0) {
       lo += 4294967296;
       hi -= 1;

@@ -37,10 +37,10 @@ function copyBytes(out: CopyOut, src: Uint8Array, s: number, e: number): void {
 function allUtf8(data: Data): boolean {
   const offs = data.valueOffsets as Int32Array;
   const bytes = data.values as Uint8Array;
-  const first = offs[data.offset]!;
-  const last = offs[data.offset + data.length]!;
+  const first = offs[0]!;
+  const last = offs[data.length]!;
   if (!isUtf8(bytes.subarray(first, last))) return false;
-  for (let i = data.offset; i < data.offset + data.length; i++) if ((bytes[offs[i]!]! & 0xc0) === 0x80) return false;
+  for (let i = 0; i < data.length; i++) if ((bytes[offs[i]!]! & 0xc0) === 0x80) return false;
   return true;
 }
 
@@ -52,24 +52,23 @@ function allUtf8(data: Data): boolean {
 function bytesWriter(data: Data, prefix: number | undefined, checkUtf8: boolean): ValueWriter {
   const offs = data.valueOffsets as Int32Array;
   const bytes = data.values as Uint8Array;
-  const off = data.offset;
   const isNull = nullTest(data);
   const extra = prefix === undefined ? 0 : 1;
   let fixed: Buffer[] | undefined;
   if (checkUtf8 && !allUtf8(data)) {
     fixed = [];
     for (let i = 0; i < data.length; i++) {
-      const v = bytes.subarray(offs[off + i]!, offs[off + i + 1]!);
+      const v = bytes.subarray(offs[i]!, offs[i + 1]!);
       fixed.push(isUtf8(v) ? Buffer.from(v) : Buffer.from(decoder.decode(v), 'utf8'));
     }
   }
   return {
-    size: (i) => (fixed ? fixed[i]!.length : offs[off + i + 1]! - offs[off + i]!) + 4 + extra,
+    size: (i) => (fixed ? fixed[i]!.length : offs[i + 1]! - offs[i]!) + 4 + extra,
     write(i, out) {
       if (isNull?.(i)) return writeNull(out);
       const src = fixed ? fixed[i]! : bytes;
-      const s = fixed ? 0 : offs[off + i]!;
-      const e = fixed ? src.length : offs[off + i + 1]!;
+      const s = fixed ? 0 : offs[i]!;
+      const e = fixed ? src.length : offs[i + 1]!;
       out.view.setInt32(out.at, e - s + extra);
       out.at += 4;
       if (prefix !== undefined) out.buf[out.at++] = prefix;
@@ -95,14 +94,13 @@ const hex = (c: number): number =>
 export const uuidWriter: WriterFactory = (data) => {
   const offs = data.valueOffsets as Int32Array;
   const src = data.values as Uint8Array;
-  const off = data.offset;
   const isNull = nullTest(data);
   return {
     size: () => 20,
     write(i, out) {
       if (isNull?.(i)) return writeNull(out);
-      const s0 = offs[off + i]!;
-      const e = offs[off + i + 1]!;
+      const s0 = offs[i]!;
+      const e = offs[i + 1]!;
       const bad = () => new Error(`invalid input syntax for type uuid: "${decoder.decode(src.subarray(s0, e))}"`);
       let s = s0;
       const braces = src[s] === 0x7b && s < e;
@@ -130,13 +128,12 @@ export const uuidWriter: WriterFactory = (data) => {
 export function decimalWriter(scale: number): WriterFactory {
   return (data) => {
     const words = data.values as Uint32Array;
-    const off = data.offset;
     const isNull = nullTest(data);
     return {
       size: () => DECIMAL128_NUMERIC_SIZE,
       write(i, out) {
         if (isNull?.(i)) return writeNull(out);
-        out.at = writeNumericDecimal128(out.view, out.at, words, (off + i) * 4, scale);
+        out.at = writeNumericDecimal128(out.view, out.at, words, i * 4, scale);
       },
     };
   };
@@ -145,13 +142,12 @@ export function decimalWriter(scale: number): WriterFactory {
 /** NUMERIC from an integer column (a number or, for 64 bits, a bigint). */
 export const integerNumericWriter: WriterFactory = (data) => {
   const v = data.values as ArrayLike<number | bigint>;
-  const off = data.offset;
   const isNull = nullTest(data);
   return {
     size: () => numericSize(20),
     write(i, out) {
       if (isNull?.(i)) return writeNull(out);
-      out.at = writeNumericScaled(out.view, out.at, v[off + i]!, 0);
+      out.at = writeNumericScaled(out.view, out.at, v[i]!, 0);
     },
   };
 };
@@ -160,13 +156,12 @@ export const integerNumericWriter: WriterFactory = (data) => {
 export const numericTextWriter: WriterFactory = (data) => {
   const offs = data.valueOffsets as Int32Array;
   const src = data.values as Uint8Array;
-  const off = data.offset;
   const isNull = nullTest(data);
   return {
-    size: (i) => numericSize(offs[off + i + 1]! - offs[off + i]!),
+    size: (i) => numericSize(offs[i + 1]! - offs[i]!),
     write(i, out) {
       if (isNull?.(i)) return writeNull(out);
-      out.at = writeNumericText(out.view, out.at, src, offs[off + i]!, offs[off + i + 1]!);
+      out.at = writeNumericText(out.view, out.at, src, offs[i]!, offs[i + 1]!);
     },
   };
 };

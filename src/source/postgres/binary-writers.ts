@@ -101,7 +101,6 @@ function arrayWriter(
   if (!element) return undefined;
   return (data) => {
     const offs = data.valueOffsets as Int32Array;
-    const off = data.offset;
     const child = data.children[0]!;
     const items = element(child);
     const itemNull = nullTest(child);
@@ -109,13 +108,13 @@ function arrayWriter(
     return {
       size(i) {
         let n = 24;
-        for (let k = offs[off + i]!; k < offs[off + i + 1]!; k++) n += items.size(k);
+        for (let k = offs[i]!; k < offs[i + 1]!; k++) n += items.size(k);
         return n;
       },
       write(i, out) {
         if (isNull?.(i)) return writeNull(out);
-        const first = offs[off + i]!;
-        const count = offs[off + i + 1]! - first;
+        const first = offs[i]!;
+        const count = offs[i + 1]! - first;
         const start = out.at;
         const view = out.view;
         view.setInt32(start + 4, count ? 1 : 0);
