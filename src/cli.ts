@@ -6,9 +6,9 @@
 // - an old generation that starts at 64 MB instead of growing from a few: a run of many tables
 //   promotes a steady trickle of objects that die soon after, and on its ~20 MB heap V8 ran a
 //   full collection every ~50 ms (39 on the main thread in a 244-table backup,
-//   ~0.3 s plus its concurrent marking on the other core). With it: 3 full collections, the
-//   whole-database bench's wall 5.26 -> 4.78 s (pg_dump -Fd -j 2: 4.52 s), peak RSS 237 ->
-//   255 MB; one 500k-row table's peak RSS is unchanged (~167 MB), its heap staying ~20 MB;
+//   ~0.3 s plus its concurrent marking on the other core). With it: 3 full collections, that
+//   backup's wall 5.19 -> 4.41 s (pg_dump -Fd -j 2: 4.39 s; medians of 4, alternating), peak RSS
+//   237 -> 255 MB; one 500k-row table's peak RSS is unchanged (~167 MB), its heap staying ~20 MB;
 // - two malloc arenas instead of one per thread, and every buffer of 128 KiB or more in a mapping
 //   of its own, returned when freed: the wire and IPC buffers that the reader and the encoder
 //   thread free do not pile up in per-thread arenas or in a brk heap that cannot shrink;
