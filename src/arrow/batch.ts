@@ -94,7 +94,7 @@ const assembled = new WeakSet<RecordBatch>();
  */
 export function releaseBatch(batch: RecordBatch): void {
   if (!assembled.delete(batch)) return;
-  for (const d of batch.data.children) releaseData(d);
+  for (const a of columnBuffers(batch)) if (a.byteLength > 0) freeBuffer(a.buffer);
 }
 
 /**
@@ -104,17 +104,16 @@ export function releaseBatch(batch: RecordBatch): void {
 export function ownBuffers(batch: RecordBatch): Set<ArrayBuffer> | undefined {
   if (!assembled.has(batch)) return undefined;
   const out = new Set<ArrayBuffer>();
-  const add = (d: Data): void => {
-    for (const a of [d.values, d.valueOffsets, d.nullBitmap, d.typeIds] as Array<ArrayBufferView | undefined>)
-      if (a && a.buffer instanceof ArrayBuffer) out.add(a.buffer);
-    for (const c of d.children) add(c);
-  };
-  for (const d of batch.data.children) add(d);
+  for (const a of columnBuffers(batch)) if (a.buffer instanceof ArrayBuffer) out.add(a.buffer);
   return out;
 }
 
-function releaseData(d: Data): void {
-  for (const a of [d.values, d.valueOffsets, d.nullBitmap, d.typeIds] as Array<ArrayBufferView | undefined>)
-    if (a && a.byteLength > 0) freeBuffer(a.buffer);
-  for (const c of d.children) releaseData(c);
+/** Every buffer of a batch's columns and their children: values, offsets, validity, type ids. */
+function* columnBuffers(batch: RecordBatch): Generator<ArrayBufferView> {
+  const walk = function* (d: Data): Generator<ArrayBufferView> {
+    for (const a of [d.values, d.valueOffsets, d.nullBitmap, d.typeIds] as Array<ArrayBufferView | undefined>)
+      if (a) yield a;
+    for (const c of d.children) yield* walk(c);
+  };
+  for (const d of batch.data.children) yield* walk(d);
 }

@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { RecordBatch } from 'apache-arrow';
-import { releaseBatch } from '../arrow/batch.js';
-import { ipcMessage } from './ipc-pieces.js';
+import { postBatch } from './ipc-pieces.js';
 import type { ParquetOptions } from './compression.js';
 
 export { COMPRESSIONS, type CompressionName, type ParquetOptions } from './compression.js';
@@ -97,7 +96,6 @@ export class ParquetEncoder {
 
   /** One file of one batch, in one message each way. */
   private async encodeOne(batch: RecordBatch, opts: ParquetOptions): Promise<Uint8Array> {
-    const ipc = ipcMessage(batch);
     const worker = (this.worker ??= this.spawn());
     let onMessage!: (m: FromWorker) => void;
     let onError!: (e: Error) => void;
@@ -110,8 +108,7 @@ export class ParquetEncoder {
         onError = reject;
         worker.on('message', onMessage);
         worker.on('error', onError);
-        worker.postMessage({ type: 'file', ipc: ipc.pieces, opts }, ipc.transfer);
-        releaseBatch(batch); // its own buffers went with the message; the rest go now
+        postBatch(worker, batch, { type: 'file', opts });
       });
     } catch (e) {
       // the worker's state is unknown after an error: the next file gets a new one
@@ -173,11 +170,9 @@ export class ParquetEncoder {
         )
           await changed;
         if (stop || failure !== undefined) return;
-        const ipc = ipcMessage(b);
         inflight++;
         sent++;
-        worker.postMessage({ type: 'batch', ipc: ipc.pieces }, ipc.transfer);
-        releaseBatch(b); // its own buffers went with the message; the rest go now
+        postBatch(worker, b, { type: 'batch' });
       }
       worker.postMessage({ type: 'end' });
     })().catch((e: unknown) => {

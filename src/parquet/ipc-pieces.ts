@@ -1,5 +1,6 @@
+import type { Worker } from 'node:worker_threads';
 import { AsyncByteQueue, RecordBatchStreamWriter, type RecordBatch } from 'apache-arrow';
-import { ownBuffers } from '../arrow/batch.js';
+import { ownBuffers, releaseBatch } from '../arrow/batch.js';
 
 /** Collects what an IPC writer writes, each piece as the view it was given (no copy, no join). */
 class Pieces extends AsyncByteQueue {
@@ -22,8 +23,7 @@ export interface IpcMessage {
  * its own (see ownBuffers): the pieces that are views of them go with their buffers transferred,
  * and the encoder thread joins the pieces (a memcpy on its core instead of the reader's: 143 ms of
  * the main thread's 5.1 s in the 244-table bench backup). Any other batch (a slice, whose buffers
- * another batch shares) has its pieces copied, as tableToIPC did. Send the message, then
- * `releaseBatch` the batch: what was not transferred is freed then.
+ * another batch shares) has its pieces copied, as tableToIPC did. See postBatch, which sends it.
  */
 export function ipcMessage(batch: RecordBatch): IpcMessage {
   const own = ownBuffers(batch);
@@ -43,4 +43,21 @@ export function ipcMessage(batch: RecordBatch): IpcMessage {
     return p.byteOffset === 0 && p.byteLength === buffer.byteLength ? p : p.slice();
   });
   return { pieces, transfer: [...transfer] };
+}
+
+/**
+ * Sends `batch` to the encoder thread as `{ ...fields, ipc }` (ipcMessage's pieces, its own
+ * buffers transferred), then releases it, sent or not: what was not transferred is freed now.
+ */
+export function postBatch(
+  worker: Worker,
+  batch: RecordBatch,
+  fields: { type: 'batch' | 'file'; [k: string]: unknown },
+): void {
+  const { pieces, transfer } = ipcMessage(batch);
+  try {
+    worker.postMessage({ ...fields, ipc: pieces }, transfer);
+  } finally {
+    releaseBatch(batch);
+  }
 }
