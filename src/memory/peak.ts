@@ -15,7 +15,8 @@ const READING_MS = 50;
 let last: (MemoryReading & { at: number }) | undefined;
 
 /** The process's memory now, or as read less than READING_MS ago (by any caller). */
-export function readMemory(now = performance.now()): MemoryReading {
+export function readMemory(): MemoryReading {
+  const now = performance.now();
   if (!last || now - last.at >= READING_MS) {
     const m = process.memoryUsage();
     last = { at: now, rss: m.rss, heapUsed: m.heapUsed };
