@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { mysqlLogin, SERVER_DEFAULTS } from './servers.js';
+import { mysqlLogin, SERVER_DEFAULTS, urlDatabase } from './servers.js';
 
 export const PG_URL = process.env.TABLEVAULT_TEST_PG_URL ?? SERVER_DEFAULTS.PG;
 export const MYSQL_URL = process.env.TABLEVAULT_TEST_MYSQL_URL ?? SERVER_DEFAULTS.MYSQL;
 /** The MySQL test database's name: the schema of the tables tests make there (test, or the lane's: test/helpers/lane.ts). */
-export const MYSQL_DB = decodeURIComponent(new URL(MYSQL_URL).pathname.slice(1));
+export const MYSQL_DB = urlDatabase(MYSQL_URL);
 
 /** The same server's URL for database `db` (a state database of a test's own). */
 export function withDatabase(url: string, db: string): string {

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { LANE, laneDatabase, laneUrl } from './lane.js';
-import { mysqlLogin, SERVER_DEFAULTS } from './servers.js';
+import { mysqlLogin, SERVER_DEFAULTS, urlDatabase } from './servers.js';
 
 const base = (engine: keyof typeof SERVER_DEFAULTS): string =>
   (process.env[`TABLEVAULT_TEST_BASE_${engine}_URL`] ??=
@@ -47,7 +47,7 @@ async function createPgDatabase(url: string): Promise<void> {
 async function createMysqlDatabase(url: string): Promise<void> {
   const c = await mysql.createConnection({
     ...mysqlLogin(url),
-    database: decodeURIComponent(new URL(url).pathname.slice(1)),
+    database: urlDatabase(url),
   });
   try {
     const db = laneDatabase(url);

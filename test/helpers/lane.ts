@@ -7,12 +7,14 @@
  * only when it happens to run in the second.
  */
 
+import { urlDatabase } from './servers.js';
+
 /** This process's lane: vitest's pool worker id (none outside vitest). */
 export const LANE = process.env.VITEST_POOL_ID ? Number(process.env.VITEST_POOL_ID) : undefined;
 
 /** The name of this lane's database beside the one `url` (postgres:// or mysql://) names. */
 export function laneDatabase(url: string): string {
-  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const name = urlDatabase(url);
   return LANE === undefined ? name : `${name}_l${LANE}`;
 }
 

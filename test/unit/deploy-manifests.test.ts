@@ -21,14 +21,15 @@ interface CommandLine {
   argv: string[];
 }
 
-/** The Dockerfile's ENTRYPOINT and CMD (exec form): the CLI's arguments when the image runs it bare. */
-function dockerfile(): { entrypoint: string[]; cmd: string[] } {
+/** The Dockerfile's ENTRYPOINT and CMD (exec form): the CLI's arguments when the image runs it bare; and its ENV settings. */
+function dockerfile(): { entrypoint: string[]; cmd: string[]; env: string[] } {
   const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const exec = (k: string) => {
     const m = new RegExp(`^${k}\\s+(\\[.*\\])\\s*$`, 'm').exec(text);
     return m ? (JSON.parse(m[1]!) as string[]) : [];
   };
-  return { entrypoint: exec('ENTRYPOINT'), cmd: exec('CMD') };
+  const env = [...text.matchAll(/^ENV\s+(.*)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/));
+  return { entrypoint: exec('ENTRYPOINT'), cmd: exec('CMD'), env };
 }
 
 const isCli = (s: string) => /(^|\/)(dist\/cli\.js|tablevault)$/.test(s);
@@ -119,11 +120,8 @@ describe('deploy examples use only commands and flags the CLI has', () => {
     // #!/usr/bin/env -S VAR=value … node --flag …
     const shebang = readFileSync(join(ROOT, 'src/cli.ts'), 'utf8').split('\n')[0]!.split(/\s+/).slice(2);
     const node = shebang.indexOf('node');
-    const { entrypoint } = dockerfile();
+    const { entrypoint, env } = dockerfile();
     expect(entrypoint.slice(0, entrypoint.findIndex(isCli))).toEqual(shebang.slice(node));
-    const env = [...readFileSync(join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^ENV\s+(.*)$/gm)].flatMap((m) =>
-      m[1]!.trim().split(/\s+/),
-    );
     expect(env).toEqual(expect.arrayContaining(shebang.slice(0, node)));
   });
 });
