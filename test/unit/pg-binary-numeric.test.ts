@@ -101,6 +101,26 @@ describe('NUMERIC for binary COPY', () => {
     );
   });
 
+  it('writes a magnitude next to a multiple of 10^8 exactly, however its quotient by 10^8 rounds', () => {
+    // the fast path cuts at 10^8 by a floating division: k·10^8 ± a few is where a rounded quotient is off by one
+    const near = fc.record({
+      k: fc.bigInt({ min: 0n, max: (2n ** 53n - 1n) / 10n ** 8n }),
+      d: fc.integer({ min: -3, max: 3 }),
+      neg: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(near, fc.integer({ min: 0, max: 8 }), ({ k, d, neg }, scale) => {
+        const m = k * 10n ** 8n + BigInt(d);
+        if (m < 0n || m > 2n ** 53n - 1n) return;
+        const v = neg ? -m : m;
+        expect(written((view, at) => writeNumericScaled(view, at, Number(v), scale))).toEqual(
+          reference(scaled(v, scale)),
+        );
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it("writes Arrow's 128-bit decimals, either side of the 53-bit fast path, as their unscaled value", () => {
     const edges = fc.constantFrom(
       0n,
