@@ -126,3 +126,21 @@ function rowBytes(writer: ReturnType<NonNullable<ReturnType<typeof binaryWriterF
 describe('binary COPY writers on a slice', () => {
   it("write the slice's own rows, whatever the column kind", () => slicesReadTheirOwnRows(copyBytes));
 });
+
+describe("binary COPY writers' fixed sizes", () => {
+  it('a writer that declares a fixed size is asked it for every row and writes no more, NULL or not', () => {
+    fc.assert(
+      fc.property(fc.array(cell, { minLength: 1, maxLength: 20 }), (rows) => {
+        const batch = batchOf(rows);
+        cols.forEach((c, i) => {
+          const writer = binaryWriterFor(c, TARGETS[i]!)!(batch.data.children[i]!);
+          if (writer.fixed === undefined) return;
+          for (let r = 0; r < rows.length; r++) {
+            expect(writer.size(r)).toBe(writer.fixed);
+            expect(rowBytes(writer, r).length / 2).toBeLessThanOrEqual(writer.fixed);
+          }
+        });
+      }),
+    );
+  });
+});

@@ -9,6 +9,8 @@ import type { CopyOut } from './copy-chunks.js';
 export interface ValueWriter {
   /** Bytes value `i` takes at most, its length word included. */
   size(i: number): number;
+  /** Set when every value takes this many bytes at most (size(i) is this for all i): the row loop adds it once. */
+  readonly fixed?: number;
   /** Writes value `i` at `out.at`, in the room the caller made for size(i), and moves `out.at` past it. */
   write(i: number, out: CopyOut): void;
 }
@@ -36,10 +38,12 @@ export function fixedWriter(
   put: (i: number, view: DataView, at: number) => void,
 ): ValueWriter {
   const isNull = nullTest(data);
-  const size = () => 4 + bytes;
+  const fixed = 4 + bytes;
+  const size = () => fixed;
   if (!isNull)
     return {
       size,
+      fixed,
       write(i, out) {
         out.view.setInt32(out.at, bytes);
         put(i, out.view, out.at + 4);
@@ -48,6 +52,7 @@ export function fixedWriter(
     };
   return {
     size,
+    fixed,
     write(i, out) {
       if (isNull(i)) return writeNull(out);
       out.view.setInt32(out.at, bytes);
@@ -58,4 +63,4 @@ export function fixedWriter(
 }
 
 /** A NULL in every row: a column added after the object was written. */
-export const nullWriter: ValueWriter = { size: () => 4, write: (_i, out) => writeNull(out) };
+export const nullWriter: ValueWriter = { size: () => 4, fixed: 4, write: (_i, out) => writeNull(out) };

@@ -97,6 +97,7 @@ export const uuidWriter: WriterFactory = (data) => {
   const isNull = nullTest(data);
   return {
     size: () => 20,
+    fixed: 20,
     write(i, out) {
       if (isNull?.(i)) return writeNull(out);
       const s0 = offs[i]!;
@@ -131,6 +132,7 @@ export function decimalWriter(scale: number): WriterFactory {
     const isNull = nullTest(data);
     return {
       size: () => DECIMAL128_NUMERIC_SIZE,
+      fixed: DECIMAL128_NUMERIC_SIZE,
       write(i, out) {
         if (isNull?.(i)) return writeNull(out);
         out.at = writeNumericDecimal128(out.view, out.at, words, i * 4, scale);
@@ -145,6 +147,7 @@ export const integerNumericWriter: WriterFactory = (data) => {
   const isNull = nullTest(data);
   return {
     size: () => numericSize(20),
+    fixed: numericSize(20),
     write(i, out) {
       if (isNull?.(i)) return writeNull(out);
       out.at = writeNumericScaled(out.view, out.at, v[i]!, 0);

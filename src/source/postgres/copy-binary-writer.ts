@@ -27,9 +27,16 @@ export function writeTrailer(out: CopyOut): void {
 /** One batch's rows; yields each chunk as it fills (the last, partial one stays in `out`). */
 export function* binaryRows(writers: ValueWriter[], numRows: number, out: CopyOut): Generator<Buffer> {
   const n = writers.length;
+  // the fixed-size columns' bytes once, not a call per value: per row only the others are asked
+  let fixed = 2;
+  const sized: ValueWriter[] = [];
+  for (const w of writers) {
+    if (w.fixed === undefined) sized.push(w);
+    else fixed += w.fixed;
+  }
   for (let r = 0; r < numRows; r++) {
-    let size = 2;
-    for (let c = 0; c < n; c++) size += writers[c]!.size(r);
+    let size = fixed;
+    for (let c = 0; c < sized.length; c++) size += sized[c]!.size(r);
     out.room(size);
     out.view.setInt16(out.at, n);
     out.at += 2;
