@@ -15,36 +15,45 @@ export interface BackupTable {
   name: string;
   url: string;
   objects: number;
+  /** Bytes of its Parquet objects: what ranks the tables by size (a count of objects ranks every one-object table the same). */
+  bytes: number;
 }
 
 /**
  * Every table folder directly under the prefix that holds a manifest (a finished backup of that
- * table), largest first by its count of objects; or the prefix itself when it is a table folder.
+ * table), largest first by the bytes of its objects; or the prefix itself when it is a table folder.
  */
 async function listBackupTables(store: ObjectStore, prefix: string, from: string): Promise<BackupTable[]> {
   const head = prefix ? `${prefix}/` : '';
-  const objects = new Map<string, number>();
+  const objects = new Map<string, { count: number; bytes: number }>();
   const tables: string[] = [];
-  for await (const key of store.list(prefix)) {
+  for await (const { key, size } of store.listSizes(prefix)) {
     if (!key.startsWith(head)) continue;
     const rest = key.slice(head.length);
     if (rest === MANIFEST_NAME) {
       // the prefix is one table's folder: that table (a local store is rooted at the folder itself)
       const path = prefix || basename(fileURLToPath(from));
-      return [{ ...decodeTableSegment(path.slice(path.lastIndexOf('/') + 1)), url: from, objects: 0 }];
+      return [{ ...decodeTableSegment(path.slice(path.lastIndexOf('/') + 1)), url: from, objects: 0, bytes: 0 }];
     }
     const slash = rest.indexOf('/');
     if (slash < 0) continue;
     const segment = rest.slice(0, slash);
     if (rest.slice(slash + 1) === MANIFEST_NAME) tables.push(segment);
-    else if (rest.endsWith('.parquet')) objects.set(segment, (objects.get(segment) ?? 0) + 1);
+    else if (rest.endsWith('.parquet')) {
+      const o = objects.get(segment) ?? { count: 0, bytes: 0 };
+      objects.set(segment, { count: o.count + 1, bytes: o.bytes + size });
+    }
   }
   return tables
     .map((segment) => {
       const t = decodeTableSegment(segment);
-      return { ...t, url: tableUrl(from, t), objects: objects.get(segment) ?? 0 };
+      const o = objects.get(segment);
+      return { ...t, url: tableUrl(from, t), objects: o?.count ?? 0, bytes: o?.bytes ?? 0 };
     })
-    .sort((a, b) => b.objects - a.objects || (`${a.schema}.${a.name}` < `${b.schema}.${b.name}` ? -1 : 1));
+    .sort(
+      (a, b) =>
+        b.bytes - a.bytes || b.objects - a.objects || (`${a.schema}.${a.name}` < `${b.schema}.${b.name}` ? -1 : 1),
+    );
 }
 
 function patterns(flag: string, texts: string[] | undefined): TablePattern[] {

@@ -82,7 +82,7 @@ const STOPS_ALL: ReadonlySet<string> = new Set(['SOURCE_URL', 'SOURCE_UNREACHABL
 /**
  * Restores every table of a backup (or those `tables` match, less `exclude`) into a target
  * database, `jobs` tables at once, each through `restoreTable`: a table that fails is reported
- * and the others go on. Tables start largest first (by objects), so the last to finish is not a
+ * and the others go on. Tables start largest first (by the bytes of their objects), so the last to finish is not a
  * large one started late. `from` may also be one table's folder. The summary lists the tables in
  * the order they started.
  *

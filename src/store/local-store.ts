@@ -188,8 +188,18 @@ export class LocalStore implements ObjectStore {
   }
 
   async *list(prefix: string): AsyncGenerator<string> {
-    for (const { file, temporary } of await this.files(prefix))
-      if (!temporary) yield relative(this.root, file).split(sep).join('/');
+    for (const { file, temporary } of await this.files(prefix)) if (!temporary) yield this.keyOf(file);
+  }
+
+  async *listSizes(prefix: string): AsyncGenerator<{ key: string; size: number }> {
+    const files = (await this.files(prefix)).filter((f) => !f.temporary);
+    // stat'ed together, not one after another: a backup of many tables lists as many files
+    const sizes = await Promise.all(files.map((f) => stat(f.file).then((s) => s.size)));
+    for (const [i, f] of files.entries()) yield { key: this.keyOf(f.file), size: sizes[i]! };
+  }
+
+  private keyOf(file: string): string {
+    return relative(this.root, file).split(sep).join('/');
   }
 
   /**

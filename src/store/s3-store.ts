@@ -61,11 +61,15 @@ export class S3Store implements ObjectStore {
   }
 
   async *list(prefix: string): AsyncGenerator<string> {
+    for await (const o of this.listSizes(prefix)) yield o.key;
+  }
+
+  async *listSizes(prefix: string): AsyncGenerator<{ key: string; size: number }> {
     for await (const o of listObjects(
       { client: this.s3.client, bucket: this.bucket, endpoint: this.s3.endpoint },
       prefix,
     ))
-      yield prefix + o.key;
+      yield { key: prefix + o.key, size: o.size };
   }
 
   close(): void {

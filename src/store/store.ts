@@ -17,6 +17,8 @@ export interface ObjectStore {
   get(key: string): Promise<Uint8Array>;
   /** Keys under a prefix, in no particular order. */
   list(prefix: string): AsyncGenerator<string>;
+  /** The same keys with each object's size in bytes. */
+  listSizes(prefix: string): AsyncGenerator<{ key: string; size: number }>;
   /**
    * Removes what writers killed mid-object left under `prefix`, which no key lists (a local
    * directory's temporary files), and says how many. Only once every put under `prefix` has ended.
