@@ -144,3 +144,18 @@ describe("binary COPY writers' fixed sizes", () => {
     );
   });
 });
+
+describe('binary COPY writers’ sizes', () => {
+  it('every writer writes no more than the size it gives for the row, arrays by their elements’ sizes', () => {
+    fc.assert(
+      fc.property(fc.array(cell, { minLength: 1, maxLength: 20 }), (rows) => {
+        const batch = batchOf(rows);
+        cols.forEach((c, i) => {
+          const writer = binaryWriterFor(c, TARGETS[i]!)!(batch.data.children[i]!);
+          for (let r = 0; r < rows.length; r++)
+            expect(rowBytes(writer, r).length / 2, `${c.name} row ${r}`).toBeLessThanOrEqual(writer.size(r));
+        });
+      }),
+    );
+  });
+});

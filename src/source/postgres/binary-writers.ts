@@ -105,8 +105,11 @@ function arrayWriter(
     const items = element(child);
     const itemNull = nullTest(child);
     const isNull = nullTest(data);
+    const each = items.fixed;
     return {
       size(i) {
+        // elements of a fixed size (integers, dates, …) by count, as binaryRows adds fixed columns
+        if (each !== undefined) return 24 + (offs[i + 1]! - offs[i]!) * each;
         let n = 24;
         for (let k = offs[i]!; k < offs[i + 1]!; k++) n += items.size(k);
         return n;
